@@ -1,0 +1,51 @@
+//! Group commit: one thread turns every pending "make it durable" request into one flush.
+//!
+//! A waiter registers after its write has returned; the flusher takes every waiter queued
+//! so far, calls `db.flush()` once (which covers all their writes), then wakes them all.
+//! sled 0.34's `flush_async` stalls under concurrency (ARCHITECTURE.md), hence the thread.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+
+use tokio::sync::oneshot;
+
+use crate::{Error, Result};
+
+type Waiter = oneshot::Sender<Result<(), Arc<sled::Error>>>;
+
+/// Handle to the group-commit thread; the thread ends when the handle is dropped.
+pub(crate) struct Flusher {
+    waiters: mpsc::Sender<Waiter>,
+}
+
+impl Flusher {
+    /// Starts the flusher thread for `db`.
+    pub(crate) fn spawn(db: sled::Db) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Waiter>();
+        thread::Builder::new()
+            .name("atende-flusher".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    batch.extend(rx.try_iter());
+                    let result = db.flush().map(drop).map_err(Arc::new);
+                    if let Err(error) = &result {
+                        tracing::error!(%error, waiters = batch.len(), "database flush failed");
+                    }
+                    for waiter in batch {
+                        // The waiter may have given up (its request was cancelled): fine.
+                        let _ = waiter.send(result.clone());
+                    }
+                }
+            })?;
+        Ok(Flusher { waiters: tx })
+    }
+
+    /// Resolves once a flush that began after this call has completed.
+    pub(crate) async fn durable(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.send(tx).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?.map_err(Error::Flush)
+    }
+}

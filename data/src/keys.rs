@@ -1,0 +1,79 @@
+//! Key encodings: big-endian integers and byte-joined tuples, so range scans are ordered.
+
+/// Joins fixed-width key parts into one key.
+pub fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+/// Reads a big-endian `u64` from the start of `bytes`, if there are eight of them.
+pub fn read_u64(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+}
+
+/// The tree names, one per record kind and index (ARCHITECTURE.md's storage table).
+pub mod trees {
+    pub const META: &str = "meta";
+    pub const USERS: &str = "users";
+    pub const USERS_BY_EMAIL: &str = "users_by_email";
+    pub const REFRESH_TOKENS: &str = "refresh_tokens";
+    pub const REFRESH_FAMILIES: &str = "refresh_families";
+    pub const CONTACTS: &str = "contacts";
+    pub const CHATS: &str = "chats";
+    pub const CHATS_BY_STATUS_TIME: &str = "chats_by_status_time";
+    pub const CHATS_BY_ASSIGNEE: &str = "chats_by_assignee";
+    pub const MESSAGES: &str = "messages";
+    pub const MESSAGES_BY_WAMID: &str = "messages_by_wamid";
+    pub const OUTBOX: &str = "outbox";
+    pub const EVENTS: &str = "events";
+    pub const MEDIA: &str = "media";
+    pub const SETTINGS: &str = "settings";
+    pub const QUEUES: &str = "queues";
+    pub const CANNED_RESPONSES: &str = "canned_responses";
+    pub const AUDIT: &str = "audit";
+
+    /// Every tree the current schema has.
+    pub const ALL: &[&str] = &[
+        META,
+        USERS,
+        USERS_BY_EMAIL,
+        REFRESH_TOKENS,
+        REFRESH_FAMILIES,
+        CONTACTS,
+        CHATS,
+        CHATS_BY_STATUS_TIME,
+        CHATS_BY_ASSIGNEE,
+        MESSAGES,
+        MESSAGES_BY_WAMID,
+        OUTBOX,
+        EVENTS,
+        MEDIA,
+        SETTINGS,
+        QUEUES,
+        CANNED_RESPONSES,
+        AUDIT,
+    ];
+}
+
+/// Keys of the `meta` tree.
+pub mod meta {
+    pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+    pub const JWT_KEY: &[u8] = b"jwt_key";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_big_endian_keys_sort_numerically() {
+        let a = join(&[&1u64.to_be_bytes(), &255u64.to_be_bytes()]);
+        let b = join(&[&2u64.to_be_bytes(), &0u64.to_be_bytes()]);
+        assert!(a < b);
+        assert_eq!(read_u64(&b), Some(2));
+        assert_eq!(read_u64(&[1, 2]), None);
+    }
+}

@@ -1,0 +1,30 @@
+//! atende-data: everything Atende keeps on disk.
+//!
+//! One [`Store`] owns one sled database in the data directory, with one tree per record
+//! kind plus the indexes the list views need (see ARCHITECTURE.md, "Storage"). Values are
+//! MessagePack with named fields, so records can grow fields with `#[serde(default)]`;
+//! keys are big-endian integers and byte-joined tuples so that range scans come back in
+//! order.
+//!
+//! Threads: sled runs its own background flusher; the store adds one group-commit thread
+//! (`atende-flusher`) that turns many "make this durable" requests into one `flush`. Both
+//! end when the last clone of the [`Store`] is dropped. Every method here is synchronous
+//! and cheap (point reads and small transactions) except [`Store::durable`], which waits
+//! for the flusher without blocking the caller's thread.
+
+mod error;
+mod flusher;
+mod ids;
+pub mod keys;
+mod migrate;
+pub mod password;
+pub mod records;
+mod sessions;
+mod store;
+mod users;
+
+pub use error::{Error, Result};
+pub use ids::{FamilyId, UserId};
+pub use records::session::RotateOutcome;
+pub use records::user::{NewUser, Role, User};
+pub use store::{random_bytes, Store};

@@ -1,0 +1,11 @@
+//! Schema 1: the first layout, every tree of ARCHITECTURE.md's storage table.
+
+use crate::keys::trees;
+use crate::Result;
+
+pub(super) fn up(db: &sled::Db) -> Result<()> {
+    for name in trees::ALL {
+        db.open_tree(name)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! The records stored in the trees, one module per record kind.
+
+pub mod session;
+pub mod user;

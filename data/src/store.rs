@@ -1,0 +1,224 @@
+//! The [`Store`]: the one sled database of a data directory and its typed trees.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::flusher::Flusher;
+use crate::keys::{meta, trees};
+use crate::{migrate, Error, Result};
+
+/// Name of the sled database folder inside the data directory.
+const DB_DIR: &str = "db";
+/// Files Atende itself may leave in a data directory before the database exists.
+const OWN_ENTRIES: &[&str] = &[DB_DIR, "media", "initial-admin-password"];
+/// Bytes of the generated access-token signing key (HS256 wants at least 32).
+const JWT_KEY_LEN: usize = 64;
+/// sled's page cache; bounds resident memory whatever the data size.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The database of one data directory. Cheap to clone; all clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    dir: PathBuf,
+    flusher: Flusher,
+    trees: Trees,
+}
+
+/// The open trees the store's methods use.
+pub(crate) struct Trees {
+    pub(crate) users: sled::Tree,
+    pub(crate) users_by_email: sled::Tree,
+    pub(crate) refresh_tokens: sled::Tree,
+    pub(crate) refresh_families: sled::Tree,
+    pub(crate) meta: sled::Tree,
+}
+
+impl Store {
+    /// Opens (creating if needed) the data directory `dir`, upgrading an older schema.
+    ///
+    /// Fails with a plain sentence when another process holds the directory, when it is
+    /// not an Atende data directory, or when a newer Atende wrote it.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let io = |source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let db_path = dir.join(DB_DIR);
+        if !db_path.exists() && has_foreign_entries(dir).map_err(io)? {
+            return Err(Error::NotAtendeDir(dir.to_path_buf()));
+        }
+        let db = sled::Config::new()
+            .path(&db_path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+            .map_err(|e| open_error(dir, e))?;
+        migrate::run(&db, dir)?;
+        let tree = |name: &str| db.open_tree(name);
+        let inner = Inner {
+            trees: Trees {
+                users: tree(trees::USERS)?,
+                users_by_email: tree(trees::USERS_BY_EMAIL)?,
+                refresh_tokens: tree(trees::REFRESH_TOKENS)?,
+                refresh_families: tree(trees::REFRESH_FAMILIES)?,
+                meta: tree(trees::META)?,
+            },
+            flusher: Flusher::spawn(db.clone()).map_err(io)?,
+            dir: dir.to_path_buf(),
+            db,
+        };
+        Ok(Store {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The data directory this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Waits until every write that returned before this call is on disk (group commit).
+    pub async fn durable(&self) -> Result<()> {
+        self.inner.flusher.durable().await
+    }
+
+    /// Flushes on the calling thread; for the command line and shutdown, not for actors.
+    pub fn flush_blocking(&self) -> Result<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Checks that the database answers reads and writes (for `/readyz`).
+    pub fn check(&self) -> Result<()> {
+        self.inner.trees.meta.insert(b"ready_probe", &[1u8][..])?;
+        self.inner.trees.meta.get(meta::SCHEMA_VERSION)?;
+        Ok(())
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// The access-token signing key, generated once into the database.
+    pub fn jwt_key(&self) -> Result<Vec<u8>> {
+        if let Some(key) = self.inner.trees.meta.get(meta::JWT_KEY)? {
+            return Ok(key.to_vec());
+        }
+        let fresh = random_bytes(JWT_KEY_LEN);
+        // Two first starts racing: whichever key landed first wins for both.
+        let _ = self
+            .inner
+            .trees
+            .meta
+            .compare_and_swap(meta::JWT_KEY, None::<&[u8]>, Some(fresh))?;
+        let key = self.inner.trees.meta.get(meta::JWT_KEY)?.ok_or(Error::NotFound)?;
+        self.flush_blocking()?;
+        Ok(key.to_vec())
+    }
+
+    /// A fresh sled-generated id (monotonic, never reused).
+    pub(crate) fn next_id(&self) -> Result<u64> {
+        Ok(self.inner.db.generate_id()? + 1)
+    }
+
+    pub(crate) fn trees(&self) -> &Trees {
+        &self.inner.trees
+    }
+}
+
+/// `len` bytes from the operating system's secure random source.
+pub fn random_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; len];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+}
+
+/// Encodes a record as MessagePack with named fields.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    Ok(rmp_serde::to_vec_named(value)?)
+}
+
+/// Decodes a record written by [`encode`].
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    Ok(rmp_serde::from_slice(bytes)?)
+}
+
+fn has_foreign_entries(dir: &Path) -> std::io::Result<bool> {
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if !OWN_ENTRIES.contains(&name.as_ref()) && !name.starts_with('.') {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn open_error(dir: &Path, error: sled::Error) -> Error {
+    match error {
+        sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+            Error::Locked(dir.to_path_buf())
+        }
+        other => Error::Open {
+            path: dir.to_path_buf(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_open_of_the_same_directory_is_refused_as_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Store::open(dir.path()).unwrap();
+        let err = Store::open(dir.path()).err().expect("second open must fail");
+        assert!(matches!(err, Error::Locked(_)), "{err}");
+    }
+
+    #[test]
+    fn a_directory_with_foreign_files_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("thesis.docx"), b"...").unwrap();
+        let err = Store::open(dir.path()).err().expect("must refuse");
+        assert!(matches!(err, Error::NotAtendeDir(_)), "{err}");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_the_jwt_key_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = {
+            let store = Store::open(dir.path()).unwrap();
+            let key = store.jwt_key().unwrap();
+            assert_eq!(key, store.jwt_key().unwrap());
+            key
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.jwt_key().unwrap(), key);
+            store
+                .trees()
+                .meta
+                .insert(meta::SCHEMA_VERSION, &99u32.to_be_bytes())
+                .unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let err = Store::open(dir.path()).err().expect("must refuse");
+        assert!(
+            matches!(err, Error::NewerSchema { found: 99, .. }),
+            "{err}"
+        );
+    }
+}
