@@ -1,0 +1,39 @@
+//! atende: the binary's library half. It reads the command line, the environment and
+//! files (nothing below it does), sets up logging, and wires the crates together in
+//! [`startup::Application`].
+
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+pub mod users;
+
+use config::{Cli, Command, Settings};
+
+/// Runs what the command line asks for.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(Settings::from_args_logged(cli.serve)?),
+        Some(Command::Serve(args)) => serve(Settings::from_args_logged(args)?),
+        Some(Command::User(command)) => users::run(command),
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = startup::Application::build(settings).await?;
+        println!(
+            "Atende is running at {} (API reference at {}/docs)",
+            app.public_url(),
+            app.public_url()
+        );
+        app.run_until_stopped().await
+    })
+}
+
+impl Settings {
+    /// Installs logging as the arguments ask, then checks them.
+    fn from_args_logged(args: config::ServeArgs) -> anyhow::Result<Settings> {
+        telemetry::init(&args.log, args.log_format)?;
+        Settings::from_args(args)
+    }
+}

@@ -21,6 +21,7 @@ pub mod password;
 pub mod records;
 mod sessions;
 mod store;
+pub mod tokens;
 mod users;
 
 pub use error::{Error, Result};

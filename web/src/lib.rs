@@ -1,0 +1,27 @@
+//! atende-web: Atende's HTTP face.
+//!
+//! Routes (one module per resource under `routes/`), the layers every request passes
+//! (`middleware`), the JSON error format (`error`, the only place errors become HTTP), the
+//! OpenAPI document generated from the route annotations and the `/docs` page rendered from
+//! it. Handlers parse, call one store method or send one actor message, and map the result.
+//!
+//! Threads: actix-web's workers (one per core by default). Password hashing and anything
+//! else slow runs through `web::block`; durability waits on the store's group-commit thread
+//! without blocking a worker.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod validate;
+pub mod views;
+
+pub use error::{Error, Result};
+pub use limits::{Rate, RateLimits};
+pub use server::{app, serve};
+pub use state::{AppState, WebConfig};

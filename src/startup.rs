@@ -1,0 +1,168 @@
+//! Wiring a hub together: open the store, make the first admin, bind the listener, start
+//! the server. Tests build the same [`Application`] on port 0 with a temporary directory.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use anyhow::Context;
+use atende_data::{password, NewUser, Role, Store};
+use atende_web::AppState;
+
+use crate::config::Settings;
+
+/// How often expired refresh tokens are swept from the store.
+const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+/// Name of the file that keeps a generated first-admin password.
+pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
+/// Characters of a generated password (base64 of 18 random bytes: 144 bits).
+const GENERATED_PASSWORD_BYTES: usize = 18;
+
+/// A built hub, listening, not yet serving until [`Application::run_until_stopped`].
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    store: Store,
+    public_url: String,
+}
+
+impl Application {
+    /// Opens the data directory, bootstraps the first admin, binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = Store::open(&settings.data_dir)?;
+        let scheme = if settings.tls.is_some() { "https" } else { "http" };
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {}", settings.bind, plain_io(&e)))?;
+        let address = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{scheme}://{address}"));
+        bootstrap_admin(&store, &settings, &public_url)?;
+        let jwt_secret = match &settings.jwt_secret {
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => store.jwt_key()?,
+        };
+        let state = AppState::new(store.clone(), &jwt_secret, settings.web.clone());
+        let tls = settings.tls.as_deref().cloned();
+        let server = atende_web::serve(state, listener, tls, settings.handle_signals)?;
+        spawn_session_pruner(store.clone());
+        let mode = if settings.whatsapp.sandbox() { "sandbox" } else { "live" };
+        tracing::info!(mode, "listening on {scheme}://{address}");
+        Ok(Application {
+            server,
+            address,
+            store,
+            public_url,
+        })
+    }
+
+    /// The address the listener got (the real port when 0 was asked for).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Where people reach the hub.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Serves until SIGINT/SIGTERM (or the server handle stops it), lets in-flight
+    /// requests finish, then flushes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.await.context("the HTTP server failed")?;
+        let store = self.store;
+        tokio::task::spawn_blocking(move || store.flush_blocking())
+            .await
+            .context("flushing on shutdown")??;
+        tracing::info!("stopped; the database is flushed");
+        Ok(())
+    }
+
+    /// A handle to stop the server from elsewhere (tests, signals).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Creates the first admin when no user exists. A generated password is printed once and
+/// written, readable by the owner only, to the data directory.
+fn bootstrap_admin(store: &Store, settings: &Settings, url: &str) -> anyhow::Result<()> {
+    if !store.has_no_users()? {
+        return Ok(());
+    }
+    let (plain, generated) = match &settings.admin_password {
+        Some(secret) => (secret.expose().to_string(), false),
+        None => (generate_password(), true),
+    };
+    store.create_user(NewUser {
+        email: settings.admin_email.clone(),
+        name: "Admin".into(),
+        role: Role::Admin,
+        password_hash: password::hash(&plain)?,
+        max_concurrent_chats: atende_web::routes::users::DEFAULT_MAX_CONCURRENT_CHATS,
+        queue_ids: vec![],
+        must_change_password: generated,
+    })?;
+    store.flush_blocking()?;
+    if generated {
+        let path = settings.data_dir.join(INITIAL_PASSWORD_FILE);
+        write_private(&path, &format!("{plain}\n"))?;
+        println!(
+            "First start: sign in at {url} as {} with the password {plain}\n\
+             (also written to {}; you will be asked to change it)",
+            settings.admin_email,
+            path.display()
+        );
+    }
+    tracing::info!("first admin created");
+    Ok(())
+}
+
+/// A random password for a new account.
+pub fn generate_password() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(atende_data::random_bytes(GENERATED_PASSWORD_BYTES))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+fn spawn_session_pruner(store: Store) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(SESSION_PRUNE_INTERVAL);
+        loop {
+            tick.tick().await;
+            let store = store.clone();
+            let now = chrono::Utc::now();
+            match tokio::task::spawn_blocking(move || store.prune_sessions(now)).await {
+                Ok(Ok(pruned)) => tracing::debug!(pruned, "expired sessions pruned"),
+                Ok(Err(error)) => tracing::warn!(%error, "pruning sessions failed"),
+                Err(_) => return,
+            }
+        }
+    });
+}
+
+/// io errors without the "(os error 98)" noise.
+fn plain_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => "the address is already in use".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::AddrNotAvailable => "the address is not available on this machine".into(),
+        _ => error.to_string(),
+    }
+}

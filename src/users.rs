@@ -1,0 +1,94 @@
+//! `atende user create|reset-password`: account rescue from the command line.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use atende_data::{password, NewUser, Store};
+
+use crate::config::UserCommand;
+use crate::startup::generate_password;
+
+/// Runs one `atende user` subcommand against the (stopped) hub's data directory.
+pub fn run(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            email,
+            name,
+            role,
+            password_stdin,
+            data,
+        } => {
+            let store = Store::open(&data.dir)?;
+            let (plain, generated) = choose_password(password_stdin)?;
+            check(&email, &name)?;
+            let user = store.create_user(NewUser {
+                email,
+                name: name.trim().to_string(),
+                role,
+                password_hash: password::hash(&plain)?,
+                max_concurrent_chats: atende_web::routes::users::DEFAULT_MAX_CONCURRENT_CHATS,
+                queue_ids: vec![],
+                must_change_password: generated,
+            })?;
+            store.flush_blocking()?;
+            println!("created {} ({}) with id {}", user.email, user.role, user.id);
+            announce(generated, &plain);
+        }
+        UserCommand::ResetPassword {
+            email,
+            password_stdin,
+            data,
+        } => {
+            let store = Store::open(&data.dir)?;
+            let user = store
+                .user_by_email(&email)?
+                .with_context(|| format!("no user has the email {email}"))?;
+            let (plain, generated) = choose_password(password_stdin)?;
+            let hash = password::hash(&plain)?;
+            store.update_user(user.id, |u| {
+                u.password_hash = hash.clone();
+                u.must_change_password = generated;
+                u.session_epoch += 1;
+                u.active = true;
+                Ok(())
+            })?;
+            store.end_all_sessions(user.id)?;
+            store.flush_blocking()?;
+            println!("reset the password of {}; their sessions have ended", user.email);
+            announce(generated, &plain);
+        }
+    }
+    Ok(())
+}
+
+fn choose_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((generate_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let plain = line.trim_end_matches(['\r', '\n']).to_string();
+    let len = plain.chars().count();
+    if !(atende_web::validate::MIN_PASSWORD..=atende_web::validate::MAX_PASSWORD).contains(&len) {
+        bail!(
+            "the password must have {} to {} characters",
+            atende_web::validate::MIN_PASSWORD,
+            atende_web::validate::MAX_PASSWORD
+        );
+    }
+    Ok((plain, false))
+}
+
+fn check(email: &str, name: &str) -> anyhow::Result<()> {
+    let mut fields = atende_web::validate::Fields::default();
+    fields
+        .email("email", email)
+        .text("name", name, atende_web::validate::MAX_NAME);
+    fields.finish().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn announce(generated: bool, plain: &str) {
+    if generated {
+        println!("password: {plain}\n(it must be changed at the first sign-in)");
+    }
+}

@@ -1,0 +1,157 @@
+//! Access tokens (HS256 JWTs) and the extractors that authenticate a request.
+//!
+//! A token names its user and the user's session epoch; every request re-reads the user,
+//! so deactivating an account or resetting its password (which bumps the epoch) ends its
+//! sessions at once, not when the token expires.
+
+use std::future::{ready, Ready};
+
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use atende_data::{User, UserId};
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// How long an access token lives; short, because refresh tokens renew it silently.
+pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
+/// How long a sign-in lasts without the user signing in again.
+pub const REFRESH_TOKEN_DAYS: i64 = 30;
+
+/// What an access token says.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The user's session epoch when the token was issued.
+    pub ep: u64,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signs and checks access tokens.
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Tokens {
+    /// Keys from the signing secret (configured, or generated into the data directory).
+    pub fn new(secret: &[u8]) -> Tokens {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Tokens {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A fresh access token for `user`.
+    pub fn issue(&self, user: &User) -> Result<String, Error> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            sub: user.id.to_string(),
+            ep: user.session_epoch,
+            iat: now,
+            exp: now + ACCESS_TOKEN_SECONDS,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(Error::internal)
+    }
+
+    /// The claims of a token with a good signature that has not expired.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+}
+
+const SIGN_IN: Error = Error::Unauthorized {
+    code: "unauthorized",
+    message: "sign in first: the access token is missing, invalid or expired",
+};
+const SESSION_ENDED: Error = Error::Unauthorized {
+    code: "session_ended",
+    message: "this session has ended; sign in again",
+};
+
+fn authenticate(req: &HttpRequest) -> Result<User, Error> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::internal(std::io::Error::other("app state missing")))?;
+    let claims = bearer(req)
+        .and_then(|token| state.tokens.verify(token))
+        .ok_or(SIGN_IN)?;
+    let id: UserId = claims.sub.parse().map_err(|_| SIGN_IN)?;
+    let user = state.store.user(id)?.ok_or(SESSION_ENDED)?;
+    if !user.active || user.session_epoch != claims.ep {
+        return Err(SESSION_ENDED);
+    }
+    Ok(user)
+}
+
+/// A signed-in user who may use the hub (no password change pending).
+pub struct Auth(pub User);
+
+/// A signed-in user, even one who must change their password first: only for the few
+/// routes that such a user needs (me, change password, sign out).
+pub struct Session(pub User);
+
+impl FromRequest for Auth {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|user| {
+            if user.must_change_password {
+                Err(Error::PasswordChangeRequired)
+            } else {
+                Ok(Auth(user))
+            }
+        }))
+    }
+}
+
+impl FromRequest for Session {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).map(Session))
+    }
+}
+
+impl Auth {
+    /// Only admins may go on.
+    pub fn require_admin(&self) -> Result<(), Error> {
+        match self.0.role {
+            atende_data::Role::Admin => Ok(()),
+            _ => Err(Error::Forbidden("only an admin may do this")),
+        }
+    }
+
+    /// Only admins and supervisors may go on.
+    pub fn require_staff(&self) -> Result<(), Error> {
+        if self.0.role.is_staff() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("only a supervisor or an admin may do this"))
+        }
+    }
+}

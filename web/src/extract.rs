@@ -1,0 +1,152 @@
+//! Request extractors whose failures speak the API's error format.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// A JSON body: `Content-Type: application/json`, within the payload limit, every field
+/// known and of the right type. Failures name the offending field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(Error::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json",
+                ));
+            }
+            let bytes = body.await.map_err(payload_error)?;
+            parse(&bytes).map(Json)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| {
+            let essence = essence.trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// Maps a failure to read the body to our error.
+pub fn payload_error(error: actix_web::Error) -> Error {
+    match error.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => Error::TooLarge,
+        _ => Error::field("body", "could not be read"),
+    }
+}
+
+/// Parses `bytes` as a `T`, naming the field at fault when it fails.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        describe(&path, error.inner())
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| Error::field("body", "has text after the JSON value"))?;
+    Ok(value)
+}
+
+fn describe(path: &str, error: &serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    if matches!(error.classify(), Category::Syntax | Category::Eof | Category::Io) {
+        return Error::field("body", "is not valid JSON");
+    }
+    // serde's messages carry the position; the field name says more to a client.
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or_default();
+    if let Some(name) = quoted_after(text, "missing field ") {
+        return Error::field(&join(path, &name), "is required");
+    }
+    if let Some(name) = quoted_after(text, "unknown field ") {
+        return Error::field(&join(path, &name), "is not a known field");
+    }
+    let field = if path == "." { "body" } else { path };
+    Error::Validation {
+        message: format!("{field}: {text}"),
+        fields: BTreeMap::from([(field.to_string(), text.to_string())]),
+    }
+}
+
+fn quoted_after(text: &str, prefix: &str) -> Option<String> {
+    let rest = text.strip_prefix(prefix)?.strip_prefix('`')?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path == "." {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// Query-string failures in the API's format.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _| {
+        let text = error.to_string();
+        Error::field("query", text.trim_start_matches("Query deserialize error: ")).into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Probe {
+        email: String,
+        count: u32,
+    }
+
+    fn field_of(body: &str) -> String {
+        match parse::<Probe>(body.as_bytes()).unwrap_err() {
+            Error::Validation { fields, .. } => fields.into_keys().next().unwrap_or_default(),
+            other => panic!("not a validation error: {other}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_bad_body_names_its_field() {
+        for (body, field) in [
+            ("{", "body"),
+            ("not json", "body"),
+            ("[1]", "body"),
+            (r#"{"count":1}"#, "email"),
+            (r#"{"email":"a","count":1,"extra":true}"#, "extra"),
+            (r#"{"email":"a","count":"x"}"#, "count"),
+            (r#"{"email":"a","count":-1}"#, "count"),
+            (r#"{"email":"a","count":1} {}"#, "body"),
+        ] {
+            assert_eq!(field_of(body), field, "{body}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_validation_error() {
+        assert!(parse::<Probe>(b"{\"email\":\"\xff\",\"count\":1}").is_err());
+    }
+}

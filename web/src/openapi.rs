@@ -1,0 +1,220 @@
+//! The OpenAPI document's frame (the routes add themselves through utoipa-actix-web) and
+//! its rendering as a readable HTML reference, made here so `/docs` works offline.
+
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The document's fixed parts: title, description, the bearer scheme.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Atende API",
+        description = "HTTP API of the Atende WhatsApp customer-service hub. Times are RFC 3339 UTC; ids are strings. Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Send `Authorization: Bearer <access_token>` on every route except sign-in, refresh, the webhook, health and this document."
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(crate::views::ErrorBody))
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
+
+/// The reference page for `doc` (an OpenAPI document as JSON).
+pub fn render_html(doc: &Value) -> String {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Atende API reference</title><link rel=\"stylesheet\" href=\"/docs/docs.css\">\
+         </head><body><main>",
+    );
+    let info = &doc["info"];
+    html += &format!(
+        "<h1>{} <small>{}</small></h1><p>{}</p><p><a href=\"/api/v1/openapi.json\">OpenAPI document (JSON)</a></p>",
+        esc(info["title"].as_str().unwrap_or("API")),
+        esc(info["version"].as_str().unwrap_or("")),
+        esc(info["description"].as_str().unwrap_or(""))
+    );
+    html += "<h2>Routes</h2>";
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            for method in METHODS {
+                if let Some(op) = item.get(*method) {
+                    html += &operation(method, path, op);
+                }
+            }
+        }
+    }
+    html += "<h2>Schemas</h2>";
+    if let Some(schemas) = doc["components"]["schemas"].as_object() {
+        for (name, schema) in schemas {
+            html += &schema_section(name, schema);
+        }
+    }
+    html + "</main></body></html>"
+}
+
+fn operation(method: &str, path: &str, op: &Value) -> String {
+    let mut html = format!(
+        "<article class=\"op\"><h3><span class=\"method {method}\">{}</span> <code>{}</code></h3>",
+        method.to_uppercase(),
+        esc(path)
+    );
+    for key in ["summary", "description"] {
+        if let Some(text) = op[key].as_str() {
+            html += &format!("<p>{}</p>", esc(text));
+        }
+    }
+    if op.get("security").is_some() {
+        html += "<p class=\"auth\">Requires a bearer access token.</p>";
+    }
+    if let Some(params) = op["parameters"].as_array().filter(|p| !p.is_empty()) {
+        html += "<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th><th>description</th></tr>";
+        for p in params {
+            html += &format!(
+                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(p["name"].as_str().unwrap_or("")),
+                if p["required"].as_bool() == Some(true) { " *" } else { "" },
+                esc(p["in"].as_str().unwrap_or("")),
+                type_of(&p["schema"]),
+                esc(p["description"].as_str().unwrap_or(""))
+            );
+        }
+        html += "</table>";
+    }
+    if let Some(body) = op["requestBody"]["content"].as_object() {
+        for (mime, media) in body {
+            html += &format!(
+                "<h4>Body <small>{}</small></h4><p>{}</p>",
+                esc(mime),
+                type_of(&media["schema"])
+            );
+        }
+    }
+    html += "<h4>Responses</h4><ul>";
+    if let Some(responses) = op["responses"].as_object() {
+        for (status, response) in responses {
+            let body = response["content"]
+                .as_object()
+                .and_then(|c| c.values().next())
+                .map(|media| format!(" &mdash; {}", type_of(&media["schema"])))
+                .unwrap_or_default();
+            html += &format!(
+                "<li><b>{}</b> {}{}</li>",
+                esc(status),
+                esc(response["description"].as_str().unwrap_or("")),
+                body
+            );
+        }
+    }
+    html + "</ul></article>"
+}
+
+fn schema_section(name: &str, schema: &Value) -> String {
+    let mut html = format!(
+        "<article class=\"schema\" id=\"schema-{0}\"><h3>{0}</h3>",
+        esc(name)
+    );
+    if let Some(text) = schema["description"].as_str() {
+        html += &format!("<p>{}</p>", esc(text));
+    }
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if let Some(props) = schema["properties"].as_object() {
+        html += "<table><tr><th>field</th><th>type</th><th>description</th></tr>";
+        for (field, prop) in props {
+            html += &format!(
+                "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(field),
+                if required.contains(&field.as_str()) { " *" } else { "" },
+                type_of(prop),
+                esc(prop["description"].as_str().unwrap_or(""))
+            );
+        }
+        html += "</table>";
+    } else {
+        html += &format!("<p>{}</p>", type_of(schema));
+    }
+    html + "</article>"
+}
+
+/// A schema in a few words, with links to named schemas.
+fn type_of(schema: &Value) -> String {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or(reference);
+        return format!("<a href=\"#schema-{0}\">{0}</a>", esc(name));
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        let values: Vec<String> = values.iter().map(|v| esc(&v.to_string())).collect();
+        return format!("one of {}", values.join(", "));
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let parts: Vec<String> = options.iter().map(type_of).collect();
+            return parts.join(" or ");
+        }
+    }
+    match &schema["type"] {
+        Value::String(t) if t == "array" => format!("array of {}", type_of(&schema["items"])),
+        Value::String(t) => esc(t),
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|t| if t == "array" { format!("array of {}", type_of(&schema["items"])) } else { esc(t) })
+            .collect::<Vec<_>>()
+            .join(" or "),
+        _ => "any".into(),
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_reference_escapes_what_it_shows() {
+        let doc = json!({
+            "info": {"title": "<script>", "version": "1"},
+            "paths": {"/x": {"get": {"summary": "a < b", "responses": {"200": {"description": "ok"}}}}}
+        });
+        let html = render_html(&doc);
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("a &lt; b"));
+    }
+}

@@ -1,0 +1,15 @@
+//! The HTTP routes, one module per resource, each exporting `configure`.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod users;
+
+use actix_web::HttpRequest;
+
+/// The address a request came from, for rate limits and the audit log.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

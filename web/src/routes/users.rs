@@ -1,0 +1,308 @@
+//! User administration: admins create, change and deactivate; supervisors read.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use atende_data::{password, NewUser, Role, Store, User, UserId};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::{Fields, MAX_NAME};
+use crate::views::{ErrorBody, Page, PageQuery, RoleName, UserView};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_users)
+        .service(create_user)
+        .service(get_user)
+        .service(update_user)
+        .service(deactivate_user);
+}
+
+/// Capacity given to a new agent when the request names none.
+pub const DEFAULT_MAX_CONCURRENT_CHATS: u32 = 5;
+/// The most chats one person can sensibly hold at once.
+pub const MAX_CONCURRENT_CHATS: u32 = 100;
+/// The most queues one user can belong to.
+const MAX_QUEUES_PER_USER: usize = 50;
+/// Longest queue id.
+const MAX_QUEUE_ID: usize = 64;
+const LAST_ADMIN: &str = "this is the last active admin; make another user admin first";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = RoleName)]
+    pub role: Role,
+    pub password: String,
+    pub max_concurrent_chats: Option<u32>,
+    pub queue_ids: Option<Vec<String>>,
+    /// Whether the user must choose a new password at first sign-in; true when absent.
+    pub must_change_password: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[schema(value_type = Option<RoleName>)]
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub max_concurrent_chats: Option<u32>,
+    pub queue_ids: Option<Vec<String>>,
+    /// Resets the password: the user's sessions end and they must choose a new one.
+    pub password: Option<String>,
+}
+
+/// Lists users in creation order.
+#[utoipa::path(tag = "users", params(PageQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<UserView>),
+    (status = 403, body = ErrorBody),
+))]
+#[get("/users")]
+async fn list_users(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    let limit = query.limit()?;
+    let after = match &query.cursor {
+        Some(cursor) => Some(
+            cursor
+                .parse::<UserId>()
+                .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
+        ),
+        None => None,
+    };
+    let mut users = state.store.users(after, limit + 1)?;
+    let next_cursor = (users.len() > limit).then(|| {
+        users.truncate(limit);
+        users.last().map(|u| u.id.to_string())
+    });
+    Ok(HttpResponse::Ok().json(Page {
+        items: users.iter().map(UserView::from).collect(),
+        next_cursor: next_cursor.flatten(),
+    }))
+}
+
+/// Creates a user.
+#[utoipa::path(tag = "users", request_body = CreateUser, security(("bearer" = [])), responses(
+    (status = 201, body = UserView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 409, description = "the email is taken", body = ErrorBody),
+))]
+#[post("/users")]
+async fn create_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let body = body.0;
+    let capacity = body
+        .max_concurrent_chats
+        .unwrap_or(DEFAULT_MAX_CONCURRENT_CHATS);
+    let queue_ids = body.queue_ids.unwrap_or_default();
+    let mut fields = Fields::default();
+    fields
+        .email("email", &body.email)
+        .text("name", &body.name, MAX_NAME)
+        .password("password", &body.password);
+    check_capacity(&mut fields, capacity);
+    check_queues(&mut fields, &queue_ids);
+    fields.finish()?;
+    let plain = body.password;
+    let password_hash = web::block(move || password::hash(&plain)).await??;
+    let store = state.store.clone();
+    let new = NewUser {
+        email: body.email,
+        name: body.name.trim().to_string(),
+        role: body.role,
+        password_hash,
+        max_concurrent_chats: capacity,
+        queue_ids,
+        must_change_password: body.must_change_password.unwrap_or(true),
+    };
+    let user = store.create_user(new)?;
+    store.durable().await?;
+    tracing::info!(user_id = %user.id, by = %auth.0.id, role = %user.role, "user created");
+    Ok(HttpResponse::Created().json(UserView::from(&user)))
+}
+
+/// One user; admins and supervisors read anyone, others only themselves.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = UserView),
+    (status = 404, body = ErrorBody),
+))]
+#[get("/users/{id}")]
+async fn get_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let id = parse_id(&path)?;
+    if id != auth.0.id {
+        auth.require_staff()?;
+    }
+    let user = state.store.user(id)?.ok_or(Error::NotFound)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+/// Changes a user. Deactivating or resetting the password ends their sessions at once.
+#[utoipa::path(tag = "users", request_body = UpdateUser, security(("bearer" = [])),
+    params(("id" = String, Path)), responses(
+    (status = 200, body = UserView),
+    (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "email taken, or the last admin would be lost", body = ErrorBody),
+))]
+#[patch("/users/{id}")]
+async fn update_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<UpdateUser>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let id = parse_id(&path)?;
+    let change = body.0;
+    let mut fields = Fields::default();
+    if let Some(email) = &change.email {
+        fields.email("email", email);
+    }
+    if let Some(name) = &change.name {
+        fields.text("name", name, MAX_NAME);
+    }
+    if let Some(password) = &change.password {
+        fields.password("password", password);
+    }
+    if let Some(capacity) = change.max_concurrent_chats {
+        check_capacity(&mut fields, capacity);
+    }
+    if let Some(queue_ids) = &change.queue_ids {
+        check_queues(&mut fields, queue_ids);
+    }
+    fields.finish()?;
+    let new_hash = match change.password.clone() {
+        Some(plain) => Some(web::block(move || password::hash(&plain)).await??),
+        None => None,
+    };
+    let store = &state.store;
+    let current = store.user(id)?.ok_or(Error::NotFound)?;
+    let stays_admin = change.role.unwrap_or(current.role) == Role::Admin
+        && change.active.unwrap_or(current.active);
+    guard_last_admin(store, &current, stays_admin)?;
+    let ends_sessions = new_hash.is_some() || change.active == Some(false);
+    let user = store.update_user(id, |user| {
+        apply(user, &change, new_hash.as_deref(), ends_sessions);
+        Ok(())
+    })?;
+    if ends_sessions {
+        store.end_all_sessions(id)?;
+    }
+    store.durable().await?;
+    tracing::info!(user_id = %id, by = %auth.0.id, ends_sessions, "user changed");
+    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+}
+
+fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sessions: bool) {
+    if let Some(email) = &change.email {
+        user.email = email.clone();
+    }
+    if let Some(name) = &change.name {
+        user.name = name.trim().to_string();
+    }
+    if let Some(role) = change.role {
+        user.role = role;
+    }
+    if let Some(active) = change.active {
+        user.active = active;
+    }
+    if let Some(capacity) = change.max_concurrent_chats {
+        user.max_concurrent_chats = capacity;
+    }
+    if let Some(queue_ids) = &change.queue_ids {
+        user.queue_ids = queue_ids.clone();
+    }
+    if let Some(hash) = new_hash {
+        user.password_hash = hash.to_string();
+        user.must_change_password = true;
+    }
+    if ends_sessions {
+        user.session_epoch += 1;
+    }
+}
+
+/// Deactivates a user: they can no longer sign in and their sessions end; their name
+/// stays on the history they made.
+#[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 204, description = "deactivated"),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "the last active admin", body = ErrorBody),
+))]
+#[delete("/users/{id}")]
+async fn deactivate_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let id = parse_id(&path)?;
+    let store = &state.store;
+    let current = store.user(id)?.ok_or(Error::NotFound)?;
+    guard_last_admin(store, &current, false)?;
+    store.update_user(id, |user| {
+        if user.active {
+            user.active = false;
+            user.session_epoch += 1;
+        }
+        Ok(())
+    })?;
+    store.end_all_sessions(id)?;
+    store.durable().await?;
+    tracing::info!(user_id = %id, by = %auth.0.id, "user deactivated");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn parse_id(raw: &str) -> Result<UserId> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+/// Refuses a change that would leave the hub with no active admin.
+fn guard_last_admin(store: &Store, current: &User, stays_admin: bool) -> Result<()> {
+    let is_admin = current.active && current.role == Role::Admin;
+    if is_admin && !stays_admin && store.active_admin_count()? <= 1 {
+        return Err(Error::Conflict(LAST_ADMIN.into()));
+    }
+    Ok(())
+}
+
+fn check_capacity(fields: &mut Fields, capacity: u32) {
+    fields.check(
+        (1..=MAX_CONCURRENT_CHATS).contains(&capacity),
+        "max_concurrent_chats",
+        "must be between 1 and 100",
+    );
+}
+
+fn check_queues(fields: &mut Fields, queue_ids: &[String]) {
+    fields.check(
+        queue_ids.len() <= MAX_QUEUES_PER_USER,
+        "queue_ids",
+        "may name at most 50 queues",
+    );
+    fields.check(
+        queue_ids
+            .iter()
+            .all(|q| !q.trim().is_empty() && q.len() <= MAX_QUEUE_ID),
+        "queue_ids",
+        "must be non-empty ids of at most 64 characters",
+    );
+}

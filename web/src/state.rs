@@ -1,0 +1,39 @@
+//! What every request handler can reach.
+
+use atende_data::Store;
+
+use crate::auth::Tokens;
+use crate::limits::{Limiters, RateLimits};
+
+/// The HTTP side's settings, given by the binary (only it reads env and files).
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    /// Origins allowed to call the API from another site (CORS); same-origin is always on.
+    pub cors_origins: Vec<String>,
+    /// Request rates per address, per user and for the webhook.
+    pub rate_limits: RateLimits,
+    /// Served over TLS, so browsers may be told to insist on it (HSTS).
+    pub tls: bool,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// Shared state of the HTTP layer; one per hub, behind `web::Data`.
+pub struct AppState {
+    pub store: Store,
+    pub tokens: Tokens,
+    pub limits: Limiters,
+    pub config: WebConfig,
+}
+
+impl AppState {
+    /// State for a hub over `store`, signing tokens with `jwt_secret`.
+    pub fn new(store: Store, jwt_secret: &[u8], config: WebConfig) -> AppState {
+        AppState {
+            store,
+            tokens: Tokens::new(jwt_secret),
+            limits: Limiters::new(config.rate_limits),
+            config,
+        }
+    }
+}

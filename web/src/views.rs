@@ -1,0 +1,99 @@
+//! Shapes the API shows: the public views of records, list pages and the error body.
+
+use std::collections::BTreeMap;
+
+use atende_data::User;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::Error;
+
+/// Page size when a list request names none.
+pub const DEFAULT_PAGE: u32 = 50;
+/// Largest page a list request may ask for.
+pub const MAX_PAGE: u32 = 200;
+
+/// A user as the API shows it (never the password hash).
+#[derive(Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    #[schema(value_type = RoleName)]
+    pub role: atende_data::Role,
+    pub active: bool,
+    pub max_concurrent_chats: u32,
+    pub queue_ids: Vec<String>,
+    /// online, away or offline.
+    pub presence: &'static str,
+    pub must_change_password: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        UserView {
+            id: user.id.to_string(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            active: user.active,
+            max_concurrent_chats: user.max_concurrent_chats,
+            queue_ids: user.queue_ids.clone(),
+            presence: "offline",
+            must_change_password: user.must_change_password,
+        }
+    }
+}
+
+/// What a user may do (the schema of `atende_data::Role`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Admin,
+    Supervisor,
+    Agent,
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1 to 200; 50 when absent.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size asked for, checked.
+    pub fn limit(&self) -> Result<usize, Error> {
+        match self.limit.unwrap_or(DEFAULT_PAGE) {
+            n @ 1..=MAX_PAGE => Ok(n as usize),
+            _ => Err(Error::field("limit", "must be between 1 and 200")),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code, e.g. `validation_failed`.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// For `validation_failed`: the problem of each field.
+    pub fields: Option<BTreeMap<String, String>>,
+}
