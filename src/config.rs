@@ -33,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the hub (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage accounts from the command line; the hub must be stopped.
     #[command(subcommand)]
     User(UserCommand),
@@ -72,7 +72,11 @@ pub enum UserCommand {
 #[derive(Args, Debug, Clone)]
 pub struct DataDirArg {
     /// The sled database, media files and generated keys.
-    #[arg(long = "data-dir", env = "ATENDE_DATA_DIR", default_value = "./atende-data")]
+    #[arg(
+        long = "data-dir",
+        env = "ATENDE_DATA_DIR",
+        default_value = "./atende-data"
+    )]
     pub dir: PathBuf,
 }
 
@@ -247,11 +251,25 @@ impl Settings {
         }
         let secret = |value: Option<String>| value.filter(|v| !v.is_empty()).map(Secret);
         let web = WebConfig {
-            cors_origins: args.cors_origins.iter().map(|o| o.trim().to_string()).filter(|o| !o.is_empty()).collect(),
+            cors_origins: args
+                .cors_origins
+                .iter()
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect(),
             rate_limits: RateLimits {
-                per_address: Rate { per_second: args.rate_limit, burst: args.rate_limit_burst },
-                per_user: Rate { per_second: args.user_rate_limit, burst: args.user_rate_limit_burst },
-                webhook_per_address: Rate { per_second: args.webhook_rate_limit, burst: args.webhook_rate_limit.saturating_mul(4) },
+                per_address: Rate {
+                    per_second: args.rate_limit,
+                    burst: args.rate_limit_burst,
+                },
+                per_user: Rate {
+                    per_second: args.user_rate_limit,
+                    burst: args.user_rate_limit_burst,
+                },
+                webhook_per_address: Rate {
+                    per_second: args.webhook_rate_limit,
+                    burst: args.webhook_rate_limit.saturating_mul(4),
+                },
             },
             tls: tls.is_some(),
             workers: args.workers,
@@ -283,7 +301,11 @@ fn resolve(bind: &str) -> anyhow::Result<SocketAddr> {
     bind.to_socket_addrs()
         .ok()
         .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| anyhow!("ATENDE_BIND must be an address with a port, such as 127.0.0.1:8080 (got {bind:?})"))
+        .ok_or_else(|| {
+            anyhow!(
+                "ATENDE_BIND must be an address with a port, such as 127.0.0.1:8080 (got {bind:?})"
+            )
+        })
 }
 
 fn load_tls(cert: &Path, key: &Path) -> anyhow::Result<rustls::ServerConfig> {

@@ -13,7 +13,7 @@ use config::{Cli, Command, Settings};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => serve(Settings::from_args_logged(cli.serve)?),
-        Some(Command::Serve(args)) => serve(Settings::from_args_logged(args)?),
+        Some(Command::Serve(args)) => serve(Settings::from_args_logged(*args)?),
         Some(Command::User(command)) => users::run(command),
     }
 }

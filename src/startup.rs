@@ -31,7 +31,11 @@ impl Application {
     /// Opens the data directory, bootstraps the first admin, binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let store = Store::open(&settings.data_dir)?;
-        let scheme = if settings.tls.is_some() { "https" } else { "http" };
+        let scheme = if settings.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let listener = TcpListener::bind(settings.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {}", settings.bind, plain_io(&e)))?;
         let address = listener.local_addr()?;
@@ -48,7 +52,11 @@ impl Application {
         let tls = settings.tls.as_deref().cloned();
         let server = atende_web::serve(state, listener, tls, settings.handle_signals)?;
         spawn_session_pruner(store.clone());
-        let mode = if settings.whatsapp.sandbox() { "sandbox" } else { "live" };
+        let mode = if settings.whatsapp.sandbox() {
+            "sandbox"
+        } else {
+            "live"
+        };
         tracing::info!(mode, "listening on {scheme}://{address}");
         Ok(Application {
             server,
@@ -162,7 +170,9 @@ fn plain_io(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::AddrInUse => "the address is already in use".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::AddrNotAvailable => "the address is not available on this machine".into(),
+        std::io::ErrorKind::AddrNotAvailable => {
+            "the address is not available on this machine".into()
+        }
         _ => error.to_string(),
     }
 }

@@ -54,7 +54,10 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             })?;
             store.end_all_sessions(user.id)?;
             store.flush_blocking()?;
-            println!("reset the password of {}; their sessions have ended", user.email);
+            println!(
+                "reset the password of {}; their sessions have ended",
+                user.email
+            );
             announce(generated, &plain);
         }
     }

@@ -14,16 +14,18 @@ use crate::{Error, Result};
 
 type Waiter = oneshot::Sender<Result<(), Arc<sled::Error>>>;
 
-/// Handle to the group-commit thread; the thread ends when the handle is dropped.
+/// Handle to the group-commit thread; dropping it ends and joins the thread, so that the
+/// database (and its directory lock) is released when the store is dropped.
 pub(crate) struct Flusher {
-    waiters: mpsc::Sender<Waiter>,
+    waiters: Option<mpsc::Sender<Waiter>>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Flusher {
     /// Starts the flusher thread for `db`.
     pub(crate) fn spawn(db: sled::Db) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Waiter>();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("atende-flusher".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
@@ -39,13 +41,26 @@ impl Flusher {
                     }
                 }
             })?;
-        Ok(Flusher { waiters: tx })
+        Ok(Flusher {
+            waiters: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     /// Resolves once a flush that began after this call has completed.
     pub(crate) async fn durable(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.waiters.send(tx).map_err(|_| Error::Closed)?;
+        let waiters = self.waiters.as_ref().ok_or(Error::Closed)?;
+        waiters.send(tx).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?.map_err(Error::Flush)
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.waiters.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }

@@ -137,7 +137,6 @@ fn family_key(user_id: UserId, family: FamilyId) -> Vec<u8> {
     join(&[&user_id.key(), &family.key()])
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

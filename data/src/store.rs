@@ -27,10 +27,11 @@ pub struct Store {
 }
 
 struct Inner {
-    db: sled::Db,
-    dir: PathBuf,
+    // Dropped first: joining the flusher releases its handle on the database.
     flusher: Flusher,
     trees: Trees,
+    db: sled::Db,
+    dir: PathBuf,
 }
 
 /// The open trees the store's methods use.
@@ -116,12 +117,17 @@ impl Store {
         }
         let fresh = random_bytes(JWT_KEY_LEN);
         // Two first starts racing: whichever key landed first wins for both.
-        let _ = self
+        let _ =
+            self.inner
+                .trees
+                .meta
+                .compare_and_swap(meta::JWT_KEY, None::<&[u8]>, Some(fresh))?;
+        let key = self
             .inner
             .trees
             .meta
-            .compare_and_swap(meta::JWT_KEY, None::<&[u8]>, Some(fresh))?;
-        let key = self.inner.trees.meta.get(meta::JWT_KEY)?.ok_or(Error::NotFound)?;
+            .get(meta::JWT_KEY)?
+            .ok_or(Error::NotFound)?;
         self.flush_blocking()?;
         Ok(key.to_vec())
     }
@@ -184,7 +190,9 @@ mod tests {
     fn a_second_open_of_the_same_directory_is_refused_as_locked() {
         let dir = tempfile::tempdir().unwrap();
         let _first = Store::open(dir.path()).unwrap();
-        let err = Store::open(dir.path()).err().expect("second open must fail");
+        let err = Store::open(dir.path())
+            .err()
+            .expect("second open must fail");
         assert!(matches!(err, Error::Locked(_)), "{err}");
     }
 
@@ -216,9 +224,6 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let err = Store::open(dir.path()).err().expect("must refuse");
-        assert!(
-            matches!(err, Error::NewerSchema { found: 99, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, Error::NewerSchema { found: 99, .. }), "{err}");
     }
 }

@@ -1,1 +1,9 @@
+//! Black-box tests of the whole hub: real HTTP against the real application on port 0,
+//! each test with its own temporary data directory; process tests run the real binary.
 
+mod helpers;
+
+mod auth;
+mod basics;
+mod process;
+mod users;

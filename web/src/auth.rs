@@ -77,9 +77,7 @@ impl Tokens {
 pub fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 const SIGN_IN: Error = Error::Unauthorized {
@@ -151,7 +149,9 @@ impl Auth {
         if self.0.role.is_staff() {
             Ok(())
         } else {
-            Err(Error::Forbidden("only a supervisor or an admin may do this"))
+            Err(Error::Forbidden(
+                "only a supervisor or an admin may do this",
+            ))
         }
     }
 }

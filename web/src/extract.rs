@@ -69,8 +69,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 
 fn describe(path: &str, error: &serde_json::Error) -> Error {
     use serde_json::error::Category;
-    if matches!(error.classify(), Category::Syntax | Category::Eof | Category::Io) {
-        return Error::field("body", "is not valid JSON");
+    if matches!(
+        error.classify(),
+        Category::Syntax | Category::Eof | Category::Io
+    ) {
+        // serde_json reports a value of the wrong shape for an enum as a syntax error.
+        return match path {
+            "." => Error::field("body", "is not valid JSON"),
+            field => Error::field(field, "is not valid JSON or not of the expected type"),
+        };
     }
     // serde's messages carry the position; the field name says more to a client.
     let text = error.to_string();
@@ -78,8 +85,9 @@ fn describe(path: &str, error: &serde_json::Error) -> Error {
     if let Some(name) = quoted_after(text, "missing field ") {
         return Error::field(&join(path, &name), "is required");
     }
-    if let Some(name) = quoted_after(text, "unknown field ") {
-        return Error::field(&join(path, &name), "is not a known field");
+    if quoted_after(text, "unknown field ").is_some() {
+        // The path already ends at the unknown field.
+        return Error::field(path, "is not a known field");
     }
     let field = if path == "." { "body" } else { path };
     Error::Validation {
@@ -105,7 +113,11 @@ fn join(path: &str, name: &str) -> String {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|error, _| {
         let text = error.to_string();
-        Error::field("query", text.trim_start_matches("Query deserialize error: ")).into()
+        Error::field(
+            "query",
+            text.trim_start_matches("Query deserialize error: "),
+        )
+        .into()
     })
 }
 
@@ -140,6 +152,7 @@ mod tests {
             (r#"{"email":"a","count":"x"}"#, "count"),
             (r#"{"email":"a","count":-1}"#, "count"),
             (r#"{"email":"a","count":1} {}"#, "body"),
+            (r#"{"email":"a","count":1"#, "body"),
         ] {
             assert_eq!(field_of(body), field, "{body}");
         }

@@ -52,7 +52,11 @@ pub async fn request_span(
             Ok(res)
         }
         Err(error) => {
-            tracing::info!(status = error.as_response_error().status_code().as_u16(), elapsed_ms, "request failed");
+            tracing::info!(
+                status = error.as_response_error().status_code().as_u16(),
+                elapsed_ms,
+                "request failed"
+            );
             Err(error)
         }
     }
@@ -86,7 +90,10 @@ pub async fn json_errors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, ActixError> {
     if !req.path().starts_with("/api/") {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     }
     // An inner layer's error has no request left to answer with; ours renders as JSON.
     let res = match next.call(req).await {
@@ -108,7 +115,9 @@ pub async fn json_errors(
     *replacement.status_mut() = status;
     for (name, value) in res.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            replacement.headers_mut().insert(name.clone(), value.clone());
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
         }
     }
     Ok(res.into_response(replacement).map_into_right_body())
@@ -159,7 +168,10 @@ pub async fn rate_limit(
         _ => Ok(()),
     };
     match verdict {
-        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        Ok(()) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
         Err(wait) => {
             let retry_after = wait.as_secs().max(1);
             let response = Error::RateLimited { retry_after }.error_response();

@@ -90,7 +90,11 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
             html += &format!(
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(p["name"].as_str().unwrap_or("")),
-                if p["required"].as_bool() == Some(true) { " *" } else { "" },
+                if p["required"].as_bool() == Some(true) {
+                    " *"
+                } else {
+                    ""
+                },
                 esc(p["in"].as_str().unwrap_or("")),
                 type_of(&p["schema"]),
                 esc(p["description"].as_str().unwrap_or(""))
@@ -144,7 +148,11 @@ fn schema_section(name: &str, schema: &Value) -> String {
             html += &format!(
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(field),
-                if required.contains(&field.as_str()) { " *" } else { "" },
+                if required.contains(&field.as_str()) {
+                    " *"
+                } else {
+                    ""
+                },
                 type_of(prop),
                 esc(prop["description"].as_str().unwrap_or(""))
             );
@@ -178,7 +186,13 @@ fn type_of(schema: &Value) -> String {
         Value::Array(types) => types
             .iter()
             .filter_map(Value::as_str)
-            .map(|t| if t == "array" { format!("array of {}", type_of(&schema["items"])) } else { esc(t) })
+            .map(|t| {
+                if t == "array" {
+                    format!("array of {}", type_of(&schema["items"]))
+                } else {
+                    esc(t)
+                }
+            })
             .collect::<Vec<_>>()
             .join(" or "),
         _ => "any".into(),

@@ -37,6 +37,8 @@ pub fn app(
     let (app, api) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
+        // Before the /api/v1 scope, which would otherwise claim /api/v1/openapi.json.
+        .map(|app| app.configure(routes::docs::configure))
         .configure(routes::health::configure)
         .service(
             scope("/api/v1")
@@ -48,8 +50,9 @@ pub fn app(
         .app_data(web::Data::new(ApiDocument::new(&api)))
         .app_data(web::PayloadConfig::new(JSON_BODY_LIMIT))
         .app_data(crate::extract::query_config())
-        .configure(routes::docs::configure)
-        .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(Error::NotFound) }))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(Error::NotFound)
+        }))
         .wrap(from_fn(rate_limit))
         .wrap(cors(&config))
         .wrap(from_fn(json_errors))
@@ -67,8 +70,8 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     let workers = state.config.workers;
     let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || app(data.clone()))
-        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
+    let mut server =
+        HttpServer::new(move || app(data.clone())).shutdown_timeout(SHUTDOWN_GRACE_SECONDS);
     if workers > 0 {
         server = server.workers(workers);
     }

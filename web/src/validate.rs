@@ -93,7 +93,11 @@ mod tests {
             ("ana@", false),
             ("a na@example.com", false),
         ] {
-            assert_eq!(Fields::default().email("e", email).finish().is_ok(), ok, "{email}");
+            assert_eq!(
+                Fields::default().email("e", email).finish().is_ok(),
+                ok,
+                "{email}"
+            );
         }
     }
 

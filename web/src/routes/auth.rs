@@ -79,7 +79,11 @@ async fn login(
     let LoginRequest { email, password } = body.0;
     Fields::default()
         .check(email.len() <= MAX_EMAIL, "email", "is too long")
-        .check(password.len() <= MAX_PASSWORD * 4, "password", "is too long")
+        .check(
+            password.len() <= MAX_PASSWORD * 4,
+            "password",
+            "is too long",
+        )
         .finish()?;
     let address = client_address(&req);
     if let Some(wait) = state.limits.logins.wait(&address, &email) {
@@ -107,11 +111,7 @@ async fn login(
 }
 
 /// The user whose password this is, spending the same time whether the account exists.
-fn check_password(
-    store: &atende_data::Store,
-    email: &str,
-    password: &str,
-) -> Result<Option<User>> {
+fn check_password(store: &atende_data::Store, email: &str, password: &str) -> Result<Option<User>> {
     match store.user_by_email(email)? {
         Some(user) if password::verify(&user.password_hash, password) => Ok(Some(user)),
         Some(_) => Ok(None),

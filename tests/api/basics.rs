@@ -1,0 +1,241 @@
+//! Health, the API document, the error format, limits and the layers around every route.
+
+use reqwest::header;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn health_and_readiness_answer_without_a_token() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[actix_web::test]
+async fn every_response_carries_security_headers_and_a_request_id() {
+    let app = spawn_app().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    let headers = response.headers();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    assert_eq!(headers["x-request-id"].len(), 16);
+}
+
+#[actix_web::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/refresh", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/auth/me", "get"),
+        ("/api/v1/auth/password", "post"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/users", "post"),
+        ("/api/v1/users/{id}", "get"),
+        ("/api/v1/users/{id}", "patch"),
+        ("/api/v1/users/{id}", "delete"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+    }
+    assert!(doc["components"]["schemas"]["UserView"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[actix_web::test]
+async fn the_reference_page_renders_offline_from_the_document() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/api/v1/auth/login"));
+    assert!(html.contains("href=\"/docs/docs.css\""));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing from elsewhere"
+    );
+    let css = app
+        .client
+        .get(app.url("/docs/docs.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+}
+
+#[actix_web::test]
+async fn unknown_api_routes_are_json_404s() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v2/users",
+        "/api/v1/users/1/nope",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_error(response, 404, "not_found").await;
+    }
+}
+
+#[actix_web::test]
+async fn protected_routes_refuse_missing_and_bad_tokens() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 401, "unauthorized").await;
+    for token in ["garbage", "a.b.c", ""] {
+        let response = app.get("/api/v1/auth/me", token).await;
+        assert_error(response, 401, "unauthorized").await;
+    }
+    // A token signed with another key is refused too.
+    let other = spawn_app().await;
+    let foreign = other.admin().await;
+    let response = app.get("/api/v1/auth/me", &foreign.access).await;
+    assert_error(response, 401, "unauthorized").await;
+}
+
+#[actix_web::test]
+async fn bodies_that_are_not_json_or_too_large_are_refused_cleanly() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let url = app.url("/api/v1/users");
+    let send = |body: Vec<u8>, content_type: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&admin.access)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+    };
+    assert_error(
+        send(b"{not json".to_vec(), "application/json")
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        send(vec![0xff, 0xfe, 0x00], "application/json")
+            .await
+            .unwrap(),
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        send(b"{}".to_vec(), "text/plain").await.unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(200_000));
+    assert_error(
+        send(huge.into_bytes(), "application/json").await.unwrap(),
+        413,
+        "too_large",
+    )
+    .await;
+    let users: Value = app
+        .get("/api/v1/users", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        users["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+}
+
+#[actix_web::test]
+async fn the_api_rate_limit_answers_429_with_retry_after() {
+    let app = spawn_app_with(&["--rate-limit", "1", "--rate-limit-burst", "5"]).await;
+    let mut limited = None;
+    for _ in 0..20 {
+        let response = app
+            .client
+            .get(app.url("/api/v1/auth/me"))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("the limit was reached");
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_error(response, 429, "rate_limited").await;
+    // Health checks are outside the API's limit.
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[actix_web::test]
+async fn cors_allows_listed_and_same_origins_only() {
+    let app = spawn_app_with(&["--cors-origins", "https://console.example.com"]).await;
+    let preflight = |origin: String| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .send()
+    };
+    let allowed = preflight("https://console.example.com".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://console.example.com"
+    );
+    let same = preflight(format!("http://{}", app.address)).await.unwrap();
+    assert!(same
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    let evil = preflight("https://evil.example.net".into()).await.unwrap();
+    assert!(!evil
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    assert!(evil.status().is_client_error());
+}

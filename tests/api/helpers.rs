@@ -1,0 +1,251 @@
+//! `spawn_app()` and friends: an isolated hub per test, and typed shortcuts to its API.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use atende::config::{Cli, Settings};
+use atende::startup::Application;
+use clap::Parser;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_EMAIL: &str = "admin@test.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// How long a test waits for a spawned hub to say where it listens.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A running hub and a client for it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    /// Kept so the directory lives as long as the hub.
+    _dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stops accepting at once; the rest of the shutdown runs on the test's runtime.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// A hub with a known admin password, default limits, in a fresh directory.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// A hub with extra command-line settings (e.g. `["--rate-limit", "5"]`).
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    let mut args = vec![
+        "atende".to_string(),
+        "--bind".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        data_dir.display().to_string(),
+        "--admin-email".into(),
+        ADMIN_EMAIL.into(),
+        "--admin-password".into(),
+        ADMIN_PASSWORD.into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let cli = Cli::try_parse_from(args).expect("test arguments parse");
+    let mut settings = Settings::from_args(cli.serve).expect("test settings are valid");
+    settings.handle_signals = false;
+    let app = Application::build(settings).await.expect("hub builds");
+    let address = app.address();
+    let handle = app.handle();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        _dir: dir,
+        handle,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        let mut request = self.client.request(method, self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Signs in; panics unless it works.
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let response = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        let body: Value = response.json().await.expect("json");
+        Tokens {
+            access: body["access_token"].as_str().expect("access").to_string(),
+            refresh: body["refresh_token"].as_str().expect("refresh").to_string(),
+            user: body["user"].clone(),
+        }
+    }
+
+    pub async fn admin(&self) -> Tokens {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Creates a ready-to-use user (no password change pending) and signs them in.
+    pub async fn user(&self, admin: &Tokens, email: &str, role: &str) -> Tokens {
+        let password = "user-password-1";
+        let response = self
+            .post(
+                "/api/v1/users",
+                Some(&admin.access),
+                &json!({"email": email, "name": "Test User", "role": role,
+                        "password": password, "must_change_password": false}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "create {email}");
+        self.login(email, password).await
+    }
+}
+
+/// What a sign-in returned.
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub user: Value,
+}
+
+impl Tokens {
+    pub fn id(&self) -> String {
+        self.user["id"].as_str().expect("user id").to_string()
+    }
+}
+
+/// Asserts the API's error format and returns the body.
+pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(body["error"]["code"], code, "code in {body}");
+    assert!(body["error"]["message"].is_string(), "message in {body}");
+    body
+}
+
+/// The real binary, started as a child process.
+pub struct HubProcess {
+    pub child: Child,
+    pub address: SocketAddr,
+}
+
+impl HubProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A command for the binary with a clean configuration.
+pub fn atende_command(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atende"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ATENDE_DATA_DIR", data_dir)
+        .env("ATENDE_LOG", "info")
+        .env("ATENDE_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ATENDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .current_dir(data_dir.parent().unwrap_or(data_dir));
+    command
+}
+
+/// Starts the binary on a free port and waits until it says where it listens.
+pub fn spawn_hub(data_dir: &Path, env: &[(&str, &str)]) -> HubProcess {
+    let mut command = atende_command(data_dir);
+    command.env("ATENDE_BIND", "127.0.0.1:0");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn atende");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let _ = tx.send(addr);
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(START_DEADLINE)
+        .expect("the hub said where it listens")
+        .parse()
+        .expect("a socket address");
+    HubProcess { child, address }
+}
+
+/// Runs the binary to completion and returns (success, stdout, stderr).
+pub fn run_atende(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = atende_command(data_dir);
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.stdin(Stdio::null()).output().expect("run atende");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

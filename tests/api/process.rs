@@ -1,0 +1,361 @@
+//! The real binary: restarts, kill -9, refusals at start, the first admin, the CLI.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+
+use crate::helpers::*;
+
+async fn login(hub: &HubProcess, email: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(hub.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login sent")
+}
+
+async fn admin_token(hub: &HubProcess) -> String {
+    let body: Value = login(hub, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+async fn all_user_emails(hub: &HubProcess, token: &str) -> HashSet<String> {
+    let client = reqwest::Client::new();
+    let mut emails = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = hub.url("/api/v1/users?limit=200");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for user in page["items"].as_array().unwrap() {
+            emails.insert(user["email"].as_str().unwrap().to_string());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return emails,
+        }
+    }
+}
+
+fn terminate(hub: &mut HubProcess) -> std::process::ExitStatus {
+    let pid = hub.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    hub.child.wait().unwrap()
+}
+
+#[actix_web::test]
+async fn a_graceful_restart_keeps_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut hub = spawn_hub(&data, &[]);
+    let token = admin_token(&hub).await;
+    let created = reqwest::Client::new()
+        .post(hub.url("/api/v1/users"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"email": "ana@test.local", "name": "Ana", "role": "agent",
+                      "password": "ana-password", "must_change_password": false}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert!(terminate(&mut hub).success(), "SIGTERM is a clean stop");
+    drop(hub);
+    let hub = spawn_hub(&data, &[]);
+    assert_eq!(
+        login(&hub, "ana@test.local", "ana-password").await.status(),
+        200
+    );
+    // The signing key was kept too: the old access token still works.
+    let me = reqwest::Client::new()
+        .get(hub.url("/api/v1/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+}
+
+#[actix_web::test]
+async fn kill_9_during_a_burst_of_creations_loses_no_answered_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let limits = [
+        ("ATENDE_RATE_LIMIT", "100000"),
+        ("ATENDE_USER_RATE_LIMIT", "100000"),
+    ];
+    let hub = spawn_hub(&data, &limits);
+    let token = admin_token(&hub).await;
+    let answered = Arc::new(Mutex::new(Vec::<String>::new()));
+    let enough = Arc::new(Notify::new());
+    let mut workers = Vec::new();
+    for worker in 0..8 {
+        let (answered, enough, token) = (answered.clone(), enough.clone(), token.clone());
+        let url = hub.url("/api/v1/users");
+        workers.push(actix_web::rt::spawn(async move {
+            let client = reqwest::Client::new();
+            for i in 0..1000 {
+                let email = format!("w{worker}-{i}@test.local");
+                let body = json!({"email": email, "name": "Burst", "role": "agent", "password": "burst-password"});
+                match client.post(&url).bearer_auth(&token).json(&body).send().await {
+                    Ok(response) if response.status() == 201 => {
+                        let mut list = answered.lock().unwrap();
+                        list.push(email);
+                        if list.len() >= 40 {
+                            enough.notify_one();
+                        }
+                    }
+                    Ok(response) => panic!("unexpected status {}", response.status()),
+                    Err(_) => return, // the hub is gone
+                }
+            }
+        }));
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(60), enough.notified())
+        .await
+        .expect("40 users were created");
+    hub.kill_9();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let answered = answered.lock().unwrap().clone();
+
+    let hub = spawn_hub(&data, &limits);
+    let token = admin_token(&hub).await;
+    let stored = all_user_emails(&hub, &token).await;
+    let lost: Vec<_> = answered.iter().filter(|e| !stored.contains(*e)).collect();
+    assert!(lost.is_empty(), "answered 201 but lost: {lost:?}");
+}
+
+#[actix_web::test]
+async fn a_second_hub_on_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _hub = spawn_hub(&data, &[]);
+    let (ok, _, stderr) = run_atende(&data, &[], &[("ATENDE_BIND", "127.0.0.1:0")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("is in use by another running atende"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn start_up_refuses_bad_configuration_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let missing = dir.path().join("missing.pem");
+    let missing = missing.to_str().unwrap();
+    for (env, expected) in [
+        (
+            vec![("ATENDE_BIND", taken_addr.as_str())],
+            "the address is already in use",
+        ),
+        (
+            vec![("ATENDE_JWT_SECRET", "too-short")],
+            "ATENDE_JWT_SECRET must be at least 32 bytes",
+        ),
+        (
+            vec![("ATENDE_TLS_CERT", missing), ("ATENDE_TLS_KEY", missing)],
+            "cannot read the TLS file",
+        ),
+        (vec![("ATENDE_TLS_CERT", missing)], "must be given together"),
+        (
+            vec![("ATENDE_BIND", "nowhere")],
+            "ATENDE_BIND must be an address with a port",
+        ),
+        (
+            vec![("WHATSAPP_TOKEN", "t"), ("WHATSAPP_PHONE_NUMBER_ID", "1")],
+            "WHATSAPP_APP_SECRET is required",
+        ),
+        (
+            vec![("WHATSAPP_RATE_LIMIT", "5000")],
+            "WHATSAPP_RATE_LIMIT must be between 1 and 1000",
+        ),
+        (
+            vec![("ATENDE_LOG", "[[[")],
+            "ATENDE_LOG is not a valid log filter",
+        ),
+    ] {
+        let (ok, _, stderr) = run_atende(&data, &[], &env);
+        assert!(!ok, "{env:?} must fail");
+        assert!(stderr.contains(expected), "{env:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let (ok, _, stderr) = run_atende(&foreign, &[], &[("ATENDE_BIND", "127.0.0.1:0")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("is not an Atende data directory"),
+        "{stderr}"
+    );
+    drop(taken);
+}
+
+#[test]
+fn a_dot_env_file_in_the_working_directory_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(
+        dir.path().join(".env"),
+        "ATENDE_JWT_SECRET=short-from-dot-env\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = run_atende(&data, &[], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("ATENDE_JWT_SECRET must be at least 32 bytes"),
+        "{stderr}"
+    );
+}
+
+#[actix_web::test]
+async fn the_first_start_prints_a_generated_password_once() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut command = atende_command(&data);
+    command
+        .env_remove("ATENDE_ADMIN_PASSWORD")
+        .env("ATENDE_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = stdout.next().unwrap().unwrap();
+    let password = first
+        .split("with the password ")
+        .nth(1)
+        .expect(&first)
+        .trim()
+        .to_string();
+    let file = data.join("initial-admin-password");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), password);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let hub = spawn_hub(&data, &[("ATENDE_ADMIN_PASSWORD", "ignored-now")]);
+    let response = login(&hub, ADMIN_EMAIL, &password).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["must_change_password"], true);
+    assert_eq!(login(&hub, ADMIN_EMAIL, "ignored-now").await.status(), 401);
+}
+
+#[actix_web::test]
+async fn user_create_and_reset_password_work_from_the_command_line() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut create = atende_command(&data);
+    create
+        .args([
+            "user",
+            "create",
+            "--email",
+            "sup@test.local",
+            "--name",
+            "Sup",
+            "--role",
+            "supervisor",
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = create.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"chosen-password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let (ok, stdout, _) = run_atende(
+        &data,
+        &["user", "reset-password", "--email", "SUP@test.local"],
+        &[],
+    );
+    assert!(ok, "{stdout}");
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap()
+        .to_string();
+
+    let (ok, _, stderr) = run_atende(
+        &data,
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@test.local",
+            "--name",
+            "X",
+            "--role",
+            "boss",
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("unknown role"), "{stderr}");
+    let (ok, _, stderr) = run_atende(
+        &data,
+        &["user", "reset-password", "--email", "nobody@test.local"],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("no user has the email"), "{stderr}");
+
+    let hub = spawn_hub(&data, &[]);
+    assert_eq!(
+        login(&hub, "sup@test.local", "chosen-password")
+            .await
+            .status(),
+        401
+    );
+    let body: Value = login(&hub, "sup@test.local", &generated)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["user"]["role"], "supervisor");
+    assert_eq!(body["user"]["must_change_password"], true);
+}
