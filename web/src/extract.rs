@@ -75,7 +75,7 @@ fn describe(path: &str, error: &serde_json::Error) -> Error {
     ) {
         // serde_json reports a value of the wrong shape for an enum as a syntax error.
         return match path {
-            "." => Error::field("body", "is not valid JSON"),
+            "." | "?" => Error::field("body", "is not valid JSON"),
             field => Error::field(field, "is not valid JSON or not of the expected type"),
         };
     }
