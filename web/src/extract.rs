@@ -146,7 +146,8 @@ mod tests {
         for (body, field) in [
             ("{", "body"),
             ("not json", "body"),
-            ("[1]", "body"),
+            ("\"text\"", "body"),
+            ("[1]", "[0]"),
             (r#"{"count":1}"#, "email"),
             (r#"{"email":"a","count":1,"extra":true}"#, "extra"),
             (r#"{"email":"a","count":"x"}"#, "count"),
