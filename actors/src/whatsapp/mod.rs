@@ -1,0 +1,4 @@
+//! The WhatsApp Cloud API: webhook payloads, signatures, and the HTTP client.
+
+pub mod signature;
+pub mod webhook;
