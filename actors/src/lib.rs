@@ -1,10 +1,21 @@
 //! atende-actors: the live part of the hub.
 //!
-//! The Router (the supervisor), one ChatActor per live chat, one OutboundQueue per business
-//! number, and the WhatsApp Cloud API payload types and client (ARCHITECTURE.md, "The
-//! actors"). It depends only on `atende-data`; the HTTP layer talks to it through typed
-//! actor messages.
+//! The [`router::Router`] supervises one [`chat::ChatActor`] per live chat (the only writer
+//! of its chat) and one [`outbound_queue::OutboundQueue`] per business number (the durable
+//! outbox's sender); [`media::MediaFetcher`] downloads inbound media. `whatsapp/` holds the
+//! Cloud API payload types, signatures and client. Everything runs on the actix system of
+//! the process; blocking work (file IO) goes to tokio's blocking pool. State lives in sled,
+//! so any actor can be dropped and started again from the store.
 
+pub mod chat;
+mod error;
+pub mod hub;
+pub mod media;
+pub mod messages;
+pub mod outbound_queue;
+pub mod router;
 pub mod whatsapp;
 
 pub use atende_data as data;
+pub use error::{Error, Result};
+pub use hub::{Hub, HubConfig};

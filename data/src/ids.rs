@@ -45,3 +45,19 @@ id_type!(
     /// A refresh-token family: one sign-in and all the tokens rotated from it.
     FamilyId
 );
+id_type!(
+    /// A conversation with one contact on one business number.
+    ChatId
+);
+id_type!(
+    /// A message; ids grow with time, so id order is creation order.
+    MessageId
+);
+id_type!(
+    /// A pending send or read receipt in the outbox.
+    OutboxId
+);
+id_type!(
+    /// A stored media file.
+    MediaId
+);

@@ -14,6 +14,12 @@ pub fn read_u64(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
+/// Microseconds since the epoch as an order-preserving big-endian key part.
+pub fn time(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
+    // Shifting the sign bit makes negative times sort before positive ones.
+    ((at.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
 /// The tree names, one per record kind and index (ARCHITECTURE.md's storage table).
 pub mod trees {
     pub const META: &str = "meta";
@@ -25,6 +31,11 @@ pub mod trees {
     pub const CHATS: &str = "chats";
     pub const CHATS_BY_STATUS_TIME: &str = "chats_by_status_time";
     pub const CHATS_BY_ASSIGNEE: &str = "chats_by_assignee";
+    pub const CHATS_BY_TIME: &str = "chats_by_time";
+    pub const CHATS_BY_CONTACT: &str = "chats_by_contact";
+    pub const CLIENT_IDS: &str = "client_ids";
+    pub const PENDING_STATUSES: &str = "pending_statuses";
+    pub const SEARCH: &str = "search";
     pub const MESSAGES: &str = "messages";
     pub const MESSAGES_BY_WAMID: &str = "messages_by_wamid";
     pub const OUTBOX: &str = "outbox";
@@ -46,6 +57,11 @@ pub mod trees {
         CHATS,
         CHATS_BY_STATUS_TIME,
         CHATS_BY_ASSIGNEE,
+        CHATS_BY_TIME,
+        CHATS_BY_CONTACT,
+        CLIENT_IDS,
+        PENDING_STATUSES,
+        SEARCH,
         MESSAGES,
         MESSAGES_BY_WAMID,
         OUTBOX,

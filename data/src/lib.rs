@@ -12,7 +12,10 @@
 //! and cheap (point reads and small transactions) except [`Store::durable`], which waits
 //! for the flusher without blocking the caller's thread.
 
+mod chats;
 mod error;
+pub mod search;
+mod write;
 mod flusher;
 mod ids;
 pub mod keys;
@@ -25,7 +28,15 @@ pub mod tokens;
 mod users;
 
 pub use error::{Error, Result};
-pub use ids::{FamilyId, UserId};
+pub use ids::{ChatId, FamilyId, MediaId, MessageId, OutboxId, UserId};
+pub use records::chat::{
+    Chat, ChatStatus, Contact, Direction, LastMessage, MediaRef, Message, MessageError,
+    MessageStatus, PendingStatus, ReactionRef, ReplyRef,
+};
+pub use records::media::{MediaRecord, MediaState};
+pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::session::RotateOutcome;
 pub use records::user::{NewUser, Role, User};
+pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use store::{random_bytes, Store};
+pub use write::Write;

@@ -41,6 +41,19 @@ pub(crate) struct Trees {
     pub(crate) refresh_tokens: sled::Tree,
     pub(crate) refresh_families: sled::Tree,
     pub(crate) meta: sled::Tree,
+    pub(crate) chats: sled::Tree,
+    pub(crate) by_status_time: sled::Tree,
+    pub(crate) by_assignee: sled::Tree,
+    pub(crate) by_time: sled::Tree,
+    pub(crate) by_contact: sled::Tree,
+    pub(crate) messages: sled::Tree,
+    pub(crate) by_wamid: sled::Tree,
+    pub(crate) client_ids: sled::Tree,
+    pub(crate) outbox: sled::Tree,
+    pub(crate) contacts: sled::Tree,
+    pub(crate) search: sled::Tree,
+    pub(crate) pending_statuses: sled::Tree,
+    pub(crate) media: sled::Tree,
 }
 
 impl Store {
@@ -72,6 +85,19 @@ impl Store {
                 refresh_tokens: tree(trees::REFRESH_TOKENS)?,
                 refresh_families: tree(trees::REFRESH_FAMILIES)?,
                 meta: tree(trees::META)?,
+                chats: tree(trees::CHATS)?,
+                by_status_time: tree(trees::CHATS_BY_STATUS_TIME)?,
+                by_assignee: tree(trees::CHATS_BY_ASSIGNEE)?,
+                by_time: tree(trees::CHATS_BY_TIME)?,
+                by_contact: tree(trees::CHATS_BY_CONTACT)?,
+                messages: tree(trees::MESSAGES)?,
+                by_wamid: tree(trees::MESSAGES_BY_WAMID)?,
+                client_ids: tree(trees::CLIENT_IDS)?,
+                outbox: tree(trees::OUTBOX)?,
+                contacts: tree(trees::CONTACTS)?,
+                search: tree(trees::SEARCH)?,
+                pending_statuses: tree(trees::PENDING_STATUSES)?,
+                media: tree(trees::MEDIA)?,
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),
@@ -139,6 +165,31 @@ impl Store {
 
     pub(crate) fn trees(&self) -> &Trees {
         &self.inner.trees
+    }
+
+    /// The trees a [`crate::Write`] may touch, in the order of its tree enum.
+    pub(crate) fn write_trees(&self) -> [sled::Tree; crate::write::WRITE_TREES] {
+        let t = &self.inner.trees;
+        [
+            t.chats.clone(),
+            t.by_status_time.clone(),
+            t.by_assignee.clone(),
+            t.by_time.clone(),
+            t.by_contact.clone(),
+            t.messages.clone(),
+            t.by_wamid.clone(),
+            t.client_ids.clone(),
+            t.outbox.clone(),
+            t.contacts.clone(),
+            t.search.clone(),
+            t.pending_statuses.clone(),
+            t.media.clone(),
+        ]
+    }
+
+    /// The folder of media files.
+    pub fn media_dir(&self) -> PathBuf {
+        self.inner.dir.join("media")
     }
 }
 

@@ -35,7 +35,13 @@ mod tests {
         assert!(verify(b"secret", b"{\"a\":1}", Some(&header)));
         assert!(!verify(b"secret", b"{\"a\":2}", Some(&header)));
         assert!(!verify(b"other", b"{\"a\":1}", Some(&header)));
-        for bad in [None, Some(""), Some("sha256="), Some("sha256=zz"), Some("md5=00")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("sha256="),
+            Some("sha256=zz"),
+            Some("md5=00"),
+        ] {
             assert!(!verify(b"secret", b"{\"a\":1}", bad), "{bad:?}");
         }
     }

@@ -1,4 +1,7 @@
 //! The records stored in the trees, one module per record kind.
 
+pub mod chat;
+pub mod media;
+pub mod outbox;
 pub mod session;
 pub mod user;

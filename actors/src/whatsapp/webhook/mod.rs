@@ -7,6 +7,12 @@
 //! Nothing unknown is a reason to reject: a field of the wrong type drops that one item
 //! (described in `skipped`), never the whole body.
 
+mod envelope;
+mod fields;
+mod message;
+#[cfg(test)]
+mod tests;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -191,6 +197,8 @@ pub struct NotJson;
 /// Parses a webhook body. Fails only when the body is not JSON; any JSON value is
 /// accepted, and what cannot be used is described in `skipped`.
 pub fn parse(body: &[u8]) -> Result<WebhookBatch, NotJson> {
-    let _ = body;
-    todo!("implemented by the webhook parser work")
+    let root: Value = serde_json::from_slice(body).map_err(|_| NotJson)?;
+    let mut batch = WebhookBatch::default();
+    envelope::read(&root, Utc::now(), &mut batch);
+    Ok(batch)
 }

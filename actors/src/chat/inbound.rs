@@ -1,0 +1,163 @@
+//! Appending a customer's message.
+
+use actix::prelude::*;
+use atende_data::{
+    ChatStatus, Contact, Direction, LastMessage, MediaId, MediaRecord, MediaRef, MediaState,
+    Message, MessageId, MessageStatus, ReactionRef, ReplyRef, Write,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::ChatActor;
+use crate::media::Fetch;
+use crate::messages::{AppendInbound, Ingested};
+use crate::whatsapp::webhook::InboundMessage;
+use crate::Result;
+
+impl Handler<AppendInbound> for ChatActor {
+    type Result = ResponseFuture<Result<Ingested>>;
+
+    fn handle(&mut self, msg: AppendInbound, _: &mut Context<Self>) -> Self::Result {
+        let result = self.append_inbound(msg.message);
+        let fetcher = self.media.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            let (ingested, media) = done.await?;
+            if let Some(media) = media {
+                fetcher.do_send(Fetch { media });
+            }
+            Ok(ingested)
+        })
+    }
+}
+
+impl ChatActor {
+    fn append_inbound(&mut self, inbound: InboundMessage) -> Result<(Ingested, Option<MediaRecord>)> {
+        if self.store.message_by_wamid(&inbound.wamid)?.is_some() {
+            return Ok((Ingested::Duplicate, None));
+        }
+        let now = Utc::now();
+        let id = MessageId(self.store.new_id()?);
+        let media = match &inbound.media {
+            Some(announced) => Some(MediaRecord {
+                id: MediaId(self.store.new_id()?),
+                chat_id: Some(self.chat.id),
+                message_id: Some(id),
+                uploader: None,
+                kind: inbound.kind.as_str().to_string(),
+                mime_type: announced.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+                size: None,
+                filename: announced.filename.clone(),
+                wa_media_id: Some(announced.id.clone()),
+                state: MediaState::Pending,
+                attempts: 0,
+                created_at: now,
+            }),
+            None => None,
+        };
+        let reply_to = match &inbound.reply_to {
+            Some(wamid) => Some(ReplyRef {
+                message_id: self.store.message_by_wamid(wamid)?.map(|(_, id)| id),
+                wamid: Some(wamid.clone()),
+            }),
+            None => None,
+        };
+        let message = to_message(id, self.chat.id, &inbound, media.as_ref(), reply_to, now);
+        let contact = self.updated_contact(&inbound, &message)?;
+        let mut after = self.chat.clone();
+        if after.status == ChatStatus::Closed {
+            // Routed here only within the reopen window: the conversation simply goes on.
+            after.status = if after.assignee.is_some() { ChatStatus::Open } else { ChatStatus::Pending };
+            after.pending_since = (after.status == ChatStatus::Pending).then_some(now);
+            after.closed_at = None;
+            after.close_note = None;
+        }
+        after.unread_count += 1;
+        after.last_message = Some(LastMessage {
+            preview: message.preview(),
+            direction: Direction::In,
+            at: now,
+        });
+        after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
+        after.updated_at = now;
+        let mut write = Write::default();
+        write.message(&message).contact(&contact, Some(self.chat.id));
+        if let Some(media) = &media {
+            write.media(media);
+        }
+        self.save(after, write)?;
+        tracing::debug!(chat_id = %self.chat.id, message_id = %id, kind = %message.kind, "inbound message stored");
+        Ok((Ingested::Stored(Box::new(message)), media))
+    }
+
+    fn updated_contact(&self, inbound: &InboundMessage, message: &Message) -> Result<Contact> {
+        let mut contact = self
+            .store
+            .contact(&inbound.from)?
+            .unwrap_or_else(|| Contact::new(&inbound.from, message.created_at));
+        if inbound.profile_name.is_some() {
+            contact.profile_name = inbound.profile_name.clone();
+        }
+        contact.last_inbound_at = contact.last_inbound_at.max(Some(message.timestamp));
+        contact.updated_at = message.created_at;
+        Ok(contact)
+    }
+}
+
+fn to_message(
+    id: MessageId,
+    chat_id: atende_data::ChatId,
+    inbound: &InboundMessage,
+    media: Option<&MediaRecord>,
+    reply_to: Option<ReplyRef>,
+    now: chrono::DateTime<Utc>,
+) -> Message {
+    Message {
+        id,
+        chat_id,
+        wamid: Some(inbound.wamid.clone()),
+        direction: Direction::In,
+        kind: inbound.kind.as_str().to_string(),
+        text: inbound.text.clone(),
+        caption: inbound.caption.clone(),
+        media: media.map(|m| MediaRef {
+            id: m.id,
+            mime_type: Some(m.mime_type.clone()),
+            size: None,
+            filename: m.filename.clone(),
+        }),
+        location: inbound.location.as_ref().and_then(|l| serde_json::to_value(l).ok()),
+        reply_to,
+        reaction: inbound.reaction.as_ref().map(|r| ReactionRef {
+            wamid: r.message_id.clone(),
+            emoji: r.emoji.clone(),
+        }),
+        status: MessageStatus::Received,
+        error: inbound.errors.first().map(|e| atende_data::MessageError {
+            code: e.code,
+            title: e.title.clone(),
+        }),
+        author_id: None,
+        client_id: None,
+        details: details(inbound),
+        created_at: now,
+        timestamp: inbound.timestamp.unwrap_or(now),
+    }
+}
+
+/// What the webhook said beyond the common fields, plus the forwarding flag.
+fn details(inbound: &InboundMessage) -> Option<Value> {
+    let mut details = inbound.details.clone().unwrap_or_else(|| json!({}));
+    if inbound.forwarded {
+        details["forwarded"] = json!(true);
+    }
+    if let Some(media) = &inbound.media {
+        if media.voice {
+            details["voice"] = json!(true);
+        }
+        if media.animated {
+            details["animated"] = json!(true);
+        }
+    }
+    (details.as_object().is_some_and(|d| !d.is_empty())).then_some(details)
+}

@@ -1,0 +1,206 @@
+//! Claim, transfer, close, reopen, read, tags and queue.
+
+use actix::prelude::*;
+use atende_data::{Chat, ChatStatus, Direction, OutboxEntry, OutboxId, OutboxKind, Write};
+use chrono::Utc;
+
+use super::ChatActor;
+use crate::messages::*;
+use crate::{Error, Result};
+
+impl Handler<ClaimChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: ClaimChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.claim(&msg.by);
+        self.durably(result)
+    }
+}
+
+impl Handler<TransferChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: TransferChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.transfer(&msg.by, msg.to);
+        self.durably(result)
+    }
+}
+
+impl Handler<CloseChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: CloseChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.close(&msg.by, msg.note);
+        self.durably(result)
+    }
+}
+
+impl Handler<ReopenChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: ReopenChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.reopen(&msg.by);
+        self.durably(result)
+    }
+}
+
+impl Handler<UpdateChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: UpdateChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.update(msg);
+        self.durably(result)
+    }
+}
+
+impl Handler<MarkChatRead> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: MarkChatRead, _: &mut Context<Self>) -> Self::Result {
+        let result = self.mark_read(&msg.by);
+        let outbound = self.outbound.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            let (chat, receipt) = done.await?;
+            if let Some(entry) = receipt {
+                outbound.do_send(crate::outbound_queue::Enqueue { entry });
+            }
+            Ok(chat)
+        })
+    }
+}
+
+impl ChatActor {
+    fn claim(&mut self, by: &Caller) -> Result<Chat> {
+        self.check_visible(by)?;
+        let chat = &self.chat;
+        match (chat.status, chat.assignee) {
+            (ChatStatus::Closed, _) => return Err(Error::Conflict("the chat is closed; reopen it instead".into())),
+            (ChatStatus::Open, Some(holder)) if holder == by.id => return Ok(chat.clone()),
+            (ChatStatus::Open, Some(_)) => return Err(Error::Conflict("another agent already holds this chat".into())),
+            _ => {}
+        }
+        let mut after = chat.clone();
+        after.status = ChatStatus::Open;
+        after.assignee = Some(by.id);
+        after.pending_since = None;
+        after.updated_at = Utc::now();
+        self.save(after, Write::default())?;
+        tracing::info!(chat_id = %self.chat.id, user_id = %by.id, "chat claimed");
+        Ok(self.chat.clone())
+    }
+
+    fn transfer(&mut self, by: &Caller, to: TransferTarget) -> Result<Chat> {
+        self.check_holder(by)?;
+        if self.chat.status == ChatStatus::Closed {
+            return Err(Error::Conflict("the chat is closed; reopen it first".into()));
+        }
+        let now = Utc::now();
+        let mut after = self.chat.clone();
+        match &to {
+            TransferTarget::User(user) => {
+                let target = self.store.user(*user)?.filter(|u| u.active);
+                if target.is_none() {
+                    return Err(Error::Invalid { field: "user_id", problem: "is not an active user".into() });
+                }
+                after.status = ChatStatus::Open;
+                after.assignee = Some(*user);
+                after.pending_since = None;
+            }
+            TransferTarget::Queue(queue) => {
+                after.status = ChatStatus::Pending;
+                after.assignee = None;
+                after.queue_id = Some(queue.clone());
+                after.pending_since = Some(now);
+            }
+        }
+        after.updated_at = now;
+        self.save(after, Write::default())?;
+        tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat transferred");
+        Ok(self.chat.clone())
+    }
+
+    fn close(&mut self, by: &Caller, note: Option<String>) -> Result<Chat> {
+        self.check_holder(by)?;
+        if self.chat.status == ChatStatus::Closed {
+            return Err(Error::Conflict("the chat is already closed".into()));
+        }
+        let now = Utc::now();
+        let mut after = self.chat.clone();
+        after.status = ChatStatus::Closed;
+        after.closed_at = Some(now);
+        after.close_note = note;
+        after.unread_count = 0;
+        after.pending_since = None;
+        after.updated_at = now;
+        self.save(after, Write::default())?;
+        tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat closed");
+        Ok(self.chat.clone())
+    }
+
+    fn reopen(&mut self, by: &Caller) -> Result<Chat> {
+        let was_holder = self.chat.assignee == Some(by.id);
+        if !(by.is_staff() || was_holder) {
+            return Err(Error::NotFound);
+        }
+        if self.chat.status != ChatStatus::Closed {
+            return Err(Error::Conflict("the chat is not closed".into()));
+        }
+        let mut after = self.chat.clone();
+        after.status = ChatStatus::Open;
+        after.assignee = Some(by.id);
+        after.closed_at = None;
+        after.close_note = None;
+        after.updated_at = Utc::now();
+        self.save(after, Write::default())?;
+        Ok(self.chat.clone())
+    }
+
+    fn update(&mut self, msg: UpdateChat) -> Result<Chat> {
+        self.check_holder(&msg.by)?;
+        let mut after = self.chat.clone();
+        if let Some(tags) = msg.tags {
+            after.tags = tags;
+        }
+        if let Some(queue) = msg.queue_id {
+            after.queue_id = queue;
+        }
+        after.updated_at = Utc::now();
+        self.save(after, Write::default())?;
+        Ok(self.chat.clone())
+    }
+
+    /// Clears the unread count and queues a read receipt for the newest customer message.
+    fn mark_read(&mut self, by: &Caller) -> Result<(Chat, Option<OutboxEntry>)> {
+        self.check_visible(by)?;
+        let (recent, _) = self.store.messages(self.chat.id, None, 50)?;
+        let newest = recent
+            .iter()
+            .rev()
+            .find(|m| m.direction == Direction::In && m.wamid.is_some())
+            .and_then(|m| m.wamid.clone());
+        let mut after = self.chat.clone();
+        after.unread_count = 0;
+        let mut write = Write::default();
+        let mut receipt = None;
+        if let Some(wamid) = newest.filter(|w| self.chat.read_receipt_wamid.as_ref() != Some(w)) {
+            after.read_receipt_wamid = Some(wamid.clone());
+            let entry = OutboxEntry {
+                id: OutboxId(self.store.new_id()?),
+                number: self.chat.phone_number_id.clone(),
+                chat_id: self.chat.id,
+                message_id: None,
+                kind: OutboxKind::MarkRead { wamid },
+                attempts: 0,
+                created_at: Utc::now(),
+            };
+            write.outbox(&entry);
+            receipt = Some(entry);
+        }
+        if after == self.chat {
+            return Ok((after, None));
+        }
+        self.save(after, write)?;
+        Ok((self.chat.clone(), receipt))
+    }
+}

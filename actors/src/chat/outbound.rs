@@ -1,0 +1,275 @@
+//! Replies, notes, and what the Cloud API says about the replies.
+
+use actix::prelude::*;
+use atende_data::{
+    ChatStatus, Direction, LastMessage, MediaRef, Message, MessageId, MessageStatus, OutboxEntry,
+    OutboxId, OutboxKind, ReplyRef, Write,
+};
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::ChatActor;
+use crate::messages::*;
+use crate::outbound_queue::Enqueue;
+use crate::{Error, Result};
+
+impl Handler<SendReply> for ChatActor {
+    type Result = ResponseFuture<Result<Sent>>;
+
+    fn handle(&mut self, msg: SendReply, _: &mut Context<Self>) -> Self::Result {
+        let result = self.send_reply(msg);
+        let outbound = self.outbound.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            let (sent, entry) = done.await?;
+            if let Some(entry) = entry {
+                outbound.do_send(Enqueue { entry });
+            }
+            Ok(sent)
+        })
+    }
+}
+
+impl Handler<AddNote> for ChatActor {
+    type Result = ResponseFuture<Result<Message>>;
+
+    fn handle(&mut self, msg: AddNote, _: &mut Context<Self>) -> Self::Result {
+        let result = self.add_note(&msg.by, msg.text);
+        self.durably(result)
+    }
+}
+
+impl Handler<RecordSent> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: RecordSent, _: &mut Context<Self>) -> Self::Result {
+        let result = self.record_sent(msg);
+        self.durably(result)
+    }
+}
+
+impl Handler<RecordFailed> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: RecordFailed, _: &mut Context<Self>) -> Self::Result {
+        let result = self.change_message(msg.message_id, |m, w| {
+            m.status = MessageStatus::Failed;
+            m.error = Some(msg.error.clone());
+            w.outbox_done(msg.outbox_id);
+        });
+        self.durably(result)
+    }
+}
+
+impl Handler<ApplyDelivery> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: ApplyDelivery, _: &mut Context<Self>) -> Self::Result {
+        let result = self.change_message(msg.message_id, |m, _| {
+            if m.status.may_become(msg.status) {
+                m.status = msg.status;
+                if msg.error.is_some() {
+                    m.error = msg.error.clone();
+                }
+            }
+        });
+        self.durably(result)
+    }
+}
+
+impl ChatActor {
+    fn send_reply(&mut self, msg: SendReply) -> Result<(Sent, Option<OutboxEntry>)> {
+        self.check_visible(&msg.by)?;
+        if let Some(message) = self.store.message_by_client_id(self.chat.id, &msg.client_id)? {
+            return Ok((Sent { message, created: false }, None));
+        }
+        self.check_holder(&msg.by)?;
+        if self.chat.status == ChatStatus::Closed {
+            return Err(Error::Conflict("the chat is closed; reopen it to write".into()));
+        }
+        let now = Utc::now();
+        let is_template = matches!(msg.content, Outgoing::Template { .. });
+        if !is_template && !self.chat.window_open(now) {
+            return Err(Error::WindowClosed);
+        }
+        let id = MessageId(self.store.new_id()?);
+        let mut write = Write::default();
+        let (message, body, upload) = self.compose(id, &msg, &mut write)?;
+        let entry = OutboxEntry {
+            id: OutboxId(self.store.new_id()?),
+            number: self.chat.phone_number_id.clone(),
+            chat_id: self.chat.id,
+            message_id: Some(id),
+            kind: OutboxKind::Send { body, upload },
+            attempts: 0,
+            created_at: now,
+        };
+        write.message(&message).outbox(&entry);
+        let mut after = self.chat.clone();
+        after.last_message = Some(LastMessage { preview: message.preview(), direction: Direction::Out, at: now });
+        after.first_response_at = after.first_response_at.or(Some(now));
+        after.updated_at = now;
+        self.save(after, write)?;
+        tracing::info!(chat_id = %self.chat.id, message_id = %id, user_id = %msg.by.id, "reply queued");
+        Ok((Sent { message, created: true }, Some(entry)))
+    }
+
+    /// The message as stored and the Cloud API body that sends it.
+    fn compose(
+        &self,
+        id: MessageId,
+        msg: &SendReply,
+        write: &mut Write,
+    ) -> Result<(Message, Value, Option<atende_data::MediaId>)> {
+        let now = Utc::now();
+        let mut message = Message {
+            id,
+            chat_id: self.chat.id,
+            wamid: None,
+            direction: Direction::Out,
+            kind: String::new(),
+            text: None,
+            caption: None,
+            media: None,
+            location: None,
+            reply_to: None,
+            reaction: None,
+            status: MessageStatus::Queued,
+            error: None,
+            author_id: Some(msg.by.id),
+            client_id: Some(msg.client_id.clone()),
+            details: None,
+            created_at: now,
+            timestamp: now,
+        };
+        let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": self.chat.wa_id});
+        let mut upload = None;
+        match &msg.content {
+            Outgoing::Text { text, reply_to } => {
+                message.kind = "text".into();
+                message.text = Some(text.clone());
+                body["type"] = json!("text");
+                body["text"] = json!({"preview_url": false, "body": text});
+                if let Some(quoted) = reply_to {
+                    let quoted = self.store.message(self.chat.id, *quoted)?.ok_or(Error::Invalid {
+                        field: "reply_to",
+                        problem: "is not a message of this chat".into(),
+                    })?;
+                    if let Some(wamid) = &quoted.wamid {
+                        body["context"] = json!({"message_id": wamid});
+                    }
+                    message.reply_to = Some(ReplyRef { message_id: Some(quoted.id), wamid: quoted.wamid });
+                }
+            }
+            Outgoing::Media { kind, media_id, caption } => {
+                let mut media = self.store.media(*media_id)?.ok_or(Error::Invalid {
+                    field: "media_id",
+                    problem: "is not an uploaded file".into(),
+                })?;
+                let own = media.uploader == Some(msg.by.id) || msg.by.is_staff();
+                if !own || media.chat_id.is_some_and(|c| c != self.chat.id) {
+                    return Err(Error::Invalid { field: "media_id", problem: "is not an uploaded file".into() });
+                }
+                if &media.kind != kind && !(kind == "document" && media.kind != "sticker") {
+                    return Err(Error::Invalid { field: "type", problem: format!("the file is a {}", media.kind) });
+                }
+                message.kind = kind.clone();
+                message.caption = caption.clone();
+                message.media = Some(MediaRef {
+                    id: media.id,
+                    mime_type: Some(media.mime_type.clone()),
+                    size: media.size,
+                    filename: media.filename.clone(),
+                });
+                let mut object = json!({});
+                if let Some(caption) = caption.as_ref().filter(|_| kind != "audio" && kind != "sticker") {
+                    object["caption"] = json!(caption);
+                }
+                if let (Some(name), "document") = (&media.filename, kind.as_str()) {
+                    object["filename"] = json!(name);
+                }
+                body["type"] = json!(kind);
+                body[kind.as_str()] = object;
+                upload = Some(media.id);
+                media.chat_id = Some(self.chat.id);
+                media.message_id = Some(id);
+                write.media(&media);
+            }
+            Outgoing::Template { name, language, components } => {
+                message.kind = "template".into();
+                message.text = Some(name.clone());
+                let mut template = json!({"name": name, "language": {"code": language}});
+                if let Some(components) = components {
+                    template["components"] = components.clone();
+                }
+                message.details = Some(json!({"template": template}));
+                body["type"] = json!("template");
+                body["template"] = template;
+            }
+        }
+        Ok((message, body, upload))
+    }
+
+    fn add_note(&mut self, by: &Caller, text: String) -> Result<Message> {
+        self.check_visible(by)?;
+        let now = Utc::now();
+        let note = Message {
+            id: MessageId(self.store.new_id()?),
+            chat_id: self.chat.id,
+            wamid: None,
+            direction: Direction::Out,
+            kind: "note".into(),
+            text: Some(text),
+            caption: None,
+            media: None,
+            location: None,
+            reply_to: None,
+            reaction: None,
+            status: MessageStatus::Received,
+            error: None,
+            author_id: Some(by.id),
+            client_id: None,
+            details: None,
+            created_at: now,
+            timestamp: now,
+        };
+        let mut write = Write::default();
+        write.message(&note);
+        let mut after = self.chat.clone();
+        after.updated_at = now;
+        self.save(after, write)?;
+        Ok(note)
+    }
+
+    fn record_sent(&mut self, msg: RecordSent) -> Result<()> {
+        let pending = self.store.pending_status(&msg.wamid)?;
+        self.change_message(msg.message_id, |m, w| {
+            m.wamid = Some(msg.wamid.clone());
+            if m.status.may_become(MessageStatus::Sent) {
+                m.status = MessageStatus::Sent;
+            }
+            if let Some(pending) = &pending {
+                if m.status.may_become(pending.status) {
+                    m.status = pending.status;
+                    m.error = pending.error.clone().or(m.error.take());
+                }
+                w.pending_status_done(&msg.wamid);
+            }
+            w.outbox_done(msg.outbox_id);
+        })
+    }
+
+    /// Changes one message of this chat (its status, wamid ...) with whatever else
+    /// `change` adds to the write.
+    fn change_message<F>(&mut self, id: MessageId, change: F) -> Result<()>
+    where
+        F: FnOnce(&mut Message, &mut Write),
+    {
+        let mut message = self.store.message(self.chat.id, id)?.ok_or(Error::NotFound)?;
+        let mut write = Write::default();
+        change(&mut message, &mut write);
+        write.message(&message);
+        self.store.commit(write)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,190 @@
+//! The typed messages the actors exchange, one struct per intent.
+
+use actix::Message;
+use atende_data::{Chat, ChatId, MediaId, MessageError, MessageId, MessageStatus, OutboxId, Role, User, UserId};
+use serde_json::Value;
+
+use crate::whatsapp::webhook::{InboundMessage, StatusUpdate};
+use crate::Result;
+
+/// Who asks for a chat command, as far as permissions go.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub id: UserId,
+    pub role: Role,
+    pub queues: Vec<String>,
+}
+
+impl From<&User> for Caller {
+    fn from(user: &User) -> Self {
+        Caller {
+            id: user.id,
+            role: user.role,
+            queues: user.queue_ids.clone(),
+        }
+    }
+}
+
+impl Caller {
+    /// Admins and supervisors act on any chat.
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+}
+
+/// How an inbound message ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ingested {
+    /// Stored (durably) as this message of this chat.
+    Stored(Box<atende_data::Message>),
+    /// Its wamid was seen before: nothing stored.
+    Duplicate,
+}
+
+/// A customer's message from a webhook; answered once durably stored.
+#[derive(Message)]
+#[rtype(result = "Result<Ingested>")]
+pub struct IngestMessage {
+    pub message: InboundMessage,
+}
+
+/// A delivery status from a webhook; answered once durably applied (or kept for later).
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct IngestStatus {
+    pub update: StatusUpdate,
+}
+
+/// The inbound message, appended by the chat's actor.
+#[derive(Message)]
+#[rtype(result = "Result<Ingested>")]
+pub struct AppendInbound {
+    pub chat_id: ChatId,
+    pub message: InboundMessage,
+}
+
+/// What an agent sends.
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    Text { text: String, reply_to: Option<MessageId> },
+    Media { kind: String, media_id: MediaId, caption: Option<String> },
+    Template { name: String, language: String, components: Option<Value> },
+}
+
+/// An agent's reply: stored with its outbox entry, then sent by the outbound queue.
+#[derive(Message)]
+#[rtype(result = "Result<Sent>")]
+pub struct SendReply {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub client_id: String,
+    pub content: Outgoing,
+}
+
+/// The stored message, and whether this request created it (false: a repeat of the same
+/// `client_id`, which sends nothing again).
+#[derive(Debug)]
+pub struct Sent {
+    pub message: atende_data::Message,
+    pub created: bool,
+}
+
+/// An internal note, shown to the team, never sent.
+#[derive(Message)]
+#[rtype(result = "Result<atende_data::Message>")]
+pub struct AddNote {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub text: String,
+}
+
+/// "Assumir": assign the chat to the caller.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct ClaimChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug)]
+pub enum TransferTarget {
+    /// To an agent, who then holds the chat.
+    User(UserId),
+    /// Back to a queue, pending there.
+    Queue(String),
+}
+
+/// Hand the chat to someone else or to a queue.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct TransferChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub to: TransferTarget,
+}
+
+/// "Finalizar".
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct CloseChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub note: Option<String>,
+}
+
+/// Reopen a closed chat, assigned to the caller.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct ReopenChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+}
+
+/// The caller has read the chat: unread count to zero, read receipt to WhatsApp.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct MarkChatRead {
+    pub chat_id: ChatId,
+    pub by: Caller,
+}
+
+/// Change tags or queue.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct UpdateChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub tags: Option<Vec<String>>,
+    pub queue_id: Option<Option<String>>,
+}
+
+/// The Cloud API took a message: record its wamid.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct RecordSent {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub outbox_id: OutboxId,
+    pub wamid: String,
+}
+
+/// The Cloud API refused a message for good.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct RecordFailed {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub outbox_id: OutboxId,
+    pub error: MessageError,
+}
+
+/// A delivery status for a known message.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct ApplyDelivery {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+}

@@ -1,0 +1,262 @@
+//! [`OutboundQueue`]: one per business number. Sends what the outbox holds through the
+//! Cloud API: a token bucket at the configured rate, one request in flight per chat (so a
+//! chat's replies leave in order and a customer is never flooded), retries with
+//! exponential backoff and jitter on temporary failures, a final `failed` on permanent
+//! ones. On start it resumes every entry left in the outbox.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix::prelude::*;
+use atende_data::{ChatId, MediaId, MessageError, OutboxEntry, OutboxId, OutboxKind, Store, Write};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::Value;
+
+use crate::messages::{RecordFailed, RecordSent};
+use crate::router::Router;
+use crate::whatsapp::client::{CloudApiError, CloudClient};
+
+/// Requests in flight at once per number (bounds sockets and memory).
+const MAX_IN_FLIGHT: usize = 256;
+/// First retry delay; doubles per attempt.
+const BASE_BACKOFF: Duration = Duration::from_millis(500);
+/// Longest wait between retries, so a recovered API is noticed soon.
+const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// A new outbox entry to send (already durable).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Enqueue {
+    pub entry: OutboxEntry,
+}
+
+/// How one attempt ended.
+enum Outcome {
+    /// Sent, or refused for good: the entry is finished.
+    Done,
+    /// Try again later.
+    Retry,
+}
+
+/// The sender of one business number.
+pub struct OutboundQueue {
+    number: String,
+    store: Store,
+    client: CloudClient,
+    router: Addr<Router>,
+    limiter: DefaultDirectRateLimiter,
+    /// Entries waiting, per chat, in the order they were written.
+    chats: BTreeMap<ChatId, VecDeque<OutboxEntry>>,
+    /// Chats with a request in flight or waiting for a retry.
+    busy: HashSet<ChatId>,
+    /// Every entry held, so a resumed entry and its enqueue notice are not sent twice.
+    known: HashSet<OutboxId>,
+    wake_pending: bool,
+}
+
+impl OutboundQueue {
+    /// A queue for `number` sending at most `rate` messages per second.
+    pub fn new(number: String, store: Store, client: CloudClient, router: Addr<Router>, rate: u32) -> Self {
+        let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+        OutboundQueue {
+            number,
+            store,
+            client,
+            router,
+            limiter: RateLimiter::direct(Quota::per_second(rate)),
+            chats: BTreeMap::new(),
+            busy: HashSet::new(),
+            known: HashSet::new(),
+            wake_pending: false,
+        }
+    }
+
+    fn hold(&mut self, entry: OutboxEntry) {
+        if self.known.insert(entry.id) {
+            self.chats.entry(entry.chat_id).or_default().push_back(entry);
+        }
+    }
+
+    /// Starts every request that may start now; schedules itself when the bucket is empty.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let ready: Vec<ChatId> = self.chats.keys().filter(|c| !self.busy.contains(c)).copied().collect();
+        for chat in ready {
+            if self.busy.len() >= MAX_IN_FLIGHT {
+                return;
+            }
+            if let Err(not_until) = self.limiter.check() {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                self.wake_after(wait, ctx);
+                return;
+            }
+            let Some(entry) = self.chats.get(&chat).and_then(|q| q.front()).cloned() else {
+                continue;
+            };
+            self.busy.insert(chat);
+            let attempt = attempt(entry, self.number.clone(), self.client.clone(), self.store.clone(), self.router.clone());
+            ctx.spawn(attempt.into_actor(self).map(move |outcome, queue, ctx| queue.finished(chat, outcome, ctx)));
+        }
+    }
+
+    fn wake_after(&mut self, wait: Duration, ctx: &mut Context<Self>) {
+        if !self.wake_pending {
+            self.wake_pending = true;
+            ctx.run_later(wait, |queue, ctx| {
+                queue.wake_pending = false;
+                queue.pump(ctx);
+            });
+        }
+    }
+
+    fn finished(&mut self, chat: ChatId, outcome: Outcome, ctx: &mut Context<Self>) {
+        match outcome {
+            Outcome::Done => {
+                if let Some(queue) = self.chats.get_mut(&chat) {
+                    if let Some(done) = queue.pop_front() {
+                        self.known.remove(&done.id);
+                    }
+                    if queue.is_empty() {
+                        self.chats.remove(&chat);
+                    }
+                }
+                self.busy.remove(&chat);
+                self.pump(ctx);
+            }
+            Outcome::Retry => {
+                let attempts = self.note_attempt(chat);
+                let delay = backoff(attempts);
+                tracing::warn!(chat_id = %chat, attempts, delay_ms = delay.as_millis() as u64, "send failed; will retry");
+                ctx.run_later(delay, move |queue, ctx| {
+                    queue.busy.remove(&chat);
+                    queue.pump(ctx);
+                });
+            }
+        }
+    }
+
+    /// Counts a failed attempt on the chat's head entry, durably, and returns the count.
+    fn note_attempt(&mut self, chat: ChatId) -> u32 {
+        let Some(entry) = self.chats.get_mut(&chat).and_then(|q| q.front_mut()) else {
+            return 0;
+        };
+        entry.attempts += 1;
+        let mut write = Write::default();
+        write.outbox(entry);
+        if let Err(error) = self.store.commit(write) {
+            tracing::error!(%error, "could not record a send attempt");
+        }
+        entry.attempts
+    }
+}
+
+impl Actor for OutboundQueue {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        match self.store.outbox_entries() {
+            Ok(entries) => {
+                let mine: Vec<_> = entries.into_iter().filter(|e| e.number == self.number).collect();
+                if !mine.is_empty() {
+                    tracing::info!(entries = mine.len(), "resuming the outbox");
+                }
+                mine.into_iter().for_each(|e| self.hold(e));
+            }
+            Err(error) => tracing::error!(%error, "cannot read the outbox"),
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Enqueue> for OutboundQueue {
+    type Result = ();
+
+    fn handle(&mut self, msg: Enqueue, ctx: &mut Context<Self>) {
+        self.hold(msg.entry);
+        self.pump(ctx);
+    }
+}
+
+/// Exponential backoff with ±25% jitter, so many retries do not fire at once.
+fn backoff(attempts: u32) -> Duration {
+    let exp = BASE_BACKOFF.saturating_mul(1 << attempts.min(16).saturating_sub(1));
+    let capped = exp.min(MAX_BACKOFF);
+    let jitter = atende_data::random_bytes(1)[0] as f64 / 255.0 * 0.5 + 0.75;
+    capped.mul_f64(jitter)
+}
+
+async fn attempt(entry: OutboxEntry, number: String, client: CloudClient, store: Store, router: Addr<Router>) -> Outcome {
+    match entry.kind.clone() {
+        OutboxKind::MarkRead { wamid } => match client.mark_read(&number, &wamid).await {
+            Err(CloudApiError::Retryable(_)) => Outcome::Retry,
+            result => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, chat_id = %entry.chat_id, "read receipt refused");
+                }
+                let mut write = Write::default();
+                write.outbox_done(entry.id);
+                if let Err(error) = store.commit(write) {
+                    tracing::error!(%error, "could not finish a read receipt");
+                }
+                Outcome::Done
+            }
+        },
+        OutboxKind::Send { body, upload } => send(entry, body, upload, number, client, store, router).await,
+    }
+}
+
+async fn send(
+    entry: OutboxEntry,
+    mut body: Value,
+    upload: Option<MediaId>,
+    number: String,
+    client: CloudClient,
+    store: Store,
+    router: Addr<Router>,
+) -> Outcome {
+    let Some(message_id) = entry.message_id else {
+        return Outcome::Done;
+    };
+    let result = match upload {
+        Some(media) => match crate::media::ensure_uploaded(&store, &client, &number, media).await {
+            Ok(wa_id) => {
+                let kind = body["type"].as_str().unwrap_or("document").to_string();
+                body[kind.as_str()]["id"] = Value::String(wa_id);
+                client.send(&number, &body).await
+            }
+            Err(error) => Err(error),
+        },
+        None => client.send(&number, &body).await,
+    };
+    let recorded = match result {
+        Ok(wamid) => router
+            .send(RecordSent { chat_id: entry.chat_id, message_id, outbox_id: entry.id, wamid })
+            .await,
+        Err(CloudApiError::Permanent { code, title }) => {
+            tracing::warn!(chat_id = %entry.chat_id, code, "send refused for good");
+            let error = MessageError { code, title };
+            router
+                .send(RecordFailed { chat_id: entry.chat_id, message_id, outbox_id: entry.id, error })
+                .await
+        }
+        Err(CloudApiError::Retryable(_)) => return Outcome::Retry,
+    };
+    // The API has answered: sending again would duplicate, whatever the record says.
+    if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {
+        tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result");
+    }
+    Outcome::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= BASE_BACKOFF.mul_f64(1.26));
+        assert!(backoff(3) >= BASE_BACKOFF.mul_f64(4.0 * 0.74));
+        assert!(backoff(40) <= MAX_BACKOFF.mul_f64(1.26));
+    }
+}

@@ -1,0 +1,186 @@
+//! [`Router`]: the supervisor. It owns the map chat id -> chat actor (started on demand
+//! from sled, dropped when idle or dead and started again on the next command), the
+//! outbound queue of each business number, and the routing of webhook messages and
+//! statuses to chats. It only looks things up and forwards; the chat actors do the work,
+//! so the Router never holds up ingest.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use actix::prelude::*;
+use atende_data::{Chat, ChatId, ChatStatus, MessageError, MessageStatus, PendingStatus, Store, Write};
+use chrono::Utc;
+
+use crate::chat::ChatActor;
+use crate::media::MediaFetcher;
+use crate::messages::*;
+use crate::outbound_queue::OutboundQueue;
+use crate::whatsapp::client::CloudClient;
+use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage};
+use crate::{Error, HubConfig, Result};
+
+/// How often the map of chat actors is swept of stopped ones.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The hub's supervisor.
+pub struct Router {
+    store: Store,
+    config: HubConfig,
+    client: CloudClient,
+    media: Addr<MediaFetcher>,
+    chats: HashMap<ChatId, Addr<ChatActor>>,
+    queues: HashMap<String, Addr<OutboundQueue>>,
+}
+
+impl Router {
+    pub fn new(store: Store, config: HubConfig, client: CloudClient, media: Addr<MediaFetcher>) -> Self {
+        Router { store, config, client, media, chats: HashMap::new(), queues: HashMap::new() }
+    }
+
+    /// The outbound queue of a business number, started on first use.
+    fn queue(&mut self, number: &str, ctx: &mut Context<Self>) -> Addr<OutboundQueue> {
+        if let Some(addr) = self.queues.get(number).filter(|a| a.connected()) {
+            return addr.clone();
+        }
+        let queue = OutboundQueue::new(
+            number.to_string(),
+            self.store.clone(),
+            self.client.clone(),
+            ctx.address(),
+            self.config.rate_limit,
+        );
+        let addr = queue.start();
+        self.queues.insert(number.to_string(), addr.clone());
+        addr
+    }
+
+    /// The live actor of a chat, started from sled when it has none.
+    fn chat_actor(&mut self, id: ChatId, ctx: &mut Context<Self>) -> Result<Addr<ChatActor>> {
+        if let Some(addr) = self.chats.get(&id).filter(|a| a.connected()) {
+            return Ok(addr.clone());
+        }
+        let chat = self.store.chat(id)?.ok_or(Error::NotFound)?;
+        let queue = self.queue(&chat.phone_number_id, ctx);
+        let actor = ChatActor::new(chat, self.store.clone(), queue, self.media.clone());
+        let addr = actor.start();
+        self.chats.insert(id, addr.clone());
+        Ok(addr)
+    }
+
+    /// The chat an inbound message belongs to: the contact's open or pending chat on that
+    /// number, a chat closed within the reopen window, or a new pending chat.
+    fn resolve_chat(&mut self, message: &InboundMessage) -> Result<ChatId> {
+        let now = Utc::now();
+        if let Some(chat) = self.store.latest_chat(&message.from, &message.phone_number_id)? {
+            let reopenable = chat.closed_at.is_some_and(|at| now - at < self.config.reopen_window);
+            if chat.status != ChatStatus::Closed || reopenable {
+                return Ok(chat.id);
+            }
+        }
+        let chat = Chat::new(ChatId(self.store.new_id()?), &message.from, &message.phone_number_id, now);
+        let mut write = Write::default();
+        write.chat(None, &chat);
+        self.store.commit(write)?;
+        tracing::info!(chat_id = %chat.id, "new chat");
+        Ok(chat.id)
+    }
+}
+
+impl Actor for Router {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Resume the outbox of every number that has entries left.
+        if let Ok(entries) = self.store.outbox_entries() {
+            let mut numbers: Vec<String> = entries.into_iter().map(|e| e.number).collect();
+            numbers.dedup();
+            for number in numbers {
+                self.queue(&number, ctx);
+            }
+        }
+        ctx.run_interval(SWEEP_INTERVAL, |router, _| router.chats.retain(|_, addr| addr.connected()));
+    }
+}
+
+impl Handler<IngestMessage> for Router {
+    type Result = ResponseFuture<Result<Ingested>>;
+
+    fn handle(&mut self, msg: IngestMessage, ctx: &mut Context<Self>) -> Self::Result {
+        let message = msg.message;
+        let target = match self.store.message_by_wamid(&message.wamid) {
+            Ok(Some(_)) => return Box::pin(async { Ok(Ingested::Duplicate) }),
+            Ok(None) => self.resolve_chat(&message).and_then(|id| Ok((id, self.chat_actor(id, ctx)?))),
+            Err(error) => Err(error.into()),
+        };
+        Box::pin(async move {
+            let (chat_id, addr) = target?;
+            addr.send(AppendInbound { chat_id, message }).await?
+        })
+    }
+}
+
+impl Handler<IngestStatus> for Router {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: IngestStatus, ctx: &mut Context<Self>) -> Self::Result {
+        let update = msg.update;
+        let status = match update.status {
+            DeliveryStatus::Sent => MessageStatus::Sent,
+            DeliveryStatus::Delivered => MessageStatus::Delivered,
+            DeliveryStatus::Read => MessageStatus::Read,
+            DeliveryStatus::Played => MessageStatus::Played,
+            DeliveryStatus::Failed => MessageStatus::Failed,
+        };
+        let error = update.errors.first().map(|e| MessageError { code: e.code, title: e.title.clone() });
+        let store = self.store.clone();
+        let found = (|| {
+            if let Some(found) = store.message_by_wamid(&update.wamid)? {
+                return Ok(Some(found));
+            }
+            // Not known yet: the send answer may still be on its way. Keep the status, then
+            // look again, so that whichever of the two lands second applies it.
+            let pending = PendingStatus { status, error: error.clone(), at: Utc::now() };
+            store.put_pending_status(&update.wamid, &pending)?;
+            store.message_by_wamid(&update.wamid)
+        })();
+        let target = found
+            .map_err(Error::from)
+            .and_then(|f| f.map(|(chat_id, id)| Ok((chat_id, id, self.chat_actor(chat_id, ctx)?))).transpose());
+        Box::pin(async move {
+            match target? {
+                Some((chat_id, message_id, addr)) => {
+                    addr.send(ApplyDelivery { chat_id, message_id, status, error }).await?
+                }
+                None => Ok(store.durable().await?),
+            }
+        })
+    }
+}
+
+/// Commands for one chat go to its actor.
+macro_rules! forward {
+    ($($message:ty => $result:ty),* $(,)?) => {$(
+        impl Handler<$message> for Router {
+            type Result = ResponseFuture<Result<$result>>;
+
+            fn handle(&mut self, msg: $message, ctx: &mut Context<Self>) -> Self::Result {
+                let addr = self.chat_actor(msg.chat_id, ctx);
+                Box::pin(async move { addr?.send(msg).await? })
+            }
+        }
+    )*};
+}
+
+forward!(
+    SendReply => Sent,
+    AddNote => atende_data::Message,
+    ClaimChat => Chat,
+    TransferChat => Chat,
+    CloseChat => Chat,
+    ReopenChat => Chat,
+    MarkChatRead => Chat,
+    UpdateChat => Chat,
+    RecordSent => (),
+    RecordFailed => (),
+    ApplyDelivery => (),
+);

@@ -1,0 +1,278 @@
+//! Chats, contacts and messages.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{ChatId, MediaId, MessageId, UserId};
+
+/// How long after a customer's last message the business may write freely.
+pub const SERVICE_WINDOW_HOURS: i64 = 24;
+
+/// Where a chat is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatStatus {
+    /// Waiting in a queue for an agent ("Aguardando").
+    Pending,
+    /// Assigned and being answered.
+    Open,
+    /// Finished ("Finalizado").
+    Closed,
+}
+
+impl ChatStatus {
+    /// The byte that orders this status in index keys.
+    pub fn code(self) -> u8 {
+        match self {
+            ChatStatus::Pending => 0,
+            ChatStatus::Open => 1,
+            ChatStatus::Closed => 2,
+        }
+    }
+
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatStatus::Pending => "pending",
+            ChatStatus::Open => "open",
+            ChatStatus::Closed => "closed",
+        }
+    }
+
+    /// Parses the API's name.
+    pub fn parse(word: &str) -> Option<ChatStatus> {
+        match word {
+            "pending" => Some(ChatStatus::Pending),
+            "open" => Some(ChatStatus::Open),
+            "closed" => Some(ChatStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// Which way a message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+/// The newest message of a chat, for list previews.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LastMessage {
+    pub preview: String,
+    pub direction: Direction,
+    pub at: DateTime<Utc>,
+}
+
+/// A conversation with one contact on one business number.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: ChatId,
+    pub wa_id: String,
+    pub phone_number_id: String,
+    pub status: ChatStatus,
+    pub assignee: Option<UserId>,
+    pub queue_id: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub unread_count: u32,
+    pub last_message: Option<LastMessage>,
+    /// The customer's last message: the 24-hour window runs from here.
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    /// When the chat last entered the queue; pending chats are served oldest first.
+    pub pending_since: Option<DateTime<Utc>>,
+    /// The first reply by a person (for reports).
+    #[serde(default)]
+    pub first_response_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_note: Option<String>,
+    /// The newest customer message a read receipt went out for.
+    #[serde(default)]
+    pub read_receipt_wamid: Option<String>,
+}
+
+impl Chat {
+    /// A new pending chat for a contact's first message.
+    pub fn new(id: ChatId, wa_id: &str, phone_number_id: &str, now: DateTime<Utc>) -> Chat {
+        Chat {
+            id,
+            wa_id: wa_id.to_string(),
+            phone_number_id: phone_number_id.to_string(),
+            status: ChatStatus::Pending,
+            assignee: None,
+            queue_id: None,
+            tags: Vec::new(),
+            unread_count: 0,
+            last_message: None,
+            last_inbound_at: None,
+            pending_since: Some(now),
+            first_response_at: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            close_note: None,
+            read_receipt_wamid: None,
+        }
+    }
+
+    /// The end of the 24-hour customer-service window, if the customer ever wrote.
+    pub fn window_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.last_inbound_at
+            .map(|at| at + Duration::hours(SERVICE_WINDOW_HOURS))
+    }
+
+    /// Whether free-form messages may be sent at `now`.
+    pub fn window_open(&self, now: DateTime<Utc>) -> bool {
+        self.window_expires_at().is_some_and(|end| now < end)
+    }
+
+    /// The time that orders this chat in its status list: queue entry for pending chats
+    /// (first come, first served), last activity otherwise.
+    pub fn index_time(&self) -> DateTime<Utc> {
+        match self.status {
+            ChatStatus::Pending => self.pending_since.unwrap_or(self.updated_at),
+            _ => self.updated_at,
+        }
+    }
+}
+
+/// A customer, by WhatsApp id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub wa_id: String,
+    /// The name the business gave the contact.
+    pub name: Option<String>,
+    /// The name the customer set in WhatsApp.
+    pub profile_name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Contact {
+    /// A contact seen for the first time.
+    pub fn new(wa_id: &str, now: DateTime<Utc>) -> Contact {
+        Contact {
+            wa_id: wa_id.to_string(),
+            name: None,
+            profile_name: None,
+            tags: Vec::new(),
+            notes: None,
+            last_inbound_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// Where a message is on its way; the order is the order of progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Received,
+    Queued,
+    Sent,
+    Delivered,
+    Read,
+    Played,
+    Failed,
+}
+
+impl MessageStatus {
+    /// Whether a status report may move a message from `self` to `next`: never backwards,
+    /// and a failure only before delivery.
+    pub fn may_become(self, next: MessageStatus) -> bool {
+        match next {
+            MessageStatus::Failed => self < MessageStatus::Delivered,
+            _ => self != MessageStatus::Failed && next > self,
+        }
+    }
+}
+
+/// A media attachment of a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MediaRef {
+    pub id: MediaId,
+    pub mime_type: Option<String>,
+    pub size: Option<u64>,
+    pub filename: Option<String>,
+}
+
+/// The message a reply quotes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplyRef {
+    /// Ours, when the quoted message is known to the hub.
+    pub message_id: Option<MessageId>,
+    pub wamid: Option<String>,
+}
+
+/// A reaction: which message, which emoji (`None`: removed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReactionRef {
+    pub wamid: String,
+    pub emoji: Option<String>,
+}
+
+/// An error Meta reported for a message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageError {
+    pub code: i64,
+    pub title: String,
+}
+
+/// One message of a chat: inbound, outbound, internal note or system line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub chat_id: ChatId,
+    pub wamid: Option<String>,
+    pub direction: Direction,
+    /// The API's `type`: text, image, ..., note, system.
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<MediaRef>,
+    pub location: Option<Value>,
+    pub reply_to: Option<ReplyRef>,
+    pub reaction: Option<ReactionRef>,
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+    pub author_id: Option<UserId>,
+    pub client_id: Option<String>,
+    /// Type-specific content kept as WhatsApp sent it (contacts, interactive, template ...).
+    pub details: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    /// When it happened on WhatsApp (the webhook's timestamp), else when the hub made it.
+    pub timestamp: DateTime<Utc>,
+}
+
+impl Message {
+    /// A short text for list previews and notifications.
+    pub fn preview(&self) -> String {
+        const MAX: usize = 100;
+        let text = self
+            .text
+            .as_deref()
+            .or(self.caption.as_deref())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("[{}]", self.kind));
+        text.chars().take(MAX).collect()
+    }
+}
+
+/// A delivery status that arrived before the hub knew which message it is about (the
+/// webhook beat the send response); applied when the wamid is recorded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PendingStatus {
+    pub status: MessageStatus,
+    pub error: Option<MessageError>,
+    pub at: DateTime<Utc>,
+}

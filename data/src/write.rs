@@ -1,0 +1,204 @@
+//! [`Write`]: the changes that must land together (a message, its chat's new state and
+//! indexes, its outbox entry ...), committed in one sled transaction.
+
+use sled::transaction::TransactionError;
+use sled::{Batch, Transactional};
+
+use crate::keys::{join, time};
+use crate::records::chat::{Chat, Contact, Message};
+use crate::records::media::MediaRecord;
+use crate::records::outbox::OutboxEntry;
+use crate::search;
+use crate::store::encode;
+use crate::{ChatId, MessageId, OutboxId, Result, Store};
+
+/// The trees a [`Write`] touches, in the order of `Store::write_trees`.
+#[derive(Clone, Copy)]
+pub(crate) enum T {
+    Chats,
+    ByStatusTime,
+    ByAssignee,
+    ByTime,
+    ByContact,
+    Messages,
+    ByWamid,
+    ClientIds,
+    Outbox,
+    Contacts,
+    Search,
+    PendingStatuses,
+    Media,
+}
+
+pub(crate) const WRITE_TREES: usize = 13;
+
+/// Changes to commit atomically.
+#[derive(Default)]
+pub struct Write {
+    batches: [Option<Batch>; WRITE_TREES],
+    error: Option<crate::Error>,
+}
+
+impl Write {
+    fn put(&mut self, tree: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        self.batches[tree as usize]
+            .get_or_insert_with(Batch::default)
+            .insert(key.as_ref(), value.as_ref());
+    }
+
+    fn remove(&mut self, tree: T, key: impl AsRef<[u8]>) {
+        self.batches[tree as usize]
+            .get_or_insert_with(Batch::default)
+            .remove(key.as_ref());
+    }
+
+    fn encoded<V: serde::Serialize>(&mut self, value: &V) -> Option<Vec<u8>> {
+        match encode(value) {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                self.error.get_or_insert(error);
+                None
+            }
+        }
+    }
+
+    /// A chat's new state; `before` (its stored state) tells which index keys to move.
+    pub fn chat(&mut self, before: Option<&Chat>, chat: &Chat) -> &mut Self {
+        if let Some(old) = before {
+            self.remove(T::ByStatusTime, status_key(old));
+            self.remove(T::ByTime, time_key(old));
+            if let Some(user) = old.assignee {
+                self.remove(T::ByAssignee, assignee_key(user.key(), old));
+            }
+        } else {
+            self.put(T::ByContact, contact_key(&chat.wa_id, chat.id), chat.phone_number_id.as_bytes());
+            for term in search::number_terms(&chat.wa_id) {
+                self.put(T::Search, search_key(&term, chat.id), []);
+            }
+        }
+        self.put(T::ByStatusTime, status_key(chat), []);
+        self.put(T::ByTime, time_key(chat), []);
+        if let Some(user) = chat.assignee {
+            self.put(T::ByAssignee, assignee_key(user.key(), chat), []);
+        }
+        if let Some(bytes) = self.encoded(chat) {
+            self.put(T::Chats, chat.id.key(), bytes);
+        }
+        self
+    }
+
+    /// A new or changed message, with its wamid and client-id indexes and search terms.
+    pub fn message(&mut self, message: &Message) -> &mut Self {
+        let key = message_key(message.chat_id, message.id);
+        if let Some(wamid) = &message.wamid {
+            self.put(T::ByWamid, wamid.as_bytes(), &key);
+        }
+        if let Some(client_id) = &message.client_id {
+            self.put(T::ClientIds, client_key(message.chat_id, client_id), message.id.key());
+        }
+        for text in [&message.text, &message.caption].into_iter().flatten() {
+            for term in search::terms(text) {
+                self.put(T::Search, search_key(&term, message.chat_id), []);
+            }
+        }
+        if let Some(bytes) = self.encoded(message) {
+            self.put(T::Messages, key, bytes);
+        }
+        self
+    }
+
+    /// A contact's new state; names become search terms of `chat`.
+    pub fn contact(&mut self, contact: &Contact, chat: Option<ChatId>) -> &mut Self {
+        if let Some(chat) = chat {
+            for name in [&contact.name, &contact.profile_name].into_iter().flatten() {
+                for term in search::terms(name) {
+                    self.put(T::Search, search_key(&term, chat), []);
+                }
+            }
+        }
+        if let Some(bytes) = self.encoded(contact) {
+            self.put(T::Contacts, contact.wa_id.as_bytes(), bytes);
+        }
+        self
+    }
+
+    /// Queues a request for the Cloud API.
+    pub fn outbox(&mut self, entry: &OutboxEntry) -> &mut Self {
+        if let Some(bytes) = self.encoded(entry) {
+            self.put(T::Outbox, entry.id.key(), bytes);
+        }
+        self
+    }
+
+    /// Drops a request the Cloud API has taken (or refused for good).
+    pub fn outbox_done(&mut self, id: OutboxId) -> &mut Self {
+        self.remove(T::Outbox, id.key());
+        self
+    }
+
+    /// Forgets a status that waited for its message's wamid.
+    pub fn pending_status_done(&mut self, wamid: &str) -> &mut Self {
+        self.remove(T::PendingStatuses, wamid.as_bytes());
+        self
+    }
+
+    /// A media file's metadata.
+    pub fn media(&mut self, media: &MediaRecord) -> &mut Self {
+        if let Some(bytes) = self.encoded(media) {
+            self.put(T::Media, media.id.key(), bytes);
+        }
+        self
+    }
+}
+
+impl Store {
+    /// Commits `write` atomically: all of it or none.
+    pub fn commit(&self, write: Write) -> Result<()> {
+        if let Some(error) = write.error {
+            return Err(error);
+        }
+        let trees = self.write_trees();
+        trees
+            .as_slice()
+            .transaction(|tx| {
+                for (tree, batch) in tx.iter().zip(&write.batches) {
+                    if let Some(batch) = batch {
+                        tree.apply_batch(batch)?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e: TransactionError<()>| match e {
+                TransactionError::Storage(e) => crate::Error::Storage(e),
+                TransactionError::Abort(()) => crate::Error::Conflict("write aborted"),
+            })
+    }
+}
+
+pub(crate) fn status_key(chat: &Chat) -> Vec<u8> {
+    join(&[&[chat.status.code()], &time(chat.index_time()), &chat.id.key()])
+}
+
+pub(crate) fn time_key(chat: &Chat) -> Vec<u8> {
+    join(&[&time(chat.updated_at), &chat.id.key()])
+}
+
+pub(crate) fn assignee_key(user: [u8; 8], chat: &Chat) -> Vec<u8> {
+    join(&[&user, &[chat.status.code()], &time(chat.index_time()), &chat.id.key()])
+}
+
+pub(crate) fn contact_key(wa_id: &str, chat: ChatId) -> Vec<u8> {
+    join(&[wa_id.as_bytes(), &[0], &chat.key()])
+}
+
+pub(crate) fn message_key(chat: ChatId, message: MessageId) -> Vec<u8> {
+    join(&[&chat.key(), &message.key()])
+}
+
+pub(crate) fn client_key(chat: ChatId, client_id: &str) -> Vec<u8> {
+    join(&[&chat.key(), client_id.as_bytes()])
+}
+
+pub(crate) fn search_key(term: &str, chat: ChatId) -> Vec<u8> {
+    join(&[term.as_bytes(), &[0], &chat.key()])
+}
