@@ -37,6 +37,8 @@ pub enum Command {
     /// Manage accounts from the command line; the hub must be stopped.
     #[command(subcommand)]
     User(UserCommand),
+    /// Drive a running hub with signed webhooks from simulated customers (demos, load).
+    Simulate(crate::simulate::SimulateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -273,6 +275,7 @@ impl Settings {
             },
             tls: tls.is_some(),
             workers: args.workers,
+            ..WebConfig::default()
         };
         Ok(Settings {
             bind,

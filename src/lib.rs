@@ -3,6 +3,7 @@
 //! [`startup::Application`].
 
 pub mod config;
+pub mod simulate;
 pub mod startup;
 pub mod telemetry;
 pub mod users;
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         None => serve(Settings::from_args_logged(cli.serve)?),
         Some(Command::Serve(args)) => serve(Settings::from_args_logged(*args)?),
         Some(Command::User(command)) => users::run(command),
+        Some(Command::Simulate(args)) => actix_web::rt::System::new().block_on(simulate::run(args)),
     }
 }
 

@@ -5,9 +5,13 @@ use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use actix_web::dev::Server;
 use anyhow::Context;
+use atende_actors::{Hub, HubConfig};
 use atende_data::{password, NewUser, Role, Store};
+use atende_web::sandbox::{CloudApiSim, SimConfig, SANDBOX_WABA_ID};
 use atende_web::AppState;
 
 use crate::config::Settings;
@@ -18,6 +22,8 @@ const SESSION_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 pub const INITIAL_PASSWORD_FILE: &str = "initial-admin-password";
 /// Characters of a generated password (base64 of 18 random bytes: 144 bits).
 const GENERATED_PASSWORD_BYTES: usize = 18;
+/// Pause between the simulated sent / delivered / read statuses.
+const SANDBOX_STATUS_DELAY: Duration = Duration::from_millis(700);
 
 /// A built hub, listening, not yet serving until [`Application::run_until_stopped`].
 pub struct Application {
@@ -25,6 +31,7 @@ pub struct Application {
     address: SocketAddr,
     store: Store,
     public_url: String,
+    sandbox: Option<CloudApiSim>,
 }
 
 impl Application {
@@ -48,21 +55,27 @@ impl Application {
             Some(secret) => secret.expose().as_bytes().to_vec(),
             None => store.jwt_key()?,
         };
-        let state = AppState::new(store.clone(), &jwt_secret, settings.web.clone());
+        let webhook_url = format!("http://{address}/api/v1/webhooks/whatsapp");
+        let (hub_config, app_secret, sandbox) = whatsapp_side(&store, &settings, webhook_url).await?;
+        let mut web = settings.web.clone();
+        web.app_secret = app_secret;
+        web.verify_token = match &settings.whatsapp.verify_token {
+            Some(token) => token.expose().to_string(),
+            None => store.secret("verify_token")?,
+        };
+        let hub = Arc::new(Hub::start(store.clone(), hub_config));
+        let state = AppState::new(hub, &jwt_secret, web);
         let tls = settings.tls.as_deref().cloned();
         let server = atende_web::serve(state, listener, tls, settings.handle_signals)?;
         spawn_session_pruner(store.clone());
-        let mode = if settings.whatsapp.sandbox() {
-            "sandbox"
-        } else {
-            "live"
-        };
+        let mode = if sandbox.is_some() { "sandbox" } else { "live" };
         tracing::info!(mode, "listening on {scheme}://{address}");
         Ok(Application {
             server,
             address,
             store,
             public_url,
+            sandbox,
         })
     }
 
@@ -88,10 +101,61 @@ impl Application {
         Ok(())
     }
 
+    /// The simulated Cloud API, in sandbox mode.
+    pub fn sandbox(&self) -> Option<&CloudApiSim> {
+        self.sandbox.as_ref()
+    }
+
     /// A handle to stop the server from elsewhere (tests, signals).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
     }
+}
+
+/// The Cloud API the hub talks to, and the secret that signs its webhooks: the configured
+/// account, or in sandbox mode a simulated Cloud API on a free local port whose credentials
+/// are generated once into the data directory.
+async fn whatsapp_side(
+    store: &Store,
+    settings: &Settings,
+    webhook_url: String,
+) -> anyhow::Result<(HubConfig, Option<String>, Option<CloudApiSim>)> {
+    let wa = &settings.whatsapp;
+    let reopen_window = chrono::Duration::zero();
+    if let Some(token) = &wa.token {
+        let config = HubConfig {
+            api_url: wa.api_url.clone(),
+            token: token.expose().to_string(),
+            business_account_id: wa.business_account_id.clone(),
+            rate_limit: wa.rate_limit,
+            reopen_window,
+        };
+        return Ok((config, wa.app_secret.as_ref().map(|s| s.expose().to_string()), None));
+    }
+    let app_secret = match &wa.app_secret {
+        Some(secret) => secret.expose().to_string(),
+        None => store.secret("sandbox_app_secret")?,
+    };
+    let token = store.secret("sandbox_token")?;
+    let secret_file = settings.data_dir.join(crate::simulate::SANDBOX_SECRET_FILE);
+    write_private(&secret_file, &format!("{app_secret}\n"))?;
+    let mut config = SimConfig::local(token.clone(), app_secret.clone());
+    if let Some(number) = &wa.phone_number_id {
+        config.phone_number_id = number.clone();
+    }
+    config.webhook_url = Some(webhook_url);
+    config.status_delay = SANDBOX_STATUS_DELAY;
+    let sim = CloudApiSim::start(config)
+        .await
+        .context("cannot start the simulated Cloud API")?;
+    let config = HubConfig {
+        api_url: sim.base_url(),
+        token,
+        business_account_id: Some(SANDBOX_WABA_ID.into()),
+        rate_limit: wa.rate_limit,
+        reopen_window,
+    };
+    Ok((config, Some(app_secret), Some(sim)))
 }
 
 /// Creates the first admin when no user exists. A generated password is printed once and

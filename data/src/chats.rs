@@ -301,3 +301,35 @@ fn after(key: &[u8]) -> Vec<u8> {
 fn prefixed(prefix: &[u8]) -> impl Fn(&sled::Result<(sled::IVec, sled::IVec)>) -> bool + '_ {
     move |entry| entry.as_ref().map(|(k, _)| k.starts_with(prefix)).unwrap_or(true)
 }
+
+impl Store {
+    /// Contacts in wa_id order, after the `cursor` wa_id when given.
+    pub fn contacts(&self, cursor: Option<&str>, limit: usize) -> Result<Vec<Contact>> {
+        let start = cursor.map(|a| after(a.as_bytes())).unwrap_or_default();
+        self.trees()
+            .contacts
+            .range(start..)
+            .take(limit)
+            .map(|e| decode(&e?.1))
+            .collect()
+    }
+
+    /// Applies `change` to a stored contact atomically (it may run again on contention).
+    pub fn update_contact<F>(&self, wa_id: &str, change: F) -> Result<Contact>
+    where
+        F: Fn(&mut Contact),
+    {
+        let tree = &self.trees().contacts;
+        loop {
+            let current = tree.get(wa_id.as_bytes())?.ok_or(crate::Error::NotFound)?;
+            let mut contact: Contact = decode(&current)?;
+            change(&mut contact);
+            contact.updated_at = chrono::Utc::now();
+            let swapped = tree.compare_and_swap(wa_id.as_bytes(), Some(current), Some(encode(&contact)?))?;
+            if swapped.is_ok() {
+                return Ok(contact);
+            }
+        }
+    }
+}
+

@@ -158,6 +158,20 @@ impl Store {
         Ok(key.to_vec())
     }
 
+    /// A named random secret (webhook verify token, sandbox credentials), generated once
+    /// into the database; hex, 32 bytes of randomness.
+    pub fn secret(&self, name: &str) -> Result<String> {
+        let key = format!("secret:{name}");
+        let meta = &self.inner.trees.meta;
+        if meta.get(&key)?.is_none() {
+            let fresh = random_bytes(32).iter().map(|b| format!("{b:02x}")).collect::<String>();
+            let _ = meta.compare_and_swap(&key, None::<&[u8]>, Some(fresh.as_bytes()))?;
+            self.flush_blocking()?;
+        }
+        let stored = meta.get(&key)?.ok_or(Error::NotFound)?;
+        Ok(String::from_utf8_lossy(&stored).into_owned())
+    }
+
     /// A fresh sled-generated id (monotonic, never reused).
     pub(crate) fn next_id(&self) -> Result<u64> {
         Ok(self.inner.db.generate_id()? + 1)

@@ -14,6 +14,12 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 pub const ADMIN_EMAIL: &str = "admin@test.local";
+/// The app secret test hubs verify webhooks with.
+pub const APP_SECRET: &str = "test-app-secret";
+/// The verify token of test hubs.
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+/// The business number of sandbox mode.
+pub const NUMBER: &str = "sandbox";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 /// How long a test waits for a spawned hub to say where it listens.
 const START_DEADLINE: Duration = Duration::from_secs(30);
@@ -21,6 +27,8 @@ const START_DEADLINE: Duration = Duration::from_secs(30);
 /// A running hub and a client for it.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The simulated Cloud API the hub sends to.
+    pub sim: atende_web::sandbox::CloudApiSim,
     pub client: reqwest::Client,
     /// Kept so the directory lives as long as the hub.
     _dir: tempfile::TempDir,
@@ -53,7 +61,19 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         ADMIN_EMAIL.into(),
         "--admin-password".into(),
         ADMIN_PASSWORD.into(),
+        "--whatsapp-app-secret".into(),
+        APP_SECRET.into(),
+        "--whatsapp-verify-token".into(),
+        VERIFY_TOKEN.into(),
+        "--whatsapp-rate-limit".into(),
+        "1000".into(),
     ];
+    // Generous API limits, so polling tests are not throttled; a test may set its own.
+    for flag in ["--rate-limit", "--rate-limit-burst", "--user-rate-limit", "--user-rate-limit-burst"] {
+        if !extra.contains(&flag) {
+            args.extend([flag.to_string(), "100000".to_string()]);
+        }
+    }
     args.extend(extra.iter().map(|s| s.to_string()));
     let cli = Cli::try_parse_from(args).expect("test arguments parse");
     let mut settings = Settings::from_args(cli.serve).expect("test settings are valid");
@@ -61,9 +81,11 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let app = Application::build(settings).await.expect("hub builds");
     let address = app.address();
     let handle = app.handle();
+    let sim = app.sandbox().expect("test hubs run in sandbox mode").clone();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
+        sim,
         client: reqwest::Client::new(),
         _dir: dir,
         handle,
@@ -100,6 +122,50 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         request.send().await.expect("request sent")
+    }
+
+    /// Posts a webhook body signed with the test app secret.
+    pub async fn webhook(&self, body: &Value) -> Response {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.webhook_bytes(bytes).await
+    }
+
+    /// Posts raw webhook bytes, signed.
+    pub async fn webhook_bytes(&self, bytes: Vec<u8>) -> Response {
+        let signature = atende_actors::whatsapp::signature::sign(APP_SECRET.as_bytes(), &bytes);
+        self.client
+            .post(self.url("/api/v1/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(bytes)
+            .send()
+            .await
+            .expect("webhook sent")
+    }
+
+    /// A customer's text arrives; returns the chat it landed in.
+    pub async fn customer_says(&self, from: &str, wamid: &str, text: &str) -> Value {
+        let response = self.webhook(&inbound(from, wamid, json!({"type": "text", "text": {"body": text}}))).await;
+        assert_eq!(response.status(), StatusCode::OK, "webhook accepted");
+        let admin = self.admin().await;
+        let chats: Value = self.get(&format!("/api/v1/chats?q={from}"), &admin.access).await.json().await.expect("json");
+        chats["items"][0].clone()
+    }
+
+    /// Waits until `check` passes on `GET path`, polling, or panics at the deadline.
+    pub async fn eventually<F>(&self, path: &str, token: &str, what: &str, check: F) -> Value
+    where
+        F: Fn(&Value) -> bool,
+    {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let body: Value = self.get(path, token).await.json().await.expect("json");
+            if check(&body) {
+                return body;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {body}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Signs in; panics unless it works.
@@ -248,4 +314,27 @@ pub fn run_atende(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A Meta-shaped inbound message webhook from `from` to the sandbox number; `content`
+/// holds the message's `type` and its type object.
+pub fn inbound(from: &str, wamid: &str, content: Value) -> Value {
+    inbound_at(from, wamid, content, chrono::Utc::now().timestamp())
+}
+
+/// The same, sent at the Unix time `at`.
+pub fn inbound_at(from: &str, wamid: &str, content: Value, at: i64) -> Value {
+    let mut message = json!({"from": from, "id": wamid, "timestamp": at.to_string()});
+    for (key, value) in content.as_object().expect("object") {
+        message[key] = value.clone();
+    }
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "waba", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5511000000000", "phone_number_id": NUMBER},
+            "contacts": [{"profile": {"name": format!("Cliente {from}")}, "wa_id": from}],
+            "messages": [message]
+        }}]}]
+    })
 }

@@ -5,5 +5,7 @@ mod helpers;
 
 mod auth;
 mod basics;
+mod conversations;
+mod fixtures;
 mod process;
 mod users;

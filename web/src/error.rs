@@ -40,6 +40,9 @@ pub enum Error {
     /// The change contradicts the current state.
     #[error("{0}")]
     Conflict(String),
+    /// Outside the 24-hour customer-service window only templates may be sent.
+    #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
+    WindowClosed,
     /// The body is over the size limit.
     #[error("the request body is too large")]
     TooLarge,
@@ -86,6 +89,7 @@ impl Error {
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Conflict(_) => "conflict",
             Error::TooLarge => "too_large",
+            Error::WindowClosed => "window_closed",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable(_) => "unavailable",
@@ -141,6 +145,7 @@ impl ResponseError for Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::WindowClosed => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -189,6 +194,27 @@ impl From<atende_data::Error> for Error {
             atende_data::Error::Conflict(message) => Error::Conflict(message.into()),
             other => Error::internal(other),
         }
+    }
+}
+
+impl From<atende_actors::Error> for Error {
+    fn from(error: atende_actors::Error) -> Self {
+        use atende_actors::Error as A;
+        match error {
+            A::NotFound => Error::NotFound,
+            A::Forbidden(message) => Error::Forbidden(message),
+            A::Conflict(message) => Error::Conflict(message),
+            A::WindowClosed => Error::WindowClosed,
+            A::Invalid { field, problem } => Error::field(field, problem),
+            A::Data(error) => error.into(),
+            A::Stopped => Error::Unavailable("the hub is shutting down".into()),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for Error {
+    fn from(_: actix::MailboxError) -> Self {
+        Error::Unavailable("the hub is shutting down".into())
     }
 }
 

@@ -121,6 +121,16 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// For PATCH fields where `null` means "clear" and absence means "keep":
+/// `#[serde(default, deserialize_with = "nullable")] field: Option<Option<T>>`.
+pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,18 +4,22 @@
 //! (`middleware`), the JSON error format (`error`, the only place errors become HTTP), the
 //! OpenAPI document generated from the route annotations and the `/docs` page rendered from
 //! it. Handlers parse, call one store method or send one actor message, and map the result.
+//! `sandbox` is the simulated WhatsApp Cloud API: its own small HTTP server, which stands
+//! in for Meta in sandbox mode and in the tests.
 //!
 //! Threads: actix-web's workers (one per core by default). Password hashing and anything
 //! else slow runs through `web::block`; durability waits on the store's group-commit thread
 //! without blocking a worker.
 
 pub mod auth;
+pub mod conversation;
 pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod middleware;
 pub mod openapi;
 pub mod routes;
+pub mod sandbox;
 pub mod server;
 pub mod state;
 pub mod validate;

@@ -43,7 +43,13 @@ pub fn app(
         .service(
             scope("/api/v1")
                 .configure(routes::auth::configure)
-                .configure(routes::users::configure),
+                .configure(routes::users::configure)
+                .configure(routes::chats::configure)
+                .configure(routes::messages::configure)
+                .configure(routes::media::configure)
+                .configure(routes::contacts::configure)
+                .configure(routes::templates::configure)
+                .service(scope("/webhooks").configure(routes::webhook::configure)),
         )
         .split_for_parts();
     app.app_data(state)

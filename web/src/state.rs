@@ -1,5 +1,8 @@
 //! What every request handler can reach.
 
+use std::sync::Arc;
+
+use atende_actors::Hub;
 use atende_data::Store;
 
 use crate::auth::Tokens;
@@ -16,11 +19,16 @@ pub struct WebConfig {
     pub tls: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Checks `X-Hub-Signature-256` on webhooks when set.
+    pub app_secret: Option<String>,
+    /// Meta's verification request must present this.
+    pub verify_token: String,
 }
 
 /// Shared state of the HTTP layer; one per hub, behind `web::Data`.
 pub struct AppState {
     pub store: Store,
+    pub hub: Arc<Hub>,
     pub tokens: Tokens,
     pub limits: Limiters,
     pub config: WebConfig,
@@ -28,9 +36,10 @@ pub struct AppState {
 
 impl AppState {
     /// State for a hub over `store`, signing tokens with `jwt_secret`.
-    pub fn new(store: Store, jwt_secret: &[u8], config: WebConfig) -> AppState {
+    pub fn new(hub: Arc<Hub>, jwt_secret: &[u8], config: WebConfig) -> AppState {
         AppState {
-            store,
+            store: hub.store.clone(),
+            hub,
             tokens: Tokens::new(jwt_secret),
             limits: Limiters::new(config.rate_limits),
             config,

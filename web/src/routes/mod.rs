@@ -1,9 +1,15 @@
 //! The HTTP routes, one module per resource, each exporting `configure`.
 
 pub mod auth;
+pub mod chats;
+pub mod contacts;
 pub mod docs;
 pub mod health;
+pub mod media;
+pub mod messages;
+pub mod templates;
 pub mod users;
+pub mod webhook;
 
 use actix_web::HttpRequest;
 

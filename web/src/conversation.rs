@@ -1,0 +1,222 @@
+//! How chats, messages and contacts look in the API.
+
+use atende_data::{Chat, Contact, Message, Store};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// The contact as shown on a chat.
+#[derive(Serialize, ToSchema)]
+pub struct ChatContact {
+    pub wa_id: String,
+    /// The name the business gave the contact.
+    pub name: Option<String>,
+    /// The name the customer set in WhatsApp.
+    pub profile_name: Option<String>,
+}
+
+/// The newest message of a chat.
+#[derive(Serialize, ToSchema)]
+pub struct LastMessageView {
+    pub preview: String,
+    /// in or out.
+    pub direction: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A chat.
+#[derive(Serialize, ToSchema)]
+pub struct ChatView {
+    pub id: String,
+    pub contact: ChatContact,
+    pub phone_number_id: String,
+    /// pending, open or closed.
+    pub status: String,
+    pub assignee_id: Option<String>,
+    pub queue_id: Option<String>,
+    pub tags: Vec<String>,
+    pub unread_count: u32,
+    pub last_message: Option<LastMessageView>,
+    /// End of the 24-hour customer-service window (last inbound message + 24 h).
+    pub window_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub close_note: Option<String>,
+}
+
+impl ChatView {
+    /// The view of `chat`, with its contact's names read from the store.
+    pub fn new(chat: &Chat, store: &Store) -> ChatView {
+        let contact = store.contact(&chat.wa_id).ok().flatten();
+        ChatView {
+            id: chat.id.to_string(),
+            contact: ChatContact {
+                wa_id: chat.wa_id.clone(),
+                name: contact.as_ref().and_then(|c| c.name.clone()),
+                profile_name: contact.and_then(|c| c.profile_name),
+            },
+            phone_number_id: chat.phone_number_id.clone(),
+            status: chat.status.as_str().into(),
+            assignee_id: chat.assignee.map(|u| u.to_string()),
+            queue_id: chat.queue_id.clone(),
+            tags: chat.tags.clone(),
+            unread_count: chat.unread_count,
+            last_message: chat.last_message.as_ref().map(|m| LastMessageView {
+                preview: m.preview.clone(),
+                direction: direction(m.direction).into(),
+                at: m.at,
+            }),
+            window_expires_at: chat.window_expires_at(),
+            created_at: chat.created_at,
+            updated_at: chat.updated_at,
+            closed_at: chat.closed_at,
+            close_note: chat.close_note.clone(),
+        }
+    }
+}
+
+fn direction(d: atende_data::Direction) -> &'static str {
+    match d {
+        atende_data::Direction::In => "in",
+        atende_data::Direction::Out => "out",
+    }
+}
+
+/// A media attachment; `url` is the hub's own download address.
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    pub id: String,
+    pub mime_type: Option<String>,
+    pub size: Option<u64>,
+    pub filename: Option<String>,
+    pub url: String,
+}
+
+/// The message a reply quotes.
+#[derive(Serialize, ToSchema)]
+pub struct ReplyView {
+    pub message_id: Option<String>,
+    pub wamid: Option<String>,
+}
+
+/// A reaction.
+#[derive(Serialize, ToSchema)]
+pub struct ReactionView {
+    /// wamid of the message reacted to.
+    pub message_id: String,
+    /// None when the reaction was removed.
+    pub emoji: Option<String>,
+}
+
+/// An error Meta reported.
+#[derive(Serialize, ToSchema)]
+pub struct MessageErrorView {
+    pub code: i64,
+    pub title: String,
+}
+
+/// A message.
+#[derive(Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: String,
+    pub chat_id: String,
+    pub wamid: Option<String>,
+    /// in or out.
+    pub direction: String,
+    /// text, image, audio, video, document, sticker, location, contacts, interactive,
+    /// button, reaction, order, template, unsupported, system or note.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub text: Option<String>,
+    pub caption: Option<String>,
+    pub media: Option<MediaView>,
+    #[schema(value_type = Option<Object>)]
+    pub location: Option<Value>,
+    pub reply_to: Option<ReplyView>,
+    pub reaction: Option<ReactionView>,
+    /// received, queued, sent, delivered, read, played or failed.
+    pub status: String,
+    pub error: Option<MessageErrorView>,
+    pub author_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Type-specific content as WhatsApp carries it (contacts, interactive, template ...).
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub timestamp: DateTime<Utc>,
+}
+
+impl MessageView {
+    /// The view of `message`; media sizes come from the media record once downloaded.
+    pub fn new(message: &Message, store: &Store) -> MessageView {
+        let status = serde_json::to_value(message.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        MessageView {
+            id: message.id.to_string(),
+            chat_id: message.chat_id.to_string(),
+            wamid: message.wamid.clone(),
+            direction: direction(message.direction).into(),
+            kind: message.kind.clone(),
+            text: message.text.clone(),
+            caption: message.caption.clone(),
+            media: message.media.as_ref().map(|m| {
+                let record = store.media(m.id).ok().flatten();
+                MediaView {
+                    id: m.id.to_string(),
+                    mime_type: record.as_ref().map(|r| r.mime_type.clone()).or(m.mime_type.clone()),
+                    size: record.as_ref().and_then(|r| r.size).or(m.size),
+                    filename: m.filename.clone(),
+                    url: format!("/api/v1/media/{}", m.id),
+                }
+            }),
+            location: message.location.clone(),
+            reply_to: message.reply_to.as_ref().map(|r| ReplyView {
+                message_id: r.message_id.map(|id| id.to_string()),
+                wamid: r.wamid.clone(),
+            }),
+            reaction: message.reaction.as_ref().map(|r| ReactionView {
+                message_id: r.wamid.clone(),
+                emoji: r.emoji.clone(),
+            }),
+            status,
+            error: message.error.as_ref().map(|e| MessageErrorView { code: e.code, title: e.title.clone() }),
+            author_id: message.author_id.map(|u| u.to_string()),
+            client_id: message.client_id.clone(),
+            details: message.details.clone(),
+            created_at: message.created_at,
+            timestamp: message.timestamp,
+        }
+    }
+}
+
+/// A contact.
+#[derive(Serialize, ToSchema)]
+pub struct ContactView {
+    pub wa_id: String,
+    pub name: Option<String>,
+    pub profile_name: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        ContactView {
+            wa_id: c.wa_id.clone(),
+            name: c.name.clone(),
+            profile_name: c.profile_name.clone(),
+            tags: c.tags.clone(),
+            notes: c.notes.clone(),
+            last_inbound_at: c.last_inbound_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
