@@ -56,7 +56,8 @@ impl Application {
             None => store.jwt_key()?,
         };
         let webhook_url = format!("http://{address}/api/v1/webhooks/whatsapp");
-        let (hub_config, app_secret, sandbox) = whatsapp_side(&store, &settings, webhook_url).await?;
+        let (hub_config, app_secret, sandbox) =
+            whatsapp_side(&store, &settings, webhook_url).await?;
         let mut web = settings.web.clone();
         web.app_secret = app_secret;
         web.verify_token = match &settings.whatsapp.verify_token {
@@ -130,7 +131,11 @@ async fn whatsapp_side(
             rate_limit: wa.rate_limit,
             reopen_window,
         };
-        return Ok((config, wa.app_secret.as_ref().map(|s| s.expose().to_string()), None));
+        return Ok((
+            config,
+            wa.app_secret.as_ref().map(|s| s.expose().to_string()),
+            None,
+        ));
     }
     let app_secret = match &wa.app_secret {
         Some(secret) => secret.expose().to_string(),

@@ -44,13 +44,24 @@ impl Hub {
         let client = CloudClient::new(&config.api_url, &config.token);
         let media = MediaFetcher::new(store.clone(), client.clone()).start();
         let router = Router::new(store.clone(), config.clone(), client.clone(), media).start();
-        Hub { router, store, config, client, templates: Mutex::new(None) }
+        Hub {
+            router,
+            store,
+            config,
+            client,
+            templates: Mutex::new(None),
+        }
     }
 
     /// The business's message templates, cached for a while; a stale list is served when
     /// the Cloud API cannot be reached.
     pub async fn templates(&self) -> Result<Vec<Value>, CloudApiError> {
-        if let Some((at, list)) = self.templates.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some((at, list)) = self
+            .templates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             if at.elapsed() < TEMPLATE_TTL {
                 return Ok(list.clone());
             }
@@ -60,10 +71,16 @@ impl Hub {
         };
         match self.client.templates(waba).await {
             Ok(list) => {
-                *self.templates.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), list.clone()));
+                *self.templates.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((Instant::now(), list.clone()));
                 Ok(list)
             }
-            Err(error) => match self.templates.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            Err(error) => match self
+                .templates
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
                 Some((_, stale)) => Ok(stale.clone()),
                 None => Err(error),
             },

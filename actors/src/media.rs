@@ -35,12 +35,19 @@ pub struct MediaFetcher {
 
 impl MediaFetcher {
     pub fn new(store: Store, client: CloudClient) -> Self {
-        MediaFetcher { store, client, waiting: VecDeque::new(), running: 0 }
+        MediaFetcher {
+            store,
+            client,
+            waiting: VecDeque::new(),
+            running: 0,
+        }
     }
 
     fn pump(&mut self, ctx: &mut Context<Self>) {
         while self.running < CONCURRENT_FETCHES {
-            let Some(media) = self.waiting.pop_front() else { return };
+            let Some(media) = self.waiting.pop_front() else {
+                return;
+            };
             self.running += 1;
             let job = fetch(self.store.clone(), self.client.clone(), media);
             ctx.spawn(job.into_actor(self).map(|retry, fetcher, ctx| {
@@ -151,14 +158,21 @@ pub async fn ensure_uploaded(
     number: &str,
     id: MediaId,
 ) -> Result<String, CloudApiError> {
-    let lost = || CloudApiError::Permanent { code: 404, title: "the file to send is missing".into() };
+    let lost = || CloudApiError::Permanent {
+        code: 404,
+        title: "the file to send is missing".into(),
+    };
     let mut media = store.media(id).ok().flatten().ok_or_else(lost)?;
     if let Some(wa_id) = &media.wa_media_id {
         return Ok(wa_id.clone());
     }
-    let bytes = tokio::fs::read(media_path(store, id)).await.map_err(|_| lost())?;
+    let bytes = tokio::fs::read(media_path(store, id))
+        .await
+        .map_err(|_| lost())?;
     let filename = media.filename.clone().unwrap_or_else(|| id.to_string());
-    let wa_id = client.upload(number, bytes, &media.mime_type, &filename).await?;
+    let wa_id = client
+        .upload(number, bytes, &media.mime_type, &filename)
+        .await?;
     media.wa_media_id = Some(wa_id.clone());
     save(store, &media);
     Ok(wa_id)

@@ -1,7 +1,9 @@
 //! The typed messages the actors exchange, one struct per intent.
 
 use actix::Message;
-use atende_data::{Chat, ChatId, MediaId, MessageError, MessageId, MessageStatus, OutboxId, Role, User, UserId};
+use atende_data::{
+    Chat, ChatId, MediaId, MessageError, MessageId, MessageStatus, OutboxId, Role, User, UserId,
+};
 use serde_json::Value;
 
 use crate::whatsapp::webhook::{InboundMessage, StatusUpdate};
@@ -66,9 +68,20 @@ pub struct AppendInbound {
 /// What an agent sends.
 #[derive(Clone, Debug)]
 pub enum Outgoing {
-    Text { text: String, reply_to: Option<MessageId> },
-    Media { kind: String, media_id: MediaId, caption: Option<String> },
-    Template { name: String, language: String, components: Option<Value> },
+    Text {
+        text: String,
+        reply_to: Option<MessageId>,
+    },
+    Media {
+        kind: String,
+        media_id: MediaId,
+        caption: Option<String>,
+    },
+    Template {
+        name: String,
+        language: String,
+        components: Option<Value>,
+    },
 }
 
 /// An agent's reply: stored with its outbox entry, then sent by the outbound queue.

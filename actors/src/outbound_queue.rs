@@ -58,7 +58,13 @@ pub struct OutboundQueue {
 
 impl OutboundQueue {
     /// A queue for `number` sending at most `rate` messages per second.
-    pub fn new(number: String, store: Store, client: CloudClient, router: Addr<Router>, rate: u32) -> Self {
+    pub fn new(
+        number: String,
+        store: Store,
+        client: CloudClient,
+        router: Addr<Router>,
+        rate: u32,
+    ) -> Self {
         let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
         OutboundQueue {
             number,
@@ -75,13 +81,21 @@ impl OutboundQueue {
 
     fn hold(&mut self, entry: OutboxEntry) {
         if self.known.insert(entry.id) {
-            self.chats.entry(entry.chat_id).or_default().push_back(entry);
+            self.chats
+                .entry(entry.chat_id)
+                .or_default()
+                .push_back(entry);
         }
     }
 
     /// Starts every request that may start now; schedules itself when the bucket is empty.
     fn pump(&mut self, ctx: &mut Context<Self>) {
-        let ready: Vec<ChatId> = self.chats.keys().filter(|c| !self.busy.contains(c)).copied().collect();
+        let ready: Vec<ChatId> = self
+            .chats
+            .keys()
+            .filter(|c| !self.busy.contains(c))
+            .copied()
+            .collect();
         for chat in ready {
             if self.busy.len() >= MAX_IN_FLIGHT {
                 return;
@@ -95,8 +109,18 @@ impl OutboundQueue {
                 continue;
             };
             self.busy.insert(chat);
-            let attempt = attempt(entry, self.number.clone(), self.client.clone(), self.store.clone(), self.router.clone());
-            ctx.spawn(attempt.into_actor(self).map(move |outcome, queue, ctx| queue.finished(chat, outcome, ctx)));
+            let attempt = attempt(
+                entry,
+                self.number.clone(),
+                self.client.clone(),
+                self.store.clone(),
+                self.router.clone(),
+            );
+            ctx.spawn(
+                attempt
+                    .into_actor(self)
+                    .map(move |outcome, queue, ctx| queue.finished(chat, outcome, ctx)),
+            );
         }
     }
 
@@ -157,7 +181,10 @@ impl Actor for OutboundQueue {
     fn started(&mut self, ctx: &mut Context<Self>) {
         match self.store.outbox_entries() {
             Ok(entries) => {
-                let mine: Vec<_> = entries.into_iter().filter(|e| e.number == self.number).collect();
+                let mine: Vec<_> = entries
+                    .into_iter()
+                    .filter(|e| e.number == self.number)
+                    .collect();
                 if !mine.is_empty() {
                     tracing::info!(entries = mine.len(), "resuming the outbox");
                 }
@@ -186,7 +213,13 @@ fn backoff(attempts: u32) -> Duration {
     capped.mul_f64(jitter)
 }
 
-async fn attempt(entry: OutboxEntry, number: String, client: CloudClient, store: Store, router: Addr<Router>) -> Outcome {
+async fn attempt(
+    entry: OutboxEntry,
+    number: String,
+    client: CloudClient,
+    store: Store,
+    router: Addr<Router>,
+) -> Outcome {
     match entry.kind.clone() {
         OutboxKind::MarkRead { wamid } => match client.mark_read(&number, &wamid).await {
             Err(CloudApiError::Retryable(_)) => Outcome::Retry,
@@ -202,7 +235,9 @@ async fn attempt(entry: OutboxEntry, number: String, client: CloudClient, store:
                 Outcome::Done
             }
         },
-        OutboxKind::Send { body, upload } => send(entry, body, upload, number, client, store, router).await,
+        OutboxKind::Send { body, upload } => {
+            send(entry, body, upload, number, client, store, router).await
+        }
     }
 }
 
@@ -230,14 +265,26 @@ async fn send(
         None => client.send(&number, &body).await,
     };
     let recorded = match result {
-        Ok(wamid) => router
-            .send(RecordSent { chat_id: entry.chat_id, message_id, outbox_id: entry.id, wamid })
-            .await,
+        Ok(wamid) => {
+            router
+                .send(RecordSent {
+                    chat_id: entry.chat_id,
+                    message_id,
+                    outbox_id: entry.id,
+                    wamid,
+                })
+                .await
+        }
         Err(CloudApiError::Permanent { code, title }) => {
             tracing::warn!(chat_id = %entry.chat_id, code, "send refused for good");
             let error = MessageError { code, title };
             router
-                .send(RecordFailed { chat_id: entry.chat_id, message_id, outbox_id: entry.id, error })
+                .send(RecordFailed {
+                    chat_id: entry.chat_id,
+                    message_id,
+                    outbox_id: entry.id,
+                    error,
+                })
                 .await
         }
         Err(CloudApiError::Retryable(_)) => return Outcome::Retry,

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use actix::prelude::*;
-use atende_data::{Chat, ChatId, ChatStatus, MessageError, MessageStatus, PendingStatus, Store, Write};
+use atende_data::{
+    Chat, ChatId, ChatStatus, MessageError, MessageStatus, PendingStatus, Store, Write,
+};
 use chrono::Utc;
 
 use crate::chat::ChatActor;
@@ -33,8 +35,20 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new(store: Store, config: HubConfig, client: CloudClient, media: Addr<MediaFetcher>) -> Self {
-        Router { store, config, client, media, chats: HashMap::new(), queues: HashMap::new() }
+    pub fn new(
+        store: Store,
+        config: HubConfig,
+        client: CloudClient,
+        media: Addr<MediaFetcher>,
+    ) -> Self {
+        Router {
+            store,
+            config,
+            client,
+            media,
+            chats: HashMap::new(),
+            queues: HashMap::new(),
+        }
     }
 
     /// The outbound queue of a business number, started on first use.
@@ -71,13 +85,23 @@ impl Router {
     /// number, a chat closed within the reopen window, or a new pending chat.
     fn resolve_chat(&mut self, message: &InboundMessage) -> Result<ChatId> {
         let now = Utc::now();
-        if let Some(chat) = self.store.latest_chat(&message.from, &message.phone_number_id)? {
-            let reopenable = chat.closed_at.is_some_and(|at| now - at < self.config.reopen_window);
+        if let Some(chat) = self
+            .store
+            .latest_chat(&message.from, &message.phone_number_id)?
+        {
+            let reopenable = chat
+                .closed_at
+                .is_some_and(|at| now - at < self.config.reopen_window);
             if chat.status != ChatStatus::Closed || reopenable {
                 return Ok(chat.id);
             }
         }
-        let chat = Chat::new(ChatId(self.store.new_id()?), &message.from, &message.phone_number_id, now);
+        let chat = Chat::new(
+            ChatId(self.store.new_id()?),
+            &message.from,
+            &message.phone_number_id,
+            now,
+        );
         let mut write = Write::default();
         write.chat(None, &chat);
         self.store.commit(write)?;
@@ -98,7 +122,9 @@ impl Actor for Router {
                 self.queue(&number, ctx);
             }
         }
-        ctx.run_interval(SWEEP_INTERVAL, |router, _| router.chats.retain(|_, addr| addr.connected()));
+        ctx.run_interval(SWEEP_INTERVAL, |router, _| {
+            router.chats.retain(|_, addr| addr.connected())
+        });
     }
 }
 
@@ -109,7 +135,9 @@ impl Handler<IngestMessage> for Router {
         let message = msg.message;
         let target = match self.store.message_by_wamid(&message.wamid) {
             Ok(Some(_)) => return Box::pin(async { Ok(Ingested::Duplicate) }),
-            Ok(None) => self.resolve_chat(&message).and_then(|id| Ok((id, self.chat_actor(id, ctx)?))),
+            Ok(None) => self
+                .resolve_chat(&message)
+                .and_then(|id| Ok((id, self.chat_actor(id, ctx)?))),
             Err(error) => Err(error.into()),
         };
         Box::pin(async move {
@@ -131,7 +159,10 @@ impl Handler<IngestStatus> for Router {
             DeliveryStatus::Played => MessageStatus::Played,
             DeliveryStatus::Failed => MessageStatus::Failed,
         };
-        let error = update.errors.first().map(|e| MessageError { code: e.code, title: e.title.clone() });
+        let error = update.errors.first().map(|e| MessageError {
+            code: e.code,
+            title: e.title.clone(),
+        });
         let store = self.store.clone();
         let found = (|| {
             if let Some(found) = store.message_by_wamid(&update.wamid)? {
@@ -139,17 +170,28 @@ impl Handler<IngestStatus> for Router {
             }
             // Not known yet: the send answer may still be on its way. Keep the status, then
             // look again, so that whichever of the two lands second applies it.
-            let pending = PendingStatus { status, error: error.clone(), at: Utc::now() };
+            let pending = PendingStatus {
+                status,
+                error: error.clone(),
+                at: Utc::now(),
+            };
             store.put_pending_status(&update.wamid, &pending)?;
             store.message_by_wamid(&update.wamid)
         })();
-        let target = found
-            .map_err(Error::from)
-            .and_then(|f| f.map(|(chat_id, id)| Ok((chat_id, id, self.chat_actor(chat_id, ctx)?))).transpose());
+        let target = found.map_err(Error::from).and_then(|f| {
+            f.map(|(chat_id, id)| Ok((chat_id, id, self.chat_actor(chat_id, ctx)?)))
+                .transpose()
+        });
         Box::pin(async move {
             match target? {
                 Some((chat_id, message_id, addr)) => {
-                    addr.send(ApplyDelivery { chat_id, message_id, status, error }).await?
+                    addr.send(ApplyDelivery {
+                        chat_id,
+                        message_id,
+                        status,
+                        error,
+                    })
+                    .await?
                 }
                 None => Ok(store.durable().await?),
             }

@@ -78,7 +78,10 @@ impl ChatFilter {
                 AssigneeFilter::Nobody => chat.assignee.is_none(),
                 AssigneeFilter::User(u) => chat.assignee == Some(*u),
             }
-            && self.queue.as_ref().is_none_or(|q| chat.queue_id.as_ref() == Some(q))
+            && self
+                .queue
+                .as_ref()
+                .is_none_or(|q| chat.queue_id.as_ref() == Some(q))
             && self.tag.as_ref().is_none_or(|t| chat.tags.contains(t))
             && self.visible_to.as_ref().is_none_or(|v| v.allows(chat))
     }
@@ -103,7 +106,11 @@ impl Store {
                 prefix.extend(status.map(ChatStatus::code));
                 (&t.by_assignee, prefix, status == Some(ChatStatus::Pending))
             }
-            (_, Some(status)) => (&t.by_status_time, vec![status.code()], status == ChatStatus::Pending),
+            (_, Some(status)) => (
+                &t.by_status_time,
+                vec![status.code()],
+                status == ChatStatus::Pending,
+            ),
             (_, None) => (&t.by_time, Vec::new(), false),
         };
         let mut entries: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> =
@@ -190,7 +197,13 @@ impl Store {
         let prefix = contact_key(wa_id, ChatId(0));
         let prefix = &prefix[..prefix.len() - 8];
         let mut chats = Vec::new();
-        for entry in self.trees().by_contact.scan_prefix(prefix).rev().take(limit) {
+        for entry in self
+            .trees()
+            .by_contact
+            .scan_prefix(prefix)
+            .rev()
+            .take(limit)
+        {
             let (key, _) = entry?;
             chats.extend(self.chat(ChatId(read_u64(&key[key.len() - 8..]).unwrap_or(0)))?);
         }
@@ -204,7 +217,12 @@ impl Store {
 
     /// Up to `limit` messages before `before` (or the newest), oldest first, and whether
     /// older ones exist.
-    pub fn messages(&self, chat: ChatId, before: Option<MessageId>, limit: usize) -> Result<(Vec<Message>, bool)> {
+    pub fn messages(
+        &self,
+        chat: ChatId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<(Vec<Message>, bool)> {
         let start = message_key(chat, MessageId(0));
         let end = message_key(chat, before.unwrap_or(MessageId(u64::MAX)));
         let mut entries = self.trees().messages.range(start..end).rev();
@@ -219,9 +237,11 @@ impl Store {
 
     /// Which message has this wamid.
     pub fn message_by_wamid(&self, wamid: &str) -> Result<Option<(ChatId, MessageId)>> {
-        Ok(self.trees().by_wamid.get(wamid.as_bytes())?.and_then(|key| {
-            Some((ChatId(read_u64(&key)?), MessageId(read_u64(&key[8..])?)))
-        }))
+        Ok(self
+            .trees()
+            .by_wamid
+            .get(wamid.as_bytes())?
+            .and_then(|key| Some((ChatId(read_u64(&key)?), MessageId(read_u64(&key[8..])?)))))
     }
 
     /// The message a client sent with this client id, if any (idempotent sends).
@@ -274,7 +294,10 @@ impl Store {
         let mut out = Vec::new();
         for entry in self.trees().media.iter() {
             let media: MediaRecord = decode(&entry?.1)?;
-            if media.state == crate::MediaState::Pending && media.wa_media_id.is_some() && media.chat_id.is_some() {
+            if media.state == crate::MediaState::Pending
+                && media.wa_media_id.is_some()
+                && media.chat_id.is_some()
+            {
                 out.push(media);
             }
         }
@@ -287,7 +310,10 @@ impl Store {
     }
 }
 
-fn get<T: serde::de::DeserializeOwned>(tree: &sled::Tree, key: impl AsRef<[u8]>) -> Result<Option<T>> {
+fn get<T: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    key: impl AsRef<[u8]>,
+) -> Result<Option<T>> {
     tree.get(key)?.map(|bytes| decode(&bytes)).transpose()
 }
 
@@ -299,7 +325,12 @@ fn after(key: &[u8]) -> Vec<u8> {
 }
 
 fn prefixed(prefix: &[u8]) -> impl Fn(&sled::Result<(sled::IVec, sled::IVec)>) -> bool + '_ {
-    move |entry| entry.as_ref().map(|(k, _)| k.starts_with(prefix)).unwrap_or(true)
+    move |entry| {
+        entry
+            .as_ref()
+            .map(|(k, _)| k.starts_with(prefix))
+            .unwrap_or(true)
+    }
 }
 
 impl Store {
@@ -325,11 +356,11 @@ impl Store {
             let mut contact: Contact = decode(&current)?;
             change(&mut contact);
             contact.updated_at = chrono::Utc::now();
-            let swapped = tree.compare_and_swap(wa_id.as_bytes(), Some(current), Some(encode(&contact)?))?;
+            let swapped =
+                tree.compare_and_swap(wa_id.as_bytes(), Some(current), Some(encode(&contact)?))?;
             if swapped.is_ok() {
                 return Ok(contact);
             }
         }
     }
 }
-

@@ -14,19 +14,20 @@
 
 mod chats;
 mod error;
-pub mod search;
-mod write;
 mod flusher;
 mod ids;
 pub mod keys;
 mod migrate;
 pub mod password;
 pub mod records;
+pub mod search;
 mod sessions;
 mod store;
 pub mod tokens;
 mod users;
+mod write;
 
+pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use error::{Error, Result};
 pub use ids::{ChatId, FamilyId, MediaId, MessageId, OutboxId, UserId};
 pub use records::chat::{
@@ -37,6 +38,5 @@ pub use records::media::{MediaRecord, MediaState};
 pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::session::RotateOutcome;
 pub use records::user::{NewUser, Role, User};
-pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use store::{random_bytes, Store};
 pub use write::Write;

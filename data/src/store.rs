@@ -164,7 +164,10 @@ impl Store {
         let key = format!("secret:{name}");
         let meta = &self.inner.trees.meta;
         if meta.get(&key)?.is_none() {
-            let fresh = random_bytes(32).iter().map(|b| format!("{b:02x}")).collect::<String>();
+            let fresh = random_bytes(32)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>();
             let _ = meta.compare_and_swap(&key, None::<&[u8]>, Some(fresh.as_bytes()))?;
             self.flush_blocking()?;
         }

@@ -71,7 +71,11 @@ impl Write {
                 self.remove(T::ByAssignee, assignee_key(user.key(), old));
             }
         } else {
-            self.put(T::ByContact, contact_key(&chat.wa_id, chat.id), chat.phone_number_id.as_bytes());
+            self.put(
+                T::ByContact,
+                contact_key(&chat.wa_id, chat.id),
+                chat.phone_number_id.as_bytes(),
+            );
             for term in search::number_terms(&chat.wa_id) {
                 self.put(T::Search, search_key(&term, chat.id), []);
             }
@@ -94,7 +98,11 @@ impl Write {
             self.put(T::ByWamid, wamid.as_bytes(), &key);
         }
         if let Some(client_id) = &message.client_id {
-            self.put(T::ClientIds, client_key(message.chat_id, client_id), message.id.key());
+            self.put(
+                T::ClientIds,
+                client_key(message.chat_id, client_id),
+                message.id.key(),
+            );
         }
         for text in [&message.text, &message.caption].into_iter().flatten() {
             for term in search::terms(text) {
@@ -176,7 +184,11 @@ impl Store {
 }
 
 pub(crate) fn status_key(chat: &Chat) -> Vec<u8> {
-    join(&[&[chat.status.code()], &time(chat.index_time()), &chat.id.key()])
+    join(&[
+        &[chat.status.code()],
+        &time(chat.index_time()),
+        &chat.id.key(),
+    ])
 }
 
 pub(crate) fn time_key(chat: &Chat) -> Vec<u8> {
@@ -184,7 +196,12 @@ pub(crate) fn time_key(chat: &Chat) -> Vec<u8> {
 }
 
 pub(crate) fn assignee_key(user: [u8; 8], chat: &Chat) -> Vec<u8> {
-    join(&[&user, &[chat.status.code()], &time(chat.index_time()), &chat.id.key()])
+    join(&[
+        &user,
+        &[chat.status.code()],
+        &time(chat.index_time()),
+        &chat.id.key(),
+    ])
 }
 
 pub(crate) fn contact_key(wa_id: &str, chat: ChatId) -> Vec<u8> {

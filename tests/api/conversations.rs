@@ -13,7 +13,9 @@ const CUSTOMER: &str = "5511987654321";
 #[actix_web::test]
 async fn the_verification_handshake_answers_the_challenge_only_with_the_token() {
     let app = spawn_app().await;
-    let url = |token: &str| app.url(&format!("/api/v1/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"));
+    let url = |token: &str| {
+        app.url(&format!("/api/v1/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"))
+    };
     let ok = app.client.get(url(VERIFY_TOKEN)).send().await.unwrap();
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "1158201444");
@@ -25,20 +27,54 @@ async fn the_verification_handshake_answers_the_challenge_only_with_the_token() 
 async fn unsigned_wrongly_signed_and_non_json_webhooks_store_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let body = serde_json::to_vec(&inbound(CUSTOMER, "wamid.A", json!({"type": "text", "text": {"body": "oi"}}))).unwrap();
+    let body = serde_json::to_vec(&inbound(
+        CUSTOMER,
+        "wamid.A",
+        json!({"type": "text", "text": {"body": "oi"}}),
+    ))
+    .unwrap();
     let post = |signature: Option<&str>, bytes: Vec<u8>| {
-        let mut request = app.client.post(app.url("/api/v1/webhooks/whatsapp")).header("content-type", "application/json").body(bytes);
+        let mut request = app
+            .client
+            .post(app.url("/api/v1/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .body(bytes);
         if let Some(s) = signature {
             request = request.header("x-hub-signature-256", s.to_string());
         }
         request.send()
     };
-    assert_error(post(None, body.clone()).await.unwrap(), 401, "invalid_signature").await;
-    assert_error(post(Some("sha256=00"), body.clone()).await.unwrap(), 401, "invalid_signature").await;
+    assert_error(
+        post(None, body.clone()).await.unwrap(),
+        401,
+        "invalid_signature",
+    )
+    .await;
+    assert_error(
+        post(Some("sha256=00"), body.clone()).await.unwrap(),
+        401,
+        "invalid_signature",
+    )
+    .await;
     let forged = atende_actors::whatsapp::signature::sign(b"other-secret", &body);
-    assert_error(post(Some(&forged), body).await.unwrap(), 401, "invalid_signature").await;
-    assert_error(app.webhook_bytes(b"{not json".to_vec()).await, 400, "validation_failed").await;
-    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    assert_error(
+        post(Some(&forged), body).await.unwrap(),
+        401,
+        "invalid_signature",
+    )
+    .await;
+    assert_error(
+        app.webhook_bytes(b"{not json".to_vec()).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    let chats: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(chats["items"], json!([]));
 }
 
@@ -46,23 +82,43 @@ async fn unsigned_wrongly_signed_and_non_json_webhooks_store_nothing() {
 async fn an_inbound_text_opens_a_pending_chat_and_a_repeat_is_not_stored_again() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let body = inbound(CUSTOMER, "wamid.ONE", json!({"type": "text", "text": {"body": "Olá, quero saber do meu pedido"}}));
+    let body = inbound(
+        CUSTOMER,
+        "wamid.ONE",
+        json!({"type": "text", "text": {"body": "Olá, quero saber do meu pedido"}}),
+    );
     for _ in 0..3 {
         assert_eq!(app.webhook(&body).await.status(), 200);
     }
-    let chats: Value = app.get("/api/v1/chats?status=pending", &admin.access).await.json().await.unwrap();
+    let chats: Value = app
+        .get("/api/v1/chats?status=pending", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let items = chats["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     let chat = &items[0];
     assert_eq!(chat["status"], "pending");
     assert_eq!(chat["contact"]["wa_id"], CUSTOMER);
-    assert_eq!(chat["contact"]["profile_name"], format!("Cliente {CUSTOMER}"));
+    assert_eq!(
+        chat["contact"]["profile_name"],
+        format!("Cliente {CUSTOMER}")
+    );
     assert_eq!(chat["unread_count"], 1);
-    assert_eq!(chat["last_message"]["preview"], "Olá, quero saber do meu pedido");
+    assert_eq!(
+        chat["last_message"]["preview"],
+        "Olá, quero saber do meu pedido"
+    );
     assert_eq!(chat["last_message"]["direction"], "in");
     assert!(chat["window_expires_at"].is_string());
     let id = chat["id"].as_str().unwrap();
-    let messages: Value = app.get(&format!("/api/v1/chats/{id}/messages"), &admin.access).await.json().await.unwrap();
+    let messages: Value = app
+        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let messages = messages["items"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "stored once");
     assert_eq!(messages[0]["type"], "text");
@@ -74,18 +130,54 @@ async fn an_inbound_text_opens_a_pending_chat_and_a_repeat_is_not_stored_again()
 async fn pending_chats_are_listed_oldest_first_and_others_newest_first() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    for (i, from) in ["5511900000001", "5511900000002", "5511900000003"].iter().enumerate() {
+    for (i, from) in ["5511900000001", "5511900000002", "5511900000003"]
+        .iter()
+        .enumerate()
+    {
         app.customer_says(from, &format!("wamid.P{i}"), "oi").await;
     }
-    let pending: Value = app.get("/api/v1/chats?status=pending", &admin.access).await.json().await.unwrap();
-    let order: Vec<&str> = pending["items"].as_array().unwrap().iter().map(|c| c["contact"]["wa_id"].as_str().unwrap()).collect();
+    let pending: Value = app
+        .get("/api/v1/chats?status=pending", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<&str> = pending["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contact"]["wa_id"].as_str().unwrap())
+        .collect();
     assert_eq!(order, ["5511900000001", "5511900000002", "5511900000003"]);
-    let all: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
-    let order: Vec<&str> = all["items"].as_array().unwrap().iter().map(|c| c["contact"]["wa_id"].as_str().unwrap()).collect();
+    let all: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contact"]["wa_id"].as_str().unwrap())
+        .collect();
     assert_eq!(order, ["5511900000003", "5511900000002", "5511900000001"]);
-    let page: Value = app.get("/api/v1/chats?status=pending&limit=2", &admin.access).await.json().await.unwrap();
+    let page: Value = app
+        .get("/api/v1/chats?status=pending&limit=2", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let cursor = page["next_cursor"].as_str().expect("a second page");
-    let rest: Value = app.get(&format!("/api/v1/chats?status=pending&limit=2&cursor={cursor}"), &admin.access).await.json().await.unwrap();
+    let rest: Value = app
+        .get(
+            &format!("/api/v1/chats?status=pending&limit=2&cursor={cursor}"),
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(rest["items"][0]["contact"]["wa_id"], "5511900000003");
     assert_eq!(rest["next_cursor"], Value::Null);
 }
@@ -99,16 +191,32 @@ async fn claiming_is_first_come_and_a_second_agent_gets_a_conflict() {
     let chat = app.customer_says(CUSTOMER, "wamid.C", "oi").await;
     let path = format!("/api/v1/chats/{}/claim", chat["id"].as_str().unwrap());
     let empty = json!({});
-    let (a, b) = tokio::join!(app.post(&path, Some(&ana.access), &empty), app.post(&path, Some(&bia.access), &empty));
+    let (a, b) = tokio::join!(
+        app.post(&path, Some(&ana.access), &empty),
+        app.post(&path, Some(&bia.access), &empty)
+    );
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409], "exactly one winner");
     let winner = if a.status() == 200 { &ana } else { &bia };
-    let chat: Value = app.get(&format!("/api/v1/chats/{}", chat["id"].as_str().unwrap()), &admin.access).await.json().await.unwrap();
+    let chat: Value = app
+        .get(
+            &format!("/api/v1/chats/{}", chat["id"].as_str().unwrap()),
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(chat["status"], "open");
     assert_eq!(chat["assignee_id"], winner.id());
     // Claiming your own chat again is fine.
-    assert_eq!(app.post(&path, Some(&winner.access), &json!({})).await.status(), 200);
+    assert_eq!(
+        app.post(&path, Some(&winner.access), &json!({}))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[actix_web::test]
@@ -119,15 +227,57 @@ async fn an_agent_sees_only_their_chats_and_the_queue() {
     let bia = app.user(&admin, "bia@test.local", "agent").await;
     let chat = app.customer_says(CUSTOMER, "wamid.V", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    assert_eq!(app.get(&format!("/api/v1/chats/{id}"), &bia.access).await.status(), 200, "pending: visible");
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&ana.access), &json!({})).await;
-    assert_error(app.get(&format!("/api/v1/chats/{id}"), &bia.access).await, 404, "not_found").await;
-    assert_error(app.get(&format!("/api/v1/chats/{id}/messages"), &bia.access).await, 404, "not_found").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/chats/{id}"), &bia.access)
+            .await
+            .status(),
+        200,
+        "pending: visible"
+    );
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    assert_error(
+        app.get(&format!("/api/v1/chats/{id}"), &bia.access).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get(&format!("/api/v1/chats/{id}/messages"), &bia.access)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
     let send = json!({"client_id": "x1", "type": "text", "text": "intrusa"});
-    assert_error(app.post(&format!("/api/v1/chats/{id}/messages"), Some(&bia.access), &send).await, 404, "not_found").await;
-    let list: Value = app.get("/api/v1/chats", &bia.access).await.json().await.unwrap();
+    assert_error(
+        app.post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&bia.access),
+            &send,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let list: Value = app
+        .get("/api/v1/chats", &bia.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["items"], json!([]));
-    let list: Value = app.get("/api/v1/chats?assignee=me", &ana.access).await.json().await.unwrap();
+    let list: Value = app
+        .get("/api/v1/chats?assignee=me", &ana.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
@@ -138,7 +288,12 @@ async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let chat = app.customer_says(CUSTOMER, "wamid.R", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&ana.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
     let body = json!({"client_id": "c-1", "type": "text", "text": "Olá! Como posso ajudar?"});
     let path = format!("/api/v1/chats/{id}/messages");
     let first = app.post(&path, Some(&ana.access), &body).await;
@@ -150,12 +305,18 @@ async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
     assert_eq!(again.status(), 200, "same client_id: the first message");
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
 
-    let sent = app.sim.wait_for_sent(1, Duration::from_secs(20)).await.expect("sent");
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
     assert_eq!(sent[0].body["to"], CUSTOMER);
     assert_eq!(sent[0].body["type"], "text");
     assert_eq!(sent[0].body["text"]["body"], "Olá! Como posso ajudar?");
     let messages = app
-        .eventually(&path, &ana.access, "the read status", |b| b["items"][1]["status"] == "read")
+        .eventually(&path, &ana.access, "the read status", |b| {
+            b["items"][1]["status"] == "read"
+        })
         .await;
     assert_eq!(messages["items"][1]["wamid"], sent[0].wamid.as_str());
     assert_eq!(app.sim.sent().len(), 1, "nothing sent twice");
@@ -165,14 +326,39 @@ async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
 async fn a_reply_to_a_message_carries_its_context() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.Q", "qual o prazo?").await;
+    let chat = app
+        .customer_says(CUSTOMER, "wamid.Q", "qual o prazo?")
+        .await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
-    let messages: Value = app.get(&format!("/api/v1/chats/{id}/messages"), &admin.access).await.json().await.unwrap();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    let messages: Value = app
+        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let quoted = messages["items"][0]["id"].as_str().unwrap();
     let body = json!({"client_id": "r-1", "type": "text", "text": "3 dias", "reply_to": quoted});
-    assert_eq!(app.post(&format!("/api/v1/chats/{id}/messages"), Some(&admin.access), &body).await.status(), 202);
-    let sent = app.sim.wait_for_sent(1, Duration::from_secs(20)).await.expect("sent");
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &body
+        )
+        .await
+        .status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
     assert_eq!(sent[0].body["context"]["message_id"], "wamid.Q");
 }
 
@@ -182,22 +368,54 @@ async fn temporary_failures_are_retried_and_permanent_ones_mark_the_message_fail
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.F", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     app.sim.script([
         Failure::Status(500),
-        Failure::CloudError { http_status: 400, code: 130429, title: "Rate limit hit".into() },
-        Failure::CloudError { http_status: 400, code: 131047, title: "Re-engagement message".into() },
+        Failure::CloudError {
+            http_status: 400,
+            code: 130429,
+            title: "Rate limit hit".into(),
+        },
+        Failure::CloudError {
+            http_status: 400,
+            code: 131047,
+            title: "Re-engagement message".into(),
+        },
     ]);
     let path = format!("/api/v1/chats/{id}/messages");
     let send = |client_id: &str| json!({"client_id": client_id, "type": "text", "text": client_id});
-    assert_eq!(app.post(&path, Some(&admin.access), &send("m-1")).await.status(), 202);
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &send("m-1"))
+            .await
+            .status(),
+        202
+    );
     let failed = app
-        .eventually(&path, &admin.access, "the failure", |b| b["items"][1]["status"] == "failed")
+        .eventually(&path, &admin.access, "the failure", |b| {
+            b["items"][1]["status"] == "failed"
+        })
         .await;
     assert_eq!(failed["items"][1]["error"]["code"], 131047);
-    assert_eq!(failed["items"][1]["error"]["title"], "Re-engagement message");
-    assert_eq!(app.post(&path, Some(&admin.access), &send("m-2")).await.status(), 202);
-    let sent = app.sim.wait_for_sent(1, Duration::from_secs(20)).await.expect("the next one goes out");
+    assert_eq!(
+        failed["items"][1]["error"]["title"],
+        "Re-engagement message"
+    );
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &send("m-2"))
+            .await
+            .status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("the next one goes out");
     assert_eq!(sent[0].body["text"]["body"], "m-2");
     assert_eq!(app.sim.received_requests(), 4);
 }
@@ -208,20 +426,39 @@ async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.D", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     app.sim.set_down(true);
     let path = format!("/api/v1/chats/{id}/messages");
     for i in 0..5 {
-        let body = json!({"client_id": format!("d-{i}"), "type": "text", "text": format!("parte {i}")});
-        assert_eq!(app.post(&path, Some(&admin.access), &body).await.status(), 202);
+        let body =
+            json!({"client_id": format!("d-{i}"), "type": "text", "text": format!("parte {i}")});
+        assert_eq!(
+            app.post(&path, Some(&admin.access), &body).await.status(),
+            202
+        );
     }
     while app.sim.received_requests() < 2 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     app.sim.set_down(false);
-    let sent = app.sim.wait_for_sent(5, Duration::from_secs(30)).await.expect("all five");
-    let texts: Vec<&str> = sent.iter().map(|s| s.body["text"]["body"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["parte 0", "parte 1", "parte 2", "parte 3", "parte 4"]);
+    let sent = app
+        .sim
+        .wait_for_sent(5, Duration::from_secs(30))
+        .await
+        .expect("all five");
+    let texts: Vec<&str> = sent
+        .iter()
+        .map(|s| s.body["text"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["parte 0", "parte 1", "parte 2", "parte 3", "parte 4"]
+    );
 }
 
 #[actix_web::test]
@@ -229,18 +466,47 @@ async fn outside_the_window_only_templates_may_be_sent() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let old = chrono::Utc::now().timestamp() - 25 * 3600;
-    let body = inbound_at(CUSTOMER, "wamid.OLD", json!({"type": "text", "text": {"body": "oi"}}), old);
+    let body = inbound_at(
+        CUSTOMER,
+        "wamid.OLD",
+        json!({"type": "text", "text": {"body": "oi"}}),
+        old,
+    );
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    let chats: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = chats["items"][0]["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     let path = format!("/api/v1/chats/{id}/messages");
     let text = json!({"client_id": "w-1", "type": "text", "text": "oi"});
-    assert_error(app.post(&path, Some(&admin.access), &text).await, 422, "window_closed").await;
+    assert_error(
+        app.post(&path, Some(&admin.access), &text).await,
+        422,
+        "window_closed",
+    )
+    .await;
     let template = json!({"client_id": "w-2", "type": "template", "template": {"name": "boas_vindas", "language": "pt_BR",
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ana"}]}]}});
-    assert_eq!(app.post(&path, Some(&admin.access), &template).await.status(), 202);
-    let sent = app.sim.wait_for_sent(1, Duration::from_secs(20)).await.expect("sent");
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &template)
+            .await
+            .status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
     assert_eq!(sent[0].body["template"]["name"], "boas_vindas");
     assert_eq!(sent[0].body["template"]["language"]["code"], "pt_BR");
 }
@@ -252,27 +518,74 @@ async fn bad_sends_are_clear_4xx_and_send_nothing() {
     let chat = app.customer_says(CUSTOMER, "wamid.B", "oi").await;
     let id = chat["id"].as_str().unwrap();
     let path = format!("/api/v1/chats/{id}/messages");
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     for (body, field) in [
-        (json!({"client_id": "b1", "type": "text", "text": ""}), "text"),
-        (json!({"client_id": "b2", "type": "text", "text": "x".repeat(70_000)}), "text"),
-        (json!({"client_id": "b3", "type": "image", "media_id": "424242"}), "media_id"),
-        (json!({"client_id": "b4", "type": "carrier-pigeon", "text": "x"}), "type"),
-        (json!({"client_id": "", "type": "text", "text": "x"}), "client_id"),
-        (json!({"client_id": "b5", "type": "text", "text": "x", "reply_to": "999"}), "reply_to"),
+        (
+            json!({"client_id": "b1", "type": "text", "text": ""}),
+            "text",
+        ),
+        (
+            json!({"client_id": "b2", "type": "text", "text": "x".repeat(70_000)}),
+            "text",
+        ),
+        (
+            json!({"client_id": "b3", "type": "image", "media_id": "424242"}),
+            "media_id",
+        ),
+        (
+            json!({"client_id": "b4", "type": "carrier-pigeon", "text": "x"}),
+            "type",
+        ),
+        (
+            json!({"client_id": "", "type": "text", "text": "x"}),
+            "client_id",
+        ),
+        (
+            json!({"client_id": "b5", "type": "text", "text": "x", "reply_to": "999"}),
+            "reply_to",
+        ),
     ] {
         let response = app.post(&path, Some(&admin.access), &body).await;
         let status = response.status().as_u16();
         let error: Value = response.json().await.unwrap();
         assert!(status == 400 || status == 413, "{field}: {status} {error}");
         if status == 400 {
-            assert!(error["error"]["fields"][field].is_string(), "{field}: {error}");
+            assert!(
+                error["error"]["fields"][field].is_string(),
+                "{field}: {error}"
+            );
         }
     }
-    app.post(&format!("/api/v1/chats/{id}/close"), Some(&admin.access), &json!({})).await;
-    let closed = app.post(&path, Some(&admin.access), &json!({"client_id": "b6", "type": "text", "text": "x"})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/close"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    let closed = app
+        .post(
+            &path,
+            Some(&admin.access),
+            &json!({"client_id": "b6", "type": "text", "text": "x"}),
+        )
+        .await;
     assert_error(closed, 409, "conflict").await;
-    assert_error(app.post("/api/v1/chats/999999/messages", Some(&admin.access), &json!({"client_id": "b7", "type": "text", "text": "x"})).await, 404, "not_found").await;
+    assert_error(
+        app.post(
+            "/api/v1/chats/999999/messages",
+            Some(&admin.access),
+            &json!({"client_id": "b7", "type": "text", "text": "x"}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
     assert_eq!(app.sim.received_requests(), 0);
 }
 
@@ -284,24 +597,95 @@ async fn close_reopen_transfer_and_notes_follow_the_lifecycle() {
     let chat = app.customer_says(CUSTOMER, "wamid.L", "oi").await;
     let id = chat["id"].as_str().unwrap();
     let at = |action: &str| format!("/api/v1/chats/{id}/{action}");
-    let transfer = app.post(&at("transfer"), Some(&admin.access), &json!({"user_id": ana.id()})).await;
+    let transfer = app
+        .post(
+            &at("transfer"),
+            Some(&admin.access),
+            &json!({"user_id": ana.id()}),
+        )
+        .await;
     let transferred: Value = transfer.json().await.unwrap();
-    assert_eq!((transferred["status"].as_str(), transferred["assignee_id"].as_str()), (Some("open"), Some(ana.id().as_str())));
-    let note = app.post(&at("notes"), Some(&ana.access), &json!({"text": "cliente VIP"})).await;
+    assert_eq!(
+        (
+            transferred["status"].as_str(),
+            transferred["assignee_id"].as_str()
+        ),
+        (Some("open"), Some(ana.id().as_str()))
+    );
+    let note = app
+        .post(
+            &at("notes"),
+            Some(&ana.access),
+            &json!({"text": "cliente VIP"}),
+        )
+        .await;
     assert_eq!(note.status(), 201);
     let note: Value = note.json().await.unwrap();
-    assert_eq!((note["type"].as_str(), note["direction"].as_str()), (Some("note"), Some("out")));
-    let closed: Value = app.post(&at("close"), Some(&ana.access), &json!({"note": "resolvido"})).await.json().await.unwrap();
-    assert_eq!((closed["status"].as_str(), closed["close_note"].as_str()), (Some("closed"), Some("resolvido")));
+    assert_eq!(
+        (note["type"].as_str(), note["direction"].as_str()),
+        (Some("note"), Some("out"))
+    );
+    let closed: Value = app
+        .post(
+            &at("close"),
+            Some(&ana.access),
+            &json!({"note": "resolvido"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (closed["status"].as_str(), closed["close_note"].as_str()),
+        (Some("closed"), Some("resolvido"))
+    );
     assert!(closed["closed_at"].is_string());
-    assert_error(app.post(&at("close"), Some(&ana.access), &json!({})).await, 409, "conflict").await;
-    let reopened: Value = app.post(&at("reopen"), Some(&admin.access), &json!({})).await.json().await.unwrap();
-    assert_eq!((reopened["status"].as_str(), reopened["assignee_id"].as_str()), (Some("open"), Some(admin.id().as_str())));
-    let queued: Value = app.post(&at("transfer"), Some(&admin.access), &json!({"queue_id": "suporte"})).await.json().await.unwrap();
-    assert_eq!((queued["status"].as_str(), queued["queue_id"].as_str()), (Some("pending"), Some("suporte")));
+    assert_error(
+        app.post(&at("close"), Some(&ana.access), &json!({})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    let reopened: Value = app
+        .post(&at("reopen"), Some(&admin.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            reopened["status"].as_str(),
+            reopened["assignee_id"].as_str()
+        ),
+        (Some("open"), Some(admin.id().as_str()))
+    );
+    let queued: Value = app
+        .post(
+            &at("transfer"),
+            Some(&admin.access),
+            &json!({"queue_id": "suporte"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (queued["status"].as_str(), queued["queue_id"].as_str()),
+        (Some("pending"), Some("suporte"))
+    );
     assert_eq!(queued["assignee_id"], Value::Null);
-    let tagged = app.send(Method::PATCH, &format!("/api/v1/chats/{id}"), Some(&admin.access), &json!({"tags": ["vip", "vip", "pedido"]})).await;
-    assert_eq!(tagged.json::<Value>().await.unwrap()["tags"], json!(["pedido", "vip"]));
+    let tagged = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/chats/{id}"),
+            Some(&admin.access),
+            &json!({"tags": ["vip", "vip", "pedido"]}),
+        )
+        .await;
+    assert_eq!(
+        tagged.json::<Value>().await.unwrap()["tags"],
+        json!(["pedido", "vip"])
+    );
     assert_eq!(app.sim.received_requests(), 0, "notes are never sent");
 }
 
@@ -311,12 +695,27 @@ async fn a_new_message_after_a_close_opens_a_new_chat() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.N1", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
-    app.post(&format!("/api/v1/chats/{id}/close"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/close"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     let next = app.customer_says(CUSTOMER, "wamid.N2", "oi de novo").await;
     assert_ne!(next["id"], id.as_str());
     assert_eq!(next["status"], "pending");
-    let history: Value = app.get(&format!("/api/v1/contacts/{CUSTOMER}/chats"), &admin.access).await.json().await.unwrap();
+    let history: Value = app
+        .get(&format!("/api/v1/contacts/{CUSTOMER}/chats"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(history["items"].as_array().unwrap().len(), 2);
 }
 
@@ -325,11 +724,26 @@ async fn reading_a_chat_clears_unread_and_sends_one_read_receipt() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.RR1", "oi").await;
-    app.customer_says(CUSTOMER, "wamid.RR2", "tem alguém?").await;
+    app.customer_says(CUSTOMER, "wamid.RR2", "tem alguém?")
+        .await;
     let id = chat["id"].as_str().unwrap();
-    let read: Value = app.post(&format!("/api/v1/chats/{id}/read"), Some(&admin.access), &json!({})).await.json().await.unwrap();
+    let read: Value = app
+        .post(
+            &format!("/api/v1/chats/{id}/read"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["unread_count"], 0);
-    app.post(&format!("/api/v1/chats/{id}/read"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/read"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while app.sim.read_receipts().is_empty() {
         assert!(std::time::Instant::now() < deadline, "no read receipt");
@@ -342,13 +756,39 @@ async fn reading_a_chat_clears_unread_and_sends_one_read_receipt() {
 async fn search_finds_chats_by_name_number_end_and_message_text() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    app.customer_says("5511911112222", "wamid.S1", "Meu pedido número 778 atrasou").await;
-    app.customer_says("5521933334444", "wamid.S2", "Quero cancelar a assinatura").await;
-    for (q, expected) in [("pedido", "5511911112222"), ("ATRASOU", "5511911112222"), ("assin", "5521933334444"), ("4444", "5521933334444"), ("Cliente 5521", "5521933334444")] {
-        let found: Value = app.get(&format!("/api/v1/chats?q={}", q.replace(' ', "%20")), &admin.access).await.json().await.unwrap();
-        let numbers: Vec<&str> = found["items"].as_array().unwrap().iter().map(|c| c["contact"]["wa_id"].as_str().unwrap()).collect();
+    app.customer_says("5511911112222", "wamid.S1", "Meu pedido número 778 atrasou")
+        .await;
+    app.customer_says("5521933334444", "wamid.S2", "Quero cancelar a assinatura")
+        .await;
+    for (q, expected) in [
+        ("pedido", "5511911112222"),
+        ("ATRASOU", "5511911112222"),
+        ("assin", "5521933334444"),
+        ("4444", "5521933334444"),
+        ("Cliente 5521", "5521933334444"),
+    ] {
+        let found: Value = app
+            .get(
+                &format!("/api/v1/chats?q={}", q.replace(' ', "%20")),
+                &admin.access,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let numbers: Vec<&str> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["contact"]["wa_id"].as_str().unwrap())
+            .collect();
         assert_eq!(numbers, [expected], "{q}");
     }
-    let none: Value = app.get("/api/v1/chats?q=inexistente", &admin.access).await.json().await.unwrap();
+    let none: Value = app
+        .get("/api/v1/chats?q=inexistente", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(none["items"], json!([]));
 }

@@ -10,9 +10,13 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/what
 /// Gives every message and status of an example its own ids, so examples that share
 /// Meta's sample wamid do not dedupe each other.
 fn with_unique_ids(body: &mut Value, tag: &str) {
-    let Some(entries) = body["entry"].as_array_mut() else { return };
+    let Some(entries) = body["entry"].as_array_mut() else {
+        return;
+    };
     for entry in entries {
-        let Some(changes) = entry["changes"].as_array_mut() else { continue };
+        let Some(changes) = entry["changes"].as_array_mut() else {
+            continue;
+        };
         for change in changes {
             for list in ["messages", "statuses"] {
                 if let Some(items) = change["value"][list].as_array_mut() {
@@ -62,7 +66,9 @@ async fn every_fixture_example_is_accepted_stored_once_with_its_type() {
         ("message.order", "order"),
         ("message.unsupported", "unsupported"),
         ("message.reply", "text"),
-        ("callback_button.button", "button"),
+        ("callback_button.button", "interactive"),
+        ("callback_button.quick_reply", "button"),
+        ("callback_selection.callback", "interactive"),
     ];
     let mut stored_total = 0;
     for (name, mut body) in examples() {
@@ -77,13 +83,26 @@ async fn every_fixture_example_is_accepted_stored_once_with_its_type() {
         stored_total += first["stored"].as_u64().unwrap();
         if let Some((_, kind)) = expected_types.iter().find(|(n, _)| *n == name) {
             assert_eq!(first["stored"], 1, "{name} stored");
-            let chats: Value = app.get("/api/v1/chats?limit=200", &admin.access).await.json().await.unwrap();
+            let chats: Value = app
+                .get("/api/v1/chats?limit=200", &admin.access)
+                .await
+                .json()
+                .await
+                .unwrap();
             let wamid = format!("wamid.{tag}.0");
             let mut found = None;
             for chat in chats["items"].as_array().unwrap() {
-                let path = format!("/api/v1/chats/{}/messages?limit=200", chat["id"].as_str().unwrap());
+                let path = format!(
+                    "/api/v1/chats/{}/messages?limit=200",
+                    chat["id"].as_str().unwrap()
+                );
                 let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
-                found = found.or(messages["items"].as_array().unwrap().iter().find(|m| m["wamid"] == wamid.as_str()).cloned());
+                found = found.or(messages["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["wamid"] == wamid.as_str())
+                    .cloned());
             }
             let message = found.unwrap_or_else(|| panic!("{name} not found"));
             assert_eq!(message["type"], *kind, "{name}");

@@ -69,7 +69,12 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
         "1000".into(),
     ];
     // Generous API limits, so polling tests are not throttled; a test may set its own.
-    for flag in ["--rate-limit", "--rate-limit-burst", "--user-rate-limit", "--user-rate-limit-burst"] {
+    for flag in [
+        "--rate-limit",
+        "--rate-limit-burst",
+        "--user-rate-limit",
+        "--user-rate-limit-burst",
+    ] {
         if !extra.contains(&flag) {
             args.extend([flag.to_string(), "100000".to_string()]);
         }
@@ -81,7 +86,10 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     let app = Application::build(settings).await.expect("hub builds");
     let address = app.address();
     let handle = app.handle();
-    let sim = app.sandbox().expect("test hubs run in sandbox mode").clone();
+    let sim = app
+        .sandbox()
+        .expect("test hubs run in sandbox mode")
+        .clone();
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -145,10 +153,21 @@ impl TestApp {
 
     /// A customer's text arrives; returns the chat it landed in.
     pub async fn customer_says(&self, from: &str, wamid: &str, text: &str) -> Value {
-        let response = self.webhook(&inbound(from, wamid, json!({"type": "text", "text": {"body": text}}))).await;
+        let response = self
+            .webhook(&inbound(
+                from,
+                wamid,
+                json!({"type": "text", "text": {"body": text}}),
+            ))
+            .await;
         assert_eq!(response.status(), StatusCode::OK, "webhook accepted");
         let admin = self.admin().await;
-        let chats: Value = self.get(&format!("/api/v1/chats?q={from}"), &admin.access).await.json().await.expect("json");
+        let chats: Value = self
+            .get(&format!("/api/v1/chats?q={from}"), &admin.access)
+            .await
+            .json()
+            .await
+            .expect("json");
         chats["items"][0].clone()
     }
 
@@ -163,7 +182,10 @@ impl TestApp {
             if check(&body) {
                 return body;
             }
-            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {body}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {body}"
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }

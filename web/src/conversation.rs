@@ -167,7 +167,10 @@ impl MessageView {
                 let record = store.media(m.id).ok().flatten();
                 MediaView {
                     id: m.id.to_string(),
-                    mime_type: record.as_ref().map(|r| r.mime_type.clone()).or(m.mime_type.clone()),
+                    mime_type: record
+                        .as_ref()
+                        .map(|r| r.mime_type.clone())
+                        .or(m.mime_type.clone()),
                     size: record.as_ref().and_then(|r| r.size).or(m.size),
                     filename: m.filename.clone(),
                     url: format!("/api/v1/media/{}", m.id),
@@ -183,7 +186,10 @@ impl MessageView {
                 emoji: r.emoji.clone(),
             }),
             status,
-            error: message.error.as_ref().map(|e| MessageErrorView { code: e.code, title: e.title.clone() }),
+            error: message.error.as_ref().map(|e| MessageErrorView {
+                code: e.code,
+                title: e.title.clone(),
+            }),
             author_id: message.author_id.map(|u| u.to_string()),
             client_id: message.client_id.clone(),
             details: message.details.clone(),

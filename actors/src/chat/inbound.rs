@@ -32,7 +32,10 @@ impl Handler<AppendInbound> for ChatActor {
 }
 
 impl ChatActor {
-    fn append_inbound(&mut self, inbound: InboundMessage) -> Result<(Ingested, Option<MediaRecord>)> {
+    fn append_inbound(
+        &mut self,
+        inbound: InboundMessage,
+    ) -> Result<(Ingested, Option<MediaRecord>)> {
         if self.store.message_by_wamid(&inbound.wamid)?.is_some() {
             return Ok((Ingested::Duplicate, None));
         }
@@ -45,7 +48,10 @@ impl ChatActor {
                 message_id: Some(id),
                 uploader: None,
                 kind: inbound.kind.as_str().to_string(),
-                mime_type: announced.mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+                mime_type: announced
+                    .mime_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
                 size: None,
                 filename: announced.filename.clone(),
                 wa_media_id: Some(announced.id.clone()),
@@ -67,7 +73,11 @@ impl ChatActor {
         let mut after = self.chat.clone();
         if after.status == ChatStatus::Closed {
             // Routed here only within the reopen window: the conversation simply goes on.
-            after.status = if after.assignee.is_some() { ChatStatus::Open } else { ChatStatus::Pending };
+            after.status = if after.assignee.is_some() {
+                ChatStatus::Open
+            } else {
+                ChatStatus::Pending
+            };
             after.pending_since = (after.status == ChatStatus::Pending).then_some(now);
             after.closed_at = None;
             after.close_note = None;
@@ -81,7 +91,9 @@ impl ChatActor {
         after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
         after.updated_at = now;
         let mut write = Write::default();
-        write.message(&message).contact(&contact, Some(self.chat.id));
+        write
+            .message(&message)
+            .contact(&contact, Some(self.chat.id));
         if let Some(media) = &media {
             write.media(media);
         }
@@ -126,7 +138,10 @@ fn to_message(
             size: None,
             filename: m.filename.clone(),
         }),
-        location: inbound.location.as_ref().and_then(|l| serde_json::to_value(l).ok()),
+        location: inbound
+            .location
+            .as_ref()
+            .and_then(|l| serde_json::to_value(l).ok()),
         reply_to,
         reaction: inbound.reaction.as_ref().map(|r| ReactionRef {
             wamid: r.message_id.clone(),

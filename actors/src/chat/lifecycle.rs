@@ -72,12 +72,23 @@ impl Handler<MarkChatRead> for ChatActor {
 
 impl ChatActor {
     fn claim(&mut self, by: &Caller) -> Result<Chat> {
-        self.check_visible(by)?;
         let chat = &self.chat;
+        // Losing a race for a chat the agent just saw waiting is a conflict, not a 404.
+        if !(chat.status == ChatStatus::Open && chat.assignee.is_some()) {
+            self.check_visible(by)?;
+        }
         match (chat.status, chat.assignee) {
-            (ChatStatus::Closed, _) => return Err(Error::Conflict("the chat is closed; reopen it instead".into())),
+            (ChatStatus::Closed, _) => {
+                return Err(Error::Conflict(
+                    "the chat is closed; reopen it instead".into(),
+                ))
+            }
             (ChatStatus::Open, Some(holder)) if holder == by.id => return Ok(chat.clone()),
-            (ChatStatus::Open, Some(_)) => return Err(Error::Conflict("another agent already holds this chat".into())),
+            (ChatStatus::Open, Some(_)) => {
+                return Err(Error::Conflict(
+                    "another agent already holds this chat".into(),
+                ))
+            }
             _ => {}
         }
         let mut after = chat.clone();
@@ -93,7 +104,9 @@ impl ChatActor {
     fn transfer(&mut self, by: &Caller, to: TransferTarget) -> Result<Chat> {
         self.check_holder(by)?;
         if self.chat.status == ChatStatus::Closed {
-            return Err(Error::Conflict("the chat is closed; reopen it first".into()));
+            return Err(Error::Conflict(
+                "the chat is closed; reopen it first".into(),
+            ));
         }
         let now = Utc::now();
         let mut after = self.chat.clone();
@@ -101,7 +114,10 @@ impl ChatActor {
             TransferTarget::User(user) => {
                 let target = self.store.user(*user)?.filter(|u| u.active);
                 if target.is_none() {
-                    return Err(Error::Invalid { field: "user_id", problem: "is not an active user".into() });
+                    return Err(Error::Invalid {
+                        field: "user_id",
+                        problem: "is not an active user".into(),
+                    });
                 }
                 after.status = ChatStatus::Open;
                 after.assignee = Some(*user);

@@ -80,12 +80,23 @@ impl Handler<ApplyDelivery> for ChatActor {
 impl ChatActor {
     fn send_reply(&mut self, msg: SendReply) -> Result<(Sent, Option<OutboxEntry>)> {
         self.check_visible(&msg.by)?;
-        if let Some(message) = self.store.message_by_client_id(self.chat.id, &msg.client_id)? {
-            return Ok((Sent { message, created: false }, None));
+        if let Some(message) = self
+            .store
+            .message_by_client_id(self.chat.id, &msg.client_id)?
+        {
+            return Ok((
+                Sent {
+                    message,
+                    created: false,
+                },
+                None,
+            ));
         }
         self.check_holder(&msg.by)?;
         if self.chat.status == ChatStatus::Closed {
-            return Err(Error::Conflict("the chat is closed; reopen it to write".into()));
+            return Err(Error::Conflict(
+                "the chat is closed; reopen it to write".into(),
+            ));
         }
         let now = Utc::now();
         let is_template = matches!(msg.content, Outgoing::Template { .. });
@@ -106,12 +117,22 @@ impl ChatActor {
         };
         write.message(&message).outbox(&entry);
         let mut after = self.chat.clone();
-        after.last_message = Some(LastMessage { preview: message.preview(), direction: Direction::Out, at: now });
+        after.last_message = Some(LastMessage {
+            preview: message.preview(),
+            direction: Direction::Out,
+            at: now,
+        });
         after.first_response_at = after.first_response_at.or(Some(now));
         after.updated_at = now;
         self.save(after, write)?;
         tracing::info!(chat_id = %self.chat.id, message_id = %id, user_id = %msg.by.id, "reply queued");
-        Ok((Sent { message, created: true }, Some(entry)))
+        Ok((
+            Sent {
+                message,
+                created: true,
+            },
+            Some(entry),
+        ))
     }
 
     /// The message as stored and the Cloud API body that sends it.
@@ -151,27 +172,43 @@ impl ChatActor {
                 body["type"] = json!("text");
                 body["text"] = json!({"preview_url": false, "body": text});
                 if let Some(quoted) = reply_to {
-                    let quoted = self.store.message(self.chat.id, *quoted)?.ok_or(Error::Invalid {
-                        field: "reply_to",
-                        problem: "is not a message of this chat".into(),
-                    })?;
+                    let quoted =
+                        self.store
+                            .message(self.chat.id, *quoted)?
+                            .ok_or(Error::Invalid {
+                                field: "reply_to",
+                                problem: "is not a message of this chat".into(),
+                            })?;
                     if let Some(wamid) = &quoted.wamid {
                         body["context"] = json!({"message_id": wamid});
                     }
-                    message.reply_to = Some(ReplyRef { message_id: Some(quoted.id), wamid: quoted.wamid });
+                    message.reply_to = Some(ReplyRef {
+                        message_id: Some(quoted.id),
+                        wamid: quoted.wamid,
+                    });
                 }
             }
-            Outgoing::Media { kind, media_id, caption } => {
+            Outgoing::Media {
+                kind,
+                media_id,
+                caption,
+            } => {
                 let mut media = self.store.media(*media_id)?.ok_or(Error::Invalid {
                     field: "media_id",
                     problem: "is not an uploaded file".into(),
                 })?;
                 let own = media.uploader == Some(msg.by.id) || msg.by.is_staff();
                 if !own || media.chat_id.is_some_and(|c| c != self.chat.id) {
-                    return Err(Error::Invalid { field: "media_id", problem: "is not an uploaded file".into() });
+                    return Err(Error::Invalid {
+                        field: "media_id",
+                        problem: "is not an uploaded file".into(),
+                    });
                 }
                 if &media.kind != kind && !(kind == "document" && media.kind != "sticker") {
-                    return Err(Error::Invalid { field: "type", problem: format!("the file is a {}", media.kind) });
+                    return Err(Error::Invalid {
+                        field: "type",
+                        problem: format!("the file is a {}", media.kind),
+                    });
                 }
                 message.kind = kind.clone();
                 message.caption = caption.clone();
@@ -182,7 +219,10 @@ impl ChatActor {
                     filename: media.filename.clone(),
                 });
                 let mut object = json!({});
-                if let Some(caption) = caption.as_ref().filter(|_| kind != "audio" && kind != "sticker") {
+                if let Some(caption) = caption
+                    .as_ref()
+                    .filter(|_| kind != "audio" && kind != "sticker")
+                {
                     object["caption"] = json!(caption);
                 }
                 if let (Some(name), "document") = (&media.filename, kind.as_str()) {
@@ -195,7 +235,11 @@ impl ChatActor {
                 media.message_id = Some(id);
                 write.media(&media);
             }
-            Outgoing::Template { name, language, components } => {
+            Outgoing::Template {
+                name,
+                language,
+                components,
+            } => {
                 message.kind = "template".into();
                 message.text = Some(name.clone());
                 let mut template = json!({"name": name, "language": {"code": language}});
@@ -265,7 +309,10 @@ impl ChatActor {
     where
         F: FnOnce(&mut Message, &mut Write),
     {
-        let mut message = self.store.message(self.chat.id, id)?.ok_or(Error::NotFound)?;
+        let mut message = self
+            .store
+            .message(self.chat.id, id)?
+            .ok_or(Error::NotFound)?;
         let mut write = Write::default();
         change(&mut message, &mut write);
         write.message(&message);

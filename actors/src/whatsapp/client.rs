@@ -58,7 +58,13 @@ impl CloudClient {
     /// Sends a message body to `/{number}/messages`; returns its wamid.
     pub async fn send(&self, number: &str, body: &Value) -> Result<String, CloudApiError> {
         let url = format!("{}/{number}/messages", self.base);
-        let response = self.http.post(url).bearer_auth(&self.token).json(body).send().await;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await;
         let value = read(response).await?;
         value["messages"][0]["id"]
             .as_str()
@@ -70,7 +76,13 @@ impl CloudClient {
     pub async fn mark_read(&self, number: &str, wamid: &str) -> Result<(), CloudApiError> {
         let body = json!({"messaging_product": "whatsapp", "status": "read", "message_id": wamid});
         let url = format!("{}/{number}/messages", self.base);
-        let response = self.http.post(url).bearer_auth(&self.token).json(&body).send().await;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await;
         read(response).await.map(drop)
     }
 
@@ -85,13 +97,22 @@ impl CloudClient {
         let part = reqwest::multipart::Part::bytes(bytes)
             .file_name(filename.to_string())
             .mime_str(mime_type)
-            .map_err(|e| CloudApiError::Permanent { code: 100, title: e.to_string() })?;
+            .map_err(|e| CloudApiError::Permanent {
+                code: 100,
+                title: e.to_string(),
+            })?;
         let form = reqwest::multipart::Form::new()
             .text("messaging_product", "whatsapp")
             .text("type", mime_type.to_string())
             .part("file", part);
         let url = format!("{}/{number}/media", self.base);
-        let response = self.http.post(url).bearer_auth(&self.token).multipart(form).send().await;
+        let response = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await;
         let value = read(response).await?;
         value["id"]
             .as_str()
@@ -109,7 +130,9 @@ impl CloudClient {
                 .ok_or_else(|| CloudApiError::Retryable("no media url".into()))?
                 .to_string(),
             mime_type: value["mime_type"].as_str().map(str::to_string),
-            file_size: value["file_size"].as_u64().or_else(|| value["file_size"].as_str()?.parse().ok()),
+            file_size: value["file_size"]
+                .as_u64()
+                .or_else(|| value["file_size"].as_str()?.parse().ok()),
         })
     }
 
@@ -126,7 +149,10 @@ impl CloudClient {
             return Err(status_error(response.status().as_u16(), &Value::Null));
         }
         if response.content_length().is_some_and(|len| len > max_bytes) {
-            return Err(CloudApiError::Permanent { code: 413, title: "media file too large".into() });
+            return Err(CloudApiError::Permanent {
+                code: 413,
+                title: "media file too large".into(),
+            });
         }
         let bytes = response.bytes().await.map_err(network)?;
         Ok(bytes.to_vec())
@@ -152,7 +178,11 @@ async fn read(response: reqwest::Result<reqwest::Response>) -> Result<Value, Clo
 }
 
 fn network(error: reqwest::Error) -> CloudApiError {
-    let kind = if error.is_timeout() { "timed out" } else { "network error" };
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else {
+        "network error"
+    };
     CloudApiError::Retryable(kind.into())
 }
 
@@ -167,10 +197,17 @@ fn status_error(status: u16, body: &Value) -> CloudApiError {
         .unwrap_or("request refused")
         .to_string();
     match code {
-        Some(code) if RETRYABLE_CODES.contains(&code) => CloudApiError::Retryable(format!("code {code}")),
-        _ if status >= 500 || status == 429 || status == 408 => CloudApiError::Retryable(format!("HTTP {status}")),
+        Some(code) if RETRYABLE_CODES.contains(&code) => {
+            CloudApiError::Retryable(format!("code {code}"))
+        }
+        _ if status >= 500 || status == 429 || status == 408 => {
+            CloudApiError::Retryable(format!("HTTP {status}"))
+        }
         Some(code) => CloudApiError::Permanent { code, title },
-        None => CloudApiError::Permanent { code: i64::from(status), title },
+        None => CloudApiError::Permanent {
+            code: i64::from(status),
+            title,
+        },
     }
 }
 
@@ -181,13 +218,34 @@ mod tests {
     #[test]
     fn errors_are_sorted_by_meta_code_then_status() {
         let meta = |code: i64, status: u16| {
-            status_error(status, &json!({"error": {"code": code, "message": "m", "error_data": {"details": "d"}}}))
+            status_error(
+                status,
+                &json!({"error": {"code": code, "message": "m", "error_data": {"details": "d"}}}),
+            )
         };
         assert!(matches!(meta(130429, 400), CloudApiError::Retryable(_)));
         assert!(matches!(meta(131056, 400), CloudApiError::Retryable(_)));
-        assert_eq!(meta(131047, 400), CloudApiError::Permanent { code: 131047, title: "d".into() });
-        assert_eq!(meta(131026, 400), CloudApiError::Permanent { code: 131026, title: "d".into() });
-        assert!(matches!(status_error(503, &Value::Null), CloudApiError::Retryable(_)));
-        assert!(matches!(status_error(404, &Value::Null), CloudApiError::Permanent { code: 404, .. }));
+        assert_eq!(
+            meta(131047, 400),
+            CloudApiError::Permanent {
+                code: 131047,
+                title: "d".into()
+            }
+        );
+        assert_eq!(
+            meta(131026, 400),
+            CloudApiError::Permanent {
+                code: 131026,
+                title: "d".into()
+            }
+        );
+        assert!(matches!(
+            status_error(503, &Value::Null),
+            CloudApiError::Retryable(_)
+        ));
+        assert!(matches!(
+            status_error(404, &Value::Null),
+            CloudApiError::Permanent { code: 404, .. }
+        ));
     }
 }

@@ -58,24 +58,36 @@ pub struct ChatQuery {
     (status = 400, body = ErrorBody),
 ))]
 #[get("/chats")]
-async fn list_chats(state: web::Data<AppState>, auth: Auth, query: web::Query<ChatQuery>) -> Result<HttpResponse> {
+async fn list_chats(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ChatQuery>,
+) -> Result<HttpResponse> {
     let query = query.into_inner();
     let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => n as usize,
         _ => return Err(Error::field("limit", "must be between 1 and 200")),
     };
     let status = match query.status.as_deref() {
-        Some(word) => Some(ChatStatus::parse(word).ok_or_else(|| Error::field("status", "must be pending, open or closed"))?),
+        Some(word) => Some(
+            ChatStatus::parse(word)
+                .ok_or_else(|| Error::field("status", "must be pending, open or closed"))?,
+        ),
         None => None,
     };
     let assignee = match query.assignee.as_deref() {
         None => AssigneeFilter::Any,
         Some("me") => AssigneeFilter::User(auth.0.id),
         Some("none") => AssigneeFilter::Nobody,
-        Some(id) => AssigneeFilter::User(id.parse::<UserId>().map_err(|_| Error::field("assignee", "must be me, none or a user id"))?),
+        Some(id) => AssigneeFilter::User(
+            id.parse::<UserId>()
+                .map_err(|_| Error::field("assignee", "must be me, none or a user id"))?,
+        ),
     };
     let cursor = match query.cursor {
-        Some(c) => Some(hex::decode(c).map_err(|_| Error::field("cursor", "is not a cursor of this list"))?),
+        Some(c) => Some(
+            hex::decode(c).map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
+        ),
         None => None,
     };
     let filter = ChatFilter {
@@ -91,14 +103,21 @@ async fn list_chats(state: web::Data<AppState>, auth: Auth, query: web::Query<Ch
     let store = state.store.clone();
     let page = web::block(move || store.chats(&filter)).await??;
     Ok(HttpResponse::Ok().json(Page {
-        items: page.chats.iter().map(|c| ChatView::new(c, &state.store)).collect(),
+        items: page
+            .chats
+            .iter()
+            .map(|c| ChatView::new(c, &state.store))
+            .collect(),
         next_cursor: page.next_cursor.map(hex::encode),
     }))
 }
 
 /// What an agent may see; staff see everything.
 pub fn visibility(auth: &Auth) -> Option<Visibility> {
-    (!auth.0.role.is_staff()).then(|| Visibility { user: auth.0.id, queues: auth.0.queue_ids.clone() })
+    (!auth.0.role.is_staff()).then(|| Visibility {
+        user: auth.0.id,
+        queues: auth.0.queue_ids.clone(),
+    })
 }
 
 /// A chat the caller may see, or 404.
@@ -117,7 +136,11 @@ pub fn visible_chat(state: &AppState, auth: &Auth, raw_id: &str) -> Result<Chat>
     (status = 404, body = ErrorBody),
 ))]
 #[get("/chats/{id}")]
-async fn get_chat(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
+async fn get_chat(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     let chat = visible_chat(&state, &auth, &path)?;
     Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
 }
@@ -126,7 +149,10 @@ fn chat_id(raw: &str) -> Result<ChatId> {
     raw.parse().map_err(|_| Error::NotFound)
 }
 
-async fn respond(state: &AppState, result: Result<Chat, atende_actors::Error>) -> Result<HttpResponse> {
+async fn respond(
+    state: &AppState,
+    result: Result<Chat, atende_actors::Error>,
+) -> Result<HttpResponse> {
     let chat = result?;
     Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
 }
@@ -137,8 +163,15 @@ async fn respond(state: &AppState, result: Result<Chat, atende_actors::Error>) -
     (status = 409, description = "another agent holds it, or it is closed", body = ErrorBody),
 ))]
 #[post("/chats/{id}/claim")]
-async fn claim(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
-    let msg = ClaimChat { chat_id: chat_id(&path)?, by: Caller::from(&auth.0) };
+async fn claim(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let msg = ClaimChat {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -158,14 +191,28 @@ pub struct TransferRequest {
     (status = 403, body = ErrorBody),
 ))]
 #[post("/chats/{id}/transfer")]
-async fn transfer(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<TransferRequest>) -> Result<HttpResponse> {
+async fn transfer(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<TransferRequest>,
+) -> Result<HttpResponse> {
     let to = match (body.0.user_id, body.0.queue_id) {
-        (Some(user), None) => TransferTarget::User(user.parse().map_err(|_| Error::field("user_id", "is not an active user"))?),
-        (None, Some(queue)) if !queue.trim().is_empty() && queue.len() <= 64 => TransferTarget::Queue(queue),
+        (Some(user), None) => TransferTarget::User(
+            user.parse()
+                .map_err(|_| Error::field("user_id", "is not an active user"))?,
+        ),
+        (None, Some(queue)) if !queue.trim().is_empty() && queue.len() <= 64 => {
+            TransferTarget::Queue(queue)
+        }
         (None, Some(_)) => return Err(Error::field("queue_id", "must be a queue id")),
         _ => return Err(Error::field("body", "give either user_id or queue_id")),
     };
-    let msg = TransferChat { chat_id: chat_id(&path)?, by: Caller::from(&auth.0), to };
+    let msg = TransferChat {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+        to,
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -183,12 +230,25 @@ pub struct CloseRequest {
     (status = 409, body = ErrorBody),
 ))]
 #[post("/chats/{id}/close")]
-async fn close(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<CloseRequest>) -> Result<HttpResponse> {
+async fn close(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<CloseRequest>,
+) -> Result<HttpResponse> {
     let note = body.0.note.filter(|n| !n.trim().is_empty());
     Fields::default()
-        .check(note.as_ref().is_none_or(|n| n.chars().count() <= MAX_NOTE), "note", "must be at most 4096 characters")
+        .check(
+            note.as_ref().is_none_or(|n| n.chars().count() <= MAX_NOTE),
+            "note",
+            "must be at most 4096 characters",
+        )
         .finish()?;
-    let msg = CloseChat { chat_id: chat_id(&path)?, by: Caller::from(&auth.0), note };
+    let msg = CloseChat {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+        note,
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -199,8 +259,15 @@ async fn close(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, 
     (status = 409, body = ErrorBody),
 ))]
 #[post("/chats/{id}/reopen")]
-async fn reopen(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
-    let msg = ReopenChat { chat_id: chat_id(&path)?, by: Caller::from(&auth.0) };
+async fn reopen(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let msg = ReopenChat {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -210,8 +277,15 @@ async fn reopen(state: web::Data<AppState>, auth: Auth, path: web::Path<String>)
     (status = 200, body = ChatView),
 ))]
 #[post("/chats/{id}/read")]
-async fn mark_read(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
-    let msg = MarkChatRead { chat_id: chat_id(&path)?, by: Caller::from(&auth.0) };
+async fn mark_read(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let msg = MarkChatRead {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -233,7 +307,12 @@ pub struct ChatChange {
     (status = 400, body = ErrorBody),
 ))]
 #[patch("/chats/{id}")]
-async fn update_chat(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<ChatChange>) -> Result<HttpResponse> {
+async fn update_chat(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<ChatChange>,
+) -> Result<HttpResponse> {
     let change = body.0;
     let tags = change.tags.map(|tags| {
         let mut tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_string()).collect();
@@ -242,19 +321,34 @@ async fn update_chat(state: web::Data<AppState>, auth: Auth, path: web::Path<Str
         tags
     });
     Fields::default()
-        .check(tags.as_ref().is_none_or(|t| t.len() <= MAX_TAGS), "tags", "may hold at most 20 tags")
         .check(
-            tags.as_ref().is_none_or(|t| t.iter().all(|t| !t.is_empty() && t.chars().count() <= MAX_TAG)),
+            tags.as_ref().is_none_or(|t| t.len() <= MAX_TAGS),
+            "tags",
+            "may hold at most 20 tags",
+        )
+        .check(
+            tags.as_ref().is_none_or(|t| {
+                t.iter()
+                    .all(|t| !t.is_empty() && t.chars().count() <= MAX_TAG)
+            }),
             "tags",
             "must be non-empty tags of at most 32 characters",
         )
         .check(
-            change.queue_id.as_ref().is_none_or(|q| q.as_ref().is_none_or(|q| !q.trim().is_empty() && q.len() <= 64)),
+            change.queue_id.as_ref().is_none_or(|q| {
+                q.as_ref()
+                    .is_none_or(|q| !q.trim().is_empty() && q.len() <= 64)
+            }),
             "queue_id",
             "must be a queue id or null",
         )
         .finish()?;
-    let msg = UpdateChat { chat_id: chat_id(&path)?, by: Caller::from(&auth.0), tags, queue_id: change.queue_id };
+    let msg = UpdateChat {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+        tags,
+        queue_id: change.queue_id,
+    };
     let result = state.hub.router.send(msg).await?;
     respond(&state, result).await
 }
@@ -272,9 +366,20 @@ pub struct NoteRequest {
     (status = 400, body = ErrorBody),
 ))]
 #[post("/chats/{id}/notes")]
-async fn add_note(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<NoteRequest>) -> Result<HttpResponse> {
-    Fields::default().text("text", &body.0.text, MAX_NOTE).finish()?;
-    let msg = AddNote { chat_id: chat_id(&path)?, by: Caller::from(&auth.0), text: body.0.text };
+async fn add_note(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<NoteRequest>,
+) -> Result<HttpResponse> {
+    Fields::default()
+        .text("text", &body.0.text, MAX_NOTE)
+        .finish()?;
+    let msg = AddNote {
+        chat_id: chat_id(&path)?,
+        by: Caller::from(&auth.0),
+        text: body.0.text,
+    };
     let note = state.hub.router.send(msg).await??;
     Ok(HttpResponse::Created().json(MessageView::new(&note, &state.store)))
 }

@@ -21,7 +21,10 @@ const MAX_NOTES: usize = 4096;
 const MAX_HISTORY: usize = 200;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(list_contacts).service(get_contact).service(update_contact).service(contact_chats);
+    cfg.service(list_contacts)
+        .service(get_contact)
+        .service(update_contact)
+        .service(contact_chats);
 }
 
 /// Search and paging of contacts.
@@ -39,7 +42,11 @@ pub struct ContactQuery {
     (status = 200, body = Page<ContactView>),
 ))]
 #[get("/contacts")]
-async fn list_contacts(state: web::Data<AppState>, auth: Auth, query: web::Query<ContactQuery>) -> Result<HttpResponse> {
+async fn list_contacts(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<ContactQuery>,
+) -> Result<HttpResponse> {
     let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => n as usize,
         _ => return Err(Error::field("limit", "must be between 1 and 200")),
@@ -50,10 +57,20 @@ async fn list_contacts(state: web::Data<AppState>, auth: Auth, query: web::Query
         let mut contacts = store.contacts(query.cursor.as_deref(), limit + 1)?;
         let more = contacts.len() > limit;
         contacts.truncate(limit);
-        let next_cursor = more.then(|| contacts.last().map(|c| c.wa_id.clone())).flatten();
-        return Ok(HttpResponse::Ok().json(Page { items: contacts.iter().map(ContactView::from).collect(), next_cursor }));
+        let next_cursor = more
+            .then(|| contacts.last().map(|c| c.wa_id.clone()))
+            .flatten();
+        return Ok(HttpResponse::Ok().json(Page {
+            items: contacts.iter().map(ContactView::from).collect(),
+            next_cursor,
+        }));
     }
-    let filter = ChatFilter { search, visible_to: visibility(&auth), limit: MAX_PAGE as usize, ..Default::default() };
+    let filter = ChatFilter {
+        search,
+        visible_to: visibility(&auth),
+        limit: MAX_PAGE as usize,
+        ..Default::default()
+    };
     let page = store.chats(&filter)?;
     let mut items: Vec<ContactView> = Vec::new();
     for chat in &page.chats {
@@ -61,7 +78,10 @@ async fn list_contacts(state: web::Data<AppState>, auth: Auth, query: web::Query
             items.extend(store.contact(&chat.wa_id)?.as_ref().map(ContactView::from));
         }
     }
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// A contact the caller may see: staff see all, agents those with a chat they may see.
@@ -82,7 +102,11 @@ fn visible_contact(state: &AppState, auth: &Auth, wa_id: &str) -> Result<Contact
     (status = 404, body = ErrorBody),
 ))]
 #[get("/contacts/{wa_id}")]
-async fn get_contact(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
+async fn get_contact(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     let contact = visible_contact(&state, &auth, &path)?;
     Ok(HttpResponse::Ok().json(ContactView::from(&contact)))
 }
@@ -107,7 +131,12 @@ pub struct ContactChange {
     (status = 404, body = ErrorBody),
 ))]
 #[patch("/contacts/{wa_id}")]
-async fn update_contact(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<ContactChange>) -> Result<HttpResponse> {
+async fn update_contact(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<ContactChange>,
+) -> Result<HttpResponse> {
     visible_contact(&state, &auth, &path)?;
     let change = body.0;
     let mut fields = Fields::default();
@@ -115,10 +144,21 @@ async fn update_contact(state: web::Data<AppState>, auth: Auth, path: web::Path<
         fields.text("name", name, crate::validate::MAX_NAME);
     }
     if let Some(Some(notes)) = &change.notes {
-        fields.check(notes.chars().count() <= MAX_NOTES, "notes", "must be at most 4096 characters");
+        fields.check(
+            notes.chars().count() <= MAX_NOTES,
+            "notes",
+            "must be at most 4096 characters",
+        );
     }
     if let Some(tags) = &change.tags {
-        fields.check(tags.len() <= 20 && tags.iter().all(|t| !t.trim().is_empty() && t.chars().count() <= 32), "tags", "must be up to 20 tags of 1 to 32 characters");
+        fields.check(
+            tags.len() <= 20
+                && tags
+                    .iter()
+                    .all(|t| !t.trim().is_empty() && t.chars().count() <= 32),
+            "tags",
+            "must be up to 20 tags of 1 to 32 characters",
+        );
     }
     fields.finish()?;
     let contact = state.store.update_contact(&path, |c| {
@@ -141,7 +181,11 @@ async fn update_contact(state: web::Data<AppState>, auth: Auth, path: web::Path<
     (status = 200, body = Page<ChatView>),
 ))]
 #[get("/contacts/{wa_id}/chats")]
-async fn contact_chats(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
+async fn contact_chats(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     visible_contact(&state, &auth, &path)?;
     let seen_by = visibility(&auth);
     let chats = state.store.contact_chats(&path, MAX_HISTORY)?;
@@ -150,5 +194,8 @@ async fn contact_chats(state: web::Data<AppState>, auth: Auth, path: web::Path<S
         .filter(|c| seen_by.as_ref().is_none_or(|v| v.allows(c)))
         .map(|c| ChatView::new(c, &state.store))
         .collect();
-    Ok(HttpResponse::Ok().json(Page::<ChatView> { items, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(Page::<ChatView> {
+        items,
+        next_cursor: None,
+    }))
 }

@@ -2,7 +2,9 @@
 //! and downloads served only to users who may see the chat.
 
 use actix_multipart::Multipart;
-use actix_web::http::header::{CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{
+    CacheControl, CacheDirective, ContentDisposition, DispositionParam, DispositionType,
+};
 use actix_web::{get, post, web, HttpResponse};
 use atende_actors::media::{media_path, write_media_file};
 use atende_data::{MediaId, MediaRecord, MediaState, Visibility, Write};
@@ -45,7 +47,8 @@ pub fn whatsapp_kind(mime: &str) -> Option<(&'static str, usize)> {
     Some(match mime {
         "image/jpeg" | "image/png" => ("image", 5 * MB),
         "image/webp" => ("sticker", 500 * 1024),
-        "audio/aac" | "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "audio/mpeg" | "audio/amr" | "audio/ogg" => ("audio", 16 * MB),
+        "audio/aac" | "audio/mp4" | "audio/m4a" | "audio/x-m4a" | "audio/mpeg" | "audio/amr"
+        | "audio/ogg" => ("audio", 16 * MB),
         "video/mp4" | "video/3gpp" => ("video", 16 * MB),
         "application/pdf"
         | "application/msword"
@@ -85,12 +88,24 @@ pub fn sniff(bytes: &[u8], declared: Option<&str>) -> Option<String> {
         (status = 415, description = "a type WhatsApp does not carry", body = ErrorBody),
     ))]
 #[post("/media")]
-async fn upload(state: web::Data<AppState>, auth: Auth, mut form: Multipart) -> Result<HttpResponse> {
-    let bad_form = |_| Error::field("file", "the body must be multipart/form-data with a file field");
+async fn upload(
+    state: web::Data<AppState>,
+    auth: Auth,
+    mut form: Multipart,
+) -> Result<HttpResponse> {
+    let bad_form = |_| {
+        Error::field(
+            "file",
+            "the body must be multipart/form-data with a file field",
+        )
+    };
     let mut file = None;
     while let Some(mut field) = form.try_next().await.map_err(bad_form)? {
         let is_file = field.name() == Some("file");
-        let filename = field.content_disposition().and_then(|d| d.get_filename()).map(clean_filename);
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(clean_filename);
         let declared = field.content_type().map(|m| m.essence_str().to_string());
         let mut bytes = Vec::new();
         while let Some(chunk) = field.try_next().await.map_err(bad_form)? {
@@ -106,8 +121,12 @@ async fn upload(state: web::Data<AppState>, auth: Auth, mut form: Multipart) -> 
         }
     }
     let (bytes, filename, declared) = file.ok_or_else(|| Error::field("file", "is required"))?;
-    let mime = sniff(&bytes, declared.as_deref()).ok_or(Error::UnsupportedMediaType("WhatsApp does not carry files of this type"))?;
-    let (kind, limit) = whatsapp_kind(&mime).ok_or(Error::UnsupportedMediaType("WhatsApp does not carry files of this type"))?;
+    let mime = sniff(&bytes, declared.as_deref()).ok_or(Error::UnsupportedMediaType(
+        "WhatsApp does not carry files of this type",
+    ))?;
+    let (kind, limit) = whatsapp_kind(&mime).ok_or(Error::UnsupportedMediaType(
+        "WhatsApp does not carry files of this type",
+    ))?;
     if bytes.is_empty() {
         return Err(Error::field("file", "is empty"));
     }
@@ -128,7 +147,9 @@ async fn upload(state: web::Data<AppState>, auth: Auth, mut form: Multipart) -> 
         attempts: 0,
         created_at: Utc::now(),
     };
-    write_media_file(&state.store, record.id, bytes).await.map_err(Error::internal)?;
+    write_media_file(&state.store, record.id, bytes)
+        .await
+        .map_err(Error::internal)?;
     let mut write = Write::default();
     write.media(&record);
     state.store.commit(write)?;
@@ -144,7 +165,10 @@ async fn upload(state: web::Data<AppState>, auth: Auth, mut form: Multipart) -> 
 
 fn clean_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
-    base.chars().filter(|c| !c.is_control()).take(MAX_FILENAME).collect()
+    base.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_FILENAME)
+        .collect()
 }
 
 /// The bytes of a media file, for users who may see its chat (or who uploaded it).
@@ -153,23 +177,40 @@ fn clean_filename(name: &str) -> String {
     (status = 404, description = "unknown, not visible, or not downloaded (yet)", body = ErrorBody),
 ))]
 #[get("/media/{id}")]
-async fn download(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse> {
+async fn download(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
     let id: MediaId = path.parse().map_err(|_| Error::NotFound)?;
     let media = state.store.media(id)?.ok_or(Error::NotFound)?;
     if !may_see(&state, &auth, &media)? || media.state != MediaState::Ready {
         return Err(Error::NotFound);
     }
     let file = media_path(&state.store, id);
-    let bytes = web::block(move || std::fs::read(file)).await?.map_err(|_| Error::NotFound)?;
+    let bytes = web::block(move || std::fs::read(file))
+        .await?
+        .map_err(|_| Error::NotFound)?;
     let inline = matches!(media.kind.as_str(), "image" | "sticker" | "audio" | "video");
     let disposition = ContentDisposition {
-        disposition: if inline { DispositionType::Inline } else { DispositionType::Attachment },
-        parameters: media.filename.iter().map(|f| DispositionParam::Filename(f.clone())).collect(),
+        disposition: if inline {
+            DispositionType::Inline
+        } else {
+            DispositionType::Attachment
+        },
+        parameters: media
+            .filename
+            .iter()
+            .map(|f| DispositionParam::Filename(f.clone()))
+            .collect(),
     };
     Ok(HttpResponse::Ok()
         .content_type(media.mime_type.as_str())
         .insert_header(disposition)
-        .insert_header(CacheControl(vec![CacheDirective::Private, CacheDirective::MaxAge(3600)]))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Private,
+            CacheDirective::MaxAge(3600),
+        ]))
         .body(bytes))
 }
 
@@ -177,7 +218,9 @@ fn may_see(state: &AppState, auth: &Auth, media: &MediaRecord) -> Result<bool> {
     if auth.0.role.is_staff() || media.uploader == Some(auth.0.id) {
         return Ok(true);
     }
-    let Some(chat_id) = media.chat_id else { return Ok(false) };
+    let Some(chat_id) = media.chat_id else {
+        return Ok(false);
+    };
     let chat = state.store.chat(chat_id)?.ok_or(Error::NotFound)?;
     let seen_by: Option<Visibility> = visibility(auth);
     Ok(seen_by.is_none_or(|v| v.allows(&chat)))

@@ -45,21 +45,34 @@ pub struct MessageQuery {
     (status = 404, body = ErrorBody),
 ))]
 #[get("/chats/{id}/messages")]
-async fn list_messages(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, query: web::Query<MessageQuery>) -> Result<HttpResponse> {
+async fn list_messages(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    query: web::Query<MessageQuery>,
+) -> Result<HttpResponse> {
     let chat = visible_chat(&state, &auth, &path)?;
     let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
         n @ 1..=MAX_PAGE => n as usize,
         _ => return Err(Error::field("limit", "must be between 1 and 200")),
     };
     let before = match &query.before {
-        Some(raw) => Some(raw.parse::<MessageId>().map_err(|_| Error::field("before", "is not a message id"))?),
+        Some(raw) => Some(
+            raw.parse::<MessageId>()
+                .map_err(|_| Error::field("before", "is not a message id"))?,
+        ),
         None => None,
     };
     let store = state.store.clone();
     let (messages, more) = web::block(move || store.messages(chat.id, before, limit)).await??;
-    let next_cursor = more.then(|| messages.first().map(|m| m.id.to_string())).flatten();
+    let next_cursor = more
+        .then(|| messages.first().map(|m| m.id.to_string()))
+        .flatten();
     Ok(HttpResponse::Ok().json(Page {
-        items: messages.iter().map(|m| MessageView::new(m, &state.store)).collect(),
+        items: messages
+            .iter()
+            .map(|m| MessageView::new(m, &state.store))
+            .collect(),
         next_cursor,
     }))
 }
@@ -104,14 +117,28 @@ pub struct SendRequest {
     (status = 422, description = "`window_closed`", body = ErrorBody),
 ))]
 #[post("/chats/{id}/messages")]
-async fn send_message(state: web::Data<AppState>, auth: Auth, path: web::Path<String>, body: Json<SendRequest>) -> Result<HttpResponse> {
+async fn send_message(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<SendRequest>,
+) -> Result<HttpResponse> {
     let chat = visible_chat(&state, &auth, &path)?;
     let request = body.0;
     let content = outgoing(&request)?;
-    let msg = SendReply { chat_id: chat.id, by: Caller::from(&auth.0), client_id: request.client_id, content };
+    let msg = SendReply {
+        chat_id: chat.id,
+        by: Caller::from(&auth.0),
+        client_id: request.client_id,
+        content,
+    };
     let sent = state.hub.router.send(msg).await??;
     let view = MessageView::new(&sent.message, &state.store);
-    Ok(if sent.created { HttpResponse::Accepted().json(view) } else { HttpResponse::Ok().json(view) })
+    Ok(if sent.created {
+        HttpResponse::Accepted().json(view)
+    } else {
+        HttpResponse::Ok().json(view)
+    })
 }
 
 /// Checks a send request and turns it into what the chat actor sends.
@@ -138,24 +165,55 @@ fn outgoing(request: &SendRequest) -> Result<Outgoing> {
         }
         "template" => {
             let Some(t) = &request.template else {
-                return Err(Error::field("template", "is required for a template message"));
+                return Err(Error::field(
+                    "template",
+                    "is required for a template message",
+                ));
             };
-            fields.text("template.name", &t.name, 512).text("template.language", &t.language, 15);
-            fields.check(t.components.as_ref().is_none_or(Value::is_array), "template.components", "must be an array");
-            Outgoing::Template { name: t.name.clone(), language: t.language.clone(), components: t.components.clone() }
+            fields
+                .text("template.name", &t.name, 512)
+                .text("template.language", &t.language, 15);
+            fields.check(
+                t.components.as_ref().is_none_or(Value::is_array),
+                "template.components",
+                "must be an array",
+            );
+            Outgoing::Template {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                components: t.components.clone(),
+            }
         }
         kind if MEDIA_TYPES.contains(&kind) => {
-            let media_id = request.media_id.as_deref().and_then(|raw| raw.parse::<MediaId>().ok());
-            fields.check(media_id.is_some(), "media_id", "must be the id of an uploaded file");
+            let media_id = request
+                .media_id
+                .as_deref()
+                .and_then(|raw| raw.parse::<MediaId>().ok());
+            fields.check(
+                media_id.is_some(),
+                "media_id",
+                "must be the id of an uploaded file",
+            );
             let caption = request.caption.clone().filter(|c| !c.trim().is_empty());
             fields.check(
-                caption.as_ref().is_none_or(|c| c.chars().count() <= MAX_CAPTION),
+                caption
+                    .as_ref()
+                    .is_none_or(|c| c.chars().count() <= MAX_CAPTION),
                 "caption",
                 "must be at most 1024 characters",
             );
-            Outgoing::Media { kind: kind.to_string(), media_id: media_id.unwrap_or(MediaId(0)), caption }
+            Outgoing::Media {
+                kind: kind.to_string(),
+                media_id: media_id.unwrap_or(MediaId(0)),
+                caption,
+            }
         }
-        _ => return Err(Error::field("type", "must be text, image, audio, video, document, sticker or template")),
+        _ => {
+            return Err(Error::field(
+                "type",
+                "must be text, image, audio, video, document, sticker or template",
+            ))
+        }
     };
     fields.finish()?;
     Ok(content)

@@ -27,7 +27,14 @@ async fn list_templates(state: web::Data<AppState>, _auth: Auth) -> Result<HttpR
         .map_err(|e| Error::Unavailable(format!("the template list cannot be fetched: {e}")))?;
     let items: Vec<Value> = templates
         .into_iter()
-        .filter(|t| t["status"].as_str().is_none_or(|s| s.eq_ignore_ascii_case("approved")))
+        .filter(|t| {
+            t["status"]
+                .as_str()
+                .is_none_or(|s| s.eq_ignore_ascii_case("approved"))
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: None,
+    }))
 }

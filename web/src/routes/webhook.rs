@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atende_actors::messages::{IngestMessage, IngestStatus, Ingested};
-use atende_actors::whatsapp::webhook::{self, InboundMessage};
 use atende_actors::whatsapp::signature;
+use atende_actors::whatsapp::webhook::{self, InboundMessage};
 use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::json;
@@ -48,7 +48,10 @@ pub struct Verification {
     (status = 403, body = ErrorBody),
 ))]
 #[get("/whatsapp")]
-async fn verify(state: web::Data<AppState>, query: web::Query<Verification>) -> Result<HttpResponse> {
+async fn verify(
+    state: web::Data<AppState>,
+    query: web::Query<Verification>,
+) -> Result<HttpResponse> {
     let expected = state.config.verify_token.as_bytes();
     let matches = query.mode.as_deref() == Some("subscribe")
         && query
@@ -56,7 +59,9 @@ async fn verify(state: web::Data<AppState>, query: web::Query<Verification>) -> 
             .as_deref()
             .is_some_and(|t| constant_time_eq(t.as_bytes(), expected));
     match (&query.challenge, matches) {
-        (Some(challenge), true) => Ok(HttpResponse::Ok().content_type("text/plain").body(challenge.clone())),
+        (Some(challenge), true) => Ok(HttpResponse::Ok()
+            .content_type("text/plain")
+            .body(challenge.clone())),
         _ => Err(Error::Forbidden("the verify token does not match")),
     }
 }
@@ -69,9 +74,16 @@ async fn verify(state: web::Data<AppState>, query: web::Query<Verification>) -> 
         (status = 401, description = "missing or wrong X-Hub-Signature-256", body = ErrorBody),
     ))]
 #[post("/whatsapp")]
-async fn receive(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse> {
+async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
     if let Some(secret) = &state.config.app_secret {
-        let header = req.headers().get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+        let header = req
+            .headers()
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok());
         if !signature::verify(secret.as_bytes(), &body, header) {
             return Err(Error::Unauthorized {
                 code: "invalid_signature",
@@ -87,7 +99,10 @@ async fn receive(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes)
         tracing::warn!(code = error.code, title = %error.title, "the Cloud API reported an error");
     }
     let router = &state.hub.router;
-    let statuses = batch.statuses.into_iter().map(|update| router.send(IngestStatus { update }));
+    let statuses = batch
+        .statuses
+        .into_iter()
+        .map(|update| router.send(IngestStatus { update }));
     let (stored, duplicates) = ingest(router, batch.messages).await?;
     for result in join_all(statuses).await {
         result??;
