@@ -792,3 +792,42 @@ async fn search_finds_chats_by_name_number_end_and_message_text() {
         .unwrap();
     assert_eq!(none["items"], json!([]));
 }
+
+#[actix_web::test]
+async fn statuses_that_overtake_the_send_answer_are_applied_when_it_lands() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.E", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.sim.set_statuses_first(true);
+    let path = format!("/api/v1/chats/{id}/messages");
+    let body = json!({"client_id": "early", "type": "text", "text": "rápido"});
+    assert_eq!(app.post(&path, Some(&admin.access), &body).await.status(), 202);
+    let messages = app
+        .eventually(&path, &admin.access, "the early read status", |b| b["items"][1]["status"] == "read")
+        .await;
+    assert!(messages["items"][1]["wamid"].is_string());
+}
+
+#[actix_web::test]
+async fn a_status_never_moves_a_message_backwards() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.BK", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    let path = format!("/api/v1/chats/{id}/messages");
+    let body = json!({"client_id": "bk", "type": "text", "text": "oi"});
+    app.post(&path, Some(&admin.access), &body).await;
+    let read = app.eventually(&path, &admin.access, "read", |b| b["items"][1]["status"] == "read").await;
+    let wamid = read["items"][1]["wamid"].as_str().unwrap();
+    for status in ["delivered", "sent", "delivered"] {
+        let webhook = json!({"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "5511000000000", "phone_number_id": NUMBER},
+            "statuses": [{"id": wamid, "status": status, "timestamp": "1700000000", "recipient_id": CUSTOMER}]}}]}]});
+        assert_eq!(app.webhook(&webhook).await.status(), 200);
+    }
+    let after: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    assert_eq!(after["items"][1]["status"], "read");
+}

@@ -7,5 +7,6 @@ mod auth;
 mod basics;
 mod conversations;
 mod fixtures;
+mod media;
 mod process;
 mod users;

@@ -359,3 +359,89 @@ async fn user_create_and_reset_password_work_from_the_command_line() {
     assert_eq!(body["user"]["role"], "supervisor");
     assert_eq!(body["user"]["must_change_password"], true);
 }
+
+fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::RequestBuilder {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = atende_actors::whatsapp::signature::sign(secret.as_bytes(), &bytes);
+    reqwest::Client::new()
+        .post(hub.url("/api/v1/webhooks/whatsapp"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(bytes)
+}
+
+async fn first_chat(hub: &HubProcess, token: &str) -> Value {
+    let chats: Value = reqwest::Client::new().get(hub.url("/api/v1/chats")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    chats["items"][0].clone()
+}
+
+#[actix_web::test]
+async fn a_webhook_answered_200_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let hub = spawn_hub(&data, &env);
+    let body = inbound("5511955554444", "wamid.K9", json!({"type": "text", "text": {"body": "não me perca"}}));
+    let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    hub.kill_9();
+
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let chat = first_chat(&hub, &token).await;
+    let path = format!("/api/v1/chats/{}/messages", chat["id"].as_str().expect("the chat survived"));
+    let messages: Value = reqwest::Client::new().get(hub.url(&path)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(messages["items"].as_array().unwrap().len(), 1);
+    assert_eq!(messages["items"][0]["text"], "não me perca");
+    // Meta's retry of the same webhook stores nothing new.
+    let again: Value = signed_post(&hub, APP_SECRET, &body).send().await.unwrap().json().await.unwrap();
+    assert_eq!(again["duplicates"], 1);
+}
+
+#[actix_web::test]
+async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() {
+    use atende_web::sandbox::{CloudApiSim, SimConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sim = CloudApiSim::start(SimConfig::local("sim-token", APP_SECRET)).await.unwrap();
+    let base = sim.base_url();
+    let env = [
+        ("WHATSAPP_TOKEN", "sim-token"),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("WHATSAPP_PHONE_NUMBER_ID", NUMBER),
+        ("WHATSAPP_API_URL", base.as_str()),
+    ];
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let body = inbound("5511944443333", "wamid.K9R", json!({"type": "text", "text": {"body": "oi"}}));
+    assert_eq!(signed_post(&hub, APP_SECRET, &body).send().await.unwrap().status(), 200);
+    let chat = first_chat(&hub, &token).await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    let client = reqwest::Client::new();
+    client.post(hub.url(&format!("/api/v1/chats/{id}/claim"))).bearer_auth(&token).send().await.unwrap();
+    // The Cloud API is down, so the reply can only be in the outbox when the hub dies.
+    sim.set_down(true);
+    let reply = json!({"client_id": "k9", "type": "text", "text": "já volto"});
+    let sent = client.post(hub.url(&format!("/api/v1/chats/{id}/messages"))).bearer_auth(&token).json(&reply).send().await.unwrap();
+    assert_eq!(sent.status(), 202);
+    hub.kill_9();
+    sim.set_down(false);
+
+    let hub = spawn_hub(&data, &env);
+    sim.set_webhook_url(hub.url("/api/v1/webhooks/whatsapp"));
+    let delivered = sim.wait_for_sent(1, std::time::Duration::from_secs(30)).await.expect("resumed from the outbox");
+    assert_eq!(delivered[0].body["text"]["body"], "já volto");
+    // Once the hub has recorded the send, nothing is pending that could go out again.
+    let token = admin_token(&hub).await;
+    let path = hub.url(&format!("/api/v1/chats/{id}/messages"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let messages: Value = client.get(&path).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        if messages["items"][1]["wamid"] == delivered[0].wamid.as_str() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the send was never recorded: {messages}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(sim.sent().len(), 1, "sent exactly once");
+}

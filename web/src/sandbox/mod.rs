@@ -242,6 +242,12 @@ impl CloudApiSim {
         self.shared.lock().store_media(bytes, mime_type.to_string())
     }
 
+    /// While on, the status webhooks of a send are delivered before the send is answered,
+    /// as when Meta's webhook overtakes its API answer.
+    pub fn set_statuses_first(&self, first: bool) {
+        self.shared.lock().statuses_first = first;
+    }
+
     /// The bytes and MIME type of a media stored under `media_id` (uploaded by the hub
     /// or added with [`CloudApiSim::add_media`]).
     pub fn uploaded(&self, media_id: &str) -> Option<(Vec<u8>, String)> {

@@ -89,7 +89,11 @@ async fn messages(
         MessageRequest::Send { to, kind, body } => {
             let wamid = sim.accept(&to, body);
             let statuses = deliver_statuses(sim.clone().into_inner(), wamid.clone(), to.clone());
-            actix_web::rt::spawn(statuses);
+            if sim.lock().statuses_first {
+                statuses.await;
+            } else {
+                actix_web::rt::spawn(statuses);
+            }
             let mut message = json!({"id": wamid});
             if kind == "template" {
                 message["message_status"] = json!("accepted");

@@ -36,6 +36,9 @@ pub(super) struct State {
     pub media: HashMap<String, StoredMedia>,
     pub read_receipts: Vec<String>,
     pub stopped: bool,
+    /// Deliver the statuses before answering the send (Meta's webhooks can overtake its
+    /// answers).
+    pub statuses_first: bool,
     /// Makes ids unique within this simulator.
     counter: u64,
     /// Makes ids unique across simulators and runs.
