@@ -82,6 +82,11 @@ pub enum Outgoing {
         language: String,
         components: Option<Value>,
     },
+    /// An emoji on a message of the chat; an empty emoji removes the reaction.
+    Reaction {
+        message_id: MessageId,
+        emoji: String,
+    },
 }
 
 /// An agent's reply: stored with its outbox entry, then sent by the outbound queue.

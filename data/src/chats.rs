@@ -310,6 +310,26 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Makes the contact's names find its chats (old names keep finding them too).
+    fn index_contact_names(&self, contact: &Contact) -> Result<()> {
+        let names = [&contact.name, &contact.profile_name];
+        let terms: Vec<String> = names
+            .into_iter()
+            .flatten()
+            .flat_map(|n| search::terms(n))
+            .collect();
+        for chat in self.contact_chats(&contact.wa_id, usize::MAX)? {
+            for term in &terms {
+                self.trees()
+                    .search
+                    .insert(crate::write::search_key(term, chat.id), &[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn get<T: serde::de::DeserializeOwned>(
     tree: &sled::Tree,
     key: impl AsRef<[u8]>,
@@ -359,6 +379,7 @@ impl Store {
             let swapped =
                 tree.compare_and_swap(wa_id.as_bytes(), Some(current), Some(encode(&contact)?))?;
             if swapped.is_ok() {
+                self.index_contact_names(&contact)?;
                 return Ok(contact);
             }
         }

@@ -799,13 +799,23 @@ async fn statuses_that_overtake_the_send_answer_are_applied_when_it_lands() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.E", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     app.sim.set_statuses_first(true);
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "early", "type": "text", "text": "rápido"});
-    assert_eq!(app.post(&path, Some(&admin.access), &body).await.status(), 202);
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &body).await.status(),
+        202
+    );
     let messages = app
-        .eventually(&path, &admin.access, "the early read status", |b| b["items"][1]["status"] == "read")
+        .eventually(&path, &admin.access, "the early read status", |b| {
+            b["items"][1]["status"] == "read"
+        })
         .await;
     assert!(messages["items"][1]["wamid"].is_string());
 }
@@ -816,11 +826,20 @@ async fn a_status_never_moves_a_message_backwards() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.BK", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "bk", "type": "text", "text": "oi"});
     app.post(&path, Some(&admin.access), &body).await;
-    let read = app.eventually(&path, &admin.access, "read", |b| b["items"][1]["status"] == "read").await;
+    let read = app
+        .eventually(&path, &admin.access, "read", |b| {
+            b["items"][1]["status"] == "read"
+        })
+        .await;
     let wamid = read["items"][1]["wamid"].as_str().unwrap();
     for status in ["delivered", "sent", "delivered"] {
         let webhook = json!({"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [{"field": "messages", "value": {
@@ -830,4 +849,116 @@ async fn a_status_never_moves_a_message_backwards() {
     }
     let after: Value = app.get(&path, &admin.access).await.json().await.unwrap();
     assert_eq!(after["items"][1]["status"], "read");
+}
+
+#[actix_web::test]
+async fn a_reaction_goes_out_on_the_customers_message() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.RX", "obrigado!").await;
+    let id = chat["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/chats/{id}/messages");
+    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let target = messages["items"][0]["id"].as_str().unwrap();
+    let body = json!({"client_id": "rx", "type": "reaction", "reaction": {"message_id": target, "emoji": "❤️"}});
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &body).await.status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
+    assert_eq!(
+        sent[0].body["reaction"],
+        json!({"message_id": "wamid.RX", "emoji": "❤️"})
+    );
+}
+
+#[actix_web::test]
+async fn templates_are_listed_from_the_business_account() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let list: Value = app
+        .get("/api/v1/templates", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items
+        .iter()
+        .all(|t| t["name"].is_string() && t["language"].is_string()));
+}
+
+#[actix_web::test]
+async fn contacts_are_named_noted_and_tagged() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let bia = app.user(&admin, "bia@test.local", "agent").await;
+    let chat = app.customer_says(CUSTOMER, "wamid.CT", "oi").await;
+    let path = format!("/api/v1/contacts/{CUSTOMER}");
+    let changed = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&admin.access),
+            &json!({"name": "Dona Maria", "notes": "prefere manhã", "tags": ["vip"]}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let contact: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    assert_eq!(
+        (contact["name"].as_str(), contact["notes"].as_str()),
+        (Some("Dona Maria"), Some("prefere manhã"))
+    );
+    assert_eq!(contact["profile_name"], format!("Cliente {CUSTOMER}"));
+    let found: Value = app
+        .get("/api/v1/contacts?q=maria", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["items"][0]["wa_id"], CUSTOMER);
+    let chats: Value = app
+        .get("/api/v1/chats?q=maria", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(chats["items"][0]["contact"]["name"], "Dona Maria");
+    // Once another agent holds the chat, its contact is not Bia's to see.
+    app.post(
+        &format!("/api/v1/chats/{}/claim", chat["id"].as_str().unwrap()),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    assert_error(app.get(&path, &bia.access).await, 404, "not_found").await;
+    let cleared = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&admin.access),
+            &json!({"notes": null}),
+        )
+        .await;
+    assert_eq!(cleared.json::<Value>().await.unwrap()["notes"], Value::Null);
+    let bad = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&admin.access),
+            &json!({"tags": [""]}),
+        )
+        .await;
+    assert_error(bad, 400, "validation_failed").await;
 }

@@ -11,11 +11,22 @@ use crate::helpers::*;
 const CUSTOMER: &str = "5511977776666";
 
 fn png() -> Vec<u8> {
-    atende_web::sandbox::placeholder_media("sim-image-1").expect("placeholder").0
+    atende_web::sandbox::placeholder_media("sim-image-1")
+        .expect("placeholder")
+        .0
 }
 
-async fn upload(app: &TestApp, token: &str, bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::Response {
-    let part = Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap();
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    name: &str,
+    mime: &str,
+) -> reqwest::Response {
+    let part = Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str(mime)
+        .unwrap();
     app.client
         .post(app.url("/api/v1/media"))
         .bearer_auth(token)
@@ -32,12 +43,31 @@ async fn an_inbound_image_is_downloaded_and_served_to_who_may_see_it() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let bia = app.user(&admin, "bia@test.local", "agent").await;
     let media_id = app.sim.add_media(png(), "image/png");
-    let body = inbound(CUSTOMER, "wamid.IMG", json!({"type": "image", "image": {"id": media_id, "mime_type": "image/png", "caption": "meu boleto"}}));
+    let body = inbound(
+        CUSTOMER,
+        "wamid.IMG",
+        json!({"type": "image", "image": {"id": media_id, "mime_type": "image/png", "caption": "meu boleto"}}),
+    );
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    let chats: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
-    app.post(&format!("/api/v1/chats/{chat_id}/claim"), Some(&ana.access), &json!({})).await;
-    let messages: Value = app.get(&format!("/api/v1/chats/{chat_id}/messages"), &ana.access).await.json().await.unwrap();
+    app.post(
+        &format!("/api/v1/chats/{chat_id}/claim"),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    let messages: Value = app
+        .get(&format!("/api/v1/chats/{chat_id}/messages"), &ana.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let message = &messages["items"][0];
     assert_eq!(message["type"], "image");
     assert_eq!(message["caption"], "meu boleto");
@@ -54,7 +84,12 @@ async fn an_inbound_image_is_downloaded_and_served_to_who_may_see_it() {
     };
     assert_eq!(bytes.as_ref(), png().as_slice());
     assert_error(app.get(&url, &bia.access).await, 404, "not_found").await;
-    assert_error(app.client.get(app.url(&url)).send().await.unwrap(), 401, "unauthorized").await;
+    assert_error(
+        app.client.get(app.url(&url)).send().await.unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -63,18 +98,38 @@ async fn an_uploaded_image_is_sent_through_the_cloud_api_media_endpoint() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.U", "manda a foto").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/chats/{id}/claim"), Some(&admin.access), &json!({})).await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
     let uploaded = upload(&app, &admin.access, png(), "foto.png", "image/png").await;
     assert_eq!(uploaded.status(), 201);
     let uploaded: Value = uploaded.json().await.unwrap();
     assert_eq!(uploaded["type"], "image");
     assert_eq!(uploaded["mime_type"], "image/png");
     let body = json!({"client_id": "img-1", "type": "image", "media_id": uploaded["id"], "caption": "aqui está"});
-    assert_eq!(app.post(&format!("/api/v1/chats/{id}/messages"), Some(&admin.access), &body).await.status(), 202);
-    let sent = app.sim.wait_for_sent(1, Duration::from_secs(20)).await.expect("sent");
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &body
+        )
+        .await
+        .status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
     assert_eq!(sent[0].body["type"], "image");
     assert_eq!(sent[0].body["image"]["caption"], "aqui está");
-    let cloud_id = sent[0].body["image"]["id"].as_str().expect("a Cloud API media id");
+    let cloud_id = sent[0].body["image"]["id"]
+        .as_str()
+        .expect("a Cloud API media id");
     let (bytes, mime) = app.sim.uploaded(cloud_id).expect("uploaded first");
     assert_eq!((bytes, mime.as_str()), (png(), "image/png"));
 }
@@ -83,15 +138,36 @@ async fn an_uploaded_image_is_sent_through_the_cloud_api_media_endpoint() {
 async fn uploads_are_sniffed_and_held_to_whatsapp_limits() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let exe = upload(&app, &admin.access, b"MZ\x90\x00 not a picture".to_vec(), "foto.png", "image/png").await;
+    let exe = upload(
+        &app,
+        &admin.access,
+        b"MZ\x90\x00 not a picture".to_vec(),
+        "foto.png",
+        "image/png",
+    )
+    .await;
     assert_error(exe, 415, "unsupported_media_type").await;
     let mut big = png();
     big.resize(6 * 1024 * 1024, 0);
-    assert_error(upload(&app, &admin.access, big, "big.png", "image/png").await, 413, "too_large").await;
-    let text = upload(&app, &admin.access, "lista de preços".as_bytes().to_vec(), "precos.txt", "text/plain").await;
+    assert_error(
+        upload(&app, &admin.access, big, "big.png", "image/png").await,
+        413,
+        "too_large",
+    )
+    .await;
+    let text = upload(
+        &app,
+        &admin.access,
+        "lista de preços".as_bytes().to_vec(),
+        "precos.txt",
+        "text/plain",
+    )
+    .await;
     assert_eq!(text.status(), 201);
     assert_eq!(text.json::<Value>().await.unwrap()["type"], "document");
-    let not_multipart = app.post("/api/v1/media", Some(&admin.access), &json!({"file": "x"})).await;
+    let not_multipart = app
+        .post("/api/v1/media", Some(&admin.access), &json!({"file": "x"}))
+        .await;
     assert!(not_multipart.status().is_client_error());
     let missing = app.get("/api/v1/media/123456", &admin.access).await;
     assert_error(missing, 404, "not_found").await;

@@ -371,7 +371,15 @@ fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::Request
 }
 
 async fn first_chat(hub: &HubProcess, token: &str) -> Value {
-    let chats: Value = reqwest::Client::new().get(hub.url("/api/v1/chats")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let chats: Value = reqwest::Client::new()
+        .get(hub.url("/api/v1/chats"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     chats["items"][0].clone()
 }
 
@@ -381,7 +389,11 @@ async fn a_webhook_answered_200_survives_kill_9() {
     let data = dir.path().join("data");
     let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
     let hub = spawn_hub(&data, &env);
-    let body = inbound("5511955554444", "wamid.K9", json!({"type": "text", "text": {"body": "não me perca"}}));
+    let body = inbound(
+        "5511955554444",
+        "wamid.K9",
+        json!({"type": "text", "text": {"body": "não me perca"}}),
+    );
     let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
     assert_eq!(response.status(), 200);
     hub.kill_9();
@@ -389,12 +401,29 @@ async fn a_webhook_answered_200_survives_kill_9() {
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
     let chat = first_chat(&hub, &token).await;
-    let path = format!("/api/v1/chats/{}/messages", chat["id"].as_str().expect("the chat survived"));
-    let messages: Value = reqwest::Client::new().get(hub.url(&path)).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let path = format!(
+        "/api/v1/chats/{}/messages",
+        chat["id"].as_str().expect("the chat survived")
+    );
+    let messages: Value = reqwest::Client::new()
+        .get(hub.url(&path))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(messages["items"].as_array().unwrap().len(), 1);
     assert_eq!(messages["items"][0]["text"], "não me perca");
     // Meta's retry of the same webhook stores nothing new.
-    let again: Value = signed_post(&hub, APP_SECRET, &body).send().await.unwrap().json().await.unwrap();
+    let again: Value = signed_post(&hub, APP_SECRET, &body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["duplicates"], 1);
 }
 
@@ -403,7 +432,9 @@ async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() 
     use atende_web::sandbox::{CloudApiSim, SimConfig};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let sim = CloudApiSim::start(SimConfig::local("sim-token", APP_SECRET)).await.unwrap();
+    let sim = CloudApiSim::start(SimConfig::local("sim-token", APP_SECRET))
+        .await
+        .unwrap();
     let base = sim.base_url();
     let env = [
         ("WHATSAPP_TOKEN", "sim-token"),
@@ -413,35 +444,130 @@ async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() 
     ];
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
-    let body = inbound("5511944443333", "wamid.K9R", json!({"type": "text", "text": {"body": "oi"}}));
-    assert_eq!(signed_post(&hub, APP_SECRET, &body).send().await.unwrap().status(), 200);
+    let body = inbound(
+        "5511944443333",
+        "wamid.K9R",
+        json!({"type": "text", "text": {"body": "oi"}}),
+    );
+    assert_eq!(
+        signed_post(&hub, APP_SECRET, &body)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let chat = first_chat(&hub, &token).await;
     let id = chat["id"].as_str().unwrap().to_string();
     let client = reqwest::Client::new();
-    client.post(hub.url(&format!("/api/v1/chats/{id}/claim"))).bearer_auth(&token).send().await.unwrap();
+    client
+        .post(hub.url(&format!("/api/v1/chats/{id}/claim")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     // The Cloud API is down, so the reply can only be in the outbox when the hub dies.
     sim.set_down(true);
     let reply = json!({"client_id": "k9", "type": "text", "text": "já volto"});
-    let sent = client.post(hub.url(&format!("/api/v1/chats/{id}/messages"))).bearer_auth(&token).json(&reply).send().await.unwrap();
+    let sent = client
+        .post(hub.url(&format!("/api/v1/chats/{id}/messages")))
+        .bearer_auth(&token)
+        .json(&reply)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(sent.status(), 202);
     hub.kill_9();
     sim.set_down(false);
 
     let hub = spawn_hub(&data, &env);
     sim.set_webhook_url(hub.url("/api/v1/webhooks/whatsapp"));
-    let delivered = sim.wait_for_sent(1, std::time::Duration::from_secs(30)).await.expect("resumed from the outbox");
+    let delivered = sim
+        .wait_for_sent(1, std::time::Duration::from_secs(30))
+        .await
+        .expect("resumed from the outbox");
     assert_eq!(delivered[0].body["text"]["body"], "já volto");
     // Once the hub has recorded the send, nothing is pending that could go out again.
     let token = admin_token(&hub).await;
     let path = hub.url(&format!("/api/v1/chats/{id}/messages"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let messages: Value = client.get(&path).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let messages: Value = client
+            .get(&path)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if messages["items"][1]["wamid"] == delivered[0].wamid.as_str() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the send was never recorded: {messages}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send was never recorded: {messages}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert_eq!(sim.sent().len(), 1, "sent exactly once");
+}
+
+#[actix_web::test]
+async fn atende_simulate_drives_a_sandbox_hub_with_signed_webhooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hub = spawn_hub(&data, &[]);
+    let url = format!("http://{}", hub.address);
+    let data_dir = data.to_str().unwrap().to_string();
+    let run = std::thread::spawn(move || {
+        let args = [
+            "simulate",
+            "--url",
+            &url,
+            "--customers",
+            "3",
+            "--rate",
+            "50",
+            "--count",
+            "9",
+            "--data-dir",
+            &data_dir,
+        ];
+        run_atende(std::path::Path::new(&data_dir), &args, &[])
+    });
+    let (ok, stdout, stderr) = run.join().unwrap();
+    assert!(ok, "{stdout}\n{stderr}");
+    let token = admin_token(&hub).await;
+    let client = reqwest::Client::new();
+    let chats: Value = client
+        .get(hub.url("/api/v1/chats"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let chats = chats["items"].as_array().unwrap();
+    // Customers are drawn at random: at most one chat each.
+    assert!((1..=3).contains(&chats.len()), "{} chats", chats.len());
+    let mut total = 0;
+    for chat in chats {
+        let path = hub.url(&format!(
+            "/api/v1/chats/{}/messages",
+            chat["id"].as_str().unwrap()
+        ));
+        let messages: Value = client
+            .get(path)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        total += messages["items"].as_array().unwrap().len();
+    }
+    assert_eq!(total, 9);
 }

@@ -235,6 +235,21 @@ impl ChatActor {
                 media.message_id = Some(id);
                 write.media(&media);
             }
+            Outgoing::Reaction { message_id, emoji } => {
+                let target = self.store.message(self.chat.id, *message_id)?;
+                let wamid = target.and_then(|m| m.wamid).ok_or(Error::Invalid {
+                    field: "reaction.message_id",
+                    problem: "is not a WhatsApp message of this chat".into(),
+                })?;
+                message.kind = "reaction".into();
+                message.text = Some(emoji.clone()).filter(|e| !e.is_empty());
+                message.reaction = Some(atende_data::ReactionRef {
+                    wamid: wamid.clone(),
+                    emoji: message.text.clone(),
+                });
+                body["type"] = json!("reaction");
+                body["reaction"] = json!({"message_id": wamid, "emoji": emoji});
+            }
             Outgoing::Template {
                 name,
                 language,

@@ -89,14 +89,22 @@ pub struct TemplateRequest {
     pub components: Option<Value>,
 }
 
+/// An emoji on a message; an empty emoji takes the reaction back.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionRequest {
+    pub message_id: String,
+    pub emoji: String,
+}
+
 /// What to send: `text` (with `text`, optional `reply_to`), a media type (with `media_id`
-/// from `POST /api/v1/media`, optional `caption`), or `template`.
+/// from `POST /api/v1/media`, optional `caption`), `template`, or `reaction`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// Chosen by the client; the same id again returns the first message and sends nothing.
     pub client_id: String,
-    /// text, image, audio, video, document, sticker or template.
+    /// text, image, audio, video, document, sticker, template or reaction.
     #[serde(rename = "type")]
     pub kind: String,
     pub text: Option<String>,
@@ -104,6 +112,7 @@ pub struct SendRequest {
     pub media_id: Option<String>,
     pub caption: Option<String>,
     pub template: Option<TemplateRequest>,
+    pub reaction: Option<ReactionRequest>,
 }
 
 /// Sends a message: stored with status `queued` and answered 202, then sent by the
@@ -184,6 +193,26 @@ fn outgoing(request: &SendRequest) -> Result<Outgoing> {
                 components: t.components.clone(),
             }
         }
+        "reaction" => {
+            let Some(r) = &request.reaction else {
+                return Err(Error::field("reaction", "is required for a reaction"));
+            };
+            let message_id = r.message_id.parse::<MessageId>().unwrap_or(MessageId(0));
+            fields.check(
+                message_id.0 != 0,
+                "reaction.message_id",
+                "is not a message id",
+            );
+            fields.check(
+                r.emoji.chars().count() <= 10,
+                "reaction.emoji",
+                "must be one emoji",
+            );
+            Outgoing::Reaction {
+                message_id,
+                emoji: r.emoji.clone(),
+            }
+        }
         kind if MEDIA_TYPES.contains(&kind) => {
             let media_id = request
                 .media_id
@@ -211,7 +240,7 @@ fn outgoing(request: &SendRequest) -> Result<Outgoing> {
         _ => {
             return Err(Error::field(
                 "type",
-                "must be text, image, audio, video, document, sticker or template",
+                "must be text, image, audio, video, document, sticker, template or reaction",
             ))
         }
     };
