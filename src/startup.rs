@@ -122,14 +122,12 @@ async fn whatsapp_side(
     webhook_url: String,
 ) -> anyhow::Result<(HubConfig, Option<String>, Option<CloudApiSim>)> {
     let wa = &settings.whatsapp;
-    let reopen_window = chrono::Duration::zero();
     if let Some(token) = &wa.token {
         let config = HubConfig {
             api_url: wa.api_url.clone(),
             token: token.expose().to_string(),
             business_account_id: wa.business_account_id.clone(),
             rate_limit: wa.rate_limit,
-            reopen_window,
         };
         return Ok((
             config,
@@ -158,7 +156,6 @@ async fn whatsapp_side(
         token,
         business_account_id: Some(SANDBOX_WABA_ID.into()),
         rate_limit: wa.rate_limit,
-        reopen_window,
     };
     Ok((config, Some(app_secret), Some(sim)))
 }

@@ -24,8 +24,6 @@ pub struct HubConfig {
     pub business_account_id: Option<String>,
     /// Messages per second per business number.
     pub rate_limit: u32,
-    /// A customer writing within this time after a close reopens the same chat.
-    pub reopen_window: chrono::Duration,
 }
 
 /// The started actors.

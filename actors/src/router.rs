@@ -89,9 +89,10 @@ impl Router {
             .store
             .latest_chat(&message.from, &message.phone_number_id)?
         {
+            let window = i64::from(self.store.settings()?.reopen_window_minutes);
             let reopenable = chat
                 .closed_at
-                .is_some_and(|at| now - at < self.config.reopen_window);
+                .is_some_and(|at| now - at < chrono::Duration::minutes(window));
             if chat.status != ChatStatus::Closed || reopenable {
                 return Ok(chat.id);
             }

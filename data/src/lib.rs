@@ -37,6 +37,7 @@ pub use records::chat::{
 pub use records::media::{MediaRecord, MediaState};
 pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::session::RotateOutcome;
+pub use records::settings::{BusinessHours, DayHours, Settings};
 pub use records::user::{NewUser, Role, User};
 pub use store::{random_bytes, Store};
 pub use write::Write;

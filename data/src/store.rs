@@ -54,6 +54,7 @@ pub(crate) struct Trees {
     pub(crate) search: sled::Tree,
     pub(crate) pending_statuses: sled::Tree,
     pub(crate) media: sled::Tree,
+    pub(crate) settings: sled::Tree,
 }
 
 impl Store {
@@ -98,6 +99,7 @@ impl Store {
                 search: tree(trees::SEARCH)?,
                 pending_statuses: tree(trees::PENDING_STATUSES)?,
                 media: tree(trees::MEDIA)?,
+                settings: tree(trees::SETTINGS)?,
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),
@@ -156,6 +158,23 @@ impl Store {
             .ok_or(Error::NotFound)?;
         self.flush_blocking()?;
         Ok(key.to_vec())
+    }
+
+    /// The hub's settings (the defaults until an admin saves them).
+    pub fn settings(&self) -> Result<crate::Settings> {
+        match self.inner.trees.settings.get(b"hub")? {
+            Some(bytes) => decode(&bytes),
+            None => Ok(crate::Settings::default()),
+        }
+    }
+
+    /// Saves the hub's settings (whole: they are checked as a whole).
+    pub fn put_settings(&self, settings: &crate::Settings) -> Result<()> {
+        self.inner
+            .trees
+            .settings
+            .insert(b"hub", encode(settings)?)?;
+        Ok(())
     }
 
     /// A named random secret (webhook verify token, sandbox credentials), generated once

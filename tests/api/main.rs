@@ -9,4 +9,5 @@ mod conversations;
 mod fixtures;
 mod media;
 mod process;
+mod settings;
 mod users;

@@ -49,6 +49,7 @@ pub fn app(
                 .configure(routes::media::configure)
                 .configure(routes::contacts::configure)
                 .configure(routes::templates::configure)
+                .configure(routes::settings::configure)
                 .service(scope("/webhooks").configure(routes::webhook::configure)),
         )
         .split_for_parts();

@@ -4,4 +4,5 @@ pub mod chat;
 pub mod media;
 pub mod outbox;
 pub mod session;
+pub mod settings;
 pub mod user;

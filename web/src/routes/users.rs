@@ -106,9 +106,10 @@ async fn create_user(
 ) -> Result<HttpResponse> {
     auth.require_admin()?;
     let body = body.0;
-    let capacity = body
-        .max_concurrent_chats
-        .unwrap_or(DEFAULT_MAX_CONCURRENT_CHATS);
+    let capacity = match body.max_concurrent_chats {
+        Some(capacity) => capacity,
+        None => state.store.settings()?.default_max_concurrent_chats,
+    };
     let queue_ids = body.queue_ids.unwrap_or_default();
     let mut fields = Fields::default();
     fields

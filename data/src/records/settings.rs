@@ -1,0 +1,60 @@
+//! The hub's settings: automatic messages, business hours, assignment and reopening.
+
+use serde::{Deserialize, Serialize};
+
+/// One weekday's opening hours, "HH:MM" in the settings' time zone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayHours {
+    /// mon, tue, wed, thu, fri, sat or sun.
+    pub weekday: String,
+    pub open: String,
+    pub close: String,
+}
+
+/// When the business answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BusinessHours {
+    /// An IANA time zone name, e.g. America/Sao_Paulo.
+    pub timezone: String,
+    pub days: Vec<DayHours>,
+}
+
+/// Everything an admin configures in the settings page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Sent on a contact's first message of a new chat; `None`: no greeting.
+    pub greeting_message: Option<String>,
+    /// Sent once per chat outside business hours; `None`: no away message.
+    pub away_message: Option<String>,
+    pub business_hours: BusinessHours,
+    /// Hand pending chats to online agents automatically.
+    pub auto_assign: bool,
+    /// Capacity of a new agent.
+    pub default_max_concurrent_chats: u32,
+    /// A customer writing within this many minutes of a close reopens the same chat.
+    pub reopen_window_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let weekday = |day: &str| DayHours {
+            weekday: day.into(),
+            open: "08:00".into(),
+            close: "18:00".into(),
+        };
+        Settings {
+            greeting_message: None,
+            away_message: None,
+            business_hours: BusinessHours {
+                timezone: "America/Sao_Paulo".into(),
+                days: ["mon", "tue", "wed", "thu", "fri"]
+                    .into_iter()
+                    .map(weekday)
+                    .collect(),
+            },
+            auto_assign: false,
+            default_max_concurrent_chats: 5,
+            reopen_window_minutes: 0,
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Settings: read by staff, replaced whole by admins, checked, applied at once.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn valid() -> Value {
+    json!({
+        "greeting_message": "Olá! Em que podemos ajudar?",
+        "away_message": null,
+        "business_hours": {"timezone": "America/Sao_Paulo", "days": [
+            {"weekday": "mon", "open": "08:00", "close": "12:00"},
+            {"weekday": "mon", "open": "13:00", "close": "18:00"},
+            {"weekday": "sat", "open": "09:00", "close": "13:00"}
+        ]},
+        "auto_assign": true,
+        "default_max_concurrent_chats": 7,
+        "reopen_window_minutes": 30
+    })
+}
+
+#[actix_web::test]
+async fn an_admin_replaces_the_settings_and_staff_read_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let sup = app.user(&admin, "sup@test.local", "supervisor").await;
+    let agent = app.user(&admin, "agent@test.local", "agent").await;
+    let defaults: Value = app
+        .get("/api/v1/settings", &sup.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(defaults["business_hours"]["timezone"], "America/Sao_Paulo");
+    assert_error(
+        app.get("/api/v1/settings", &agent.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.send(Method::PUT, "/api/v1/settings", Some(&sup.access), &valid())
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let saved = app
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &valid(),
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    let read: Value = app
+        .get("/api/v1/settings", &sup.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, valid());
+    // The default capacity applies to the next user at once.
+    let created: Value = app
+        .post("/api/v1/users", Some(&admin.access), &json!({"email": "n@test.local", "name": "N", "role": "agent", "password": "password-1"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["max_concurrent_chats"], 7);
+}
+
+#[actix_web::test]
+async fn bad_settings_name_the_field_and_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let with = |path: &[&str], value: Value| {
+        let mut body = valid();
+        let mut at = &mut body;
+        for key in &path[..path.len() - 1] {
+            at = &mut at[*key];
+        }
+        at[path[path.len() - 1]] = value;
+        body
+    };
+    for (body, field) in [
+        (
+            with(&["business_hours", "timezone"], json!("Mars/Olympus")),
+            "business_hours.timezone",
+        ),
+        (
+            with(
+                &["business_hours", "days"],
+                json!([{"weekday": "mon", "open": "18:00", "close": "08:00"}]),
+            ),
+            "business_hours.days[0].close",
+        ),
+        (
+            with(
+                &["business_hours", "days"],
+                json!([{"weekday": "mon", "open": "8h", "close": "18:00"}]),
+            ),
+            "business_hours.days[0].open",
+        ),
+        (
+            with(
+                &["business_hours", "days"],
+                json!([{"weekday": "funday", "open": "08:00", "close": "18:00"}]),
+            ),
+            "business_hours.days[0].weekday",
+        ),
+        (
+            with(
+                &["business_hours", "days"],
+                json!([{"weekday": "mon", "open": "08:00", "close": "14:00"}, {"weekday": "mon", "open": "13:00", "close": "18:00"}]),
+            ),
+            "business_hours.days",
+        ),
+        (
+            with(&["greeting_message"], json!("   ")),
+            "greeting_message",
+        ),
+        (
+            with(&["away_message"], json!("x".repeat(5000))),
+            "away_message",
+        ),
+        (
+            with(&["default_max_concurrent_chats"], json!(0)),
+            "default_max_concurrent_chats",
+        ),
+        (
+            with(&["reopen_window_minutes"], json!(100_000)),
+            "reopen_window_minutes",
+        ),
+        (with(&["surprise"], json!(1)), "surprise"),
+    ] {
+        let response = app
+            .send(Method::PUT, "/api/v1/settings", Some(&admin.access), &body)
+            .await;
+        let error = assert_error(response, 400, "validation_failed").await;
+        assert!(
+            error["error"]["fields"][field].is_string(),
+            "{field}: {error}"
+        );
+    }
+    let read: Value = app
+        .get("/api/v1/settings", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["reopen_window_minutes"], 0, "nothing half-applied");
+}
+
+#[actix_web::test]
+async fn a_customer_writing_within_the_reopen_window_continues_the_closed_chat() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.send(
+        Method::PUT,
+        "/api/v1/settings",
+        Some(&admin.access),
+        &valid(),
+    )
+    .await;
+    let chat = app.customer_says("5511922221111", "wamid.W1", "oi").await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/close"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    let again = app
+        .customer_says("5511922221111", "wamid.W2", "esqueci uma coisa")
+        .await;
+    assert_eq!(again["id"], id.as_str(), "the same chat");
+    assert_eq!(again["status"], "open");
+    assert_eq!(again["assignee_id"], admin.id());
+}

@@ -1,0 +1,217 @@
+//! The hub's settings: admins change them, supervisors read them; they apply at once.
+
+use actix_web::{get, put, web, HttpResponse};
+use atende_data::{BusinessHours, DayHours, Settings};
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::Result;
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::Fields;
+use crate::views::ErrorBody;
+
+/// Longest automatic message (WhatsApp's text limit).
+const MAX_MESSAGE: usize = 4096;
+/// Longest reopen window: a week.
+const MAX_REOPEN_MINUTES: u32 = 7 * 24 * 60;
+const WEEKDAYS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(get_settings).service(put_settings);
+}
+
+/// One weekday's hours.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DayHoursBody {
+    /// mon, tue, wed, thu, fri, sat or sun.
+    pub weekday: String,
+    /// HH:MM, in the settings' time zone.
+    pub open: String,
+    pub close: String,
+}
+
+/// Business hours.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursBody {
+    /// IANA time zone, e.g. America/Sao_Paulo.
+    pub timezone: String,
+    pub days: Vec<DayHoursBody>,
+}
+
+/// The settings, as read and as written (whole).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsBody {
+    /// Sent on a contact's first message of a new chat; null for none.
+    pub greeting_message: Option<String>,
+    /// Sent once per chat outside business hours; null for none.
+    pub away_message: Option<String>,
+    pub business_hours: BusinessHoursBody,
+    pub auto_assign: bool,
+    pub default_max_concurrent_chats: u32,
+    pub reopen_window_minutes: u32,
+}
+
+impl From<Settings> for SettingsBody {
+    fn from(s: Settings) -> Self {
+        SettingsBody {
+            greeting_message: s.greeting_message,
+            away_message: s.away_message,
+            business_hours: BusinessHoursBody {
+                timezone: s.business_hours.timezone,
+                days: s
+                    .business_hours
+                    .days
+                    .into_iter()
+                    .map(|d| DayHoursBody {
+                        weekday: d.weekday,
+                        open: d.open,
+                        close: d.close,
+                    })
+                    .collect(),
+            },
+            auto_assign: s.auto_assign,
+            default_max_concurrent_chats: s.default_max_concurrent_chats,
+            reopen_window_minutes: s.reopen_window_minutes,
+        }
+    }
+}
+
+/// The current settings.
+#[utoipa::path(tag = "settings", security(("bearer" = [])), responses(
+    (status = 200, body = SettingsBody),
+    (status = 403, body = ErrorBody),
+))]
+#[get("/settings")]
+async fn get_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    Ok(HttpResponse::Ok().json(SettingsBody::from(state.store.settings()?)))
+}
+
+/// Replaces the settings; they take effect at once.
+#[utoipa::path(tag = "settings", request_body = SettingsBody, security(("bearer" = [])), responses(
+    (status = 200, body = SettingsBody),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+))]
+#[put("/settings")]
+async fn put_settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<SettingsBody>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let settings = checked(body.0)?;
+    state.store.put_settings(&settings)?;
+    state.store.durable().await?;
+    tracing::info!(by = %auth.0.id, "settings changed");
+    Ok(HttpResponse::Ok().json(SettingsBody::from(settings)))
+}
+
+/// The settings if every rule holds, else every problem at once.
+fn checked(body: SettingsBody) -> Result<Settings> {
+    let mut fields = Fields::default();
+    for (field, message) in [
+        ("greeting_message", &body.greeting_message),
+        ("away_message", &body.away_message),
+    ] {
+        if let Some(text) = message {
+            fields.check(
+                !text.trim().is_empty(),
+                field,
+                "must not be empty; use null to turn it off",
+            );
+            fields.check(
+                text.chars().count() <= MAX_MESSAGE,
+                field,
+                "must be at most 4096 characters",
+            );
+        }
+    }
+    let hours = &body.business_hours;
+    fields.check(
+        hours.timezone.parse::<chrono_tz::Tz>().is_ok(),
+        "business_hours.timezone",
+        "must be an IANA time zone such as America/Sao_Paulo",
+    );
+    fields.check(
+        hours.days.len() <= 28,
+        "business_hours.days",
+        "has too many entries",
+    );
+    check_days(&mut fields, &hours.days);
+    fields.check(
+        (1..=crate::routes::users::MAX_CONCURRENT_CHATS)
+            .contains(&body.default_max_concurrent_chats),
+        "default_max_concurrent_chats",
+        "must be between 1 and 100",
+    );
+    fields.check(
+        body.reopen_window_minutes <= MAX_REOPEN_MINUTES,
+        "reopen_window_minutes",
+        "must be at most 10080 (a week)",
+    );
+    fields.finish()?;
+    Ok(Settings {
+        greeting_message: body.greeting_message,
+        away_message: body.away_message,
+        business_hours: BusinessHours {
+            timezone: hours.timezone.clone(),
+            days: hours
+                .days
+                .iter()
+                .map(|d| DayHours {
+                    weekday: d.weekday.clone(),
+                    open: d.open.clone(),
+                    close: d.close.clone(),
+                })
+                .collect(),
+        },
+        auto_assign: body.auto_assign,
+        default_max_concurrent_chats: body.default_max_concurrent_chats,
+        reopen_window_minutes: body.reopen_window_minutes,
+    })
+}
+
+/// Each day known, each time HH:MM, opening before closing, no overlaps within a day.
+fn check_days(fields: &mut Fields, days: &[DayHoursBody]) {
+    let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").ok();
+    let mut spans: Vec<(&str, NaiveTime, NaiveTime)> = Vec::new();
+    for (i, day) in days.iter().enumerate() {
+        let at = |what: &str| format!("business_hours.days[{i}].{what}");
+        fields.check(
+            WEEKDAYS.contains(&day.weekday.as_str()),
+            &at("weekday"),
+            "must be mon, tue, wed, thu, fri, sat or sun",
+        );
+        match (time(&day.open), time(&day.close)) {
+            (Some(open), Some(close)) if open < close => spans.push((&day.weekday, open, close)),
+            (Some(_), Some(_)) => {
+                fields.check(false, &at("close"), "must be after the opening time");
+            }
+            (open, _) => {
+                fields.check(open.is_some(), &at("open"), "must be a time as HH:MM");
+                fields.check(
+                    time(&day.close).is_some(),
+                    &at("close"),
+                    "must be a time as HH:MM",
+                );
+            }
+        }
+    }
+    spans.sort();
+    let overlaps = spans
+        .windows(2)
+        .any(|w| w[0].0 == w[1].0 && w[1].1 < w[0].2);
+    fields.check(
+        !overlaps,
+        "business_hours.days",
+        "hours of the same day overlap",
+    );
+}
