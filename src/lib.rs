@@ -23,11 +23,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let app = startup::Application::build(settings).await?;
-        println!(
-            "Atende is running at {} (API reference at {}/docs)",
-            app.public_url(),
-            app.public_url()
-        );
+        let url = app.public_url();
+        println!("Atende is running at {url} (API reference at {url}/docs)");
+        match app.sandbox() {
+            Some(_) => {
+                println!("Sandbox mode: replies go to a simulated Cloud API; try `atende simulate`")
+            }
+            None => println!(
+                "WhatsApp webhook: {url}/api/v1/webhooks/whatsapp (verify token: {})",
+                app.verify_token()
+            ),
+        }
         app.run_until_stopped().await
     })
 }

@@ -32,6 +32,7 @@ pub struct Application {
     store: Store,
     public_url: String,
     sandbox: Option<CloudApiSim>,
+    verify_token: String,
 }
 
 impl Application {
@@ -64,6 +65,7 @@ impl Application {
             Some(token) => token.expose().to_string(),
             None => store.secret("verify_token")?,
         };
+        let verify_token = web.verify_token.clone();
         let hub = Arc::new(Hub::start(store.clone(), hub_config));
         let state = AppState::new(hub, &jwt_secret, web);
         let tls = settings.tls.as_deref().cloned();
@@ -77,6 +79,7 @@ impl Application {
             store,
             public_url,
             sandbox,
+            verify_token,
         })
     }
 
@@ -100,6 +103,11 @@ impl Application {
             .context("flushing on shutdown")??;
         tracing::info!("stopped; the database is flushed");
         Ok(())
+    }
+
+    /// What Meta's webhook verification must present.
+    pub fn verify_token(&self) -> &str {
+        &self.verify_token
     }
 
     /// The simulated Cloud API, in sandbox mode.
