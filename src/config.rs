@@ -141,6 +141,15 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 means one per core.
     #[arg(long, env = "ATENDE_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Seconds an agent may stay offline before their open chats return to the queues.
+    #[arg(long, env = "ATENDE_REQUEUE_AFTER", default_value_t = 600)]
+    pub requeue_after: u64,
+    /// Events kept for reconnecting browsers, at most.
+    #[arg(long, env = "ATENDE_EVENT_RETENTION", default_value_t = 100_000)]
+    pub event_retention: usize,
+    /// Hours events are kept for reconnecting browsers, at most.
+    #[arg(long, env = "ATENDE_EVENT_RETENTION_HOURS", default_value_t = 24)]
+    pub event_retention_hours: u32,
     /// Graph API base URL, with version.
     #[arg(long, env = "WHATSAPP_API_URL", default_value = DEFAULT_WHATSAPP_API_URL)]
     pub whatsapp_api_url: String,
@@ -217,6 +226,10 @@ pub struct Settings {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub web: WebConfig,
     pub whatsapp: WhatsAppSettings,
+    /// An agent offline this long loses their open chats back to the queues.
+    pub requeue_after: std::time::Duration,
+    /// How long events are kept for resuming sockets.
+    pub retention: atende_actors::events::Retention,
     /// Stop gracefully on SIGINT/SIGTERM (off in tests that run many hubs in a process).
     pub handle_signals: bool,
 }
@@ -294,6 +307,11 @@ impl Settings {
                 app_secret: secret(args.whatsapp_app_secret),
                 verify_token: secret(args.whatsapp_verify_token),
                 rate_limit: args.whatsapp_rate_limit,
+            },
+            requeue_after: std::time::Duration::from_secs(args.requeue_after),
+            retention: atende_actors::events::Retention {
+                max_events: args.event_retention.max(1),
+                max_age: chrono::Duration::hours(i64::from(args.event_retention_hours.max(1))),
             },
             handle_signals: true,
         })

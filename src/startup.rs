@@ -66,7 +66,11 @@ impl Application {
             None => store.secret("verify_token")?,
         };
         let verify_token = web.verify_token.clone();
-        let hub = Arc::new(Hub::start(store.clone(), hub_config));
+        let hub = Arc::new(Hub::start(
+            store.clone(),
+            hub_config,
+            atende_web::conversation::render_event,
+        ));
         let state = AppState::new(hub, &jwt_secret, web);
         let tls = settings.tls.as_deref().cloned();
         let server = atende_web::serve(state, listener, tls, settings.handle_signals)?;
@@ -136,6 +140,8 @@ async fn whatsapp_side(
             token: token.expose().to_string(),
             business_account_id: wa.business_account_id.clone(),
             rate_limit: wa.rate_limit,
+            requeue_after: settings.requeue_after,
+            retention: settings.retention,
         };
         return Ok((
             config,
@@ -164,6 +170,8 @@ async fn whatsapp_side(
         token,
         business_account_id: Some(SANDBOX_WABA_ID.into()),
         rate_limit: wa.rate_limit,
+        requeue_after: settings.requeue_after,
+        retention: settings.retention,
     };
     Ok((config, Some(app_secret), Some(sim)))
 }

@@ -8,8 +8,10 @@ use actix::prelude::*;
 use atende_data::Store;
 use serde_json::Value;
 
+use crate::agent_session::PresenceBoard;
+use crate::events::{EventBus, Renderer, Retention, SetRouter};
 use crate::media::MediaFetcher;
-use crate::router::Router;
+use crate::router::{Router, RouterParts};
 use crate::whatsapp::client::{CloudApiError, CloudClient};
 
 /// How long the template list is served from memory before it is asked for again.
@@ -24,11 +26,17 @@ pub struct HubConfig {
     pub business_account_id: Option<String>,
     /// Messages per second per business number.
     pub rate_limit: u32,
+    /// An agent offline this long loses their open chats back to the queues.
+    pub requeue_after: Duration,
+    /// How long events are kept for resuming sockets.
+    pub retention: Retention,
 }
 
 /// The started actors.
 pub struct Hub {
     pub router: Addr<Router>,
+    pub bus: Addr<EventBus>,
+    pub board: PresenceBoard,
     pub store: Store,
     pub config: HubConfig,
     client: CloudClient,
@@ -36,14 +44,26 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the Router (which resumes the outbox) and the media fetcher (which resumes
-    /// pending downloads). Call within an actix system.
-    pub fn start(store: Store, config: HubConfig) -> Hub {
+    /// Starts the event bus, the Router (which resumes the outbox) and the media fetcher
+    /// (which resumes pending downloads); `render` gives events their API shape. Call
+    /// within an actix system.
+    pub fn start(store: Store, config: HubConfig, render: Renderer) -> Hub {
         let client = CloudClient::new(&config.api_url, &config.token);
+        let board = PresenceBoard::default();
+        let bus = EventBus::new(store.clone(), render, config.retention, board.clone()).start();
         let media = MediaFetcher::new(store.clone(), client.clone()).start();
-        let router = Router::new(store.clone(), config.clone(), client.clone(), media).start();
+        let parts = RouterParts {
+            client: client.clone(),
+            media,
+            bus: bus.clone(),
+            board: board.clone(),
+        };
+        let router = Router::new(store.clone(), config.clone(), parts).start();
+        bus.do_send(SetRouter(router.clone()));
         Hub {
             router,
+            bus,
+            board,
             store,
             config,
             client,

@@ -7,8 +7,11 @@
 //! the process; blocking work (file IO) goes to tokio's blocking pool. State lives in sled,
 //! so any actor can be dropped and started again from the store.
 
+pub mod agent_session;
+pub mod assign;
 pub mod chat;
 mod error;
+pub mod events;
 pub mod hub;
 pub mod media;
 pub mod messages;

@@ -177,6 +177,23 @@ pub struct UpdateChat {
     pub queue_id: Option<Option<String>>,
 }
 
+/// Auto-assignment hands a pending chat to an agent (ignored if no longer pending).
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct AssignChat {
+    pub chat_id: ChatId,
+    pub user: UserId,
+}
+
+/// The holder stayed offline too long: the chat goes back to its queue (ignored if they
+/// no longer hold it).
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct RequeueChat {
+    pub chat_id: ChatId,
+    pub user: UserId,
+}
+
 /// The Cloud API took a message: record its wamid.
 #[derive(Message)]
 #[rtype(result = "Result<()>")]

@@ -13,7 +13,9 @@ use atende_data::{
 };
 use chrono::Utc;
 
+use crate::agent_session::{Presence, PresenceBoard};
 use crate::chat::ChatActor;
+use crate::events::{EventBus, Payload, Publish};
 use crate::media::MediaFetcher;
 use crate::messages::*;
 use crate::outbound_queue::OutboundQueue;
@@ -26,28 +28,49 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The hub's supervisor.
 pub struct Router {
-    store: Store,
-    config: HubConfig,
+    pub(crate) store: Store,
+    pub(crate) config: HubConfig,
     client: CloudClient,
     media: Addr<MediaFetcher>,
+    pub(crate) bus: Addr<EventBus>,
+    pub(crate) board: PresenceBoard,
     chats: HashMap<ChatId, Addr<ChatActor>>,
     queues: HashMap<String, Addr<OutboundQueue>>,
+    /// An assignment pass is scheduled (passes are coalesced).
+    pub(crate) rebalance_pending: bool,
+    /// The last queue statistics announced, to announce only changes.
+    pub(crate) last_stats: String,
+}
+
+/// The actors the Router works with.
+pub struct RouterParts {
+    pub client: CloudClient,
+    pub media: Addr<MediaFetcher>,
+    pub bus: Addr<EventBus>,
+    pub board: PresenceBoard,
+}
+
+/// A user's presence changed: assign chats to them, or take chats back later.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PresenceChanged {
+    pub user: atende_data::UserId,
+    pub presence: Presence,
 }
 
 impl Router {
-    pub fn new(
-        store: Store,
-        config: HubConfig,
-        client: CloudClient,
-        media: Addr<MediaFetcher>,
-    ) -> Self {
+    pub fn new(store: Store, config: HubConfig, parts: RouterParts) -> Self {
         Router {
             store,
             config,
-            client,
-            media,
+            client: parts.client,
+            media: parts.media,
+            bus: parts.bus,
+            board: parts.board,
             chats: HashMap::new(),
             queues: HashMap::new(),
+            rebalance_pending: false,
+            last_stats: String::new(),
         }
     }
 
@@ -69,13 +92,24 @@ impl Router {
     }
 
     /// The live actor of a chat, started from sled when it has none.
-    fn chat_actor(&mut self, id: ChatId, ctx: &mut Context<Self>) -> Result<Addr<ChatActor>> {
+    pub(crate) fn chat_actor(
+        &mut self,
+        id: ChatId,
+        ctx: &mut Context<Self>,
+    ) -> Result<Addr<ChatActor>> {
         if let Some(addr) = self.chats.get(&id).filter(|a| a.connected()) {
             return Ok(addr.clone());
         }
         let chat = self.store.chat(id)?.ok_or(Error::NotFound)?;
         let queue = self.queue(&chat.phone_number_id, ctx);
-        let actor = ChatActor::new(chat, self.store.clone(), queue, self.media.clone());
+        let actor = ChatActor::new(
+            chat,
+            self.store.clone(),
+            queue,
+            self.media.clone(),
+            self.bus.clone(),
+            ctx.address(),
+        );
         let addr = actor.start();
         self.chats.insert(id, addr.clone());
         Ok(addr)
@@ -107,6 +141,15 @@ impl Router {
         write.chat(None, &chat);
         self.store.commit(write)?;
         tracing::info!(chat_id = %chat.id, "new chat");
+        let scope = crate::chat::scope_of(&chat, None);
+        self.bus.do_send(Publish {
+            name: "chat.created",
+            scope,
+            payload: Payload::Chat {
+                chat: Box::new(chat.clone()),
+                change: "created",
+            },
+        });
         Ok(chat.id)
     }
 }
@@ -223,6 +266,8 @@ forward!(
     ReopenChat => Chat,
     MarkChatRead => Chat,
     UpdateChat => Chat,
+    AssignChat => Chat,
+    RequeueChat => Chat,
     RecordSent => (),
     RecordFailed => (),
     ApplyDelivery => (),

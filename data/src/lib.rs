@@ -14,6 +14,7 @@
 
 mod chats;
 mod error;
+mod events;
 mod flusher;
 mod ids;
 pub mod keys;
@@ -34,8 +35,10 @@ pub use records::chat::{
     Chat, ChatStatus, Contact, Direction, LastMessage, MediaRef, Message, MessageError,
     MessageStatus, PendingStatus, ReactionRef, ReplyRef,
 };
+pub use records::event::{Event, Scope, Viewer};
 pub use records::media::{MediaRecord, MediaState};
 pub use records::outbox::{OutboxEntry, OutboxKind};
+pub use records::queue::Queue;
 pub use records::session::RotateOutcome;
 pub use records::settings::{BusinessHours, DayHours, Settings};
 pub use records::user::{NewUser, Role, User};

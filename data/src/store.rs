@@ -55,6 +55,8 @@ pub(crate) struct Trees {
     pub(crate) pending_statuses: sled::Tree,
     pub(crate) media: sled::Tree,
     pub(crate) settings: sled::Tree,
+    pub(crate) events: sled::Tree,
+    pub(crate) queues: sled::Tree,
 }
 
 impl Store {
@@ -100,6 +102,8 @@ impl Store {
                 pending_statuses: tree(trees::PENDING_STATUSES)?,
                 media: tree(trees::MEDIA)?,
                 settings: tree(trees::SETTINGS)?,
+                events: tree(trees::EVENTS)?,
+                queues: tree(trees::QUEUES)?,
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),

@@ -226,3 +226,23 @@ impl From<&Contact> for ContactView {
         }
     }
 }
+
+/// The `data` of a WebSocket event: a chat (with what changed), a message (with its chat,
+/// so a notification needs no second request), or the payload as it is.
+pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> Value {
+    use atende_actors::events::Payload;
+    match payload {
+        Payload::Chat { chat, change } => {
+            let mut data = serde_json::to_value(ChatView::new(chat, store)).unwrap_or_default();
+            data["change"] = Value::String((*change).to_string());
+            data
+        }
+        Payload::Message { message, chat } => {
+            let mut data =
+                serde_json::to_value(MessageView::new(message, store)).unwrap_or_default();
+            data["chat"] = serde_json::to_value(ChatView::new(chat, store)).unwrap_or_default();
+            data
+        }
+        Payload::Json(value) => value.clone(),
+    }
+}

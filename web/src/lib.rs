@@ -24,6 +24,7 @@ pub mod server;
 pub mod state;
 pub mod validate;
 pub mod views;
+pub mod ws;
 
 pub use error::{Error, Result};
 pub use limits::{Rate, RateLimits};

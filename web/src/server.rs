@@ -50,6 +50,8 @@ pub fn app(
                 .configure(routes::contacts::configure)
                 .configure(routes::templates::configure)
                 .configure(routes::settings::configure)
+                .configure(routes::queues::configure)
+                .configure(crate::ws::configure)
                 .service(scope("/webhooks").configure(routes::webhook::configure)),
         )
         .split_for_parts();

@@ -29,8 +29,9 @@ pub struct UserView {
     pub must_change_password: bool,
 }
 
-impl From<&User> for UserView {
-    fn from(user: &User) -> Self {
+impl UserView {
+    /// The view of `user`, with their presence as the hub knows it.
+    pub fn new(user: &User, board: &atende_actors::agent_session::PresenceBoard) -> Self {
         UserView {
             id: user.id.to_string(),
             email: user.email.clone(),
@@ -39,7 +40,7 @@ impl From<&User> for UserView {
             active: user.active,
             max_concurrent_chats: user.max_concurrent_chats,
             queue_ids: user.queue_ids.clone(),
-            presence: "offline",
+            presence: board.get(user.id).as_str(),
             must_change_password: user.must_change_password,
         }
     }

@@ -97,7 +97,8 @@ impl ChatActor {
         if let Some(media) = &media {
             write.media(media);
         }
-        self.save(after, write)?;
+        self.save(after, write, "message")?;
+        self.announce_message("message.created", &message);
         tracing::debug!(chat_id = %self.chat.id, message_id = %id, kind = %message.kind, "inbound message stored");
         Ok((Ingested::Stored(Box::new(message)), media))
     }

@@ -96,7 +96,7 @@ impl ChatActor {
         after.assignee = Some(by.id);
         after.pending_since = None;
         after.updated_at = Utc::now();
-        self.save(after, Write::default())?;
+        self.save(after, Write::default(), "claimed")?;
         tracing::info!(chat_id = %self.chat.id, user_id = %by.id, "chat claimed");
         Ok(self.chat.clone())
     }
@@ -131,7 +131,7 @@ impl ChatActor {
             }
         }
         after.updated_at = now;
-        self.save(after, Write::default())?;
+        self.save(after, Write::default(), "transferred")?;
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat transferred");
         Ok(self.chat.clone())
     }
@@ -149,7 +149,7 @@ impl ChatActor {
         after.unread_count = 0;
         after.pending_since = None;
         after.updated_at = now;
-        self.save(after, Write::default())?;
+        self.save(after, Write::default(), "closed")?;
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat closed");
         Ok(self.chat.clone())
     }
@@ -168,7 +168,7 @@ impl ChatActor {
         after.closed_at = None;
         after.close_note = None;
         after.updated_at = Utc::now();
-        self.save(after, Write::default())?;
+        self.save(after, Write::default(), "reopened")?;
         Ok(self.chat.clone())
     }
 
@@ -182,7 +182,7 @@ impl ChatActor {
             after.queue_id = queue;
         }
         after.updated_at = Utc::now();
-        self.save(after, Write::default())?;
+        self.save(after, Write::default(), "updated")?;
         Ok(self.chat.clone())
     }
 
@@ -216,7 +216,57 @@ impl ChatActor {
         if after == self.chat {
             return Ok((after, None));
         }
-        self.save(after, write)?;
+        self.save(after, write, "read")?;
         Ok((self.chat.clone(), receipt))
+    }
+}
+
+impl Handler<AssignChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: AssignChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.assign(msg.user);
+        self.durably(result)
+    }
+}
+
+impl Handler<RequeueChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: RequeueChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.requeue(msg.user);
+        self.durably(result)
+    }
+}
+
+impl ChatActor {
+    /// Auto-assignment: only a chat still waiting is handed over.
+    fn assign(&mut self, user: atende_data::UserId) -> Result<Chat> {
+        if self.chat.status != ChatStatus::Pending {
+            return Ok(self.chat.clone());
+        }
+        let mut after = self.chat.clone();
+        after.status = ChatStatus::Open;
+        after.assignee = Some(user);
+        after.pending_since = None;
+        after.updated_at = Utc::now();
+        self.save(after, Write::default(), "assigned")?;
+        tracing::info!(chat_id = %self.chat.id, user_id = %user, "chat assigned");
+        Ok(self.chat.clone())
+    }
+
+    /// Back to the queue, if `user` still holds it.
+    fn requeue(&mut self, user: atende_data::UserId) -> Result<Chat> {
+        if self.chat.status != ChatStatus::Open || self.chat.assignee != Some(user) {
+            return Ok(self.chat.clone());
+        }
+        let now = Utc::now();
+        let mut after = self.chat.clone();
+        after.status = ChatStatus::Pending;
+        after.assignee = None;
+        after.pending_since = Some(now);
+        after.updated_at = now;
+        self.save(after, Write::default(), "requeued")?;
+        Ok(self.chat.clone())
     }
 }

@@ -9,11 +9,14 @@ mod outbound;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use atende_data::{Chat, Store, Visibility, Write};
+use atende_data::{Chat, ChatStatus, Message, Scope, Store, UserId, Visibility, Write};
 
+use crate::assign::Rebalance;
+use crate::events::{EventBus, Payload, Publish};
 use crate::media::MediaFetcher;
 use crate::messages::Caller;
 use crate::outbound_queue::OutboundQueue;
+use crate::router::Router;
 use crate::{Error, Result};
 
 /// A chat actor with nothing to do for this long stops; its state is in sled, so the
@@ -30,7 +33,17 @@ pub struct ChatActor {
     store: Store,
     outbound: Addr<OutboundQueue>,
     media: Addr<MediaFetcher>,
+    bus: Addr<EventBus>,
+    router: Addr<Router>,
     last_used: Instant,
+}
+
+/// Who may see events of `chat`: staff, its holder and the previous one, and while it
+/// waits, the agents of its queue.
+pub fn scope_of(chat: &Chat, previous: Option<UserId>) -> Scope {
+    let users = chat.assignee.into_iter().chain(previous).collect();
+    let pending_in = (chat.status == ChatStatus::Pending).then(|| chat.queue_id.clone());
+    Scope::Chat { users, pending_in }
 }
 
 impl ChatActor {
@@ -40,22 +53,54 @@ impl ChatActor {
         store: Store,
         outbound: Addr<OutboundQueue>,
         media: Addr<MediaFetcher>,
+        bus: Addr<EventBus>,
+        router: Addr<Router>,
     ) -> ChatActor {
         ChatActor {
             chat,
             store,
             outbound,
             media,
+            bus,
+            router,
             last_used: Instant::now(),
         }
     }
 
-    /// Writes the chat's new state together with `write`, then keeps it.
-    fn save(&mut self, after: Chat, mut write: Write) -> Result<()> {
+    /// Writes the chat's new state together with `write`, keeps it, and announces it as
+    /// `change` (its fan-out waits for a flush that covers this write).
+    fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
         write.chat(Some(&self.chat), &after);
         self.store.commit(write)?;
+        let previous = self.chat.assignee.filter(|p| Some(*p) != after.assignee);
+        let frees_or_adds_work = after.status == ChatStatus::Pending
+            || (self.chat.status == ChatStatus::Open && after.status != ChatStatus::Open)
+            || previous.is_some();
         self.chat = after;
+        self.bus.do_send(Publish {
+            name: "chat.updated",
+            scope: scope_of(&self.chat, previous),
+            payload: Payload::Chat {
+                chat: Box::new(self.chat.clone()),
+                change,
+            },
+        });
+        if frees_or_adds_work {
+            self.router.do_send(Rebalance);
+        }
         Ok(())
+    }
+
+    /// Announces a new or changed message of this chat.
+    fn announce_message(&self, name: &'static str, message: &Message) {
+        self.bus.do_send(Publish {
+            name,
+            scope: scope_of(&self.chat, None),
+            payload: Payload::Message {
+                message: Box::new(message.clone()),
+                chat: Box::new(self.chat.clone()),
+            },
+        });
     }
 
     /// The caller may see this chat at all (else it does not exist for them).

@@ -124,7 +124,8 @@ impl ChatActor {
         });
         after.first_response_at = after.first_response_at.or(Some(now));
         after.updated_at = now;
-        self.save(after, write)?;
+        self.save(after, write, "message")?;
+        self.announce_message("message.created", &message);
         tracing::info!(chat_id = %self.chat.id, message_id = %id, user_id = %msg.by.id, "reply queued");
         Ok((
             Sent {
@@ -296,7 +297,8 @@ impl ChatActor {
         write.message(&note);
         let mut after = self.chat.clone();
         after.updated_at = now;
-        self.save(after, write)?;
+        self.save(after, write, "note")?;
+        self.announce_message("message.created", &note);
         Ok(note)
     }
 
@@ -329,9 +331,13 @@ impl ChatActor {
             .message(self.chat.id, id)?
             .ok_or(Error::NotFound)?;
         let mut write = Write::default();
+        let before = message.clone();
         change(&mut message, &mut write);
         write.message(&message);
         self.store.commit(write)?;
+        if message != before {
+            self.announce_message("message.updated", &message);
+        }
         Ok(())
     }
 }

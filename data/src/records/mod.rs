@@ -1,8 +1,10 @@
 //! The records stored in the trees, one module per record kind.
 
 pub mod chat;
+pub mod event;
 pub mod media;
 pub mod outbox;
+pub mod queue;
 pub mod session;
 pub mod settings;
 pub mod user;

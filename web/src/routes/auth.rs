@@ -1,6 +1,7 @@
 //! Sign-in, token refresh with rotation, sign-out, the current user, password change.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use atende_actors::events::UserChanged;
 use atende_data::{password, tokens, RotateOutcome, User};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -128,7 +129,7 @@ fn token_pair(state: &AppState, user: &User, refresh_token: String) -> Result<To
         refresh_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
-        user: UserView::from(user),
+        user: UserView::new(user, &state.hub.board),
     })
 }
 
@@ -186,8 +187,8 @@ async fn logout(
     (status = 401, body = ErrorBody),
 ))]
 #[get("/auth/me")]
-async fn me(session: Session) -> HttpResponse {
-    HttpResponse::Ok().json(UserView::from(&session.0))
+async fn me(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    HttpResponse::Ok().json(UserView::new(&session.0, &state.hub.board))
 }
 
 /// Changes the caller's password. Every session of the user ends, this one included:
@@ -234,7 +235,7 @@ async fn change_password(
         state.limits.logins.failed(&address, &user.email);
         return Err(Error::field("current_password", "is not correct"));
     };
-    state.store.update_user(user.id, |u| {
+    let changed = state.store.update_user(user.id, |u| {
         u.password_hash = hash.clone();
         u.must_change_password = false;
         u.session_epoch += 1;
@@ -242,6 +243,10 @@ async fn change_password(
     })?;
     state.store.end_all_sessions(user.id)?;
     state.store.durable().await?;
+    state.hub.bus.do_send(UserChanged {
+        user: changed,
+        end_sessions: true,
+    });
     tracing::info!(user_id = %user.id, "password changed");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod health;
 pub mod media;
 pub mod messages;
+pub mod queues;
 pub mod settings;
 pub mod templates;
 pub mod users;

@@ -1,6 +1,7 @@
 //! User administration: admins create, change and deactivate; supervisors read.
 
 use actix_web::{delete, get, patch, post, web, HttpResponse};
+use atende_actors::events::UserChanged;
 use atende_data::{password, NewUser, Role, Store, User, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -86,7 +87,10 @@ async fn list_users(
         users.last().map(|u| u.id.to_string())
     });
     Ok(HttpResponse::Ok().json(Page {
-        items: users.iter().map(UserView::from).collect(),
+        items: users
+            .iter()
+            .map(|u| UserView::new(u, &state.hub.board))
+            .collect(),
         next_cursor: next_cursor.flatten(),
     }))
 }
@@ -134,7 +138,7 @@ async fn create_user(
     let user = store.create_user(new)?;
     store.durable().await?;
     tracing::info!(user_id = %user.id, by = %auth.0.id, role = %user.role, "user created");
-    Ok(HttpResponse::Created().json(UserView::from(&user)))
+    Ok(HttpResponse::Created().json(UserView::new(&user, &state.hub.board)))
 }
 
 /// One user; admins and supervisors read anyone, others only themselves.
@@ -153,7 +157,7 @@ async fn get_user(
         auth.require_staff()?;
     }
     let user = state.store.user(id)?.ok_or(Error::NotFound)?;
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    Ok(HttpResponse::Ok().json(UserView::new(&user, &state.hub.board)))
 }
 
 /// Changes a user. Deactivating or resetting the password ends their sessions at once.
@@ -209,8 +213,12 @@ async fn update_user(
         store.end_all_sessions(id)?;
     }
     store.durable().await?;
+    state.hub.bus.do_send(UserChanged {
+        user: user.clone(),
+        end_sessions: ends_sessions,
+    });
     tracing::info!(user_id = %id, by = %auth.0.id, ends_sessions, "user changed");
-    Ok(HttpResponse::Ok().json(UserView::from(&user)))
+    Ok(HttpResponse::Ok().json(UserView::new(&user, &state.hub.board)))
 }
 
 fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sessions: bool) {
@@ -259,7 +267,7 @@ async fn deactivate_user(
     let store = &state.store;
     let current = store.user(id)?.ok_or(Error::NotFound)?;
     guard_last_admin(store, &current, false)?;
-    store.update_user(id, |user| {
+    let user = store.update_user(id, |user| {
         if user.active {
             user.active = false;
             user.session_epoch += 1;
@@ -268,6 +276,10 @@ async fn deactivate_user(
     })?;
     store.end_all_sessions(id)?;
     store.durable().await?;
+    state.hub.bus.do_send(UserChanged {
+        user,
+        end_sessions: true,
+    });
     tracing::info!(user_id = %id, by = %auth.0.id, "user deactivated");
     Ok(HttpResponse::NoContent().finish())
 }

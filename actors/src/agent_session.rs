@@ -1,0 +1,231 @@
+//! [`AgentSession`]: one per signed-in user. It holds the user's sockets (tabs) and their
+//! presence: online while a socket is open, away on request, offline once the last socket
+//! has been closed for a grace period (a page reload is not a departure). Events reach it
+//! already filtered; it hands them to each socket without ever waiting for one: a socket
+//! whose mailbox is full is marked lagged, closes, and resumes from the log.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix::prelude::*;
+use atende_data::{Scope, UserId};
+use serde_json::json;
+
+use crate::events::{EventBus, Payload, Publish, ToConnection};
+use crate::router::{PresenceChanged, Router};
+
+/// How long a user with no socket stays online (covers reloads and short network drops).
+pub const OFFLINE_GRACE: Duration = Duration::from_secs(15);
+
+/// Where a user is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
+}
+
+impl Presence {
+    /// The API's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Online => "online",
+            Presence::Away => "away",
+            Presence::Offline => "offline",
+        }
+    }
+}
+
+/// Everyone's presence, shared with the HTTP layer (user views, the live queue view).
+#[derive(Clone, Default)]
+pub struct PresenceBoard(Arc<Mutex<HashMap<UserId, Presence>>>);
+
+impl PresenceBoard {
+    /// A user's presence; offline when never seen.
+    pub fn get(&self, user: UserId) -> Presence {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&user)
+            .copied()
+            .unwrap_or(Presence::Offline)
+    }
+
+    fn set(&self, user: UserId, presence: Presence) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(user, presence);
+    }
+
+    /// Users who are online now.
+    pub fn online(&self) -> Vec<UserId> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(_, p)| **p == Presence::Online)
+            .map(|(u, _)| *u)
+            .collect()
+    }
+}
+
+/// A socket joins the session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct AddConnection {
+    pub id: u64,
+    pub recipient: Recipient<ToConnection>,
+    pub lagged: Arc<AtomicBool>,
+}
+
+/// A socket closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RemoveConnection {
+    pub id: u64,
+}
+
+/// The user asks to be away, or back online.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPresence {
+    pub away: bool,
+}
+
+struct Connection {
+    recipient: Recipient<ToConnection>,
+    lagged: Arc<AtomicBool>,
+}
+
+/// One user's sockets and presence.
+pub struct AgentSession {
+    user: UserId,
+    bus: Addr<EventBus>,
+    router: Option<Addr<Router>>,
+    board: PresenceBoard,
+    connections: HashMap<u64, Connection>,
+    presence: Presence,
+    away: bool,
+    grace: Option<SpawnHandle>,
+}
+
+impl AgentSession {
+    pub fn new(
+        user: UserId,
+        bus: Addr<EventBus>,
+        router: Option<Addr<Router>>,
+        board: PresenceBoard,
+    ) -> Self {
+        AgentSession {
+            user,
+            bus,
+            router,
+            board,
+            connections: HashMap::new(),
+            presence: Presence::Offline,
+            away: false,
+            grace: None,
+        }
+    }
+
+    /// Moves to `presence`, telling everyone and the Router when it changes.
+    fn become_(&mut self, presence: Presence) {
+        if presence == self.presence {
+            return;
+        }
+        self.presence = presence;
+        self.board.set(self.user, presence);
+        let data = json!({"user_id": self.user.to_string(), "presence": presence.as_str()});
+        self.bus.do_send(Publish {
+            name: "presence",
+            scope: Scope::Everyone,
+            payload: Payload::Json(data),
+        });
+        if let Some(router) = &self.router {
+            router.do_send(PresenceChanged {
+                user: self.user,
+                presence,
+            });
+        }
+    }
+
+    fn settle(&mut self) {
+        let presence = if self.away {
+            Presence::Away
+        } else {
+            Presence::Online
+        };
+        self.become_(presence);
+    }
+}
+
+impl Actor for AgentSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+    }
+}
+
+impl Handler<AddConnection> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: AddConnection, ctx: &mut Context<Self>) {
+        if let Some(handle) = self.grace.take() {
+            ctx.cancel_future(handle);
+        }
+        self.connections.insert(
+            msg.id,
+            Connection {
+                recipient: msg.recipient,
+                lagged: msg.lagged,
+            },
+        );
+        self.settle();
+    }
+}
+
+impl Handler<RemoveConnection> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: RemoveConnection, ctx: &mut Context<Self>) {
+        self.connections.remove(&msg.id);
+        if self.connections.is_empty() && self.grace.is_none() {
+            self.grace = Some(ctx.run_later(OFFLINE_GRACE, |session, _| {
+                session.grace = None;
+                if session.connections.is_empty() {
+                    session.away = false;
+                    session.become_(Presence::Offline);
+                }
+            }));
+        }
+    }
+}
+
+impl Handler<SetPresence> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetPresence, _: &mut Context<Self>) {
+        self.away = msg.away;
+        if !self.connections.is_empty() {
+            self.settle();
+        }
+    }
+}
+
+impl Handler<ToConnection> for AgentSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToConnection, _: &mut Context<Self>) {
+        for connection in self.connections.values() {
+            if connection.lagged.load(Ordering::Relaxed) {
+                continue;
+            }
+            if connection.recipient.try_send(msg.clone()).is_err() {
+                // Its mailbox is full: it is behind. It closes and resumes from the log.
+                connection.lagged.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! [`EventBus`]: the one place that numbers events, logs them and fans them out, so every
+//! socket receives events in sequence order and a reconnecting socket can resume from the
+//! last number it saw.
+//!
+//! An event is published right after the change it reports is written (by the actor that
+//! wrote it, in order), logged, and fanned out once a flush that began after it has
+//! completed: nobody hears of a change that a crash could take back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use atende_data::{Chat, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer};
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::agent_session::{AddConnection, AgentSession, PresenceBoard};
+use crate::router::Router;
+
+/// How often the log is pruned to its retention window.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What an event is about; rendered once into the JSON browsers receive.
+#[derive(Clone, Debug)]
+pub enum Payload {
+    /// A chat, and what happened to it (created, claimed, transferred ...).
+    Chat {
+        chat: Box<Chat>,
+        change: &'static str,
+    },
+    /// A message, with its chat for notifications.
+    Message {
+        message: Box<ChatMessage>,
+        chat: Box<Chat>,
+    },
+    /// Anything else, already JSON (typing, presence, queue statistics).
+    Json(Value),
+}
+
+/// Turns a payload into the event's `data` (the HTTP layer knows the API's shapes).
+pub type Renderer = fn(&Payload, &Store) -> Value;
+
+/// How long events are kept for resuming sockets.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub max_events: usize,
+    pub max_age: chrono::Duration,
+}
+
+/// Number, log and fan out an event.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Publish {
+    pub name: &'static str,
+    pub scope: Scope,
+    pub payload: Payload,
+}
+
+/// What a connection receives from its session.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub enum ToConnection {
+    /// An event it may see.
+    Event(Arc<Event>),
+    /// Close the socket with this code and reason.
+    Close { code: u16, reason: &'static str },
+}
+
+/// A new socket of a signed-in user.
+#[derive(Message)]
+#[rtype(result = "Attached")]
+pub struct Attach {
+    pub user: User,
+    pub connection: Recipient<ToConnection>,
+    /// Set when the connection could not keep up and must resume.
+    pub lagged: Arc<AtomicBool>,
+    pub resume_from: Option<u64>,
+}
+
+/// The answer to [`Attach`].
+pub struct Attached {
+    pub session: Addr<AgentSession>,
+    pub connection_id: u64,
+    /// The newest event number at attach time.
+    pub seq: u64,
+    /// The events after `resume_from` the user may see, or `None`: the log does not reach
+    /// back that far (or the number is from the future), so the client must reload.
+    pub replay: Option<Vec<Event>>,
+}
+
+/// A user's role or queues changed: sessions filter with the new ones; with
+/// `end_sessions` (deactivation, password reset) their sockets close.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UserChanged {
+    pub user: User,
+    pub end_sessions: bool,
+}
+
+struct SessionEntry {
+    viewer: Viewer,
+    addr: Addr<AgentSession>,
+}
+
+/// The event bus.
+pub struct EventBus {
+    store: Store,
+    render: Renderer,
+    retention: Retention,
+    router: Option<Addr<Router>>,
+    board: PresenceBoard,
+    next_seq: u64,
+    /// The newest event fanned out.
+    published: u64,
+    /// Logged, waiting for the flush that makes them safe to announce.
+    pending: Vec<Event>,
+    flushing: bool,
+    sessions: HashMap<UserId, SessionEntry>,
+    next_connection: u64,
+}
+
+impl EventBus {
+    /// A bus continuing the store's numbering.
+    pub fn new(
+        store: Store,
+        render: Renderer,
+        retention: Retention,
+        board: PresenceBoard,
+    ) -> EventBus {
+        let last = store.last_event_seq().unwrap_or(0);
+        EventBus {
+            store,
+            render,
+            retention,
+            router: None,
+            board,
+            next_seq: last + 1,
+            published: last,
+            pending: Vec::new(),
+            flushing: false,
+            sessions: HashMap::new(),
+            next_connection: 0,
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        self.flushing = true;
+        let batch = self.pending.len();
+        let store = self.store.clone();
+        let done = async move { store.durable().await };
+        ctx.spawn(done.into_actor(self).map(move |result, bus, ctx| {
+            if let Err(error) = result {
+                tracing::error!(%error, "the event log could not be flushed");
+            }
+            let events: Vec<Event> = bus.pending.drain(..batch).collect();
+            for event in events {
+                bus.fan_out(event);
+            }
+            bus.flushing = false;
+            if !bus.pending.is_empty() {
+                bus.flush(ctx);
+            }
+        }));
+    }
+
+    fn fan_out(&mut self, event: Event) {
+        self.published = event.seq;
+        let event = Arc::new(event);
+        for entry in self.sessions.values() {
+            if event.scope.allows(&entry.viewer) {
+                entry.addr.do_send(ToConnection::Event(event.clone()));
+            }
+        }
+    }
+
+    fn replay(&self, resume_from: Option<u64>, viewer: &Viewer) -> Option<Vec<Event>> {
+        let Some(from) = resume_from else {
+            return Some(Vec::new());
+        };
+        let first = self.store.first_event_seq().ok()?;
+        let reaches = first.is_none_or(|first| from + 1 >= first);
+        if from > self.published || !reaches {
+            return None;
+        }
+        self.store.events_since(from, self.published, viewer).ok()
+    }
+}
+
+/// Who the user is, for filtering.
+pub fn viewer(user: &User) -> Viewer {
+    Viewer {
+        user: user.id,
+        staff: user.role.is_staff(),
+        queues: user.queue_ids.clone(),
+    }
+}
+
+impl Actor for EventBus {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(4096);
+        ctx.run_interval(PRUNE_INTERVAL, |bus, _| {
+            let before = Utc::now() - bus.retention.max_age;
+            if let Err(error) = bus.store.prune_events(bus.retention.max_events, before) {
+                tracing::warn!(%error, "pruning the event log failed");
+            }
+        });
+    }
+}
+
+impl Handler<Publish> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        let event = Event {
+            seq: self.next_seq,
+            name: msg.name.to_string(),
+            data: (self.render)(&msg.payload, &self.store).to_string(),
+            scope: msg.scope,
+            at: Utc::now(),
+        };
+        self.next_seq += 1;
+        if let Err(error) = self.store.append_event(&event) {
+            tracing::error!(%error, "an event could not be logged");
+        }
+        self.pending.push(event);
+        if !self.flushing {
+            self.flush(ctx);
+        }
+    }
+}
+
+impl Handler<Attach> for EventBus {
+    type Result = MessageResult<Attach>;
+
+    fn handle(&mut self, msg: Attach, ctx: &mut Context<Self>) -> Self::Result {
+        let viewer = viewer(&msg.user);
+        let bus = ctx.address();
+        let router = self.router.clone();
+        let board = self.board.clone();
+        let entry = self
+            .sessions
+            .entry(msg.user.id)
+            .or_insert_with(|| SessionEntry {
+                viewer: viewer.clone(),
+                addr: AgentSession::new(msg.user.id, bus, router, board).start(),
+            });
+        entry.viewer = viewer.clone();
+        self.next_connection += 1;
+        let connection_id = self.next_connection;
+        // Sent before any later fan-out, so the session knows the socket first.
+        entry.addr.do_send(AddConnection {
+            id: connection_id,
+            recipient: msg.connection,
+            lagged: msg.lagged,
+        });
+        let session = entry.addr.clone();
+        MessageResult(Attached {
+            session,
+            connection_id,
+            seq: self.published,
+            replay: self.replay(msg.resume_from, &viewer),
+        })
+    }
+}
+
+impl Handler<UserChanged> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: UserChanged, _: &mut Context<Self>) {
+        if let Some(entry) = self.sessions.get_mut(&msg.user.id) {
+            entry.viewer = viewer(&msg.user);
+            if msg.end_sessions || !msg.user.active {
+                entry.addr.do_send(ToConnection::Close {
+                    code: 4401,
+                    reason: "signed out",
+                });
+            }
+        }
+    }
+}
+
+/// Tells the bus where the Router is (they are started one after the other).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRouter(pub Addr<Router>);
+
+impl Handler<SetRouter> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetRouter, _: &mut Context<Self>) {
+        self.router = Some(msg.0);
+    }
+}
+
+/// Whether a connection fell behind (set by its session, read by the connection).
+pub fn lagged(flag: &AtomicBool) -> bool {
+    flag.load(Ordering::Relaxed)
+}

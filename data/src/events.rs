@@ -1,0 +1,113 @@
+//! The `events` tree (numbered events for resuming sockets) and the `queues` tree.
+
+use chrono::{DateTime, Utc};
+
+use crate::keys::read_u64;
+use crate::records::event::{Event, Viewer};
+use crate::records::queue::Queue;
+use crate::store::{decode, encode};
+use crate::{ChatStatus, Result, Store, UserId};
+
+impl Store {
+    /// Appends an event (the caller numbers it).
+    pub fn append_event(&self, event: &Event) -> Result<()> {
+        self.trees()
+            .events
+            .insert(event.seq.to_be_bytes(), encode(event)?)?;
+        Ok(())
+    }
+
+    /// The newest event's number, 0 for none.
+    pub fn last_event_seq(&self) -> Result<u64> {
+        Ok(self
+            .trees()
+            .events
+            .last()?
+            .and_then(|(k, _)| read_u64(&k))
+            .unwrap_or(0))
+    }
+
+    /// The oldest event still kept, if any.
+    pub fn first_event_seq(&self) -> Result<Option<u64>> {
+        Ok(self.trees().events.first()?.and_then(|(k, _)| read_u64(&k)))
+    }
+
+    /// The events after `after` up to `until` that `viewer` may see, oldest first.
+    pub fn events_since(&self, after: u64, until: u64, viewer: &Viewer) -> Result<Vec<Event>> {
+        let mut events = Vec::new();
+        for entry in self
+            .trees()
+            .events
+            .range((after + 1).to_be_bytes()..=until.to_be_bytes())
+        {
+            let event: Event = decode(&entry?.1)?;
+            if event.scope.allows(viewer) {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Drops events beyond the newest `keep` and those older than `before`.
+    pub fn prune_events(&self, keep: usize, before: DateTime<Utc>) -> Result<usize> {
+        let tree = &self.trees().events;
+        let last = self.last_event_seq()?;
+        let mut pruned = 0;
+        for entry in tree.iter() {
+            let (key, bytes) = entry?;
+            let seq = read_u64(&key).unwrap_or(0);
+            let old =
+                last.saturating_sub(seq) >= keep as u64 || decode::<Event>(&bytes)?.at < before;
+            if !old {
+                break;
+            }
+            tree.remove(key)?;
+            pruned += 1;
+        }
+        Ok(pruned)
+    }
+
+    /// How many chats a user holds in a status (an index prefix count).
+    pub fn count_chats(&self, user: UserId, status: ChatStatus) -> Result<usize> {
+        let mut prefix = user.key().to_vec();
+        prefix.push(status.code());
+        Ok(self.trees().by_assignee.scan_prefix(prefix).keys().count())
+    }
+
+    /// Every queue, by id.
+    pub fn queues(&self) -> Result<Vec<Queue>> {
+        self.trees().queues.iter().map(|e| decode(&e?.1)).collect()
+    }
+
+    /// One queue.
+    pub fn queue(&self, id: &str) -> Result<Option<Queue>> {
+        self.trees()
+            .queues
+            .get(id.as_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Creates a queue; [`crate::Error::Conflict`] when the id is taken.
+    pub fn create_queue(&self, queue: &Queue) -> Result<()> {
+        let swapped = self.trees().queues.compare_and_swap(
+            queue.id.as_bytes(),
+            None::<&[u8]>,
+            Some(encode(queue)?),
+        )?;
+        swapped.map_err(|_| crate::Error::Conflict("a queue with this id already exists"))
+    }
+
+    /// Replaces a queue.
+    pub fn put_queue(&self, queue: &Queue) -> Result<()> {
+        self.trees()
+            .queues
+            .insert(queue.id.as_bytes(), encode(queue)?)?;
+        Ok(())
+    }
+
+    /// Deletes a queue; false when there was none.
+    pub fn delete_queue(&self, id: &str) -> Result<bool> {
+        Ok(self.trees().queues.remove(id.as_bytes())?.is_some())
+    }
+}

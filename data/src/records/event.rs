@@ -1,0 +1,68 @@
+//! The event log: every change agents see, numbered, kept for a retention window so that a
+//! reconnecting browser can be told exactly what it missed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::UserId;
+
+/// Who may see an event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Scope {
+    /// Every signed-in user (presence).
+    Everyone,
+    /// Admins and supervisors (queue statistics).
+    Staff,
+    /// A chat's event: staff, the listed users (holder, previous holder), and, while the
+    /// chat waits, the agents of its queue (`Some(None)`: a chat in no queue, any agent).
+    Chat {
+        users: Vec<UserId>,
+        pending_in: Option<Option<String>>,
+    },
+}
+
+/// What a viewer is, for [`Scope::allows`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Viewer {
+    pub user: UserId,
+    pub staff: bool,
+    pub queues: Vec<String>,
+}
+
+impl Scope {
+    /// Whether `viewer` may see an event of this scope.
+    pub fn allows(&self, viewer: &Viewer) -> bool {
+        match self {
+            Scope::Everyone => true,
+            Scope::Staff => viewer.staff,
+            Scope::Chat { users, pending_in } => {
+                viewer.staff
+                    || users.contains(&viewer.user)
+                    || pending_in.as_ref().is_some_and(|queue| {
+                        queue.as_ref().is_none_or(|q| viewer.queues.contains(q))
+                    })
+            }
+        }
+    }
+}
+
+/// One logged event; `data` is the JSON the browser receives, rendered once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub name: String,
+    pub data: String,
+    pub scope: Scope,
+    pub at: DateTime<Utc>,
+}
+
+impl Event {
+    /// The WebSocket frame of this event.
+    pub fn frame(&self) -> String {
+        format!(
+            r#"{{"type":"event","seq":{},"event":"{}","data":{}}}"#,
+            self.seq, self.name, self.data
+        )
+    }
+}

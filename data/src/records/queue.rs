@@ -1,0 +1,17 @@
+//! Queues (departments): where pending chats wait and which agents serve them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A queue, e.g. "vendas" or "suporte".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    /// A short slug chosen by the admin.
+    pub id: String,
+    pub name: String,
+    /// #RRGGBB, for the console.
+    pub color: String,
+    /// Sent when a chat enters the queue, if set.
+    pub greeting: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,205 @@
+//! Queues (departments) and the live view of them: pending chats per queue with the
+//! longest wait, and every agent's presence and load.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use atende_actors::assign::live_queues;
+use atende_data::Queue;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::Fields;
+use crate::views::{ErrorBody, Page};
+
+/// Longest queue id and name.
+const MAX_ID: usize = 64;
+const MAX_NAME: usize = 60;
+/// Longest queue greeting (WhatsApp's text limit).
+const MAX_GREETING: usize = 4096;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_queues)
+        .service(live)
+        .service(create_queue)
+        .service(update_queue)
+        .service(delete_queue);
+}
+
+/// A queue.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueBody {
+    /// A slug: lower-case letters, digits, `-` and `_`.
+    pub id: String,
+    pub name: String,
+    /// #RRGGBB.
+    pub color: String,
+    pub greeting: Option<String>,
+}
+
+/// Changes to a queue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueChange {
+    pub name: Option<String>,
+    pub color: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub greeting: Option<Option<String>>,
+}
+
+fn view(queue: &Queue) -> QueueBody {
+    QueueBody {
+        id: queue.id.clone(),
+        name: queue.name.clone(),
+        color: queue.color.clone(),
+        greeting: queue.greeting.clone(),
+    }
+}
+
+fn check(fields: &mut Fields, name: Option<&str>, color: Option<&str>, greeting: Option<&str>) {
+    if let Some(name) = name {
+        fields.text("name", name, MAX_NAME);
+    }
+    if let Some(color) = color {
+        let hex = color
+            .strip_prefix('#')
+            .filter(|h| h.len() == 6 && h.chars().all(|c| c.is_ascii_hexdigit()));
+        fields.check(hex.is_some(), "color", "must be a colour as #RRGGBB");
+    }
+    if let Some(greeting) = greeting {
+        fields.text("greeting", greeting, MAX_GREETING);
+    }
+}
+
+/// Every queue (any signed-in user may read them).
+#[utoipa::path(tag = "queues", security(("bearer" = [])), responses((status = 200, body = Page<QueueBody>)))]
+#[get("/queues")]
+async fn list_queues(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
+    let items = state.store.queues()?.iter().map(view).collect();
+    Ok(HttpResponse::Ok().json(Page::<QueueBody> {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Creates a queue.
+#[utoipa::path(tag = "queues", request_body = QueueBody, security(("bearer" = [])), responses(
+    (status = 201, body = QueueBody),
+    (status = 400, body = ErrorBody),
+    (status = 409, description = "the id is taken", body = ErrorBody),
+))]
+#[post("/queues")]
+async fn create_queue(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<QueueBody>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let body = body.0;
+    let mut fields = Fields::default();
+    let slug = !body.id.is_empty()
+        && body.id.len() <= MAX_ID
+        && body
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    fields.check(
+        slug,
+        "id",
+        "must be 1 to 64 lower-case letters, digits, - or _",
+    );
+    check(
+        &mut fields,
+        Some(&body.name),
+        Some(&body.color),
+        body.greeting.as_deref(),
+    );
+    fields.finish()?;
+    let queue = Queue {
+        id: body.id,
+        name: body.name.trim().to_string(),
+        color: body.color.to_lowercase(),
+        greeting: body.greeting,
+        created_at: Utc::now(),
+    };
+    state.store.create_queue(&queue)?;
+    state.store.durable().await?;
+    Ok(HttpResponse::Created().json(view(&queue)))
+}
+
+/// Changes a queue.
+#[utoipa::path(tag = "queues", request_body = QueueChange, security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = QueueBody),
+    (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+#[patch("/queues/{id}")]
+async fn update_queue(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<QueueChange>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let change = body.0;
+    let mut fields = Fields::default();
+    check(
+        &mut fields,
+        change.name.as_deref(),
+        change.color.as_deref(),
+        change.greeting.as_ref().and_then(|g| g.as_deref()),
+    );
+    fields.finish()?;
+    let mut queue = state.store.queue(&path)?.ok_or(Error::NotFound)?;
+    if let Some(name) = change.name {
+        queue.name = name.trim().to_string();
+    }
+    if let Some(color) = change.color {
+        queue.color = color.to_lowercase();
+    }
+    if let Some(greeting) = change.greeting {
+        queue.greeting = greeting;
+    }
+    state.store.put_queue(&queue)?;
+    state.store.durable().await?;
+    Ok(HttpResponse::Ok().json(view(&queue)))
+}
+
+/// Deletes a queue; its chats keep the id and show as "no longer a queue".
+#[utoipa::path(tag = "queues", security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 204, description = "deleted"),
+    (status = 404, body = ErrorBody),
+))]
+#[delete("/queues/{id}")]
+async fn delete_queue(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    if !state.store.delete_queue(&path)? {
+        return Err(Error::NotFound);
+    }
+    state.store.durable().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Supervisors' live view: pending chats per queue with the oldest wait, and every
+/// active user's presence and open chats.
+#[utoipa::path(tag = "queues", security(("bearer" = [])), responses(
+    (status = 200, description = "`{queues: [{queue_id, name, pending, oldest_since}], agents: [{user_id, name, role, presence, open_chats, max_concurrent_chats, queue_ids}]}`"),
+    (status = 403, body = ErrorBody),
+))]
+#[get("/queues/live")]
+async fn live(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    let hub = state.hub.clone();
+    let view = web::block(move || live_queues(&hub.store, &hub.board)).await??;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,372 @@
+//! [`WsConnection`]: one per browser socket at `GET /api/v1/ws`. It authenticates with the
+//! first frame (never a token in the URL), replays what the client missed, forwards live
+//! events, relays typing / viewing / presence, pings, and closes silent or lagging sockets.
+//! It is the only user of actix-web-actors (deprecated upstream for actix-ws), so a swap
+//! stays in this module.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web_actors::ws::{self, CloseCode, CloseReason};
+use atende_actors::agent_session::{AgentSession, RemoveConnection, SetPresence};
+use atende_actors::chat::scope_of;
+use atende_actors::events::{lagged, Attach, Attached, Payload, Publish, ToConnection};
+use atende_data::{ChatId, User, UserId, Visibility};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::state::AppState;
+
+/// The first frame must authenticate within this time.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the server pings (and checks for silence and lag).
+pub const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// A socket silent this long is gone.
+pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest client frame; client frames are tiny.
+pub const MAX_FRAME: usize = 64 * 1024;
+/// Events waiting for a socket before it counts as lagging.
+const MAILBOX: usize = 512;
+/// Client frames per second allowed (typing bursts included), and the burst.
+const FRAMES_PER_SECOND: f64 = 10.0;
+const FRAME_BURST: f64 = 30.0;
+/// A typing notice per chat at most this often.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
+
+/// Close codes: why the server ended a socket.
+mod close {
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const SILENT: u16 = 4408;
+    pub const LAGGING: u16 = 4409;
+    pub const FLOOD: u16 = 4429;
+}
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(connect);
+}
+
+/// Opens the event socket. Protocol: send `{"type":"auth","token","resume_from"}` within
+/// 10 s; receive `{"type":"ready","seq"}`, then missed events or `{"type":"resync"}`, then
+/// `{"type":"event","seq","event","data"}` frames. Client frames: typing, viewing,
+/// presence, ping. Close codes: 4401 unauthenticated, 4408 silent for 30 s, 4409 fell
+/// behind (reconnect and resume), 4429 flooding, 1009 frame too large.
+#[utoipa::path(tag = "realtime", responses((status = 101, description = "switching to the WebSocket protocol")))]
+#[get("/ws")]
+async fn connect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    stream: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    ws::WsResponseBuilder::new(WsConnection::new(state), &req, stream)
+        .frame_size(MAX_FRAME)
+        .start()
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientFrame {
+    Auth {
+        token: String,
+        resume_from: Option<u64>,
+    },
+    Typing {
+        chat_id: String,
+    },
+    Viewing {
+        chat_id: Option<String>,
+    },
+    Presence {
+        presence: String,
+    },
+    Ping,
+}
+
+struct Live {
+    user: User,
+    session: Addr<AgentSession>,
+    connection_id: u64,
+}
+
+/// One socket.
+pub struct WsConnection {
+    state: web::Data<AppState>,
+    live: Option<Live>,
+    authenticating: bool,
+    last_heard: Instant,
+    lagged: Arc<AtomicBool>,
+    tokens: f64,
+    refilled: Instant,
+    viewing: Option<ChatId>,
+    last_typing: Option<(ChatId, Instant)>,
+}
+
+impl WsConnection {
+    fn new(state: web::Data<AppState>) -> Self {
+        WsConnection {
+            state,
+            live: None,
+            authenticating: false,
+            last_heard: Instant::now(),
+            lagged: Arc::new(AtomicBool::new(false)),
+            tokens: FRAME_BURST,
+            refilled: Instant::now(),
+            viewing: None,
+            last_typing: None,
+        }
+    }
+
+    fn end(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, reason: &str) {
+        ctx.close(Some(CloseReason {
+            code: CloseCode::Other(code),
+            description: Some(reason.into()),
+        }));
+        ctx.stop();
+    }
+
+    fn error(&self, ctx: &mut ws::WebsocketContext<Self>, code: &str, message: &str) {
+        ctx.text(json!({"type": "error", "code": code, "message": message}).to_string());
+    }
+
+    /// A token bucket over client frames; false when the client is flooding.
+    fn admit_frame(&mut self) -> bool {
+        let now = Instant::now();
+        let earned = now.duration_since(self.refilled).as_secs_f64() * FRAMES_PER_SECOND;
+        self.tokens = (self.tokens + earned).min(FRAME_BURST);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        token: &str,
+        resume_from: Option<u64>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        let Some(user) = self.user_of(token) else {
+            return self.end(
+                ctx,
+                close::UNAUTHORIZED,
+                "the token is missing, invalid or expired",
+            );
+        };
+        self.authenticating = true;
+        let attach = Attach {
+            user: user.clone(),
+            connection: ctx.address().recipient(),
+            lagged: self.lagged.clone(),
+            resume_from,
+        };
+        let sent = self.state.hub.bus.send(attach).into_actor(self);
+        // `wait`: nothing else is handled until the replay is written, so live events that
+        // arrive meanwhile follow it in order.
+        ctx.wait(sent.map(move |result, conn, ctx| match result {
+            Ok(attached) => conn.go_live(user, attached, ctx),
+            Err(_) => conn.end(ctx, 1011, "the hub is shutting down"),
+        }));
+    }
+
+    fn user_of(&self, token: &str) -> Option<User> {
+        let claims = self.state.tokens.verify(token)?;
+        let id: UserId = claims.sub.parse().ok()?;
+        let user = self.state.store.user(id).ok()??;
+        (user.active && user.session_epoch == claims.ep && !user.must_change_password)
+            .then_some(user)
+    }
+
+    fn go_live(&mut self, user: User, attached: Attached, ctx: &mut ws::WebsocketContext<Self>) {
+        ctx.text(json!({"type": "ready", "seq": attached.seq}).to_string());
+        match attached.replay {
+            Some(events) => events.iter().for_each(|e| ctx.text(e.frame())),
+            None => ctx.text(json!({"type": "resync"}).to_string()),
+        }
+        self.live = Some(Live {
+            user,
+            session: attached.session,
+            connection_id: attached.connection_id,
+        });
+    }
+
+    fn on_frame(&mut self, frame: ClientFrame, ctx: &mut ws::WebsocketContext<Self>) {
+        let signed_in = self.live.is_some() || self.authenticating;
+        match frame {
+            ClientFrame::Ping => ctx.text(r#"{"type":"pong"}"#),
+            ClientFrame::Auth { .. } if signed_in => self.error(
+                ctx,
+                "already_authenticated",
+                "this socket is already signed in",
+            ),
+            ClientFrame::Auth { token, resume_from } => self.authenticate(&token, resume_from, ctx),
+            _ if self.live.is_none() => {
+                self.end(ctx, close::UNAUTHORIZED, "send the auth frame first")
+            }
+            ClientFrame::Presence { presence } => match (presence.as_str(), &self.live) {
+                ("online" | "away", Some(live)) => live.session.do_send(SetPresence {
+                    away: presence == "away",
+                }),
+                _ => self.error(ctx, "bad_frame", "presence must be online or away"),
+            },
+            ClientFrame::Typing { chat_id } => self.typing(&chat_id, ctx),
+            ClientFrame::Viewing { chat_id } => self.view(chat_id.as_deref(), ctx),
+        }
+    }
+
+    /// A chat this socket's user may see, or an error frame.
+    fn visible_chat(
+        &self,
+        raw: &str,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) -> Option<atende_data::Chat> {
+        let user = &self.live.as_ref()?.user;
+        let chat = raw
+            .parse()
+            .ok()
+            .and_then(|id| self.state.store.chat(id).ok().flatten());
+        let visibility = Visibility {
+            user: user.id,
+            queues: user.queue_ids.clone(),
+        };
+        match chat {
+            Some(chat) if user.role.is_staff() || visibility.allows(&chat) => Some(chat),
+            _ => {
+                self.error(ctx, "not_found", "no such chat");
+                None
+            }
+        }
+    }
+
+    fn typing(&mut self, raw: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let Some(chat) = self.visible_chat(raw, ctx) else {
+            return;
+        };
+        if self
+            .last_typing
+            .is_some_and(|(id, at)| id == chat.id && at.elapsed() < TYPING_EVERY)
+        {
+            return;
+        }
+        self.last_typing = Some((chat.id, Instant::now()));
+        self.announce("typing", &chat, true);
+    }
+
+    fn view(&mut self, raw: Option<&str>, ctx: &mut ws::WebsocketContext<Self>) {
+        let chat = match raw {
+            Some(raw) => match self.visible_chat(raw, ctx) {
+                Some(chat) => Some(chat),
+                None => return,
+            },
+            None => None,
+        };
+        if chat.as_ref().map(|c| c.id) == self.viewing {
+            return;
+        }
+        if let Some(previous) = self
+            .viewing
+            .take()
+            .and_then(|id| self.state.store.chat(id).ok().flatten())
+        {
+            self.announce("viewing", &previous, false);
+        }
+        if let Some(chat) = chat {
+            self.viewing = Some(chat.id);
+            self.announce("viewing", &chat, true);
+        }
+    }
+
+    fn announce(&self, name: &'static str, chat: &atende_data::Chat, active: bool) {
+        let Some(live) = &self.live else { return };
+        let data = json!({
+            "chat_id": chat.id.to_string(),
+            "user_id": live.user.id.to_string(),
+            "name": live.user.name,
+            "active": active,
+        });
+        self.state.hub.bus.do_send(Publish {
+            name,
+            scope: scope_of(chat, None),
+            payload: Payload::Json(data),
+        });
+    }
+}
+
+impl Actor for WsConnection {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(MAILBOX);
+        ctx.run_later(AUTH_TIMEOUT, |conn, ctx| {
+            if conn.live.is_none() {
+                conn.end(ctx, close::UNAUTHORIZED, "no auth frame within 10 seconds");
+            }
+        });
+        ctx.run_interval(PING_INTERVAL, |conn, ctx| {
+            if conn.last_heard.elapsed() >= SILENCE_TIMEOUT {
+                conn.end(ctx, close::SILENT, "silent for 30 seconds");
+            } else if lagged(&conn.lagged) {
+                conn.end(ctx, close::LAGGING, "fell behind; reconnect and resume");
+            } else {
+                ctx.ping(b"");
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(previous) = self
+            .viewing
+            .take()
+            .and_then(|id| self.state.store.chat(id).ok().flatten())
+        {
+            self.announce("viewing", &previous, false);
+        }
+        if let Some(live) = &self.live {
+            live.session.do_send(RemoveConnection {
+                id: live.connection_id,
+            });
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        let message = match item {
+            Ok(message) => message,
+            Err(ws::ProtocolError::Overflow) => return self.end(ctx, 1009, "frame too large"),
+            Err(_) => return self.end(ctx, 1002, "protocol error"),
+        };
+        match message {
+            ws::Message::Text(text) => {
+                if !self.admit_frame() {
+                    return self.end(ctx, close::FLOOD, "too many frames");
+                }
+                match serde_json::from_str::<ClientFrame>(&text) {
+                    Ok(frame) => self.on_frame(frame, ctx),
+                    Err(_) => self.error(ctx, "bad_frame", "send a JSON frame of a known type"),
+                }
+            }
+            ws::Message::Binary(_) => self.error(ctx, "bad_frame", "send JSON text frames"),
+            ws::Message::Ping(bytes) => ctx.pong(&bytes),
+            ws::Message::Close(_) => ctx.stop(),
+            ws::Message::Pong(_) | ws::Message::Continuation(_) | ws::Message::Nop => {}
+        }
+    }
+}
+
+impl Handler<ToConnection> for WsConnection {
+    type Result = ();
+
+    fn handle(&mut self, msg: ToConnection, ctx: &mut Self::Context) {
+        match msg {
+            ToConnection::Event(event) => ctx.text(event.frame()),
+            ToConnection::Close { code, reason } => self.end(ctx, code, reason),
+        }
+    }
+}
