@@ -144,6 +144,9 @@ pub struct ServeArgs {
     /// Seconds an agent may stay offline before their open chats return to the queues.
     #[arg(long, env = "ATENDE_REQUEUE_AFTER", default_value_t = 600)]
     pub requeue_after: u64,
+    /// Seconds a user with no open socket still counts as online (page reloads).
+    #[arg(long, env = "ATENDE_OFFLINE_GRACE", default_value_t = 15)]
+    pub offline_grace: u64,
     /// Events kept for reconnecting browsers, at most.
     #[arg(long, env = "ATENDE_EVENT_RETENTION", default_value_t = 100_000)]
     pub event_retention: usize,
@@ -230,6 +233,7 @@ pub struct Settings {
     pub requeue_after: std::time::Duration,
     /// How long events are kept for resuming sockets.
     pub retention: atende_actors::events::Retention,
+    pub presence: atende_actors::events::PresenceRules,
     /// Stop gracefully on SIGINT/SIGTERM (off in tests that run many hubs in a process).
     pub handle_signals: bool,
 }
@@ -312,6 +316,9 @@ impl Settings {
             retention: atende_actors::events::Retention {
                 max_events: args.event_retention.max(1),
                 max_age: chrono::Duration::hours(i64::from(args.event_retention_hours.max(1))),
+            },
+            presence: atende_actors::events::PresenceRules {
+                offline_grace: std::time::Duration::from_secs(args.offline_grace),
             },
             handle_signals: true,
         })

@@ -142,6 +142,7 @@ async fn whatsapp_side(
             rate_limit: wa.rate_limit,
             requeue_after: settings.requeue_after,
             retention: settings.retention,
+            presence: settings.presence,
         };
         return Ok((
             config,
@@ -172,6 +173,7 @@ async fn whatsapp_side(
         rate_limit: wa.rate_limit,
         requeue_after: settings.requeue_after,
         retention: settings.retention,
+        presence: settings.presence,
     };
     Ok((config, Some(app_secret), Some(sim)))
 }

@@ -16,9 +16,6 @@ use serde_json::json;
 use crate::events::{EventBus, Payload, Publish, ToConnection};
 use crate::router::{PresenceChanged, Router};
 
-/// How long a user with no socket stays online (covers reloads and short network drops).
-pub const OFFLINE_GRACE: Duration = Duration::from_secs(15);
-
 /// Where a user is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Presence {
@@ -107,6 +104,8 @@ pub struct AgentSession {
     connections: HashMap<u64, Connection>,
     presence: Presence,
     away: bool,
+    /// How long the user stays online with no socket (covers reloads and short drops).
+    offline_grace: Duration,
     grace: Option<SpawnHandle>,
 }
 
@@ -116,6 +115,7 @@ impl AgentSession {
         bus: Addr<EventBus>,
         router: Option<Addr<Router>>,
         board: PresenceBoard,
+        offline_grace: Duration,
     ) -> Self {
         AgentSession {
             user,
@@ -125,6 +125,7 @@ impl AgentSession {
             connections: HashMap::new(),
             presence: Presence::Offline,
             away: false,
+            offline_grace,
             grace: None,
         }
     }
@@ -192,7 +193,7 @@ impl Handler<RemoveConnection> for AgentSession {
     fn handle(&mut self, msg: RemoveConnection, ctx: &mut Context<Self>) {
         self.connections.remove(&msg.id);
         if self.connections.is_empty() && self.grace.is_none() {
-            self.grace = Some(ctx.run_later(OFFLINE_GRACE, |session, _| {
+            self.grace = Some(ctx.run_later(self.offline_grace, |session, _| {
                 session.grace = None;
                 if session.connections.is_empty() {
                     session.away = false;

@@ -49,6 +49,13 @@ pub struct Retention {
     pub max_age: chrono::Duration,
 }
 
+/// How presence behaves.
+#[derive(Clone, Copy, Debug)]
+pub struct PresenceRules {
+    /// A user with no socket stays online this long (reloads, short network drops).
+    pub offline_grace: Duration,
+}
+
 /// Number, log and fan out an event.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -109,6 +116,7 @@ pub struct EventBus {
     store: Store,
     render: Renderer,
     retention: Retention,
+    presence: PresenceRules,
     router: Option<Addr<Router>>,
     board: PresenceBoard,
     next_seq: u64,
@@ -127,6 +135,7 @@ impl EventBus {
         store: Store,
         render: Renderer,
         retention: Retention,
+        presence: PresenceRules,
         board: PresenceBoard,
     ) -> EventBus {
         let last = store.last_event_seq().unwrap_or(0);
@@ -134,6 +143,7 @@ impl EventBus {
             store,
             render,
             retention,
+            presence,
             router: None,
             board,
             next_seq: last + 1,
@@ -241,12 +251,13 @@ impl Handler<Attach> for EventBus {
         let bus = ctx.address();
         let router = self.router.clone();
         let board = self.board.clone();
+        let grace = self.presence.offline_grace;
         let entry = self
             .sessions
             .entry(msg.user.id)
             .or_insert_with(|| SessionEntry {
                 viewer: viewer.clone(),
-                addr: AgentSession::new(msg.user.id, bus, router, board).start(),
+                addr: AgentSession::new(msg.user.id, bus, router, board, grace).start(),
             });
         entry.viewer = viewer.clone();
         self.next_connection += 1;

@@ -9,7 +9,7 @@ use atende_data::Store;
 use serde_json::Value;
 
 use crate::agent_session::PresenceBoard;
-use crate::events::{EventBus, Renderer, Retention, SetRouter};
+use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetRouter};
 use crate::media::MediaFetcher;
 use crate::router::{Router, RouterParts};
 use crate::whatsapp::client::{CloudApiError, CloudClient};
@@ -30,6 +30,7 @@ pub struct HubConfig {
     pub requeue_after: Duration,
     /// How long events are kept for resuming sockets.
     pub retention: Retention,
+    pub presence: PresenceRules,
 }
 
 /// The started actors.
@@ -50,7 +51,14 @@ impl Hub {
     pub fn start(store: Store, config: HubConfig, render: Renderer) -> Hub {
         let client = CloudClient::new(&config.api_url, &config.token);
         let board = PresenceBoard::default();
-        let bus = EventBus::new(store.clone(), render, config.retention, board.clone()).start();
+        let bus = EventBus::new(
+            store.clone(),
+            render,
+            config.retention,
+            config.presence,
+            board.clone(),
+        )
+        .start();
         let media = MediaFetcher::new(store.clone(), client.clone()).start();
         let parts = RouterParts {
             client: client.clone(),
