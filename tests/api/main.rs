@@ -9,5 +9,8 @@ mod conversations;
 mod fixtures;
 mod media;
 mod process;
+mod queues;
+mod realtime;
 mod settings;
+mod socket;
 mod users;

@@ -38,11 +38,18 @@ pub struct ChatActor {
     last_used: Instant,
 }
 
-/// Who may see events of `chat`: staff, its holder and the previous one, and while it
-/// waits, the agents of its queue.
-pub fn scope_of(chat: &Chat, previous: Option<UserId>) -> Scope {
-    let users = chat.assignee.into_iter().chain(previous).collect();
-    let pending_in = (chat.status == ChatStatus::Pending).then(|| chat.queue_id.clone());
+/// Who may see events of `chat`: staff, its holder, and while it waits, the agents of its
+/// queue. With `before` (its state before a change), also those who saw it then, so they
+/// learn it left them (claimed by someone else, transferred away).
+pub fn scope_of(chat: &Chat, before: Option<&Chat>) -> Scope {
+    let states = std::iter::once(chat).chain(before);
+    let mut users: Vec<UserId> = states.clone().filter_map(|c| c.assignee).collect();
+    users.dedup();
+    let waiting = states
+        .filter(|c| c.status == ChatStatus::Pending)
+        .map(|c| c.queue_id.clone());
+    let mut pending_in: Vec<Option<String>> = waiting.collect();
+    pending_in.dedup();
     Scope::Chat { users, pending_in }
 }
 
@@ -72,14 +79,17 @@ impl ChatActor {
     fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
         write.chat(Some(&self.chat), &after);
         self.store.commit(write)?;
-        let previous = self.chat.assignee.filter(|p| Some(*p) != after.assignee);
+        let moved = self
+            .chat
+            .assignee
+            .is_some_and(|p| Some(p) != after.assignee);
         let frees_or_adds_work = after.status == ChatStatus::Pending
             || (self.chat.status == ChatStatus::Open && after.status != ChatStatus::Open)
-            || previous.is_some();
-        self.chat = after;
+            || moved;
+        let before = std::mem::replace(&mut self.chat, after);
         self.bus.do_send(Publish {
             name: "chat.updated",
-            scope: scope_of(&self.chat, previous),
+            scope: scope_of(&self.chat, Some(&before)),
             payload: Payload::Chat {
                 chat: Box::new(self.chat.clone()),
                 change,

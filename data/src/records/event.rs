@@ -14,11 +14,11 @@ pub enum Scope {
     Everyone,
     /// Admins and supervisors (queue statistics).
     Staff,
-    /// A chat's event: staff, the listed users (holder, previous holder), and, while the
-    /// chat waits, the agents of its queue (`Some(None)`: a chat in no queue, any agent).
+    /// A chat's event: staff, the listed users (holder, previous holder), and the agents
+    /// of the queues it waited in (`None`: a chat in no queue, any agent).
     Chat {
         users: Vec<UserId>,
-        pending_in: Option<Option<String>>,
+        pending_in: Vec<Option<String>>,
     },
 }
 
@@ -39,9 +39,9 @@ impl Scope {
             Scope::Chat { users, pending_in } => {
                 viewer.staff
                     || users.contains(&viewer.user)
-                    || pending_in.as_ref().is_some_and(|queue| {
-                        queue.as_ref().is_none_or(|q| viewer.queues.contains(q))
-                    })
+                    || pending_in
+                        .iter()
+                        .any(|queue| queue.as_ref().is_none_or(|q| viewer.queues.contains(q)))
             }
         }
     }

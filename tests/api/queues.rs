@@ -1,0 +1,302 @@
+//! Queues, the live view, and auto-assignment by queue, capacity and presence.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::socket::Socket;
+
+async fn turn_on_auto_assign(app: &TestApp, admin: &Tokens) {
+    let mut settings: Value = app
+        .get("/api/v1/settings", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    settings["auto_assign"] = json!(true);
+    let saved = app
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &settings,
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+}
+
+async fn agent_in(
+    app: &TestApp,
+    admin: &Tokens,
+    email: &str,
+    queues: Value,
+    capacity: u32,
+) -> Tokens {
+    let body = json!({"email": email, "name": email, "role": "agent", "password": "user-password-1",
+        "must_change_password": false, "queue_ids": queues, "max_concurrent_chats": capacity});
+    assert_eq!(
+        app.post("/api/v1/users", Some(&admin.access), &body)
+            .await
+            .status(),
+        201
+    );
+    app.login(email, "user-password-1").await
+}
+
+#[actix_web::test]
+async fn admins_manage_queues_and_agents_read_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let agent = app.user(&admin, "a@test.local", "agent").await;
+    let vendas = json!({"id": "vendas", "name": "Vendas", "color": "#25D366", "greeting": null});
+    let created = app
+        .post("/api/v1/queues", Some(&admin.access), &vendas)
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_error(
+        app.post("/api/v1/queues", Some(&admin.access), &vendas)
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/queues",
+            Some(&agent.access),
+            &json!({"id": "x", "name": "X", "color": "#000000"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    for (body, field) in [
+        (
+            json!({"id": "Com Espaço", "name": "X", "color": "#000000"}),
+            "id",
+        ),
+        (json!({"id": "ok", "name": "", "color": "#000000"}), "name"),
+        (json!({"id": "ok", "name": "X", "color": "green"}), "color"),
+    ] {
+        let error = assert_error(
+            app.post("/api/v1/queues", Some(&admin.access), &body).await,
+            400,
+            "validation_failed",
+        )
+        .await;
+        assert!(error["error"]["fields"][field].is_string(), "{field}");
+    }
+    let patched = app
+        .send(
+            Method::PATCH,
+            "/api/v1/queues/vendas",
+            Some(&admin.access),
+            &json!({"name": "Vendas online"}),
+        )
+        .await;
+    assert_eq!(
+        patched.json::<Value>().await.unwrap()["name"],
+        "Vendas online"
+    );
+    let list: Value = app
+        .get("/api/v1/queues", &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["id"], "vendas");
+    assert_eq!(
+        app.send(
+            Method::DELETE,
+            "/api/v1/queues/vendas",
+            Some(&admin.access),
+            &json!({})
+        )
+        .await
+        .status(),
+        204
+    );
+    assert_error(
+        app.send(
+            Method::DELETE,
+            "/api/v1/queues/vendas",
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[actix_web::test]
+async fn the_live_view_shows_waiting_chats_and_agent_load() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.post(
+        "/api/v1/queues",
+        Some(&admin.access),
+        &json!({"id": "suporte", "name": "Suporte", "color": "#123456"}),
+    )
+    .await;
+    let ana = agent_in(&app, &admin, "ana@test.local", json!(["suporte"]), 3).await;
+    let (_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
+    let first = app.customer_says("5511911110000", "wamid.L1", "oi").await;
+    app.customer_says("5511911110001", "wamid.L2", "oi").await;
+    app.post(
+        &format!("/api/v1/chats/{}/transfer", first["id"].as_str().unwrap()),
+        Some(&admin.access),
+        &json!({"queue_id": "suporte"}),
+    )
+    .await;
+    let (mut staff, _) = Socket::signed_in(&app, &admin.access, None).await;
+    let live: Value = app
+        .get("/api/v1/queues/live", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let line = |id: Value| {
+        live["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["queue_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(line(json!("suporte"))["pending"], 1);
+    assert_eq!(line(json!(null))["pending"], 1);
+    assert!(line(json!("suporte"))["oldest_since"].is_string());
+    let ana_load = live["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["user_id"] == ana.id().as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            ana_load["presence"].as_str(),
+            ana_load["open_chats"].as_u64()
+        ),
+        (Some("online"), Some(0))
+    );
+    assert_error(
+        app.get("/api/v1/queues/live", &ana.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let stats = staff.events_until("queue.stats", |_| true).await;
+    assert!(stats.last().unwrap()["data"]["queues"].is_array());
+}
+
+/// A customer writes and an admin puts the chat in the "vendas" queue.
+async fn to_vendas(app: &TestApp, admin: &Tokens, number: &str) -> String {
+    let chat = app
+        .customer_says(number, &format!("wamid.{number}"), "quero comprar")
+        .await;
+    let path = format!("/api/v1/chats/{}/transfer", chat["id"].as_str().unwrap());
+    app.post(&path, Some(&admin.access), &json!({"queue_id": "vendas"}))
+        .await;
+    chat["id"].as_str().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn auto_assignment_respects_queues_capacity_and_presence() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    turn_on_auto_assign(&app, &admin).await;
+    for id in ["vendas", "suporte"] {
+        app.post(
+            "/api/v1/queues",
+            Some(&admin.access),
+            &json!({"id": id, "name": id, "color": "#000000"}),
+        )
+        .await;
+    }
+    let ana = agent_in(&app, &admin, "ana@test.local", json!(["vendas"]), 1).await;
+    let bia = agent_in(&app, &admin, "bia@test.local", json!(["suporte"]), 5).await;
+    let _caio = agent_in(&app, &admin, "caio@test.local", json!(["vendas"]), 5).await; // never online
+    let (mut ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
+    let (_bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
+
+    let first = to_vendas(&app, &admin, "5511933330001").await;
+    let assigned = ana_socket
+        .events_until("chat.updated", |c| {
+            c["id"] == first.as_str() && c["change"] == "assigned"
+        })
+        .await;
+    assert_eq!(
+        assigned.last().unwrap()["data"]["assignee_id"],
+        ana.id().as_str()
+    );
+    let second = to_vendas(&app, &admin, "5511933330002").await;
+    // Ana is full, Bia serves another queue, Caio is offline: it waits.
+    let waiting = app
+        .eventually(
+            &format!("/api/v1/chats/{second}"),
+            &admin.access,
+            "still pending",
+            |c| c["status"] == "pending",
+        )
+        .await;
+    assert_eq!(waiting["assignee_id"], Value::Null);
+    app.post(
+        &format!("/api/v1/chats/{first}/close"),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    let next = ana_socket
+        .events_until("chat.updated", |c| {
+            c["id"] == second.as_str() && c["change"] == "assigned"
+        })
+        .await;
+    assert_eq!(
+        next.last().unwrap()["data"]["assignee_id"],
+        ana.id().as_str()
+    );
+    // A chat in no queue goes to any online agent with room: Bia.
+    let loose = app
+        .customer_says("5511933330003", "wamid.loose", "oi")
+        .await;
+    let loose = app
+        .eventually(
+            &format!("/api/v1/chats/{}", loose["id"].as_str().unwrap()),
+            &admin.access,
+            "assigned",
+            |c| c["status"] == "open",
+        )
+        .await;
+    assert_eq!(loose["assignee_id"], bia.id().as_str());
+}
+
+#[actix_web::test]
+async fn chats_of_an_agent_who_stays_offline_return_to_the_queue() {
+    let app = spawn_app_with(&["--offline-grace", "0", "--requeue-after", "1"]).await;
+    let admin = app.admin().await;
+    let ana = app.user(&admin, "ana@test.local", "agent").await;
+    let (socket, _) = Socket::signed_in(&app, &ana.access, None).await;
+    let chat = app.customer_says("5511944440000", "wamid.OFF", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    drop(socket);
+    let back = app
+        .eventually(
+            &format!("/api/v1/chats/{id}"),
+            &admin.access,
+            "requeued",
+            |c| c["status"] == "pending",
+        )
+        .await;
+    assert_eq!(back["assignee_id"], Value::Null);
+}
