@@ -61,6 +61,7 @@ impl Application {
             whatsapp_side(&store, &settings, webhook_url).await?;
         let mut web = settings.web.clone();
         web.app_secret = app_secret;
+        web.sandbox = sandbox.is_some();
         web.verify_token = match &settings.whatsapp.verify_token {
             Some(token) => token.expose().to_string(),
             None => store.secret("verify_token")?,

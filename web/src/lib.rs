@@ -22,6 +22,7 @@ pub mod routes;
 pub mod sandbox;
 pub mod server;
 pub mod state;
+pub mod ui;
 pub mod validate;
 pub mod views;
 pub mod ws;

@@ -9,7 +9,6 @@ use actix_web::{web, App, HttpServer};
 use utoipa::OpenApi;
 use utoipa_actix_web::{scope, AppExt};
 
-use crate::error::Error;
 use crate::middleware::{cors, json_errors, rate_limit, request_span, security_headers};
 use crate::openapi::ApiDoc;
 use crate::routes::{self, docs::ApiDocument};
@@ -59,9 +58,8 @@ pub fn app(
         .app_data(web::Data::new(ApiDocument::new(&api)))
         .app_data(web::PayloadConfig::new(JSON_BODY_LIMIT))
         .app_data(crate::extract::query_config())
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(Error::NotFound)
-        }))
+        .configure(crate::ui::configure)
+        .default_service(web::to(crate::ui::fallback))
         .wrap(from_fn(rate_limit))
         .wrap(cors(&config))
         .wrap(from_fn(json_errors))

@@ -23,6 +23,8 @@ pub struct WebConfig {
     pub app_secret: Option<String>,
     /// Meta's verification request must present this.
     pub verify_token: String,
+    /// Sandbox mode: the customer simulator page is served.
+    pub sandbox: bool,
 }
 
 /// Shared state of the HTTP layer; one per hub, behind `web::Data`.

@@ -1,0 +1,62 @@
+//! The browser console: HTML, CSS and ES modules from `web/ui/`, embedded into release
+//! builds and read from disk in debug builds (edit, reload, no rebuild). Every page path
+//! that is not an API path gets `index.html`; the console routes on the client.
+
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{web, HttpRequest, HttpResponse};
+use rust_embed::RustEmbed;
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Asset files change with releases; browsers may keep them this long.
+const ASSET_MAX_AGE: u32 = 3600;
+
+#[derive(RustEmbed)]
+#[folder = "ui/"]
+struct Assets;
+
+/// `/assets/...` and the console's pages.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/assets/{path:.*}", web::get().to(asset))
+        .route("/simulator", web::get().to(simulator))
+        .route("/", web::get().to(|| async { page("index.html") }));
+}
+
+/// The console for any page path (client-side routing); unknown API paths are 404s.
+pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, Error> {
+    let is_page = req.method() == actix_web::http::Method::GET && !req.path().starts_with("/api/");
+    if is_page {
+        Ok(page("index.html"))
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+async fn simulator(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+    if !state.config.sandbox {
+        return Err(Error::NotFound);
+    }
+    Ok(page("simulator.html"))
+}
+
+fn page(name: &str) -> HttpResponse {
+    match Assets::get(name) {
+        Some(file) => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(CacheControl(vec![CacheDirective::NoCache]))
+            .body(file.data.into_owned()),
+        None => HttpResponse::NotFound().body("the console is not built into this binary"),
+    }
+}
+
+async fn asset(path: web::Path<String>) -> Result<HttpResponse, Error> {
+    let file = Assets::get(&path).ok_or(Error::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.metadata.mimetype())
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(ASSET_MAX_AGE),
+        ]))
+        .body(file.data.into_owned()))
+}
