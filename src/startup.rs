@@ -144,6 +144,7 @@ async fn whatsapp_side(
             requeue_after: settings.requeue_after,
             retention: settings.retention,
             presence: settings.presence,
+            sandbox_number: None,
         };
         return Ok((
             config,
@@ -162,6 +163,7 @@ async fn whatsapp_side(
     if let Some(number) = &wa.phone_number_id {
         config.phone_number_id = number.clone();
     }
+    let number = config.phone_number_id.clone();
     config.webhook_url = Some(webhook_url);
     config.status_delay = SANDBOX_STATUS_DELAY;
     let sim = CloudApiSim::start(config)
@@ -175,6 +177,7 @@ async fn whatsapp_side(
         requeue_after: settings.requeue_after,
         retention: settings.retention,
         presence: settings.presence,
+        sandbox_number: Some(number),
     };
     Ok((config, Some(app_secret), Some(sim)))
 }

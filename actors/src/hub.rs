@@ -31,6 +31,15 @@ pub struct HubConfig {
     /// How long events are kept for resuming sockets.
     pub retention: Retention,
     pub presence: PresenceRules,
+    /// In sandbox mode, the simulated business number.
+    pub sandbox_number: Option<String>,
+}
+
+impl HubConfig {
+    /// The business number simulated customers write to in sandbox mode.
+    pub fn sandbox_number(&self) -> String {
+        self.sandbox_number.clone().unwrap_or_default()
+    }
 }
 
 /// The started actors.

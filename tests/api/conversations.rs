@@ -962,3 +962,78 @@ async fn contacts_are_named_noted_and_tagged() {
         .await;
     assert_error(bad, 400, "validation_failed").await;
 }
+
+#[actix_web::test]
+async fn a_sandbox_customer_writes_from_the_browser_and_sees_the_replies() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let path = "/api/v1/sandbox/customers/5511955550000/messages";
+    let sent = app
+        .post(
+            path,
+            Some(&admin.access),
+            &json!({"type": "text", "text": "oi, sou um teste", "profile_name": "Dona Rosa"}),
+        )
+        .await;
+    assert_eq!(sent.status(), 201);
+    let picture = app
+        .post(
+            path,
+            Some(&admin.access),
+            &json!({"type": "image", "text": "olha"}),
+        )
+        .await;
+    assert_eq!(picture.json::<Value>().await.unwrap()["type"], "image");
+    let chats: Value = app
+        .get("/api/v1/chats?q=rosa", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = chats["items"][0]["id"]
+        .as_str()
+        .expect("the chat")
+        .to_string();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/messages"),
+        Some(&admin.access),
+        &json!({"client_id": "sb", "type": "text", "text": "Olá, Dona Rosa"}),
+    )
+    .await;
+    let view = app
+        .eventually(path, &admin.access, "the reply read", |v| {
+            v["items"][2]["status"] == "read"
+        })
+        .await;
+    assert_eq!(view["items"][2]["text"], "Olá, Dona Rosa");
+    for (body, field) in [
+        (json!({"type": "text", "text": ""}), "text"),
+        (json!({"type": "audio"}), "type"),
+    ] {
+        assert_error(
+            app.post(path, Some(&admin.access), &body).await,
+            400,
+            "validation_failed",
+        )
+        .await["error"]["fields"][field]
+            .as_str()
+            .expect(field);
+    }
+    assert_error(
+        app.post(
+            "/api/v1/sandbox/customers/abc/messages",
+            Some(&admin.access),
+            &json!({"type": "text", "text": "x"}),
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+}

@@ -8,6 +8,7 @@ pub mod health;
 pub mod media;
 pub mod messages;
 pub mod queues;
+pub mod sandbox;
 pub mod settings;
 pub mod templates;
 pub mod users;
