@@ -67,10 +67,15 @@ pub struct PageQuery {
 impl PageQuery {
     /// The page size asked for, checked.
     pub fn limit(&self) -> Result<usize, Error> {
-        match self.limit.unwrap_or(DEFAULT_PAGE) {
-            n @ 1..=MAX_PAGE => Ok(n as usize),
-            _ => Err(Error::field("limit", "must be between 1 and 200")),
-        }
+        page_limit(self.limit)
+    }
+}
+
+/// The page size a list request asks for (`?limit=`), checked against 1..=200.
+pub fn page_limit(limit: Option<u32>) -> Result<usize, Error> {
+    match limit.unwrap_or(DEFAULT_PAGE) {
+        n @ 1..=MAX_PAGE => Ok(n as usize),
+        _ => Err(Error::field("limit", "must be between 1 and 200")),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::{ErrorBody, Page, DEFAULT_PAGE, MAX_PAGE};
+use crate::views::{page_limit, ErrorBody, Page};
 
 /// Longest close note or internal note.
 pub const MAX_NOTE: usize = 4096;
@@ -64,10 +64,7 @@ async fn list_chats(
     query: web::Query<ChatQuery>,
 ) -> Result<HttpResponse> {
     let query = query.into_inner();
-    let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
-        n @ 1..=MAX_PAGE => n as usize,
-        _ => return Err(Error::field("limit", "must be between 1 and 200")),
-    };
+    let limit = page_limit(query.limit)?;
     let status = match query.status.as_deref() {
         Some(word) => Some(
             ChatStatus::parse(word)

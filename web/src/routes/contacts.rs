@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::{ErrorBody, Page, DEFAULT_PAGE, MAX_PAGE};
+use crate::views::{page_limit, ErrorBody, Page, MAX_PAGE};
 
 /// Longest contact note.
 const MAX_NOTES: usize = 4096;
@@ -47,10 +47,7 @@ async fn list_contacts(
     auth: Auth,
     query: web::Query<ContactQuery>,
 ) -> Result<HttpResponse> {
-    let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
-        n @ 1..=MAX_PAGE => n as usize,
-        _ => return Err(Error::field("limit", "must be between 1 and 200")),
-    };
+    let limit = page_limit(query.limit)?;
     let store = &state.store;
     let search = query.q.clone().filter(|q| !q.trim().is_empty());
     if search.is_none() && auth.0.role.is_staff() {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::{ErrorBody, Page, DEFAULT_PAGE, MAX_PAGE};
+use crate::views::{page_limit, ErrorBody, Page};
 
 /// WhatsApp's limit on a text message body.
 pub const MAX_TEXT: usize = 4096;
@@ -52,10 +52,7 @@ async fn list_messages(
     query: web::Query<MessageQuery>,
 ) -> Result<HttpResponse> {
     let chat = visible_chat(&state, &auth, &path)?;
-    let limit = match query.limit.unwrap_or(DEFAULT_PAGE) {
-        n @ 1..=MAX_PAGE => n as usize,
-        _ => return Err(Error::field("limit", "must be between 1 and 200")),
-    };
+    let limit = page_limit(query.limit)?;
     let before = match &query.before {
         Some(raw) => Some(
             raw.parse::<MessageId>()
