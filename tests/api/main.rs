@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod basics;
+mod browser;
 mod conversations;
 mod fixtures;
 mod media;

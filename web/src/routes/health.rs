@@ -18,7 +18,7 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// Storage answers reads and writes.
+/// Storage answers reads and writes, and the actors that route and send messages run.
 #[utoipa::path(tag = "health", responses(
     (status = 200, description = "`{\"status\":\"ready\"}`"),
     (status = 503, description = "not ready; the error message says why", body = crate::views::ErrorBody),
@@ -29,5 +29,10 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     web::block(move || store.check())
         .await?
         .map_err(|e| Error::Unavailable(format!("storage is not working: {e}")))?;
-    Ok(HttpResponse::Ok().json(json!({"status": "ready"})))
+    let hub = &state.hub;
+    if !hub.router.connected() || !hub.bus.connected() {
+        return Err(Error::Unavailable("the message router has stopped".into()));
+    }
+    let outbox = state.store.outbox_len();
+    Ok(HttpResponse::Ok().json(json!({"status": "ready", "outbox": outbox})))
 }
