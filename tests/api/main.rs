@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod basics;
 mod browser;
+mod console;
 mod conversations;
 mod fixtures;
 mod media;

@@ -1,0 +1,212 @@
+//! A small WebDriver client (the W3C protocol over HTTP) driving Debian's Chromium through
+//! chromedriver: the console is tested in a real browser.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// How long a test waits for an element or a condition.
+pub const UI_DEADLINE: Duration = Duration::from_secs(15);
+const ELEMENT: &str = "element-6066-11e4-a5b8-d85df4fdd9b8";
+
+/// A headless Chromium session.
+pub struct Browser {
+    http: reqwest::Client,
+    session: String,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+// Some helpers serve only the console tests still to come.
+#[allow(dead_code)]
+impl Browser {
+    /// Starts chromedriver and a headless Chromium of `width` x `height`.
+    pub async fn start(width: u32, height: u32) -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (.ci/run installs Debian's chromium-driver)");
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + UI_DEADLINE;
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--lang=pt-BR",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.push(format!("--window-size={width},{height}"));
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_string();
+        Browser {
+            http,
+            session: format!("{base}/session/{session}"),
+            driver,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.session));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let value: Value = request
+            .send()
+            .await
+            .expect("webdriver answers")
+            .json()
+            .await
+            .expect("json");
+        value["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    /// Runs `script` in the page and returns its value.
+    pub async fn eval(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
+    /// The first element matching `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + UI_DEADLINE;
+        loop {
+            let found = self
+                .call(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            // The W3C key; some chromedriver versions use another "element-..." key.
+            let id = found[ELEMENT].as_str().or_else(|| {
+                let object = found.as_object()?;
+                object
+                    .iter()
+                    .find(|(k, _)| k.starts_with("element-"))
+                    .and_then(|(_, v)| v.as_str())
+            });
+            if let Some(id) = id {
+                return id.to_string();
+            }
+            assert!(Instant::now() < deadline, "no element {css}: {found}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    /// Waits until the text of `css` contains `expected`.
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + UI_DEADLINE;
+        loop {
+            let id = self.find(css).await;
+            let text = self
+                .call(reqwest::Method::GET, &format!("/element/{id}/text"), None)
+                .await;
+            if text.as_str().is_some_and(|t| t.contains(expected)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {expected:?}; it shows {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until `script` (an expression) is truthy in the page.
+    pub async fn wait_until(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + UI_DEADLINE;
+        loop {
+            let value = self.eval(&format!("return !!({script});"), json!([])).await;
+            if value == json!(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A PNG of the page (for looking at failures).
+    pub async fn screenshot(&self, path: &std::path::Path) {
+        use base64::Engine;
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        if let Some(b64) = data.as_str() {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                let _ = std::fs::write(path, bytes);
+            }
+        }
+    }
+}
