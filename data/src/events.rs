@@ -111,3 +111,48 @@ impl Store {
         Ok(self.trees().queues.remove(id.as_bytes())?.is_some())
     }
 }
+
+impl Store {
+    /// Every canned response, by shortcut.
+    pub fn canned_responses(&self) -> Result<Vec<crate::CannedResponse>> {
+        let mut all: Vec<crate::CannedResponse> = self
+            .trees()
+            .canned
+            .iter()
+            .map(|e| decode(&e?.1))
+            .collect::<Result<_>>()?;
+        all.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
+        Ok(all)
+    }
+
+    /// One canned response.
+    pub fn canned_response(&self, id: u64) -> Result<Option<crate::CannedResponse>> {
+        self.trees()
+            .canned
+            .get(id.to_be_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Saves a canned response; [`crate::Error::Conflict`] when another has its shortcut.
+    pub fn put_canned_response(&self, canned: &crate::CannedResponse) -> Result<()> {
+        let taken = self
+            .canned_responses()?
+            .into_iter()
+            .any(|c| c.id != canned.id && c.shortcut == canned.shortcut);
+        if taken {
+            return Err(crate::Error::Conflict(
+                "a canned response with this shortcut exists",
+            ));
+        }
+        self.trees()
+            .canned
+            .insert(canned.id.to_be_bytes(), encode(canned)?)?;
+        Ok(())
+    }
+
+    /// Deletes a canned response; false when there was none.
+    pub fn delete_canned_response(&self, id: u64) -> Result<bool> {
+        Ok(self.trees().canned.remove(id.to_be_bytes())?.is_some())
+    }
+}

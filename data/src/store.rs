@@ -57,6 +57,7 @@ pub(crate) struct Trees {
     pub(crate) settings: sled::Tree,
     pub(crate) events: sled::Tree,
     pub(crate) queues: sled::Tree,
+    pub(crate) canned: sled::Tree,
 }
 
 impl Store {
@@ -104,6 +105,7 @@ impl Store {
                 settings: tree(trees::SETTINGS)?,
                 events: tree(trees::EVENTS)?,
                 queues: tree(trees::QUEUES)?,
+                canned: tree(trees::CANNED_RESPONSES)?,
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),

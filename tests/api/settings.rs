@@ -186,3 +186,83 @@ async fn a_customer_writing_within_the_reopen_window_continues_the_closed_chat()
     assert_eq!(again["status"], "open");
     assert_eq!(again["assignee_id"], admin.id());
 }
+
+#[actix_web::test]
+async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let agent = app.user(&admin, "agent@test.local", "agent").await;
+    let body =
+        json!({"shortcut": "horario", "text": "Atendemos de segunda a sexta, das 8h às 18h."});
+    let created = app
+        .post("/api/v1/canned-responses", Some(&admin.access), &body)
+        .await;
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_error(
+        app.post("/api/v1/canned-responses", Some(&admin.access), &body)
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_error(
+        app.post(
+            "/api/v1/canned-responses",
+            Some(&agent.access),
+            &json!({"shortcut": "x", "text": "y"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let bad = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": "com espaço", "text": "x".repeat(10_000)}),
+        )
+        .await;
+    let error = assert_error(bad, 400, "validation_failed").await;
+    assert!(
+        error["error"]["fields"]["shortcut"].is_string()
+            && error["error"]["fields"]["text"].is_string()
+    );
+    let list: Value = app
+        .get("/api/v1/canned-responses", &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["shortcut"], "horario");
+    let path = format!("/api/v1/canned-responses/{id}");
+    let changed = app
+        .send(
+            Method::PATCH,
+            &path,
+            Some(&admin.access),
+            &json!({"text": "Novo horário"}),
+        )
+        .await;
+    assert_eq!(
+        changed.json::<Value>().await.unwrap()["text"],
+        "Novo horário"
+    );
+    assert_eq!(
+        app.send(Method::DELETE, &path, Some(&admin.access), &json!({}))
+            .await
+            .status(),
+        204
+    );
+    assert_error(
+        app.send(Method::DELETE, &path, Some(&admin.access), &json!({}))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}

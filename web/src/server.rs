@@ -50,6 +50,7 @@ pub fn app(
                 .configure(routes::templates::configure)
                 .configure(routes::settings::configure)
                 .configure(routes::queues::configure)
+                .configure(routes::canned::configure)
                 .configure(routes::sandbox::configure)
                 .configure(crate::ws::configure)
                 .service(scope("/webhooks").configure(routes::webhook::configure)),

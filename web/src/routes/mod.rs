@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource, each exporting `configure`.
 
 pub mod auth;
+pub mod canned;
 pub mod chats;
 pub mod contacts;
 pub mod docs;

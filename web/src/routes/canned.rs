@@ -1,0 +1,172 @@
+//! Canned responses (quick replies): any signed-in user reads them; admins and
+//! supervisors write them.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use atende_data::CannedResponse;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::messages::MAX_TEXT;
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::Fields;
+use crate::views::{ErrorBody, Page};
+
+/// Longest shortcut.
+const MAX_SHORTCUT: usize = 32;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(update)
+        .service(remove);
+}
+
+/// A quick reply as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct CannedView {
+    pub id: String,
+    pub shortcut: String,
+    pub text: String,
+}
+
+impl From<&CannedResponse> for CannedView {
+    fn from(c: &CannedResponse) -> Self {
+        CannedView {
+            id: c.id.to_string(),
+            shortcut: c.shortcut.clone(),
+            text: c.text.clone(),
+        }
+    }
+}
+
+/// A new quick reply.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CannedBody {
+    /// Letters, digits, `-` and `_`, typed after `/`.
+    pub shortcut: String,
+    pub text: String,
+}
+
+/// Changes to a quick reply.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CannedChange {
+    pub shortcut: Option<String>,
+    pub text: Option<String>,
+}
+
+fn check(shortcut: Option<&str>, text: Option<&str>) -> Result<()> {
+    let mut fields = Fields::default();
+    if let Some(shortcut) = shortcut {
+        let ok = !shortcut.is_empty()
+            && shortcut.chars().count() <= MAX_SHORTCUT
+            && shortcut
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        fields.check(ok, "shortcut", "must be 1 to 32 letters, digits, - or _");
+    }
+    if let Some(text) = text {
+        fields.text("text", text, MAX_TEXT);
+    }
+    fields.finish()
+}
+
+/// Every quick reply, by shortcut.
+#[utoipa::path(tag = "canned responses", security(("bearer" = [])), responses((status = 200, body = Page<CannedView>)))]
+#[get("/canned-responses")]
+async fn list(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
+    let items = state
+        .store
+        .canned_responses()?
+        .iter()
+        .map(CannedView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::<CannedView> {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Creates a quick reply.
+#[utoipa::path(tag = "canned responses", request_body = CannedBody, security(("bearer" = [])), responses(
+    (status = 201, body = CannedView),
+    (status = 400, body = ErrorBody),
+    (status = 409, description = "the shortcut is taken", body = ErrorBody),
+))]
+#[post("/canned-responses")]
+async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    body: Json<CannedBody>,
+) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    check(Some(&body.0.shortcut), Some(&body.0.text))?;
+    let canned = CannedResponse {
+        id: state.store.new_id()?,
+        shortcut: body.0.shortcut.to_lowercase(),
+        text: body.0.text,
+        updated_at: Utc::now(),
+    };
+    state.store.put_canned_response(&canned)?;
+    state.store.durable().await?;
+    Ok(HttpResponse::Created().json(CannedView::from(&canned)))
+}
+
+fn id_of(raw: &str) -> Result<u64> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+/// Changes a quick reply.
+#[utoipa::path(tag = "canned responses", request_body = CannedChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = CannedView),
+    (status = 404, body = ErrorBody),
+))]
+#[patch("/canned-responses/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<CannedChange>,
+) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    check(body.0.shortcut.as_deref(), body.0.text.as_deref())?;
+    let mut canned = state
+        .store
+        .canned_response(id_of(&path)?)?
+        .ok_or(Error::NotFound)?;
+    if let Some(shortcut) = body.0.shortcut {
+        canned.shortcut = shortcut.to_lowercase();
+    }
+    if let Some(text) = body.0.text {
+        canned.text = text;
+    }
+    canned.updated_at = Utc::now();
+    state.store.put_canned_response(&canned)?;
+    state.store.durable().await?;
+    Ok(HttpResponse::Ok().json(CannedView::from(&canned)))
+}
+
+/// Deletes a quick reply.
+#[utoipa::path(tag = "canned responses", params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "deleted"),
+    (status = 404, body = ErrorBody),
+))]
+#[delete("/canned-responses/{id}")]
+async fn remove(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    if !state.store.delete_canned_response(id_of(&path)?)? {
+        return Err(Error::NotFound);
+    }
+    state.store.durable().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
