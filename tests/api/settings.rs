@@ -266,3 +266,54 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn the_greeting_and_the_away_message_go_out_once_as_the_settings_say() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Open only on a day that is not today, in the business's zone: closed now.
+    let today = chrono::Utc::now().with_timezone(&chrono::FixedOffset::west_opt(3 * 3600).unwrap());
+    let other = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        [(chrono::Datelike::weekday(&today).num_days_from_monday() as usize + 3) % 7];
+    let mut settings = valid();
+    settings["greeting_message"] = json!("Olá! Já vamos atender.");
+    settings["away_message"] = json!("Estamos fora do horário.");
+    settings["auto_assign"] = json!(false);
+    settings["business_hours"] = json!({"timezone": "America/Sao_Paulo", "days": [{"weekday": other, "open": "08:00", "close": "18:00"}]});
+    assert_eq!(
+        app.send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &settings
+        )
+        .await
+        .status(),
+        200
+    );
+    let chat = app.customer_says("5511966660000", "wamid.G1", "oi").await;
+    let sent = app
+        .sim
+        .wait_for_sent(2, std::time::Duration::from_secs(20))
+        .await
+        .expect("greeting and away");
+    let texts: Vec<&str> = sent
+        .iter()
+        .map(|s| s.body["text"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Olá! Já vamos atender.", "Estamos fora do horário."]
+    );
+    app.customer_says("5511966660000", "wamid.G2", "alô?").await;
+    let path = format!("/api/v1/chats/{}/messages", chat["id"].as_str().unwrap());
+    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let automatic: Vec<&Value> = messages["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["details"]["automatic"].is_string())
+        .collect();
+    assert_eq!(automatic.len(), 2, "once per chat");
+    assert_eq!(app.sim.received_requests(), 2);
+}

@@ -14,17 +14,24 @@ use crate::messages::{AppendInbound, Ingested};
 use crate::whatsapp::webhook::InboundMessage;
 use crate::Result;
 
+/// What appending gave: the outcome, a media file to fetch, automatic replies to send.
+type Appended = (Ingested, Option<MediaRecord>, Vec<atende_data::OutboxEntry>);
+
 impl Handler<AppendInbound> for ChatActor {
     type Result = ResponseFuture<Result<Ingested>>;
 
     fn handle(&mut self, msg: AppendInbound, _: &mut Context<Self>) -> Self::Result {
         let result = self.append_inbound(msg.message);
         let fetcher = self.media.clone();
+        let outbound = self.outbound.clone();
         let done = self.durably(result);
         Box::pin(async move {
-            let (ingested, media) = done.await?;
+            let (ingested, media, replies) = done.await?;
             if let Some(media) = media {
                 fetcher.do_send(Fetch { media });
+            }
+            for entry in replies {
+                outbound.do_send(crate::outbound_queue::Enqueue { entry });
             }
             Ok(ingested)
         })
@@ -32,12 +39,9 @@ impl Handler<AppendInbound> for ChatActor {
 }
 
 impl ChatActor {
-    fn append_inbound(
-        &mut self,
-        inbound: InboundMessage,
-    ) -> Result<(Ingested, Option<MediaRecord>)> {
+    fn append_inbound(&mut self, inbound: InboundMessage) -> Result<Appended> {
         if self.store.message_by_wamid(&inbound.wamid)?.is_some() {
-            return Ok((Ingested::Duplicate, None));
+            return Ok((Ingested::Duplicate, None, Vec::new()));
         }
         let now = Utc::now();
         let id = MessageId(self.store.new_id()?);
@@ -97,10 +101,50 @@ impl ChatActor {
         if let Some(media) = &media {
             write.media(media);
         }
+        let first = self.chat.last_message.is_none();
+        let automatic = self.automatic_replies(&mut after, first, now)?;
+        for (reply, entry) in &automatic {
+            write.message(reply).outbox(entry);
+        }
         self.save(after, write, "message")?;
         self.announce_message("message.created", &message);
+        for (reply, _) in &automatic {
+            self.announce_message("message.created", reply);
+        }
+        let entries = automatic.into_iter().map(|(_, entry)| entry).collect();
         tracing::debug!(chat_id = %self.chat.id, message_id = %id, kind = %message.kind, "inbound message stored");
-        Ok((Ingested::Stored(Box::new(message)), media))
+        Ok((Ingested::Stored(Box::new(message)), media, entries))
+    }
+
+    /// The greeting on a chat's first message and, outside business hours, the away
+    /// message once per chat, as the settings say at this moment.
+    fn automatic_replies(
+        &self,
+        after: &mut atende_data::Chat,
+        first: bool,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
+        let settings = self.store.settings()?;
+        let mut replies = Vec::new();
+        if let Some(greeting) = settings.greeting_message.filter(|_| first) {
+            replies.push(self.automatic_text(&greeting, "greeting", now)?);
+        }
+        let closed = !crate::hours::is_open(&settings.business_hours, now);
+        if let Some(away) = settings
+            .away_message
+            .filter(|_| closed && after.away_sent_at.is_none())
+        {
+            replies.push(self.automatic_text(&away, "away", now)?);
+            after.away_sent_at = Some(now);
+        }
+        if let Some((last, _)) = replies.last() {
+            after.last_message = Some(LastMessage {
+                preview: last.preview(),
+                direction: Direction::Out,
+                at: now,
+            });
+        }
+        Ok(replies)
     }
 
     fn updated_contact(&self, inbound: &InboundMessage, message: &Message) -> Result<Contact> {

@@ -270,6 +270,48 @@ impl ChatActor {
         Ok((message, body, upload))
     }
 
+    /// A text the hub sends by itself (greeting, away message), with its outbox entry.
+    pub(super) fn automatic_text(
+        &self,
+        text: &str,
+        reason: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(Message, OutboxEntry)> {
+        let id = MessageId(self.store.new_id()?);
+        let message = Message {
+            id,
+            chat_id: self.chat.id,
+            wamid: None,
+            direction: Direction::Out,
+            kind: "text".into(),
+            text: Some(text.to_string()),
+            caption: None,
+            media: None,
+            location: None,
+            reply_to: None,
+            reaction: None,
+            status: MessageStatus::Queued,
+            error: None,
+            author_id: None,
+            client_id: None,
+            details: Some(json!({"automatic": reason})),
+            created_at: now,
+            timestamp: now,
+        };
+        let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+            "to": self.chat.wa_id, "type": "text", "text": {"preview_url": false, "body": text}});
+        let entry = OutboxEntry {
+            id: OutboxId(self.store.new_id()?),
+            number: self.chat.phone_number_id.clone(),
+            chat_id: self.chat.id,
+            message_id: Some(id),
+            kind: OutboxKind::Send { body, upload: None },
+            attempts: 0,
+            created_at: now,
+        };
+        Ok((message, entry))
+    }
+
     fn add_note(&mut self, by: &Caller, text: String) -> Result<Message> {
         self.check_visible(by)?;
         let now = Utc::now();

@@ -94,6 +94,9 @@ pub struct Chat {
     /// The newest customer message a read receipt went out for.
     #[serde(default)]
     pub read_receipt_wamid: Option<String>,
+    /// When the away message went out (it goes once per chat).
+    #[serde(default)]
+    pub away_sent_at: Option<DateTime<Utc>>,
 }
 
 impl Chat {
@@ -117,6 +120,7 @@ impl Chat {
             closed_at: None,
             close_note: None,
             read_receipt_wamid: None,
+            away_sent_at: None,
         }
     }
 
