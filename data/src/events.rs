@@ -156,3 +156,41 @@ impl Store {
         Ok(self.trees().canned.remove(id.to_be_bytes())?.is_some())
     }
 }
+
+/// Audit entries a query may look through before it answers with what it found.
+const MAX_AUDIT_SCAN: usize = 20_000;
+
+impl Store {
+    /// Appends an audit entry (its id is taken from the store's id sequence).
+    pub fn audit(&self, mut entry: crate::AuditEntry) -> Result<()> {
+        entry.id = self.new_id()?;
+        self.trees()
+            .audit
+            .insert(entry.id.to_be_bytes(), encode(&entry)?)?;
+        Ok(())
+    }
+
+    /// Audit entries newest first, before the entry `before`, that `keep` accepts.
+    pub fn audit_entries<F>(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        keep: F,
+    ) -> Result<Vec<crate::AuditEntry>>
+    where
+        F: Fn(&crate::AuditEntry) -> bool,
+    {
+        let end = before.unwrap_or(u64::MAX).to_be_bytes();
+        let mut found = Vec::new();
+        for entry in self.trees().audit.range(..end).rev().take(MAX_AUDIT_SCAN) {
+            let entry: crate::AuditEntry = decode(&entry?.1)?;
+            if keep(&entry) {
+                found.push(entry);
+                if found.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+}

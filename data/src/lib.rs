@@ -31,6 +31,7 @@ mod write;
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use error::{Error, Result};
 pub use ids::{ChatId, FamilyId, MediaId, MessageId, OutboxId, UserId};
+pub use records::audit::AuditEntry;
 pub use records::canned::CannedResponse;
 pub use records::chat::{
     Chat, ChatStatus, Contact, Direction, LastMessage, MediaRef, Message, MessageError,

@@ -58,6 +58,7 @@ pub(crate) struct Trees {
     pub(crate) events: sled::Tree,
     pub(crate) queues: sled::Tree,
     pub(crate) canned: sled::Tree,
+    pub(crate) audit: sled::Tree,
 }
 
 impl Store {
@@ -106,6 +107,7 @@ impl Store {
                 events: tree(trees::EVENTS)?,
                 queues: tree(trees::QUEUES)?,
                 canned: tree(trees::CANNED_RESPONSES)?,
+                audit: tree(trees::AUDIT)?,
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),

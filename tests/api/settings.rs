@@ -317,3 +317,86 @@ async fn the_greeting_and_the_away_message_go_out_once_as_the_settings_say() {
     assert_eq!(automatic.len(), 2, "once per chat");
     assert_eq!(app.sim.received_requests(), 2);
 }
+
+#[actix_web::test]
+async fn the_audit_log_records_sign_ins_changes_and_claims() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let failed = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "ana@test.local", "password": "wrong-password"}),
+        )
+        .await;
+    assert_eq!(failed.status(), 401);
+    let ana = app.user(&admin, "ana@test.local", "agent").await;
+    app.send(
+        Method::PUT,
+        "/api/v1/settings",
+        Some(&admin.access),
+        &valid(),
+    )
+    .await;
+    let chat = app.customer_says("5511977770000", "wamid.AU", "oi").await;
+    app.post(
+        &format!("/api/v1/chats/{}/claim", chat["id"].as_str().unwrap()),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    let log: Value = app
+        .get("/api/v1/audit?limit=200", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "auth.login",
+        "auth.login_failed",
+        "user.created",
+        "settings.changed",
+        "chat.claimed",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    assert_eq!(actions[0], "chat.claimed", "newest first");
+    let failed = &log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "auth.login_failed")
+        .unwrap();
+    assert_eq!(
+        (failed["target"].as_str(), failed["address"].as_str()),
+        (Some("ana@test.local"), Some("127.0.0.1"))
+    );
+    let only: Value = app
+        .get(
+            &format!("/api/v1/audit?actor={}&action=chat.", ana.id()),
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(only["items"].as_array().unwrap().len(), 1);
+    assert_error(
+        app.get("/api/v1/audit", &ana.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/audit?from=yesterday", &admin.access).await,
+        400,
+        "validation_failed",
+    )
+    .await;
+}

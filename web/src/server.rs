@@ -51,6 +51,7 @@ pub fn app(
                 .configure(routes::settings::configure)
                 .configure(routes::queues::configure)
                 .configure(routes::canned::configure)
+                .configure(routes::audit::configure)
                 .configure(routes::sandbox::configure)
                 .configure(crate::ws::configure)
                 .service(scope("/webhooks").configure(routes::webhook::configure)),

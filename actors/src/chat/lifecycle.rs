@@ -251,6 +251,7 @@ impl ChatActor {
         after.pending_since = None;
         after.updated_at = Utc::now();
         self.save(after, Write::default(), "assigned")?;
+        self.audit_system("chat.assigned", format!("assignee {user}"))?;
         tracing::info!(chat_id = %self.chat.id, user_id = %user, "chat assigned");
         Ok(self.chat.clone())
     }
@@ -267,6 +268,23 @@ impl ChatActor {
         after.pending_since = Some(now);
         after.updated_at = now;
         self.save(after, Write::default(), "requeued")?;
+        self.audit_system("chat.requeued", format!("from {user}, who stayed offline"))?;
         Ok(self.chat.clone())
+    }
+}
+
+impl ChatActor {
+    /// Records an action the hub took by itself on this chat.
+    fn audit_system(&self, action: &str, detail: String) -> Result<()> {
+        self.store.audit(atende_data::AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            actor: None,
+            action: action.to_string(),
+            target: Some(self.chat.id.to_string()),
+            address: None,
+            detail: Some(detail),
+        })?;
+        Ok(())
     }
 }

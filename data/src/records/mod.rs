@@ -1,5 +1,6 @@
 //! The records stored in the trees, one module per record kind.
 
+pub mod audit;
 pub mod canned;
 pub mod chat;
 pub mod event;

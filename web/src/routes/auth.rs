@@ -98,6 +98,8 @@ async fn login(
     let Some(user) = user.filter(|user| user.active) else {
         state.limits.logins.failed(&address, &email);
         tracing::info!(%address, "sign-in failed");
+        let target = Some(atende_data::records::user::normalize_email(&email));
+        super::audit::record(&state, &req, None, "auth.login_failed", target, None)?;
         return Err(INVALID_CREDENTIALS);
     };
     state.limits.logins.succeeded(&email);
@@ -108,6 +110,7 @@ async fn login(
         .start_session(user.id, &tokens::hash(&refresh_token), expires)?;
     state.store.durable().await?;
     tracing::info!(user_id = %user.id, %address, "signed in");
+    super::audit::record(&state, &req, Some(user.id), "auth.login", None, None)?;
     Ok(HttpResponse::Ok().json(token_pair(&state, &user, refresh_token)?))
 }
 
@@ -248,5 +251,13 @@ async fn change_password(
         end_sessions: true,
     });
     tracing::info!(user_id = %user.id, "password changed");
+    super::audit::record(
+        &state,
+        &req,
+        Some(user.id),
+        "auth.password_changed",
+        None,
+        None,
+    )?;
     Ok(HttpResponse::NoContent().finish())
 }

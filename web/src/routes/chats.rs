@@ -2,7 +2,7 @@
 //! tags and queue, internal notes. Changes go to the chat's actor; reads come from the
 //! store's indexes.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use atende_actors::messages::*;
 use atende_data::{AssigneeFilter, Chat, ChatFilter, ChatId, ChatStatus, UserId, Visibility};
 use serde::Deserialize;
@@ -154,6 +154,30 @@ async fn respond(
     Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
 }
 
+/// Answers with the chat and records the action in the audit log.
+async fn respond_audited(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: &Auth,
+    action: &str,
+    result: Result<Chat, atende_actors::Error>,
+) -> Result<HttpResponse> {
+    let chat = result?;
+    let detail = chat
+        .assignee
+        .map(|a| format!("assignee {a}"))
+        .or_else(|| chat.queue_id.as_ref().map(|q| format!("queue {q}")));
+    super::audit::record(
+        state,
+        req,
+        Some(auth.0.id),
+        action,
+        Some(chat.id.to_string()),
+        detail,
+    )?;
+    Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
+}
+
 /// "Assumir": the caller takes the chat; 409 when someone else holds it.
 #[utoipa::path(tag = "chats", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
@@ -162,6 +186,7 @@ async fn respond(
 #[post("/chats/{id}/claim")]
 async fn claim(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
@@ -170,7 +195,7 @@ async fn claim(
         by: Caller::from(&auth.0),
     };
     let result = state.hub.router.send(msg).await?;
-    respond(&state, result).await
+    respond_audited(&state, &req, &auth, "chat.claimed", result).await
 }
 
 /// Where to transfer a chat: exactly one of the two.
@@ -190,6 +215,7 @@ pub struct TransferRequest {
 #[post("/chats/{id}/transfer")]
 async fn transfer(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: Json<TransferRequest>,
@@ -211,7 +237,7 @@ async fn transfer(
         to,
     };
     let result = state.hub.router.send(msg).await?;
-    respond(&state, result).await
+    respond_audited(&state, &req, &auth, "chat.transferred", result).await
 }
 
 /// "Finalizar" with an optional note.
@@ -229,6 +255,7 @@ pub struct CloseRequest {
 #[post("/chats/{id}/close")]
 async fn close(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: Json<CloseRequest>,
@@ -247,7 +274,7 @@ async fn close(
         note,
     };
     let result = state.hub.router.send(msg).await?;
-    respond(&state, result).await
+    respond_audited(&state, &req, &auth, "chat.closed", result).await
 }
 
 /// Reopens a closed chat, assigned to the caller.
@@ -258,6 +285,7 @@ async fn close(
 #[post("/chats/{id}/reopen")]
 async fn reopen(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
@@ -266,7 +294,7 @@ async fn reopen(
         by: Caller::from(&auth.0),
     };
     let result = state.hub.router.send(msg).await?;
-    respond(&state, result).await
+    respond_audited(&state, &req, &auth, "chat.reopened", result).await
 }
 
 /// Marks the chat read and sends the read receipt to WhatsApp.

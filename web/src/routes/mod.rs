@@ -1,5 +1,6 @@
 //! The HTTP routes, one module per resource, each exporting `configure`.
 
+pub mod audit;
 pub mod auth;
 pub mod canned;
 pub mod chats;

@@ -103,6 +103,7 @@ async fn get_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResp
 #[put("/settings")]
 async fn put_settings(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     auth: Auth,
     body: Json<SettingsBody>,
 ) -> Result<HttpResponse> {
@@ -111,6 +112,14 @@ async fn put_settings(
     state.store.put_settings(&settings)?;
     state.store.durable().await?;
     tracing::info!(by = %auth.0.id, "settings changed");
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "settings.changed",
+        None,
+        None,
+    )?;
     Ok(HttpResponse::Ok().json(SettingsBody::from(settings)))
 }
 

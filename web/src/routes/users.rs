@@ -1,6 +1,6 @@
 //! User administration: admins create, change and deactivate; supervisors read.
 
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use atende_actors::events::UserChanged;
 use atende_data::{password, NewUser, Role, Store, User, UserId};
 use serde::Deserialize;
@@ -105,6 +105,7 @@ async fn list_users(
 #[post("/users")]
 async fn create_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     body: Json<CreateUser>,
 ) -> Result<HttpResponse> {
@@ -138,6 +139,15 @@ async fn create_user(
     let user = store.create_user(new)?;
     store.durable().await?;
     tracing::info!(user_id = %user.id, by = %auth.0.id, role = %user.role, "user created");
+    let detail = Some(format!("role {}", user.role));
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "user.created",
+        Some(user.id.to_string()),
+        detail,
+    )?;
     Ok(HttpResponse::Created().json(UserView::new(&user, &state.hub.board)))
 }
 
@@ -171,6 +181,7 @@ async fn get_user(
 #[patch("/users/{id}")]
 async fn update_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
     body: Json<UpdateUser>,
@@ -178,6 +189,7 @@ async fn update_user(
     auth.require_admin()?;
     let id = parse_id(&path)?;
     let change = body.0;
+    let changed_fields = change.field_names();
     let mut fields = Fields::default();
     if let Some(email) = &change.email {
         fields.email("email", email);
@@ -218,7 +230,35 @@ async fn update_user(
         end_sessions: ends_sessions,
     });
     tracing::info!(user_id = %id, by = %auth.0.id, ends_sessions, "user changed");
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "user.changed",
+        Some(id.to_string()),
+        Some(changed_fields),
+    )?;
     Ok(HttpResponse::Ok().json(UserView::new(&user, &state.hub.board)))
+}
+
+impl UpdateUser {
+    /// The fields this change sets (never their values: a password stays secret).
+    fn field_names(&self) -> String {
+        let set = [
+            ("email", self.email.is_some()),
+            ("name", self.name.is_some()),
+            ("role", self.role.is_some()),
+            ("active", self.active.is_some()),
+            ("max_concurrent_chats", self.max_concurrent_chats.is_some()),
+            ("queue_ids", self.queue_ids.is_some()),
+            ("password", self.password.is_some()),
+        ];
+        set.iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sessions: bool) {
@@ -259,6 +299,7 @@ fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sess
 #[delete("/users/{id}")]
 async fn deactivate_user(
     state: web::Data<AppState>,
+    req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
@@ -281,6 +322,14 @@ async fn deactivate_user(
         end_sessions: true,
     });
     tracing::info!(user_id = %id, by = %auth.0.id, "user deactivated");
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "user.deactivated",
+        Some(id.to_string()),
+        None,
+    )?;
     Ok(HttpResponse::NoContent().finish())
 }
 
