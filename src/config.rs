@@ -171,6 +171,10 @@ pub struct ServeArgs {
     /// Answer to Meta's verification request; generated and printed when unset.
     #[arg(long, env = "WHATSAPP_VERIFY_TOKEN", hide_env_values = true)]
     pub whatsapp_verify_token: Option<String>,
+    /// The business number in international digits (e.g. 5511912345678), for the
+    /// click-to-chat QR code.
+    #[arg(long, env = "WHATSAPP_DISPLAY_NUMBER")]
+    pub whatsapp_display_number: Option<String>,
     /// Messages per second per business number (at most 1000).
     #[arg(long, env = "WHATSAPP_RATE_LIMIT", default_value_t = 80)]
     pub whatsapp_rate_limit: u32,
@@ -263,6 +267,11 @@ impl Settings {
                 bail!("WHATSAPP_PHONE_NUMBER_ID is required when WHATSAPP_TOKEN is set");
             }
         }
+        if let Some(number) = &args.whatsapp_display_number {
+            if !(8..=15).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
+                bail!("WHATSAPP_DISPLAY_NUMBER must be the number in international digits, such as 5511912345678");
+            }
+        }
         if let Some(url) = &args.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("ATENDE_PUBLIC_URL must start with http:// or https://");
@@ -292,6 +301,7 @@ impl Settings {
             },
             tls: tls.is_some(),
             workers: args.workers,
+            display_number: args.whatsapp_display_number.clone(),
             ..WebConfig::default()
         };
         Ok(Settings {

@@ -62,6 +62,10 @@ impl Application {
         let mut web = settings.web.clone();
         web.app_secret = app_secret;
         web.sandbox = sandbox.is_some();
+        if web.sandbox && web.display_number.is_none() {
+            web.display_number =
+                Some(atende_web::sandbox::SANDBOX_DISPLAY_PHONE_NUMBER.to_string());
+        }
         web.verify_token = match &settings.whatsapp.verify_token {
             Some(token) => token.expose().to_string(),
             None => store.secret("verify_token")?,

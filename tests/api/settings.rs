@@ -400,3 +400,36 @@ async fn the_audit_log_records_sign_ins_changes_and_claims() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn the_click_to_chat_qr_code_is_an_svg_made_by_the_hub() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let agent = app.user(&admin, "agent@test.local", "agent").await;
+    let response = app
+        .get(
+            "/api/v1/qr.svg?text=Ol%C3%A1%2C%20vim%20pelo%20cartaz",
+            &admin.access,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let svg = response.text().await.unwrap();
+    assert!(svg.contains("<svg") && svg.contains("</svg>"));
+    assert_error(
+        app.get(
+            &format!("/api/v1/qr.svg?text={}", "x".repeat(400)),
+            &admin.access,
+        )
+        .await,
+        400,
+        "validation_failed",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/qr.svg", &agent.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

@@ -25,6 +25,8 @@ pub struct WebConfig {
     pub verify_token: String,
     /// Sandbox mode: the customer simulator page is served.
     pub sandbox: bool,
+    /// The business's WhatsApp number in international digits, for click-to-chat links.
+    pub display_number: Option<String>,
 }
 
 /// Shared state of the HTTP layer; one per hub, behind `web::Data`.
