@@ -144,6 +144,17 @@ pub struct ServeArgs {
     /// Seconds an agent may stay offline before their open chats return to the queues.
     #[arg(long, env = "ATENDE_REQUEUE_AFTER", default_value_t = 600)]
     pub requeue_after: u64,
+    /// A bearer token that may read /metrics.
+    #[arg(long, env = "ATENDE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Comma-separated addresses that may read /metrics without the token.
+    #[arg(
+        long,
+        env = "ATENDE_METRICS_ALLOW",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1"
+    )]
+    pub metrics_allow: Vec<std::net::IpAddr>,
     /// Seconds a user with no open socket still counts as online (page reloads).
     #[arg(long, env = "ATENDE_OFFLINE_GRACE", default_value_t = 15)]
     pub offline_grace: u64,
@@ -302,6 +313,8 @@ impl Settings {
             tls: tls.is_some(),
             workers: args.workers,
             display_number: args.whatsapp_display_number.clone(),
+            metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
+            metrics_allow: args.metrics_allow.clone(),
             ..WebConfig::default()
         };
         Ok(Settings {

@@ -1,7 +1,7 @@
 //! [`Hub`]: the running actor system of one data directory, and what the HTTP layer needs
 //! of it.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::agent_session::PresenceBoard;
 use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetRouter};
 use crate::media::MediaFetcher;
+use crate::metrics::Metrics;
 use crate::router::{Router, RouterParts};
 use crate::whatsapp::client::{CloudApiError, CloudClient};
 
@@ -49,6 +50,7 @@ pub struct Hub {
     pub board: PresenceBoard,
     pub store: Store,
     pub config: HubConfig,
+    pub metrics: Arc<Metrics>,
     client: CloudClient,
     templates: Mutex<Option<(Instant, Vec<Value>)>>,
 }
@@ -60,6 +62,7 @@ impl Hub {
     pub fn start(store: Store, config: HubConfig, render: Renderer) -> Hub {
         let client = CloudClient::new(&config.api_url, &config.token);
         let board = PresenceBoard::default();
+        let metrics = Arc::new(Metrics::default());
         let bus = EventBus::new(
             store.clone(),
             render,
@@ -70,6 +73,7 @@ impl Hub {
         .start();
         let media = MediaFetcher::new(store.clone(), client.clone()).start();
         let parts = RouterParts {
+            metrics: metrics.clone(),
             client: client.clone(),
             media,
             bus: bus.clone(),
@@ -78,6 +82,7 @@ impl Hub {
         let router = Router::new(store.clone(), config.clone(), parts).start();
         bus.do_send(SetRouter(router.clone()));
         Hub {
+            metrics,
             router,
             bus,
             board,

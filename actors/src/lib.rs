@@ -16,6 +16,7 @@ pub mod hours;
 pub mod hub;
 pub mod media;
 pub mod messages;
+pub mod metrics;
 pub mod outbound_queue;
 pub mod router;
 pub mod whatsapp;

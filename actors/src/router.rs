@@ -34,6 +34,7 @@ pub struct Router {
     media: Addr<MediaFetcher>,
     pub(crate) bus: Addr<EventBus>,
     pub(crate) board: PresenceBoard,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     chats: HashMap<ChatId, Addr<ChatActor>>,
     queues: HashMap<String, Addr<OutboundQueue>>,
     /// An assignment pass is scheduled (passes are coalesced).
@@ -44,6 +45,7 @@ pub struct Router {
 
 /// The actors the Router works with.
 pub struct RouterParts {
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub client: CloudClient,
     pub media: Addr<MediaFetcher>,
     pub bus: Addr<EventBus>,
@@ -67,6 +69,7 @@ impl Router {
             media: parts.media,
             bus: parts.bus,
             board: parts.board,
+            metrics: parts.metrics,
             chats: HashMap::new(),
             queues: HashMap::new(),
             rebalance_pending: false,
@@ -109,6 +112,7 @@ impl Router {
             self.media.clone(),
             self.bus.clone(),
             ctx.address(),
+            self.metrics.clone(),
         );
         let addr = actor.start();
         self.chats.insert(id, addr.clone());

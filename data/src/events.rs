@@ -194,3 +194,31 @@ impl Store {
         Ok(found)
     }
 }
+
+impl Store {
+    /// How many chats are in a status (an index prefix count).
+    pub fn count_status(&self, status: ChatStatus) -> Result<usize> {
+        Ok(self
+            .trees()
+            .by_status_time
+            .scan_prefix([status.code()])
+            .keys()
+            .count())
+    }
+
+    /// When the oldest waiting outbox entry was written.
+    pub fn oldest_outbox_at(&self) -> Result<Option<DateTime<Utc>>> {
+        match self.trees().outbox.first()? {
+            Some((_, bytes)) => Ok(Some(decode::<crate::OutboxEntry>(&bytes)?.created_at)),
+            None => Ok(None),
+        }
+    }
+
+    /// Events in the log.
+    pub fn event_count(&self) -> Result<u64> {
+        Ok(match self.first_event_seq()? {
+            Some(first) => self.last_event_seq()? - first + 1,
+            None => 0,
+        })
+    }
+}

@@ -239,3 +239,48 @@ async fn cors_allows_listed_and_same_origins_only() {
         .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
     assert!(evil.status().is_client_error());
 }
+
+#[actix_web::test]
+async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
+    let app = spawn_app_with(&[
+        "--metrics-token",
+        "scrape-me",
+        "--metrics-allow",
+        "10.9.9.9",
+    ])
+    .await;
+    app.customer_says("5511988880000", "wamid.MT", "oi").await;
+    let refused = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_error(refused, 403, "forbidden").await;
+    let scraped = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    let text = scraped.text().await.unwrap();
+    for line in [
+        "atende_webhooks_received_total 1",
+        "atende_messages_in_total 1",
+        "atende_chats{status=\"pending\"} 1",
+        "# TYPE atende_http_request_duration_seconds histogram",
+        "atende_storage_bytes",
+        "atende_outbox_depth 0",
+    ] {
+        assert!(text.contains(line), "{line} missing in\n{text}");
+    }
+    // Loopback is allowed by default.
+    let local = spawn_app().await;
+    assert_eq!(
+        local
+            .client
+            .get(local.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

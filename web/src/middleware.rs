@@ -38,10 +38,17 @@ pub async fn request_span(
         method = %req.method(),
         path = %req.path(),
     );
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.hub.metrics.clone());
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let _entered = span.enter();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(metrics) = metrics {
+        metrics.observe_latency(elapsed);
+    }
+    let elapsed_ms = elapsed * 1000.0;
     match result {
         Ok(mut res) => {
             let status = res.status().as_u16();

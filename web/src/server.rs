@@ -62,6 +62,7 @@ pub fn app(
         .app_data(web::Data::new(ApiDocument::new(&api)))
         .app_data(web::PayloadConfig::new(JSON_BODY_LIMIT))
         .app_data(crate::extract::query_config())
+        .configure(routes::metrics::configure)
         .configure(crate::ui::configure)
         .default_service(web::to(crate::ui::fallback))
         .wrap(from_fn(rate_limit))

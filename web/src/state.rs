@@ -27,6 +27,10 @@ pub struct WebConfig {
     pub sandbox: bool,
     /// The business's WhatsApp number in international digits, for click-to-chat links.
     pub display_number: Option<String>,
+    /// A bearer token that may read `/metrics`.
+    pub metrics_token: Option<String>,
+    /// Addresses that may read `/metrics` without a token.
+    pub metrics_allow: Vec<std::net::IpAddr>,
 }
 
 /// Shared state of the HTTP layer; one per hub, behind `web::Data`.

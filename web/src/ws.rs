@@ -14,6 +14,7 @@ use actix_web_actors::ws::{self, CloseCode, CloseReason};
 use atende_actors::agent_session::{AgentSession, RemoveConnection, SetPresence};
 use atende_actors::chat::scope_of;
 use atende_actors::events::{lagged, Attach, Attached, Payload, Publish, ToConnection};
+use atende_actors::metrics::Metrics;
 use atende_data::{ChatId, User, UserId, Visibility};
 use serde::Deserialize;
 use serde_json::json;
@@ -301,6 +302,7 @@ impl Actor for WsConnection {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        Metrics::bump(&self.state.hub.metrics.websocket_connections);
         ctx.set_mailbox_capacity(MAILBOX);
         ctx.run_later(AUTH_TIMEOUT, |conn, ctx| {
             if conn.live.is_none() {
@@ -319,6 +321,8 @@ impl Actor for WsConnection {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        let connections = &self.state.hub.metrics.websocket_connections;
+        connections.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(previous) = self
             .viewing
             .take()

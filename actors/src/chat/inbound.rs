@@ -107,6 +107,7 @@ impl ChatActor {
             write.message(reply).outbox(entry);
         }
         self.save(after, write, "message")?;
+        crate::metrics::Metrics::bump(&self.metrics.messages_in);
         self.announce_message("message.created", &message);
         for (reply, _) in &automatic {
             self.announce_message("message.created", reply);

@@ -35,6 +35,7 @@ pub struct ChatActor {
     media: Addr<MediaFetcher>,
     bus: Addr<EventBus>,
     router: Addr<Router>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     last_used: Instant,
 }
 
@@ -62,6 +63,7 @@ impl ChatActor {
         media: Addr<MediaFetcher>,
         bus: Addr<EventBus>,
         router: Addr<Router>,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> ChatActor {
         ChatActor {
             chat,
@@ -70,6 +72,7 @@ impl ChatActor {
             media,
             bus,
             router,
+            metrics,
             last_used: Instant::now(),
         }
     }

@@ -52,6 +52,7 @@ impl Handler<RecordFailed> for ChatActor {
     type Result = ResponseFuture<Result<()>>;
 
     fn handle(&mut self, msg: RecordFailed, _: &mut Context<Self>) -> Self::Result {
+        self.metrics.send_failed(msg.error.code);
         let result = self.change_message(msg.message_id, |m, w| {
             m.status = MessageStatus::Failed;
             m.error = Some(msg.error.clone());
@@ -345,6 +346,7 @@ impl ChatActor {
     }
 
     fn record_sent(&mut self, msg: RecordSent) -> Result<()> {
+        crate::metrics::Metrics::bump(&self.metrics.messages_out);
         let pending = self.store.pending_status(&msg.wamid)?;
         self.change_message(msg.message_id, |m, w| {
             m.wamid = Some(msg.wamid.clone());

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod health;
 pub mod media;
 pub mod messages;
+pub mod metrics;
 pub mod qr;
 pub mod queues;
 pub mod sandbox;

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atende_actors::messages::{IngestMessage, IngestStatus, Ingested};
+use atende_actors::metrics::Metrics;
 use atende_actors::whatsapp::signature;
 use atende_actors::whatsapp::webhook::{self, InboundMessage};
 use futures_util::future::join_all;
@@ -85,13 +86,18 @@ async fn receive(
             .get("x-hub-signature-256")
             .and_then(|v| v.to_str().ok());
         if !signature::verify(secret.as_bytes(), &body, header) {
+            Metrics::bump(&state.hub.metrics.webhooks_rejected);
             return Err(Error::Unauthorized {
                 code: "invalid_signature",
                 message: "X-Hub-Signature-256 is missing or wrong",
             });
         }
     }
-    let batch = webhook::parse(&body).map_err(|_| Error::field("body", "is not valid JSON"))?;
+    let batch = webhook::parse(&body).map_err(|_| {
+        Metrics::bump(&state.hub.metrics.webhooks_rejected);
+        Error::field("body", "is not valid JSON")
+    })?;
+    Metrics::bump(&state.hub.metrics.webhooks_received);
     for line in &batch.skipped {
         tracing::info!(detail = %line, "webhook item not acted on");
     }

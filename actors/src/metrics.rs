@@ -1,0 +1,80 @@
+//! Counters the hub keeps for `/metrics` (Prometheus text format). Plain atomics: the hot
+//! paths pay one relaxed increment.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Upper bounds (seconds) of the request latency histogram.
+pub const LATENCY_BUCKETS: [f64; 10] =
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// Everything counted since start.
+#[derive(Default)]
+pub struct Metrics {
+    pub webhooks_received: AtomicU64,
+    pub webhooks_rejected: AtomicU64,
+    pub messages_in: AtomicU64,
+    pub messages_out: AtomicU64,
+    pub websocket_connections: AtomicU64,
+    sends_failed: Mutex<BTreeMap<i64, u64>>,
+    latency: Mutex<Histogram>,
+}
+
+/// A cumulative histogram.
+#[derive(Default, Clone)]
+pub struct Histogram {
+    pub buckets: [u64; LATENCY_BUCKETS.len()],
+    pub count: u64,
+    pub sum: f64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a send that failed for good, by Meta's code.
+    pub fn send_failed(&self, code: i64) {
+        *self
+            .sends_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(code)
+            .or_default() += 1;
+    }
+
+    /// Records how long a request took.
+    pub fn observe_latency(&self, seconds: f64) {
+        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        for (bucket, bound) in h.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// Failed sends by code.
+    pub fn sends_failed(&self) -> BTreeMap<i64, u64> {
+        self.sends_failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The latency histogram so far.
+    pub fn latency(&self) -> Histogram {
+        self.latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A counter's value.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}

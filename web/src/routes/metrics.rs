@@ -1,0 +1,154 @@
+//! `GET /metrics`: the hub's counters and gauges in Prometheus text format, for a
+//! configured bearer token or from allowed addresses only.
+
+use std::fmt::Write as _;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use atende_actors::metrics::{Metrics, LATENCY_BUCKETS};
+use atende_data::ChatStatus;
+use chrono::Utc;
+
+use crate::auth::bearer;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// Served outside `/api` (scrapers expect it at the root).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(metrics));
+}
+
+fn allowed(state: &AppState, req: &HttpRequest) -> bool {
+    let config = &state.config;
+    if let Some(token) = &config.metrics_token {
+        if bearer(req).is_some_and(|t| t.as_bytes() == token.as_bytes()) {
+            return true;
+        }
+    }
+    let ip = req.peer_addr().map(|a| a.ip());
+    ip.is_some_and(|ip| config.metrics_allow.contains(&ip))
+}
+
+async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
+    if !allowed(&state, &req) {
+        return Err(Error::Forbidden(
+            "metrics are for the configured token or addresses",
+        ));
+    }
+    let hub = state.hub.clone();
+    let text = web::block(move || render(&hub)).await??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(text))
+}
+
+fn render(hub: &atende_actors::Hub) -> Result<String> {
+    let m = &hub.metrics;
+    let store = &hub.store;
+    let mut out = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, f64)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in lines {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let one = |v: u64| vec![(String::new(), v as f64)];
+    metric(
+        "atende_webhooks_received_total",
+        "counter",
+        "Webhook posts accepted.",
+        one(Metrics::get(&m.webhooks_received)),
+    );
+    metric(
+        "atende_webhooks_rejected_total",
+        "counter",
+        "Webhook posts refused (signature, body).",
+        one(Metrics::get(&m.webhooks_rejected)),
+    );
+    metric(
+        "atende_messages_in_total",
+        "counter",
+        "Customer messages stored.",
+        one(Metrics::get(&m.messages_in)),
+    );
+    metric(
+        "atende_messages_out_total",
+        "counter",
+        "Messages the Cloud API took.",
+        one(Metrics::get(&m.messages_out)),
+    );
+    let failed = m
+        .sends_failed()
+        .into_iter()
+        .map(|(code, n)| (format!("{{code=\"{code}\"}}"), n as f64))
+        .collect();
+    metric(
+        "atende_sends_failed_total",
+        "counter",
+        "Sends refused for good, by Meta's code.",
+        failed,
+    );
+    let oldest = store
+        .oldest_outbox_at()?
+        .map(|at| (Utc::now() - at).num_milliseconds() as f64 / 1000.0);
+    metric(
+        "atende_outbox_depth",
+        "gauge",
+        "Requests waiting for the Cloud API.",
+        one(store.outbox_len() as u64),
+    );
+    metric(
+        "atende_outbox_oldest_seconds",
+        "gauge",
+        "Age of the oldest waiting request.",
+        vec![(String::new(), oldest.unwrap_or(0.0))],
+    );
+    let statuses = [ChatStatus::Pending, ChatStatus::Open, ChatStatus::Closed];
+    let mut chats = Vec::new();
+    for status in statuses {
+        chats.push((
+            format!("{{status=\"{}\"}}", status.as_str()),
+            store.count_status(status)? as f64,
+        ));
+    }
+    metric("atende_chats", "gauge", "Chats by status.", chats);
+    metric(
+        "atende_agents_online",
+        "gauge",
+        "Users online now.",
+        one(hub.board.online().len() as u64),
+    );
+    metric(
+        "atende_websocket_connections",
+        "gauge",
+        "Open browser sockets.",
+        one(Metrics::get(&m.websocket_connections)),
+    );
+    metric(
+        "atende_event_log_events",
+        "gauge",
+        "Events kept for resuming sockets.",
+        one(store.event_count()?),
+    );
+    metric(
+        "atende_storage_bytes",
+        "gauge",
+        "Database size on disk.",
+        one(store.size_on_disk()?),
+    );
+    let h = m.latency();
+    let mut lines: Vec<(String, f64)> = LATENCY_BUCKETS
+        .iter()
+        .zip(h.buckets)
+        .map(|(bound, n)| (format!("_bucket{{le=\"{bound}\"}}"), n as f64))
+        .collect();
+    lines.push(("_bucket{le=\"+Inf\"}".into(), h.count as f64));
+    lines.push(("_sum".into(), h.sum));
+    lines.push(("_count".into(), h.count as f64));
+    metric(
+        "atende_http_request_duration_seconds",
+        "histogram",
+        "HTTP request latency.",
+        lines,
+    );
+    Ok(out)
+}
