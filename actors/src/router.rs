@@ -145,6 +145,13 @@ impl Router {
         write.chat(None, &chat);
         self.store.commit(write)?;
         tracing::info!(chat_id = %chat.id, "new chat");
+        let opened = atende_data::DayStats {
+            chats_opened: 1,
+            ..Default::default()
+        };
+        if let Err(error) = self.store.count_report(now, None, &opened) {
+            tracing::warn!(%error, "a report counter was not updated");
+        }
         let scope = crate::chat::scope_of(&chat, None);
         self.bus.do_send(Publish {
             name: "chat.created",

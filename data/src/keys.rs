@@ -45,6 +45,7 @@ pub mod trees {
     pub const QUEUES: &str = "queues";
     pub const CANNED_RESPONSES: &str = "canned_responses";
     pub const AUDIT: &str = "audit";
+    pub const REPORTS: &str = "reports";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -71,6 +72,7 @@ pub mod trees {
         QUEUES,
         CANNED_RESPONSES,
         AUDIT,
+        REPORTS,
     ];
 }
 

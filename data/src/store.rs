@@ -59,6 +59,7 @@ pub(crate) struct Trees {
     pub(crate) queues: sled::Tree,
     pub(crate) canned: sled::Tree,
     pub(crate) audit: sled::Tree,
+    pub(crate) reports: sled::Tree,
 }
 
 impl Store {
@@ -108,6 +109,11 @@ impl Store {
                 queues: tree(trees::QUEUES)?,
                 canned: tree(trees::CANNED_RESPONSES)?,
                 audit: tree(trees::AUDIT)?,
+                reports: {
+                    let reports = tree(trees::REPORTS)?;
+                    reports.set_merge_operator(crate::reports::merge_counts);
+                    reports
+                },
             },
             flusher: Flusher::spawn(db.clone()).map_err(io)?,
             dir: dir.to_path_buf(),

@@ -433,3 +433,91 @@ async fn the_click_to_chat_qr_code_is_an_svg_made_by_the_hub() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn the_report_counts_what_happened_per_day_and_per_agent() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let ana = app.user(&admin, "ana@test.local", "agent").await;
+    for n in 0..2 {
+        let chat = app
+            .customer_says(&format!("551190123000{n}"), &format!("wamid.RP{n}"), "oi")
+            .await;
+        let id = chat["id"].as_str().unwrap();
+        app.post(
+            &format!("/api/v1/chats/{id}/claim"),
+            Some(&ana.access),
+            &json!({}),
+        )
+        .await;
+        app.post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&ana.access),
+            &json!({"client_id": format!("r{n}"), "type": "text", "text": "olá"}),
+        )
+        .await;
+        if n == 0 {
+            app.post(
+                &format!("/api/v1/chats/{id}/close"),
+                Some(&ana.access),
+                &json!({}),
+            )
+            .await;
+        }
+    }
+    let today = chrono::Utc::now().date_naive();
+    let report: Value = app
+        .get(
+            &format!("/api/v1/reports/summary?from={today}&to={today}"),
+            &admin.access,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            report["chats_opened"].as_u64(),
+            report["chats_closed"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(
+        (
+            report["messages_in"].as_u64(),
+            report["messages_out"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    assert_eq!(
+        (
+            report["chats_open"].as_u64(),
+            report["chats_pending"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(report["resolution_rate"], 0.5);
+    assert!(report["avg_first_response_seconds"].as_f64().unwrap() >= 0.0);
+    assert_eq!(report["per_day"][0]["date"], today.to_string());
+    assert_eq!(report["per_agent"][0]["user_id"], ana.id().as_str());
+    assert_eq!(report["per_agent"][0]["chats_closed"], 1);
+    for bad in [
+        "from=2026-02-01&to=2026-01-01",
+        "from=1926-01-01&to=2026-01-01",
+        "from=yesterday",
+    ] {
+        assert_error(
+            app.get(&format!("/api/v1/reports/summary?{bad}"), &admin.access)
+                .await,
+            400,
+            "validation_failed",
+        )
+        .await;
+    }
+    assert_error(
+        app.get("/api/v1/reports/summary", &ana.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+}

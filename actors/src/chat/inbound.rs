@@ -108,6 +108,15 @@ impl ChatActor {
         }
         self.save(after, write, "message")?;
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
+        let automatic_out = automatic.len() as u64;
+        self.count(
+            None,
+            atende_data::DayStats {
+                messages_in: 1,
+                messages_out: automatic_out,
+                ..Default::default()
+            },
+        );
         self.announce_message("message.created", &message);
         for (reply, _) in &automatic {
             self.announce_message("message.created", reply);

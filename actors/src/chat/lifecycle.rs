@@ -150,6 +150,14 @@ impl ChatActor {
         after.pending_since = None;
         after.updated_at = now;
         self.save(after, Write::default(), "closed")?;
+        let took = (now - self.chat.created_at).num_seconds().max(0) as u64;
+        let counts = atende_data::DayStats {
+            chats_closed: 1,
+            resolutions: 1,
+            resolution_seconds: took,
+            ..Default::default()
+        };
+        self.count(self.chat.assignee, counts);
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat closed");
         Ok(self.chat.clone())
     }

@@ -104,6 +104,13 @@ impl ChatActor {
         Ok(())
     }
 
+    /// Adds to the day's report counters (a failure only costs a count, so it is logged).
+    fn count(&self, agent: Option<UserId>, counts: atende_data::DayStats) {
+        if let Err(error) = self.store.count_report(chrono::Utc::now(), agent, &counts) {
+            tracing::warn!(%error, "a report counter was not updated");
+        }
+    }
+
     /// Announces a new or changed message of this chat.
     fn announce_message(&self, name: &'static str, message: &Message) {
         self.bus.do_send(Publish {

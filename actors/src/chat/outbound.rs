@@ -117,6 +117,17 @@ impl ChatActor {
             created_at: now,
         };
         write.message(&message).outbox(&entry);
+        let first_response = self.chat.first_response_at.is_none();
+        let waited = (now - self.chat.created_at).num_seconds().max(0) as u64;
+        self.count(
+            Some(msg.by.id),
+            atende_data::DayStats {
+                messages_out: 1,
+                first_responses: u64::from(first_response),
+                first_response_seconds: if first_response { waited } else { 0 },
+                ..Default::default()
+            },
+        );
         let mut after = self.chat.clone();
         after.last_message = Some(LastMessage {
             preview: message.preview(),

@@ -7,6 +7,7 @@ pub mod event;
 pub mod media;
 pub mod outbox;
 pub mod queue;
+pub mod report;
 pub mod session;
 pub mod settings;
 pub mod user;

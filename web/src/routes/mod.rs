@@ -12,6 +12,7 @@ pub mod messages;
 pub mod metrics;
 pub mod qr;
 pub mod queues;
+pub mod reports;
 pub mod sandbox;
 pub mod settings;
 pub mod templates;

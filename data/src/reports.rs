@@ -1,0 +1,71 @@
+//! The `reports` tree: one [`DayStats`] per (day, user), added to atomically with sled's
+//! merge operator, so concurrent chats never lose each other's counts.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::records::report::DayStats;
+use crate::store::{decode, encode};
+use crate::{Result, Store, UserId};
+
+/// The key of everyone's counts for a day.
+pub const EVERYONE: UserId = UserId(0);
+
+fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
+    let mut key = day.format("%Y-%m-%d").to_string().into_bytes();
+    key.extend_from_slice(&user.key());
+    key
+}
+
+/// sled's merge: the stored counts plus the increment.
+pub(crate) fn merge_counts(_key: &[u8], old: Option<&[u8]>, increment: &[u8]) -> Option<Vec<u8>> {
+    let mut total: DayStats = old.and_then(|o| decode(o).ok()).unwrap_or_default();
+    let Ok(add) = decode::<DayStats>(increment) else {
+        return old.map(<[u8]>::to_vec);
+    };
+    total.add(&add);
+    encode(&total).ok().or_else(|| old.map(<[u8]>::to_vec))
+}
+
+impl Store {
+    /// Adds `counts` to the day of `at` for everyone and, when given, for `agent`.
+    pub fn count_report(
+        &self,
+        at: DateTime<Utc>,
+        agent: Option<UserId>,
+        counts: &DayStats,
+    ) -> Result<()> {
+        let bytes = encode(counts)?;
+        let day = at.date_naive();
+        self.trees()
+            .reports
+            .merge(key(day, EVERYONE), bytes.clone())?;
+        if let Some(agent) = agent {
+            self.trees().reports.merge(key(day, agent), bytes)?;
+        }
+        Ok(())
+    }
+
+    /// The counts of each day in `from..=to` (days without activity left out), by user.
+    pub fn report_days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<(NaiveDate, UserId, DayStats)>> {
+        let start = key(from, EVERYONE);
+        let end = key(to, UserId(u64::MAX));
+        let mut out = Vec::new();
+        for entry in self.trees().reports.range(start..=end) {
+            let (k, v) = entry?;
+            let (day, user) = k.split_at(k.len() - 8);
+            let Some(day) = std::str::from_utf8(day)
+                .ok()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            else {
+                continue;
+            };
+            let user = UserId(crate::keys::read_u64(user).unwrap_or(0));
+            out.push((day, user, decode(&v)?));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,159 @@
+//! Reports: what service looked like over a date range, from the per-day counters.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web, HttpResponse};
+use atende_data::reports::EVERYONE;
+use atende_data::{ChatStatus, DayStats};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+use crate::views::ErrorBody;
+
+/// The longest range a report covers.
+const MAX_DAYS: i64 = 400;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(summary);
+}
+
+/// The range, as dates (UTC days), both included; the last 30 days when absent.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// YYYY-MM-DD.
+    pub from: Option<NaiveDate>,
+    /// YYYY-MM-DD.
+    pub to: Option<NaiveDate>,
+}
+
+/// One day.
+#[derive(Serialize, ToSchema)]
+pub struct DayView {
+    pub date: NaiveDate,
+    pub chats_opened: u64,
+    pub chats_closed: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+}
+
+/// One agent over the range.
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    pub user_id: String,
+    pub name: String,
+    pub chats_closed: u64,
+    pub messages_out: u64,
+    pub avg_first_response_seconds: Option<f64>,
+    pub avg_resolution_seconds: Option<f64>,
+}
+
+/// The summary of API.md.
+#[derive(Serialize, ToSchema)]
+pub struct Summary {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Now, whatever the range.
+    pub chats_open: usize,
+    pub chats_pending: usize,
+    /// Within the range.
+    pub chats_closed: u64,
+    pub chats_opened: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    /// From the customer's first message to the first human reply.
+    pub avg_first_response_seconds: Option<f64>,
+    /// From opening to closing.
+    pub avg_resolution_seconds: Option<f64>,
+    /// Chats closed over chats opened in the range.
+    pub resolution_rate: Option<f64>,
+    pub per_day: Vec<DayView>,
+    pub per_agent: Vec<AgentView>,
+}
+
+fn average(total: u64, count: u64) -> Option<f64> {
+    (count > 0).then(|| total as f64 / count as f64)
+}
+
+/// The summary over a date range (supervisors and admins).
+#[utoipa::path(tag = "reports", params(Range), security(("bearer" = [])), responses(
+    (status = 200, body = Summary),
+    (status = 400, description = "an inverted or over-long range", body = ErrorBody),
+))]
+#[get("/reports/summary")]
+async fn summary(
+    state: web::Data<AppState>,
+    auth: Auth,
+    range: web::Query<Range>,
+) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    let to = range.to.unwrap_or_else(|| Utc::now().date_naive());
+    let from = range.from.unwrap_or(to - chrono::Duration::days(29));
+    if from > to {
+        return Err(Error::field("from", "must not be after to"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(Error::field("to", "the range may cover at most 400 days"));
+    }
+    let store = state.store.clone();
+    let rows = web::block(move || store.report_days(from, to)).await??;
+    let mut total = DayStats::default();
+    let mut days: BTreeMap<NaiveDate, DayStats> = BTreeMap::new();
+    let mut agents: BTreeMap<atende_data::UserId, DayStats> = BTreeMap::new();
+    for (day, user, stats) in rows {
+        if user == EVERYONE {
+            total.add(&stats);
+            days.entry(day).or_default().add(&stats);
+        } else {
+            agents.entry(user).or_default().add(&stats);
+        }
+    }
+    let per_agent = agents
+        .into_iter()
+        .map(|(id, s)| AgentView {
+            user_id: id.to_string(),
+            name: state
+                .store
+                .user(id)
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_default(),
+            chats_closed: s.chats_closed,
+            messages_out: s.messages_out,
+            avg_first_response_seconds: average(s.first_response_seconds, s.first_responses),
+            avg_resolution_seconds: average(s.resolution_seconds, s.resolutions),
+        })
+        .collect();
+    let per_day = days
+        .into_iter()
+        .map(|(date, s)| DayView {
+            date,
+            chats_opened: s.chats_opened,
+            chats_closed: s.chats_closed,
+            messages_in: s.messages_in,
+            messages_out: s.messages_out,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Summary {
+        from,
+        to,
+        chats_open: state.store.count_status(ChatStatus::Open)?,
+        chats_pending: state.store.count_status(ChatStatus::Pending)?,
+        chats_closed: total.chats_closed,
+        chats_opened: total.chats_opened,
+        messages_in: total.messages_in,
+        messages_out: total.messages_out,
+        avg_first_response_seconds: average(total.first_response_seconds, total.first_responses),
+        avg_resolution_seconds: average(total.resolution_seconds, total.resolutions),
+        resolution_rate: (total.chats_opened > 0)
+            .then(|| total.chats_closed as f64 / total.chats_opened as f64),
+        per_day,
+        per_agent,
+    }))
+}
