@@ -521,3 +521,57 @@ async fn the_report_counts_what_happened_per_day_and_per_agent() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn a_customer_answering_the_menu_with_a_number_enters_that_queue() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for (id, name, greeting) in [
+        ("suporte", "Suporte", Some("Suporte aqui: qual o problema?")),
+        ("vendas", "Vendas", None),
+    ] {
+        let body = json!({"id": id, "name": name, "color": "#000000", "greeting": greeting});
+        assert_eq!(
+            app.post("/api/v1/queues", Some(&admin.access), &body)
+                .await
+                .status(),
+            201
+        );
+    }
+    let mut settings = valid();
+    settings["greeting_message"] = json!("Olá! Escolha:");
+    settings["business_hours"]["days"] = json!([]);
+    settings["auto_assign"] = json!(false);
+    app.send(
+        Method::PUT,
+        "/api/v1/settings",
+        Some(&admin.access),
+        &settings,
+    )
+    .await;
+    let chat = app.customer_says("5511900090000", "wamid.Q1", "oi").await;
+    let greeting = app
+        .sim
+        .wait_for_sent(1, std::time::Duration::from_secs(20))
+        .await
+        .expect("greeting");
+    assert_eq!(
+        greeting[0].body["text"]["body"],
+        "Olá! Escolha:\n\n1 - Suporte\n2 - Vendas"
+    );
+    let chosen = app.customer_says("5511900090000", "wamid.Q2", " 1 ").await;
+    assert_eq!(chosen["id"], chat["id"]);
+    assert_eq!(chosen["queue_id"], "suporte");
+    let sent = app
+        .sim
+        .wait_for_sent(2, std::time::Duration::from_secs(20))
+        .await
+        .expect("the queue's greeting");
+    assert_eq!(
+        sent[1].body["text"]["body"],
+        "Suporte aqui: qual o problema?"
+    );
+    // Later numbers are just text.
+    let later = app.customer_says("5511900090000", "wamid.Q3", "2").await;
+    assert_eq!(later["queue_id"], "suporte");
+}

@@ -102,7 +102,7 @@ impl ChatActor {
             write.media(media);
         }
         let first = self.chat.last_message.is_none();
-        let automatic = self.automatic_replies(&mut after, first, now)?;
+        let automatic = self.automatic_replies(&mut after, first, message.text.as_deref(), now)?;
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
         }
@@ -132,12 +132,21 @@ impl ChatActor {
         &self,
         after: &mut atende_data::Chat,
         first: bool,
+        text: Option<&str>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
         let settings = self.store.settings()?;
+        let queues = self.store.queues()?;
         let mut replies = Vec::new();
         if let Some(greeting) = settings.greeting_message.filter(|_| first) {
-            replies.push(self.automatic_text(&greeting, "greeting", now)?);
+            let text = with_menu(&greeting, &queues);
+            after.menu_offered = !queues.is_empty();
+            replies.push(self.automatic_text(&text, "greeting", now)?);
+        } else if let Some(queue) = chosen_queue(after, text, &queues) {
+            after.queue_id = Some(queue.id.clone());
+            if let Some(greeting) = &queue.greeting {
+                replies.push(self.automatic_text(greeting, "queue_greeting", now)?);
+            }
         }
         let closed = !crate::hours::is_open(&settings.business_hours, now);
         if let Some(away) = settings
@@ -230,4 +239,30 @@ fn details(inbound: &InboundMessage) -> Option<Value> {
         }
     }
     (details.as_object().is_some_and(|d| !d.is_empty())).then_some(details)
+}
+
+/// The greeting followed by the queues to choose from ("1 - Vendas").
+fn with_menu(greeting: &str, queues: &[atende_data::Queue]) -> String {
+    let mut text = greeting.to_string();
+    if !queues.is_empty() {
+        text.push('\n');
+        for (n, queue) in queues.iter().enumerate() {
+            text.push_str(&format!("\n{} - {}", n + 1, queue.name));
+        }
+    }
+    text
+}
+
+/// The queue a waiting customer picked by answering the menu with its number.
+fn chosen_queue<'q>(
+    chat: &atende_data::Chat,
+    text: Option<&str>,
+    queues: &'q [atende_data::Queue],
+) -> Option<&'q atende_data::Queue> {
+    let waiting =
+        chat.menu_offered && chat.queue_id.is_none() && chat.status == ChatStatus::Pending;
+    let choice: usize = text?.trim().trim_end_matches(['.', ')']).parse().ok()?;
+    waiting
+        .then(|| queues.get(choice.checked_sub(1)?))
+        .flatten()
 }

@@ -97,6 +97,9 @@ pub struct Chat {
     /// When the away message went out (it goes once per chat).
     #[serde(default)]
     pub away_sent_at: Option<DateTime<Utc>>,
+    /// The greeting offered the queues as a numbered menu.
+    #[serde(default)]
+    pub menu_offered: bool,
 }
 
 impl Chat {
@@ -121,6 +124,7 @@ impl Chat {
             close_note: None,
             read_receipt_wamid: None,
             away_sent_at: None,
+            menu_offered: false,
         }
     }
 
