@@ -144,6 +144,9 @@ pub struct ServeArgs {
     /// Seconds an agent may stay offline before their open chats return to the queues.
     #[arg(long, env = "ATENDE_REQUEUE_AFTER", default_value_t = 600)]
     pub requeue_after: u64,
+    /// Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed.
+    #[arg(long, env = "ATENDE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// A bearer token that may read /metrics.
     #[arg(long, env = "ATENDE_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
@@ -315,6 +318,7 @@ impl Settings {
             display_number: args.whatsapp_display_number.clone(),
             metrics_token: args.metrics_token.clone().filter(|t| !t.is_empty()),
             metrics_allow: args.metrics_allow.clone(),
+            trusted_proxies: args.trusted_proxies.clone(),
             ..WebConfig::default()
         };
         Ok(Settings {

@@ -284,3 +284,28 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
         200
     );
 }
+
+#[actix_web::test]
+async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
+    let login = |app: &TestApp, forwarded: &'static str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": "nobody@test.local", "password": "wrong-password"}))
+            .send()
+    };
+    let behind_proxy = spawn_app_with(&["--trusted-proxies", "127.0.0.1"]).await;
+    login(&behind_proxy, "203.0.113.7").await.unwrap();
+    let direct = spawn_app().await;
+    login(&direct, "203.0.113.7").await.unwrap();
+    for (app, expected) in [(&behind_proxy, "203.0.113.7"), (&direct, "127.0.0.1")] {
+        let admin = app.admin().await;
+        let log: Value = app
+            .get("/api/v1/audit?action=auth.login_failed", &admin.access)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(log["items"][0]["address"], expected);
+    }
+}

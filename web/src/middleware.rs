@@ -188,7 +188,7 @@ pub async fn rate_limit(
 }
 
 fn check_rates(req: &ServiceRequest, state: &AppState) -> Result<(), std::time::Duration> {
-    let address = req.peer_addr().map(|a| a.ip());
+    let address = crate::routes::client_ip(req.request());
     let limits = &state.limits;
     if req.path().starts_with("/api/v1/webhooks/") {
         return address.map_or(Ok(()), |ip| limits.webhook.check(&ip));

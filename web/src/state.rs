@@ -31,6 +31,8 @@ pub struct WebConfig {
     pub metrics_token: Option<String>,
     /// Addresses that may read `/metrics` without a token.
     pub metrics_allow: Vec<std::net::IpAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Shared state of the HTTP layer; one per hub, behind `web::Data`.

@@ -24,7 +24,7 @@ fn allowed(state: &AppState, req: &HttpRequest) -> bool {
             return true;
         }
     }
-    let ip = req.peer_addr().map(|a| a.ip());
+    let ip = super::client_ip(req);
     ip.is_some_and(|ip| config.metrics_allow.contains(&ip))
 }
 
