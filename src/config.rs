@@ -39,6 +39,33 @@ pub enum Command {
     User(UserCommand),
     /// Drive a running hub with signed webhooks from simulated customers (demos, load).
     Simulate(crate::simulate::SimulateArgs),
+    /// Write a backup of the database, media and keys to FILE (also while the hub runs).
+    Backup(BackupArgs),
+    /// Restore a backup into an empty data directory.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+/// Where a backup goes, and how to reach a running hub.
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// The backup file to write.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// The running hub, when it holds the data directory [default: ATENDE_PUBLIC_URL].
+    #[arg(long, env = "ATENDE_PUBLIC_URL")]
+    pub url: Option<String>,
+    /// An admin's email, to sign in to the running hub.
+    #[arg(long, env = "ATENDE_ADMIN_EMAIL", default_value = "admin@localhost")]
+    pub email: String,
+    /// Read the admin's password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,6 +2,7 @@
 //! files (nothing below it does), sets up logging, and wires the crates together in
 //! [`startup::Application`].
 
+pub mod backup;
 pub mod config;
 pub mod simulate;
 pub mod startup;
@@ -16,6 +17,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         None => serve(Settings::from_args_logged(cli.serve)?),
         Some(Command::Serve(args)) => serve(Settings::from_args_logged(*args)?),
         Some(Command::User(command)) => users::run(command),
+        Some(Command::Backup(args)) => backup::backup(args),
+        Some(Command::Restore { file, data }) => backup::restore(&file, &data.dir),
         Some(Command::Simulate(args)) => actix_web::rt::System::new().block_on(simulate::run(args)),
     }
 }

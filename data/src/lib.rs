@@ -12,6 +12,7 @@
 //! and cheap (point reads and small transactions) except [`Store::durable`], which waits
 //! for the flusher without blocking the caller's thread.
 
+mod backup;
 mod chats;
 mod error;
 mod events;

@@ -29,6 +29,8 @@ pub struct Store {
 struct Inner {
     // Dropped first: joining the flusher releases its handle on the database.
     flusher: Flusher,
+    /// Commits hold it shared; a backup holds it alone while it reads the trees.
+    write_gate: std::sync::RwLock<()>,
     trees: Trees,
     db: sled::Db,
     dir: PathBuf,
@@ -85,6 +87,7 @@ impl Store {
         migrate::run(&db, dir)?;
         let tree = |name: &str| db.open_tree(name);
         let inner = Inner {
+            write_gate: std::sync::RwLock::new(()),
             trees: Trees {
                 users: tree(trees::USERS)?,
                 users_by_email: tree(trees::USERS_BY_EMAIL)?,
@@ -215,6 +218,14 @@ impl Store {
 
     pub(crate) fn trees(&self) -> &Trees {
         &self.inner.trees
+    }
+
+    pub(crate) fn db(&self) -> &sled::Db {
+        &self.inner.db
+    }
+
+    pub(crate) fn write_gate(&self) -> &std::sync::RwLock<()> {
+        &self.inner.write_gate
     }
 
     /// The trees a [`crate::Write`] may touch, in the order of its tree enum.

@@ -165,6 +165,7 @@ impl Store {
         if let Some(error) = write.error {
             return Err(error);
         }
+        let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
         let trees = self.write_trees();
         trees
             .as_slice()

@@ -571,3 +571,148 @@ async fn atende_simulate_drives_a_sandbox_hub_with_signed_webhooks() {
     }
     assert_eq!(total, 9);
 }
+
+#[actix_web::test]
+async fn a_backup_taken_under_load_restores_every_message_answered_before_it() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("ATENDE_RATE_LIMIT", "100000"),
+    ];
+    let hub = spawn_hub(&data, &env);
+    let say = |n: usize| {
+        inbound(
+            &format!("55119{n:08}"),
+            &format!("wamid.B{n}"),
+            json!({"type": "text", "text": {"body": format!("mensagem {n}")}}),
+        )
+    };
+    for n in 0..20 {
+        assert_eq!(
+            signed_post(&hub, APP_SECRET, &say(n))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    // Load keeps coming while the backup runs.
+    let load = {
+        let url = hub.url("/api/v1/webhooks/whatsapp");
+        actix_web::rt::spawn(async move {
+            let client = reqwest::Client::new();
+            for n in 20..200 {
+                let bytes = serde_json::to_vec(&say(n)).unwrap();
+                let signature =
+                    atende_actors::whatsapp::signature::sign(APP_SECRET.as_bytes(), &bytes);
+                let _ = client
+                    .post(&url)
+                    .header("x-hub-signature-256", signature)
+                    .body(bytes)
+                    .send()
+                    .await;
+            }
+        })
+    };
+    let file = dir.path().join("hub.backup");
+    let url = format!("http://{}", hub.address);
+    let mut backup = atende_command(&data);
+    backup
+        .args([
+            "backup",
+            file.to_str().unwrap(),
+            "--url",
+            &url,
+            "--email",
+            ADMIN_EMAIL,
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = backup.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    load.await.unwrap();
+    hub.kill_9();
+
+    let restored = dir.path().join("restored");
+    let (ok, _, stderr) = run_atende(
+        &restored,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            restored.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let hub = spawn_hub(&restored, &env);
+    let token = admin_token(&hub).await;
+    let client = reqwest::Client::new();
+    for n in 0..20 {
+        let found: Value = client
+            .get(hub.url(&format!("/api/v1/chats?q=55119{n:08}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            found["items"].as_array().unwrap().len(),
+            1,
+            "message {n} was answered before the backup"
+        );
+    }
+}
+
+#[test]
+fn restore_refuses_damaged_files_and_full_directories_in_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, _, stderr) = run_atende(
+        &data,
+        &["user", "create", "--email", "a@test.local", "--name", "A"],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let file = dir.path().join("stopped.backup");
+    let (ok, stdout, stderr) = run_atende(&data, &["backup", file.to_str().unwrap()], &[]);
+    assert!(ok, "{stdout}{stderr}");
+    let (ok, _, stderr) = run_atende(&data, &["restore", file.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("not empty"), "{stderr}");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    std::fs::write(&file, &bytes).unwrap();
+    let elsewhere = dir.path().join("other");
+    let (ok, _, stderr) = run_atende(
+        &elsewhere,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--data-dir",
+            elsewhere.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("damaged or truncated"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}

@@ -52,6 +52,7 @@ pub fn app(
                 .configure(routes::queues::configure)
                 .configure(routes::canned::configure)
                 .configure(routes::audit::configure)
+                .configure(routes::backup::configure)
                 .configure(routes::qr::configure)
                 .configure(routes::reports::configure)
                 .configure(routes::sandbox::configure)

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod canned;
 pub mod chats;
 pub mod contacts;
