@@ -1,0 +1,224 @@
+// The HTTP client: bearer token, JSON errors, one silent refresh on 401 then one retry.
+// The access token lives in memory only; the refresh token is kept in sessionStorage so a
+// reload of this tab stays signed in (never in a URL, never in localStorage).
+
+const BASE = "/api/v1";
+const REFRESH_KEY = "atende.refresh";
+
+let access = null;
+let refreshToken = sessionStorage.getItem(REFRESH_KEY);
+let user = null;
+let refreshing = null;
+let refreshTimer = null;
+const signedOutListeners = new Set();
+const sessionListeners = new Set();
+
+/** An API error: HTTP status, the API's code, message and per-field problems. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = error.code || (status === 0 ? "network" : "http_" + status);
+    this.fields = error.fields || null;
+    this.retryAfter = null;
+  }
+}
+
+export function currentUser() {
+  return user;
+}
+
+export function accessToken() {
+  return access;
+}
+
+export function hasRefreshToken() {
+  return !!refreshToken;
+}
+
+export function onSignedOut(fn) {
+  signedOutListeners.add(fn);
+  return () => signedOutListeners.delete(fn);
+}
+
+/** Called with the user whenever a sign-in or refresh brings a new user record. */
+export function onSession(fn) {
+  sessionListeners.add(fn);
+  return () => sessionListeners.delete(fn);
+}
+
+function keep(pair) {
+  access = pair.access_token;
+  refreshToken = pair.refresh_token;
+  user = pair.user;
+  sessionStorage.setItem(REFRESH_KEY, refreshToken);
+  clearTimeout(refreshTimer);
+  // Refresh a minute before the access token expires so the socket can always re-auth.
+  const seconds = Math.max(30, (pair.expires_in || 900) - 60);
+  refreshTimer = setTimeout(() => refresh().catch(() => {}), seconds * 1000);
+  for (const fn of sessionListeners) fn(user);
+}
+
+function forget() {
+  access = null;
+  refreshToken = null;
+  user = null;
+  clearTimeout(refreshTimer);
+  sessionStorage.removeItem(REFRESH_KEY);
+}
+
+function signedOut(reason) {
+  forget();
+  for (const fn of signedOutListeners) fn(reason);
+}
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  const type = response.headers.get("content-type") || "";
+  if (type.includes("application/json")) return response.json();
+  return response.text();
+}
+
+async function raw(method, path, { body, form, auth = true } = {}) {
+  const headers = {};
+  let payload;
+  if (form) {
+    payload = form;
+  } else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  if (auth && access) headers.Authorization = "Bearer " + access;
+  let response;
+  try {
+    response = await fetch(BASE + path, { method, headers, body: payload, credentials: "same-origin" });
+  } catch (e) {
+    throw new ApiError(0, { error: { code: "network", message: e.message } });
+  }
+  return response;
+}
+
+async function failure(response) {
+  let body = null;
+  try {
+    body = await parse(response);
+  } catch (e) {
+    body = null;
+  }
+  const error = new ApiError(response.status, typeof body === "object" ? body : null);
+  error.retryAfter = response.headers.get("Retry-After");
+  return error;
+}
+
+/** Gets a new token pair with the refresh token; one request at a time. */
+export function refresh() {
+  if (!refreshToken) return Promise.reject(new ApiError(401, null));
+  if (!refreshing) {
+    const token = refreshToken;
+    refreshing = (async () => {
+      const response = await raw("POST", "/auth/refresh", { body: { refresh_token: token }, auth: false });
+      if (!response.ok) {
+        const error = await failure(response);
+        if (response.status === 401) signedOut("expired");
+        throw error;
+      }
+      keep(await response.json());
+      return user;
+    })().finally(() => {
+      refreshing = null;
+    });
+  }
+  return refreshing;
+}
+
+/** A request whose 401 triggers one refresh and one retry. Returns the raw Response. */
+async function authorized(method, path, options) {
+  if (!access && refreshToken) await refresh();
+  let response = await raw(method, path, options);
+  if (response.status === 401 && refreshToken) {
+    await refresh();
+    response = await raw(method, path, options);
+  }
+  if (response.status === 401) signedOut("expired");
+  return response;
+}
+
+/** A JSON API call: resolves with the body (null for 204), rejects with ApiError. */
+export async function api(method, path, body) {
+  const response = await authorized(method, path, { body });
+  if (!response.ok) throw await failure(response);
+  return parse(response);
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+export const patch = (path, body) => api("PATCH", path, body);
+export const put = (path, body) => api("PUT", path, body);
+export const del = (path) => api("DELETE", path);
+
+/** Query string from an object, skipping empty values. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? "?" + text : "";
+}
+
+/** Bytes of an authorized download as a Blob. */
+export async function blob(path) {
+  const response = await authorized("GET", path.replace(/^\/api\/v1/, ""), {});
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
+/** Uploads a file as multipart field `file`. */
+export async function upload(file) {
+  const form = new FormData();
+  form.append("file", file, file.name || "file");
+  const response = await authorized("POST", "/media", { form });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+export async function login(email, password) {
+  const response = await raw("POST", "/auth/login", { body: { email, password }, auth: false });
+  if (!response.ok) throw await failure(response);
+  keep(await response.json());
+  return user;
+}
+
+/** Signs in again from the kept refresh token (a reload); resolves with the user. */
+export async function resume() {
+  if (!refreshToken) return null;
+  try {
+    return await refresh();
+  } catch (e) {
+    if (e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function logout() {
+  const token = refreshToken;
+  if (token) {
+    try {
+      await raw("POST", "/auth/logout", { body: { refresh_token: token } });
+    } catch (e) {
+      // Signing out locally is what matters; the token expires anyway.
+    }
+  }
+  signedOut("logout");
+}
+
+export async function changePassword(currentPassword, newPassword) {
+  return api("POST", "/auth/password", { current_password: currentPassword, new_password: newPassword });
+}
+
+/** Ends the session locally without telling listeners (after a password change). */
+export function dropSession() {
+  forget();
+}

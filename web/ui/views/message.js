@@ -1,0 +1,303 @@
+// One message of a conversation: bubble, quote, media, location, contacts, reactions,
+// delivery ticks. Text always goes in as text nodes; only http(s) links become <a>.
+
+import { h, icon } from "../dom.js";
+import { t } from "../i18n.js";
+import { time, fileSize, typeLabel, formatPhone } from "../format.js";
+import { mediaUrl, forgetMedia, saveMedia } from "../media.js";
+import { userName } from "../state.js";
+
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi;
+
+/** Text with http(s) links as anchors that open in a new tab. */
+export function richText(text, cls) {
+  const el = h("span", { class: cls || "msg-text" });
+  const value = String(text || "");
+  let last = 0;
+  for (const match of value.matchAll(URL_RE)) {
+    if (match.index > last) el.appendChild(document.createTextNode(value.slice(last, match.index)));
+    el.appendChild(h("a", { href: match[0], target: "_blank", rel: "noopener noreferrer", text: match[0] }));
+    last = match.index + match[0].length;
+  }
+  if (last < value.length) el.appendChild(document.createTextNode(value.slice(last)));
+  return el;
+}
+
+/** The delivery tick of an outbound message. */
+export function tick(message) {
+  const status = message.status;
+  const map = {
+    queued: ["clock", "tick-queued"],
+    sent: ["check", "tick-sent"],
+    delivered: ["checks", "tick-delivered"],
+    read: ["checks", "tick-read"],
+    played: ["checks", "tick-read"],
+    failed: ["failed", "tick-failed"],
+  };
+  const [name, cls] = map[status] || map.queued;
+  const label = t("status_msg." + (map[status] ? status : "queued"));
+  return h("span", { class: ["tick", cls], test: "tick", dataset: { status }, title: message.error ? `${label}: ${message.error.title}` : label, role: "img", "aria-label": label },
+    icon(name));
+}
+
+/** A short text for a message, used in quotes and the reply bar. */
+export function summary(message) {
+  if (!message) return t("msg.unavailable");
+  const text = message.text || message.caption;
+  if (message.type === "template") return t("msg.template", { name: message.text || "" });
+  if (message.type === "location") return typeLabel("location");
+  if (text) return text;
+  return typeLabel(message.type);
+}
+
+function mediaPlaceholder(message, onRetry) {
+  return h("button", { type: "button", class: "media-missing", test: "media-retry", on: { click: onRetry } },
+    icon("download"), h("span", { text: t("msg.media_unavailable") }));
+}
+
+function imageContent(message, ctx) {
+  const box = h("div", { class: ["media-box", message.type === "sticker" ? "sticker" : "image"] });
+  const load = () => {
+    box.replaceChildren(h("div", { class: "media-loading", "aria-label": t("common.loading") }));
+    mediaUrl(message.media).then((url) => {
+      const img = h("img", { src: url, alt: message.caption || typeLabel(message.type), test: "message-image", loading: "lazy" });
+      img.addEventListener("load", () => ctx.onMediaLoad && ctx.onMediaLoad());
+      img.addEventListener("click", () => ctx.onZoom && ctx.onZoom(url, img.alt));
+      box.replaceChildren(img);
+    }).catch(() => {
+      box.replaceChildren(mediaPlaceholder(message, () => {
+        forgetMedia(message.media.id);
+        load();
+      }));
+    });
+  };
+  load();
+  return box;
+}
+
+function playerContent(message, kind) {
+  const box = h("div", { class: ["media-box", kind] });
+  const start = (autoplay) => {
+    box.replaceChildren(h("div", { class: "media-loading", "aria-label": t("common.loading") }));
+    mediaUrl(message.media).then((url) => {
+      const player = h(kind, { src: url, controls: true, preload: "metadata", test: `message-${kind}` });
+      if (autoplay) player.autoplay = true;
+      box.replaceChildren(player);
+    }).catch(() => {
+      box.replaceChildren(mediaPlaceholder(message, () => {
+        forgetMedia(message.media.id);
+        start(false);
+      }));
+    });
+  };
+  if (kind === "audio") {
+    start(false);
+  } else {
+    // Videos can be large: fetch only when asked.
+    box.appendChild(h("button", { type: "button", class: "video-start", test: "video-play", "aria-label": t("msg.play_video"),
+      on: { click: () => start(true) } }, icon("play")));
+  }
+  return box;
+}
+
+function documentContent(message) {
+  const media = message.media;
+  const name = media.filename || t("msg.document");
+  const status = h("span", { class: "doc-meta", text: [media.mime_type, fileSize(media.size)].filter(Boolean).join(" · ") });
+  const button = h("button", { type: "button", class: "icon-btn doc-download", test: "document-download", "aria-label": t("msg.download", { name }) }, icon("download"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await saveMedia(media, name);
+    } catch (err) {
+      forgetMedia(media.id);
+      status.textContent = t("msg.media_unavailable");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("div", { class: "doc-card", test: "message-document" },
+    h("span", { class: "doc-icon" }, icon("doc")),
+    h("span", { class: "doc-info" }, h("span", { class: "doc-name", text: name }), status),
+    button);
+}
+
+function locationContent(message) {
+  const loc = message.location || {};
+  const lat = Number(loc.latitude);
+  const lon = Number(loc.longitude);
+  const valid = Number.isFinite(lat) && Number.isFinite(lon);
+  const coords = valid ? `${lat.toFixed(5)}, ${lon.toFixed(5)}` : "";
+  const map = valid
+    ? `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=16/${lat}/${lon}`
+    : null;
+  const extra = typeof loc.url === "string" && /^https?:\/\//i.test(loc.url) ? loc.url : null;
+  return h("div", { class: "location-card", test: "message-location" },
+    h("span", { class: "location-pin" }, icon("pin")),
+    h("span", { class: "location-info" },
+      loc.name ? h("strong", { text: loc.name }) : null,
+      loc.address ? h("span", { text: loc.address }) : null,
+      h("span", { class: "muted", text: coords }),
+      map ? h("a", { href: map, target: "_blank", rel: "noopener noreferrer", test: "location-link", text: t("msg.open_map") }) : null,
+      extra ? h("a", { href: extra, target: "_blank", rel: "noopener noreferrer", text: extra }) : null));
+}
+
+function contactsContent(message) {
+  const list = (message.details && Array.isArray(message.details.contacts)) ? message.details.contacts : [];
+  if (!list.length) return richText(message.text || typeLabel("contacts"));
+  return h("div", { class: "contacts-cards" }, list.map((c) => {
+    const name = (c.name && (c.name.formatted_name || [c.name.first_name, c.name.last_name].filter(Boolean).join(" "))) || t("type.contacts");
+    const phones = Array.isArray(c.phones) ? c.phones : [];
+    const emails = Array.isArray(c.emails) ? c.emails : [];
+    return h("div", { class: "contact-card", test: "message-contact" },
+      h("span", { class: "contact-card-icon" }, icon("person")),
+      h("span", { class: "contact-card-info" },
+        h("strong", { text: name }),
+        phones.map((p) => h("span", { text: [p.phone || formatPhone(p.wa_id), p.type].filter(Boolean).join(" · ") })),
+        emails.map((e) => h("span", { class: "muted", text: e.email }))));
+  }));
+}
+
+function templateContent(message, ctx) {
+  const template = message.details && message.details.template;
+  const name = (template && template.name) || message.text || "";
+  const params = [];
+  if (template && Array.isArray(template.components)) {
+    for (const comp of template.components) {
+      if (String(comp.type).toLowerCase() === "body" && Array.isArray(comp.parameters)) {
+        for (const p of comp.parameters) params.push(p.text ?? "");
+      }
+    }
+  }
+  const body = ctx.templateBody ? ctx.templateBody(name) : null;
+  const filled = body ? body.replace(/\{\{(\d+)\}\}/g, (m, n) => params[Number(n) - 1] ?? m) : null;
+  return h("div", { class: "template-content" },
+    h("span", { class: "template-label" }, icon("template"), t("msg.template", { name })),
+    filled ? richText(filled) : null);
+}
+
+function content(message, ctx) {
+  const parts = [];
+  switch (message.type) {
+    case "image":
+    case "sticker":
+      parts.push(message.media ? imageContent(message, ctx) : h("em", { class: "muted", text: typeLabel(message.type) }));
+      break;
+    case "audio":
+    case "video":
+      parts.push(message.media ? playerContent(message, message.type) : h("em", { class: "muted", text: typeLabel(message.type) }));
+      break;
+    case "document":
+      parts.push(message.media ? documentContent(message) : h("em", { class: "muted", text: typeLabel("document") }));
+      break;
+    case "location":
+      parts.push(locationContent(message));
+      break;
+    case "contacts":
+      parts.push(contactsContent(message));
+      return parts;
+    case "template":
+      parts.push(templateContent(message, ctx));
+      return parts;
+    case "unsupported": {
+      const original = message.details && message.details.type;
+      parts.push(h("em", { class: "muted", text: t("msg.unsupported", { type: original || "?" }) }));
+      return parts;
+    }
+    case "interactive":
+    case "button":
+    case "order":
+      parts.push(h("span", { class: "msg-kind", text: typeLabel(message.type) }));
+      break;
+    default:
+      break;
+  }
+  const text = message.type === "text" || message.type === "note" || message.type === "system" ||
+    message.type === "interactive" || message.type === "button" || message.type === "order" ? message.text : message.caption;
+  if (text) parts.push(richText(text));
+  return parts;
+}
+
+function quote(message, ctx) {
+  if (!message.reply_to || (!message.reply_to.message_id && !message.reply_to.wamid)) return null;
+  const target = message.reply_to.message_id ? ctx.byId(message.reply_to.message_id) : ctx.byWamid(message.reply_to.wamid);
+  let author = "";
+  if (target && target.direction === "in") author = ctx.contactName;
+  else if (target) author = target.author_id && target.author_id !== ctx.me ? userName(target.author_id) || t("msg.you") : t("msg.you");
+  const el = h("button", { type: "button", class: ["quote", target && target.direction === "in" ? "quote-in" : "quote-out"], test: "message-quote",
+    on: { click: (e) => {
+      e.stopPropagation();
+      if (target) ctx.onJump(target.id);
+    } } },
+    author ? h("strong", { text: author }) : null,
+    h("span", { class: "quote-text", text: target ? summary(target) : t("msg.quote_not_loaded") }));
+  return el;
+}
+
+function reactionsRow(message, ctx) {
+  const list = message.wamid ? ctx.reactions(message.wamid) : [];
+  if (!list.length) return null;
+  return h("div", { class: "reactions", test: "message-reactions" },
+    list.map((r) => h("span", { class: ["reaction", r.direction === "out" && "mine"], title: r.direction === "in" ? ctx.contactName : t("msg.you"), text: r.emoji })));
+}
+
+/** The whole row of one message. */
+export function renderMessage(message, ctx) {
+  const kind = message.type === "note" ? "note" : message.type === "system" ? "system" : message.direction === "in" ? "in" : "out";
+  if (kind === "system") {
+    return h("div", { class: "msg msg-system", test: "message-system", dataset: { messageId: message.id } },
+      h("span", { class: "system-pill" }, richText(message.text || "")));
+  }
+  if (message.type === "reaction") {
+    // Shown on the message it reacts to; here only when that message is not loaded.
+    const emoji = message.reaction && message.reaction.emoji;
+    return h("div", { class: "msg msg-system", dataset: { messageId: message.id } },
+      h("span", { class: "system-pill", text: emoji ? t("msg.reacted", { emoji }) : t("msg.reaction_removed") }));
+  }
+  const outbound = kind === "out";
+  const bubble = h("div", { class: "bubble" });
+  if (kind === "note") {
+    bubble.appendChild(h("span", { class: "note-label", test: "note-label" }, icon("note"),
+      t("msg.note"), message.author_id ? ` · ${userName(message.author_id)}` : ""));
+  } else if (outbound && ctx.showAuthors && message.author_id && message.author_id !== ctx.me) {
+    bubble.appendChild(h("span", { class: "msg-author", text: userName(message.author_id) }));
+  }
+  const quoted = quote(message, ctx);
+  if (quoted) bubble.appendChild(quoted);
+  for (const part of content(message, ctx)) bubble.appendChild(part);
+  if (message.status === "failed" && message.error) {
+    bubble.appendChild(h("span", { class: "msg-error", test: "message-error", role: "note", text: message.error.title }));
+  }
+  if (message.localError) {
+    bubble.appendChild(h("button", { type: "button", class: "btn btn-small", test: "retry-send", text: t("msg.retry"),
+      on: { click: () => ctx.onRetry(message) } }));
+  }
+  bubble.appendChild(h("span", { class: "msg-meta" },
+    h("time", { datetime: message.timestamp || message.created_at, text: time(message.timestamp || message.created_at) }),
+    outbound ? tick(message) : null));
+
+  const actions = [];
+  if (ctx.canReply && !message.local && message.type !== "note") {
+    actions.push(h("button", { type: "button", class: "icon-btn msg-action", test: "reply-button", "aria-label": t("msg.reply"), title: t("msg.reply"),
+      on: { click: (e) => {
+        e.stopPropagation();
+        ctx.onReply(message);
+      } } }, icon("reply")));
+  }
+  if (ctx.canReply && message.direction === "in" && message.wamid) {
+    actions.push(h("button", { type: "button", class: "icon-btn msg-action", test: "react-button", "aria-label": t("msg.react"), title: t("msg.react"),
+      on: { click: (e) => {
+        e.stopPropagation();
+        ctx.onReactMenu(message, e.currentTarget);
+      } } }, icon("emoji")));
+  }
+  return h("div", {
+    class: ["msg", `msg-${kind}`, message.local && "msg-local"],
+    test: "message-bubble",
+    dataset: { messageId: message.id, direction: message.direction, type: message.type, status: message.status, clientId: message.client_id },
+  },
+  h("div", { class: "msg-wrap" }, bubble, actions.length ? h("div", { class: "msg-actions" }, actions) : null),
+  reactionsRow(message, ctx));
+}
