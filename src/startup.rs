@@ -241,6 +241,7 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Hourly housekeeping: expired sessions, and what the retention settings no longer keep.
 fn spawn_session_pruner(store: Store) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(SESSION_PRUNE_INTERVAL);
@@ -248,9 +249,16 @@ fn spawn_session_pruner(store: Store) {
             tick.tick().await;
             let store = store.clone();
             let now = chrono::Utc::now();
-            match tokio::task::spawn_blocking(move || store.prune_sessions(now)).await {
-                Ok(Ok(pruned)) => tracing::debug!(pruned, "expired sessions pruned"),
-                Ok(Err(error)) => tracing::warn!(%error, "pruning sessions failed"),
+            let done = tokio::task::spawn_blocking(move || {
+                let sessions = store.prune_sessions(now)?;
+                let (media, messages) = atende_web::routes::privacy::sweep(&store)?;
+                Ok::<_, atende_data::Error>((sessions, media, messages))
+            });
+            match done.await {
+                Ok(Ok((sessions, media, messages))) => {
+                    tracing::debug!(sessions, media, messages, "housekeeping done")
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "housekeeping failed"),
                 Err(_) => return,
             }
         }

@@ -14,6 +14,7 @@
 
 mod backup;
 mod chats;
+mod erase;
 mod error;
 mod events;
 mod flusher;
@@ -31,6 +32,7 @@ mod users;
 mod write;
 
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
+pub use erase::ContactExport;
 pub use error::{Error, Result};
 pub use ids::{ChatId, FamilyId, MediaId, MessageId, OutboxId, UserId};
 pub use records::audit::AuditEntry;

@@ -16,7 +16,9 @@ fn valid() -> Value {
         ]},
         "auto_assign": true,
         "default_max_concurrent_chats": 7,
-        "reopen_window_minutes": 30
+        "reopen_window_minutes": 30,
+        "retention_media_days": null,
+        "retention_message_days": null
     })
 }
 
@@ -574,4 +576,125 @@ async fn a_customer_answering_the_menu_with_a_number_enters_that_queue() {
     // Later numbers are just text.
     let later = app.customer_says("5511900090000", "wamid.Q3", "2").await;
     assert_eq!(later["queue_id"], "suporte");
+}
+
+#[actix_web::test]
+async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let number = "5511933334444";
+    let old = chrono::Utc::now().timestamp() - 40 * 86_400;
+    let body = inbound_at(
+        number,
+        "wamid.OLD1",
+        json!({"type": "text", "text": {"body": "mensagem antiga"}}),
+        old,
+    );
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let chat = app
+        .customer_says(number, "wamid.NEW1", "mensagem nova")
+        .await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    // Erasure waits until the chat is closed.
+    assert_error(
+        app.send(
+            Method::DELETE,
+            &format!("/api/v1/contacts/{number}"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/close"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+
+    let mut settings = valid();
+    settings["retention_message_days"] = json!(30);
+    app.send(
+        Method::PUT,
+        "/api/v1/settings",
+        Some(&admin.access),
+        &settings,
+    )
+    .await;
+    let swept: Value = app
+        .post("/api/v1/retention/run", Some(&admin.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(swept["messages_deleted"], 1);
+    let left: Value = app
+        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["mensagem nova"]);
+
+    let export: Value = app
+        .get(&format!("/api/v1/contacts/{number}/export"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(export["contact"]["wa_id"], number);
+    assert_eq!(export["messages"].as_array().unwrap().len(), 1);
+    let erased = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/contacts/{number}"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(erased.status(), 204);
+    assert_error(
+        app.get(&format!("/api/v1/contacts/{number}"), &admin.access)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get(&format!("/api/v1/chats/{id}"), &admin.access).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let search: Value = app
+        .get(&format!("/api/v1/chats?q={number}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(search["items"], json!([]));
+    let bad = app
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &json!({"retention_media_days": 0}),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
 }

@@ -40,6 +40,8 @@ pub struct ChatView {
     pub last_message: Option<LastMessageView>,
     /// End of the 24-hour customer-service window (last inbound message + 24 h).
     pub window_expires_at: Option<DateTime<Utc>>,
+    /// When a waiting chat entered its queue (the wait is counted from here).
+    pub pending_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
@@ -69,6 +71,7 @@ impl ChatView {
                 at: m.at,
             }),
             window_expires_at: chat.window_expires_at(),
+            pending_since: chat.pending_since,
             created_at: chat.created_at,
             updated_at: chat.updated_at,
             closed_at: chat.closed_at,

@@ -53,6 +53,7 @@ pub fn app(
                 .configure(routes::canned::configure)
                 .configure(routes::audit::configure)
                 .configure(routes::backup::configure)
+                .configure(routes::privacy::configure)
                 .configure(routes::qr::configure)
                 .configure(routes::reports::configure)
                 .configure(routes::sandbox::configure)

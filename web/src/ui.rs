@@ -9,9 +9,6 @@ use rust_embed::RustEmbed;
 use crate::error::Error;
 use crate::state::AppState;
 
-/// Asset files change with releases; browsers may keep them this long.
-const ASSET_MAX_AGE: u32 = 3600;
-
 #[derive(RustEmbed)]
 #[folder = "ui/"]
 struct Assets;
@@ -50,13 +47,27 @@ fn page(name: &str) -> HttpResponse {
     }
 }
 
-async fn asset(path: web::Path<String>) -> Result<HttpResponse, Error> {
+/// An asset, revalidated by its content hash on every use: after an upgrade a browser
+/// never mixes old and new modules, and an unchanged file costs a 304.
+async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, Error> {
     let file = Assets::get(&path).ok_or(Error::NotFound)?;
-    Ok(HttpResponse::Ok()
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..12]));
+    let cached = req
+        .headers()
+        .get(actix_web::http::header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let mut response = if cached {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((actix_web::http::header::ETAG, etag))
+        .insert_header(CacheControl(vec![CacheDirective::NoCache]));
+    if cached {
+        return Ok(response.finish());
+    }
+    Ok(response
         .content_type(file.metadata.mimetype())
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(ASSET_MAX_AGE),
-        ]))
         .body(file.data.into_owned()))
 }

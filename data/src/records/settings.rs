@@ -33,6 +33,12 @@ pub struct Settings {
     pub default_max_concurrent_chats: u32,
     /// A customer writing within this many minutes of a close reopens the same chat.
     pub reopen_window_minutes: u32,
+    /// Media files older than this many days are deleted (`None`: kept).
+    #[serde(default)]
+    pub retention_media_days: Option<u32>,
+    /// Messages of closed chats older than this many days are deleted (`None`: kept).
+    #[serde(default)]
+    pub retention_message_days: Option<u32>,
 }
 
 impl Default for Settings {
@@ -55,6 +61,8 @@ impl Default for Settings {
             auto_assign: false,
             default_max_concurrent_chats: 5,
             reopen_window_minutes: 0,
+            retention_media_days: None,
+            retention_message_days: None,
         }
     }
 }

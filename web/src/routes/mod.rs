@@ -11,6 +11,7 @@ pub mod health;
 pub mod media;
 pub mod messages;
 pub mod metrics;
+pub mod privacy;
 pub mod qr;
 pub mod queues;
 pub mod reports;

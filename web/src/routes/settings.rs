@@ -56,6 +56,12 @@ pub struct SettingsBody {
     pub auto_assign: bool,
     pub default_max_concurrent_chats: u32,
     pub reopen_window_minutes: u32,
+    /// Media files older than this many days are deleted; null keeps them.
+    #[serde(default)]
+    pub retention_media_days: Option<u32>,
+    /// Messages of closed chats older than this many days are deleted; null keeps them.
+    #[serde(default)]
+    pub retention_message_days: Option<u32>,
 }
 
 impl From<Settings> for SettingsBody {
@@ -79,6 +85,8 @@ impl From<Settings> for SettingsBody {
             auto_assign: s.auto_assign,
             default_max_concurrent_chats: s.default_max_concurrent_chats,
             reopen_window_minutes: s.reopen_window_minutes,
+            retention_media_days: s.retention_media_days,
+            retention_message_days: s.retention_message_days,
         }
     }
 }
@@ -166,6 +174,14 @@ fn checked(body: SettingsBody) -> Result<Settings> {
         "reopen_window_minutes",
         "must be at most 10080 (a week)",
     );
+    let retention = [
+        ("retention_media_days", body.retention_media_days),
+        ("retention_message_days", body.retention_message_days),
+    ];
+    for (field, days) in retention {
+        let ok = days.is_none_or(|d| (1..=36_500).contains(&d));
+        fields.check(ok, field, "must be null or 1 to 36500 days");
+    }
     fields.finish()?;
     Ok(Settings {
         greeting_message: body.greeting_message,
@@ -185,6 +201,8 @@ fn checked(body: SettingsBody) -> Result<Settings> {
         auto_assign: body.auto_assign,
         default_max_concurrent_chats: body.default_max_concurrent_chats,
         reopen_window_minutes: body.reopen_window_minutes,
+        retention_media_days: body.retention_media_days,
+        retention_message_days: body.retention_message_days,
     })
 }
 

@@ -1,0 +1,148 @@
+//! Data protection (LGPD/GDPR): one contact's data exported or erased on request, and the
+//! retention sweep that deletes old media and messages.
+
+use chrono::{DateTime, Utc};
+
+use crate::keys::read_u64;
+use crate::records::chat::{Chat, ChatStatus, Contact, Message};
+use crate::records::media::{MediaRecord, MediaState};
+use crate::store::{decode, encode};
+use crate::write::{assignee_key, client_key, contact_key, message_key, status_key, time_key};
+use crate::{ChatId, Error, Result, Store};
+
+/// Everything the hub holds about one contact.
+#[derive(serde::Serialize)]
+pub struct ContactExport {
+    pub contact: Contact,
+    pub chats: Vec<Chat>,
+    pub messages: Vec<Message>,
+}
+
+impl Store {
+    /// Everything about a contact: the record, its chats and their messages.
+    pub fn export_contact(&self, wa_id: &str) -> Result<ContactExport> {
+        let contact = self.contact(wa_id)?.ok_or(Error::NotFound)?;
+        let chats = self.contact_chats(wa_id, usize::MAX)?;
+        let mut messages = Vec::new();
+        for chat in &chats {
+            messages.extend(self.chat_messages(chat.id)?);
+        }
+        Ok(ContactExport {
+            contact,
+            chats,
+            messages,
+        })
+    }
+
+    fn chat_messages(&self, chat: ChatId) -> Result<Vec<Message>> {
+        self.trees()
+            .messages
+            .scan_prefix(chat.key())
+            .map(|e| decode(&e?.1))
+            .collect()
+    }
+
+    /// Erases a contact and all its chats, messages and media. Refused while one of its
+    /// chats is still open or waiting (close them first).
+    pub fn erase_contact(&self, wa_id: &str) -> Result<usize> {
+        self.contact(wa_id)?.ok_or(Error::NotFound)?;
+        let chats = self.contact_chats(wa_id, usize::MAX)?;
+        if chats.iter().any(|c| c.status != ChatStatus::Closed) {
+            return Err(Error::Conflict(
+                "the contact has chats that are not closed; close them first",
+            ));
+        }
+        let t = self.trees();
+        let mut erased = 0;
+        for chat in &chats {
+            for message in self.chat_messages(chat.id)? {
+                self.remove_message(&message)?;
+                erased += 1;
+            }
+            t.by_status_time.remove(status_key(chat))?;
+            t.by_time.remove(time_key(chat))?;
+            if let Some(user) = chat.assignee {
+                t.by_assignee.remove(assignee_key(user.key(), chat))?;
+            }
+            t.by_contact.remove(contact_key(wa_id, chat.id))?;
+            for entry in t.search.iter().keys() {
+                let key = entry?;
+                if key.len() >= 8 && key[key.len() - 8..] == chat.id.key() {
+                    t.search.remove(key)?;
+                }
+            }
+            t.chats.remove(chat.id.key())?;
+        }
+        t.contacts.remove(wa_id.as_bytes())?;
+        self.flush_blocking()?;
+        Ok(erased)
+    }
+
+    /// Removes a message, its indexes and its media file.
+    fn remove_message(&self, message: &Message) -> Result<()> {
+        let t = self.trees();
+        if let Some(wamid) = &message.wamid {
+            t.by_wamid.remove(wamid.as_bytes())?;
+        }
+        if let Some(client_id) = &message.client_id {
+            t.client_ids
+                .remove(client_key(message.chat_id, client_id))?;
+        }
+        if let Some(media) = &message.media {
+            self.remove_media_file(media.id)?;
+            t.media.remove(media.id.key())?;
+        }
+        t.messages
+            .remove(message_key(message.chat_id, message.id))?;
+        Ok(())
+    }
+
+    fn remove_media_file(&self, id: crate::MediaId) -> Result<()> {
+        let path = self.media_dir().join(id.to_string());
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::Io { path, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Deletes media files older than `media_before` (the message stays, without its file)
+    /// and messages of closed chats sent before `messages_before`. Returns (media, messages).
+    pub fn sweep_retention(
+        &self,
+        media_before: Option<DateTime<Utc>>,
+        messages_before: Option<DateTime<Utc>>,
+    ) -> Result<(usize, usize)> {
+        let t = self.trees();
+        let mut media_gone = 0;
+        if let Some(before) = media_before {
+            for entry in t.media.iter() {
+                let (key, bytes) = entry?;
+                let mut media: MediaRecord = decode(&bytes)?;
+                if media.created_at < before && media.state == MediaState::Ready {
+                    self.remove_media_file(media.id)?;
+                    media.state = MediaState::Failed;
+                    t.media.insert(key, encode(&media)?)?;
+                    media_gone += 1;
+                }
+            }
+        }
+        let mut messages_gone = 0;
+        if let Some(before) = messages_before {
+            for entry in t.messages.iter() {
+                let (key, bytes) = entry?;
+                let message: Message = decode(&bytes)?;
+                let chat_id = ChatId(read_u64(&key).unwrap_or(0));
+                let closed = self
+                    .chat(chat_id)?
+                    .is_some_and(|c| c.status == ChatStatus::Closed);
+                if closed && message.timestamp < before {
+                    self.remove_message(&message)?;
+                    messages_gone += 1;
+                }
+            }
+        }
+        Ok((media_gone, messages_gone))
+    }
+}

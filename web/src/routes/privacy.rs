@@ -1,0 +1,108 @@
+//! Data protection (LGPD/GDPR): a contact's data exported or erased on request, and the
+//! retention sweep (also run hourly by the hub) on demand.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use chrono::{Duration, Utc};
+use serde_json::json;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::views::ErrorBody;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(export).service(erase).service(sweep_now);
+}
+
+/// Everything the hub holds about a contact, as JSON (admins).
+#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "`{contact, chats, messages}`"),
+    (status = 404, body = ErrorBody),
+))]
+#[get("/contacts/{wa_id}/export")]
+async fn export(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let store = state.store.clone();
+    let wa_id = path.into_inner();
+    let target = wa_id.clone();
+    let data = web::block(move || store.export_contact(&wa_id)).await??;
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "contact.exported",
+        Some(target),
+        None,
+    )?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "content-disposition",
+            "attachment; filename=\"contact.json\"",
+        ))
+        .json(data))
+}
+
+/// Erases a contact with all their chats, messages and media (admins); 409 while one of
+/// their chats is not closed.
+#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "erased"),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "a chat of the contact is still open or waiting", body = ErrorBody),
+))]
+#[delete("/contacts/{wa_id}")]
+async fn erase(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let store = state.store.clone();
+    let wa_id = path.into_inner();
+    let target = wa_id.clone();
+    let erased = web::block(move || store.erase_contact(&wa_id)).await??;
+    let detail = Some(format!("{erased} messages"));
+    super::audit::record(
+        &state,
+        &req,
+        Some(auth.0.id),
+        "contact.erased",
+        Some(target),
+        detail,
+    )?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Runs the retention sweep now (admins): media and messages older than the settings allow.
+#[utoipa::path(tag = "settings", security(("bearer" = [])), responses(
+    (status = 200, description = "`{media_deleted, messages_deleted}`"),
+))]
+#[post("/retention/run")]
+async fn sweep_now(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let store = state.store.clone();
+    let (media, messages) = web::block(move || sweep(&store)).await??;
+    let detail = Some(format!("{media} media, {messages} messages"));
+    super::audit::record(&state, &req, Some(auth.0.id), "retention.run", None, detail)?;
+    Ok(HttpResponse::Ok().json(json!({"media_deleted": media, "messages_deleted": messages})))
+}
+
+/// Deletes what the retention settings no longer allow to keep.
+pub fn sweep(store: &atende_data::Store) -> atende_data::Result<(usize, usize)> {
+    let settings = store.settings()?;
+    let cutoff = |days: Option<u32>| days.map(|d| Utc::now() - Duration::days(i64::from(d)));
+    store.sweep_retention(
+        cutoff(settings.retention_media_days),
+        cutoff(settings.retention_message_days),
+    )
+}
