@@ -33,8 +33,6 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-// Some helpers serve only the console tests still to come.
-#[allow(dead_code)]
 impl Browser {
     /// Starts chromedriver and a headless Chromium of `width` x `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
@@ -68,6 +66,7 @@ impl Browser {
         args.push(format!("--window-size={width},{height}"));
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
         let created: Value = http
             .post(format!("{base}/session"))
@@ -167,6 +166,23 @@ impl Browser {
         .await;
     }
 
+    /// Replaces the value of an input with `text`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
     /// Waits until the text of `css` contains `expected`.
     pub async fn wait_text(&self, css: &str, expected: &str) {
         let deadline = Instant::now() + UI_DEADLINE;
@@ -199,14 +215,25 @@ impl Browser {
         }
     }
 
-    /// A PNG of the page (for looking at failures).
-    pub async fn screenshot(&self, path: &std::path::Path) {
-        use base64::Engine;
-        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        if let Some(b64) = data.as_str() {
-            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64) {
-                let _ = std::fs::write(path, bytes);
-            }
-        }
+    /// The browser console's errors so far (CSP violations, uncaught exceptions).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let logs = self
+            .call(
+                reqwest::Method::POST,
+                "/se/log",
+                Some(json!({"type": "browser"})),
+            )
+            .await;
+        logs.as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| e["level"] == "SEVERE")
+                    .filter_map(|e| e["message"].as_str().map(str::to_string))
+                    // A denied notification sound or a favicon miss is not a fault of the page.
+                    .filter(|m| !m.contains("favicon"))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
