@@ -209,68 +209,54 @@ async fn to_vendas(app: &TestApp, admin: &Tokens, number: &str) -> String {
 async fn auto_assignment_respects_queues_capacity_and_presence() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    turn_on_auto_assign(&app, &admin).await;
     for id in ["vendas", "suporte"] {
-        app.post(
-            "/api/v1/queues",
-            Some(&admin.access),
-            &json!({"id": id, "name": id, "color": "#000000"}),
-        )
-        .await;
+        let body = json!({"id": id, "name": id, "color": "#000000"});
+        app.post("/api/v1/queues", Some(&admin.access), &body).await;
     }
     let ana = agent_in(&app, &admin, "ana@test.local", json!(["vendas"]), 1).await;
     let bia = agent_in(&app, &admin, "bia@test.local", json!(["suporte"]), 5).await;
     let _caio = agent_in(&app, &admin, "caio@test.local", json!(["vendas"]), 5).await; // never online
     let (mut ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
     let (_bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
-
+    // Two chats wait in "vendas" before assignment is switched on.
     let first = to_vendas(&app, &admin, "5511933330001").await;
-    let assigned = ana_socket
-        .events_until("chat.updated", |c| {
-            c["id"] == first.as_str() && c["change"] == "assigned"
-        })
-        .await;
-    assert_eq!(
-        assigned.last().unwrap()["data"]["assignee_id"],
-        ana.id().as_str()
-    );
     let second = to_vendas(&app, &admin, "5511933330002").await;
-    // Ana is full, Bia serves another queue, Caio is offline: it waits.
-    let waiting = app
-        .eventually(
-            &format!("/api/v1/chats/{second}"),
-            &admin.access,
-            "still pending",
-            |c| c["status"] == "pending",
-        )
+    turn_on_auto_assign(&app, &admin).await;
+    let to_ana = |id: String, ana: String| {
+        move |c: &Value| {
+            c["id"] == id.as_str() && c["change"] == "assigned" && c["assignee_id"] == ana.as_str()
+        }
+    };
+    ana_socket
+        .events_until("chat.updated", to_ana(first.clone(), ana.id()))
         .await;
-    assert_eq!(waiting["assignee_id"], Value::Null);
+    // Ana is full, Bia serves another queue, Caio is offline: the second one waits.
+    let waiting: Value = app
+        .get(&format!("/api/v1/chats/{second}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (waiting["status"].as_str(), waiting["assignee_id"].as_str()),
+        (Some("pending"), None)
+    );
     app.post(
         &format!("/api/v1/chats/{first}/close"),
         Some(&ana.access),
         &json!({}),
     )
     .await;
-    let next = ana_socket
-        .events_until("chat.updated", |c| {
-            c["id"] == second.as_str() && c["change"] == "assigned"
-        })
+    ana_socket
+        .events_until("chat.updated", to_ana(second.clone(), ana.id()))
         .await;
-    assert_eq!(
-        next.last().unwrap()["data"]["assignee_id"],
-        ana.id().as_str()
-    );
     // A chat in no queue goes to any online agent with room: Bia.
     let loose = app
         .customer_says("5511933330003", "wamid.loose", "oi")
         .await;
+    let path = format!("/api/v1/chats/{}", loose["id"].as_str().unwrap());
     let loose = app
-        .eventually(
-            &format!("/api/v1/chats/{}", loose["id"].as_str().unwrap()),
-            &admin.access,
-            "assigned",
-            |c| c["status"] == "open",
-        )
+        .eventually(&path, &admin.access, "assigned", |c| c["status"] == "open")
         .await;
     assert_eq!(loose["assignee_id"], bia.id().as_str());
 }

@@ -30,8 +30,9 @@ pub const PING_INTERVAL: Duration = Duration::from_secs(10);
 pub const SILENCE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest client frame; client frames are tiny.
 pub const MAX_FRAME: usize = 64 * 1024;
-/// Events waiting for a socket before it counts as lagging.
-const MAILBOX: usize = 512;
+/// Events waiting for a socket before it counts as lagging (a few seconds of a busy hub;
+/// a socket further behind resumes from the log).
+const MAILBOX: usize = 4096;
 /// Client frames per second allowed (typing bursts included), and the burst.
 const FRAMES_PER_SECOND: f64 = 10.0;
 const FRAME_BURST: f64 = 30.0;

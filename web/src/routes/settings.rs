@@ -128,6 +128,8 @@ async fn put_settings(
         None,
         None,
     )?;
+    // Applied at once: switching auto-assignment on hands out the waiting chats now.
+    state.hub.router.do_send(atende_actors::assign::Rebalance);
     Ok(HttpResponse::Ok().json(SettingsBody::from(settings)))
 }
 
