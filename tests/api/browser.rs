@@ -2,14 +2,22 @@
 //! chromedriver: the console is tested in a real browser.
 
 use std::net::TcpListener;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 /// How long a test waits for an element or a condition.
-pub const UI_DEADLINE: Duration = Duration::from_secs(15);
+pub const UI_DEADLINE: Duration = Duration::from_secs(30);
 const ELEMENT: &str = "element-6066-11e4-a5b8-d85df4fdd9b8";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).exists()))
+        .unwrap_or(false)
+}
 
 /// A headless Chromium session.
 pub struct Browser {
@@ -34,15 +42,25 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium of `width` x `height`.
-    pub async fn start(width: u32, height: u32) -> Browser {
+    /// Starts chromedriver and a headless Chromium of `width` x `height`. Without them the
+    /// test is skipped, loudly; under CI (where .ci/run installs them) it fails instead.
+    pub async fn start(width: u32, height: u32) -> Option<Browser> {
+        let installed = Path::new(CHROMIUM).exists() && which("chromedriver");
+        if !installed {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "Chromium and chromedriver are required in CI"
+            );
+            eprintln!("\n*** SKIPPED: browser test needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver) ***\n");
+            return None;
+        }
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver is installed (.ci/run installs Debian's chromium-driver)");
+            .expect("chromedriver starts");
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + UI_DEADLINE;
@@ -67,7 +85,7 @@ impl Browser {
         args.push(format!("--user-data-dir={}", profile.path().display()));
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
             "goog:loggingPrefs": {"browser": "ALL"},
-            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+            "goog:chromeOptions": {"binary": CHROMIUM, "args": args}}}});
         let created: Value = http
             .post(format!("{base}/session"))
             .json(&caps)
@@ -81,12 +99,12 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {created}"))
             .to_string();
-        Browser {
+        Some(Browser {
             http,
             session: format!("{base}/session/{session}"),
             driver,
             _profile: profile,
-        }
+        })
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -235,5 +253,19 @@ impl Browser {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Saves a PNG of the page as a test artifact: target/screenshots/NAME.png.
+    pub async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = data
+            .as_str()
+            .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64).ok());
+        if let Some(bytes) = bytes {
+            let _ = std::fs::create_dir_all(&dir);
+            let _ = std::fs::write(dir.join(format!("{name}.png")), bytes);
+        }
     }
 }

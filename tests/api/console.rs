@@ -11,20 +11,22 @@ const ENTER: &str = "\u{E007}";
 /// Signs in through the page.
 async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
     browser.goto(&app.url("/")).await;
-    browser.type_into("[data-test=login-email]", email).await;
+    browser.type_into("[data-testid=login-email]", email).await;
     browser
-        .type_into("[data-test=login-password]", password)
+        .type_into("[data-testid=login-password]", password)
         .await;
-    browser.click("[data-test=login-submit]").await;
-    browser.find("[data-test=chat-list]").await;
+    browser.click("[data-testid=login-submit]").await;
+    browser.find("[data-testid=chat-list]").await;
 }
 
 #[actix_web::test]
 async fn the_console_is_served_and_runs_its_modules_under_the_strict_policy() {
     let app = spawn_app().await;
-    let browser = Browser::start(1280, 800).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
     browser.goto(&app.url("/")).await;
-    browser.find("[data-test=login-form]").await;
+    browser.find("[data-testid=login-form]").await;
     let page = app.client.get(app.url("/chats/123")).send().await.unwrap();
     assert_eq!(page.status(), 200, "client-side routes get the console");
     let asset = app
@@ -68,21 +70,23 @@ async fn an_agent_takes_a_waiting_chat_and_answers_it_live() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let _ana = app.user(&admin, "ana@test.local", "agent").await;
-    let browser = Browser::start(1280, 800).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
     sign_in(&browser, &app, "ana@test.local", "user-password-1").await;
-    browser.click("[data-test=tab-pending]").await;
+    browser.click("[data-testid=tab-pending]").await;
     // The customer writes while the page is open: the chat appears without a reload.
     app.customer_says("5511912340000", "wamid.UI1", "Meu pedido não chegou")
         .await;
     browser
-        .wait_text("[data-test=chat-rows]", "Meu pedido não chegou")
+        .wait_text("[data-testid=chat-rows]", "Meu pedido não chegou")
         .await;
-    browser.click("[data-test=chat-row]").await;
-    browser.click("[data-test=claim]").await;
+    browser.click("[data-testid=chat-row]").await;
+    browser.click("[data-testid=claim]").await;
     browser
-        .type_into("[data-test=composer]", "Olá! Vou verificar agora.")
+        .type_into("[data-testid=composer]", "Olá! Vou verificar agora.")
         .await;
-    browser.type_into("[data-test=composer]", ENTER).await;
+    browser.type_into("[data-testid=composer]", ENTER).await;
     let sent = app
         .sim
         .wait_for_sent(1, std::time::Duration::from_secs(20))
@@ -91,8 +95,9 @@ async fn an_agent_takes_a_waiting_chat_and_answers_it_live() {
     assert_eq!(sent[0].body["text"]["body"], "Olá! Vou verificar agora.");
     // The simulated Cloud API reports sent, delivered, read: the tick turns blue.
     browser
-        .wait_until("the read tick", "document.querySelector('[data-test=message-bubble][data-direction=out] [data-test=tick][data-status=read]')")
+        .wait_until("the read tick", "document.querySelector('[data-testid=message-bubble][data-direction=out] [data-testid=tick][data-status=read]')")
         .await;
+    browser.screenshot("agent-conversation").await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
 
@@ -104,42 +109,47 @@ async fn a_generated_password_must_be_changed_at_the_first_sign_in() {
         .post("/api/v1/users", Some(&admin.access), &json!({"email": "new@test.local", "name": "Nova", "role": "agent", "password": "first-password"}))
         .await;
     assert_eq!(created.status(), 201);
-    let browser = Browser::start(1280, 800).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
     browser.goto(&app.url("/")).await;
     browser
-        .type_into("[data-test=login-email]", "new@test.local")
+        .type_into("[data-testid=login-email]", "new@test.local")
         .await;
     browser
-        .type_into("[data-test=login-password]", "first-password")
+        .type_into("[data-testid=login-password]", "first-password")
         .await;
-    browser.click("[data-test=login-submit]").await;
+    browser.click("[data-testid=login-submit]").await;
     browser
-        .type_into("[data-test=password-new]", "second-password")
+        .type_into("[data-testid=password-new]", "second-password")
         .await;
     browser
-        .type_into("[data-test=password-confirm]", "second-password")
+        .type_into("[data-testid=password-confirm]", "second-password")
         .await;
-    browser.click("[data-test=password-submit]").await;
-    browser.find("[data-test=chat-list]").await;
+    browser.click("[data-testid=password-submit]").await;
+    browser.find("[data-testid=chat-list]").await;
     app.login("new@test.local", "second-password").await;
 }
 
 #[actix_web::test]
 async fn admins_see_the_admin_view_and_the_page_speaks_english_on_request() {
     let app = spawn_app().await;
-    let browser = Browser::start(1280, 800).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    browser.click("[data-test=nav-admin]").await;
+    browser.click("[data-testid=nav-admin]").await;
     browser
-        .wait_text("[data-test=users-table]", ADMIN_EMAIL)
+        .wait_text("[data-testid=users-table]", ADMIN_EMAIL)
         .await;
-    browser.click("[data-test=nav-supervisor]").await;
-    browser.find("[data-test=sup-agents]").await;
-    browser.click("[data-test=nav-chats]").await;
-    browser.click("[data-test=user-menu]").await;
+    browser.click("[data-testid=nav-supervisor]").await;
+    browser.find("[data-testid=sup-agents]").await;
+    browser.screenshot("supervisor").await;
+    browser.click("[data-testid=nav-chats]").await;
+    browser.click("[data-testid=user-menu]").await;
     browser
         .eval(
-            "const s = document.querySelector('[data-test=lang-switch]'); s.value = 'en'; s.dispatchEvent(new Event('change', {bubbles: true}));",
+            "const s = document.querySelector('[data-testid=lang-switch]'); s.value = 'en'; s.dispatchEvent(new Event('change', {bubbles: true}));",
             json!([]),
         )
         .await;
@@ -147,7 +157,7 @@ async fn admins_see_the_admin_view_and_the_page_speaks_english_on_request() {
         .wait_until("English labels", "document.documentElement.lang === 'en'")
         .await;
     browser
-        .wait_text("[data-test=tab-pending]", "Waiting")
+        .wait_text("[data-testid=tab-pending]", "Waiting")
         .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
@@ -157,11 +167,13 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     let app = spawn_app().await;
     app.customer_says("5511912349999", "wamid.UI2", "oi do celular")
         .await;
-    let browser = Browser::start(390, 844).await;
+    let Some(browser) = Browser::start(390, 844).await else {
+        return;
+    };
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    browser.click("[data-test=tab-all]").await;
-    browser.click("[data-test=chat-row]").await;
-    browser.find("[data-test=conversation]").await;
+    browser.click("[data-testid=tab-all]").await;
+    browser.click("[data-testid=chat-row]").await;
+    browser.find("[data-testid=conversation]").await;
     let visible = |css: &str| {
         format!("(() => {{ const e = document.querySelector('{css}'); return !!e && e.getBoundingClientRect().width > 0 && getComputedStyle(e).display !== 'none'; }})()")
     };
@@ -170,40 +182,42 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
             "the conversation alone",
             &format!(
                 "{} && !{}",
-                visible("[data-test=conversation]"),
-                visible("[data-test=chat-list]")
+                visible("[data-testid=conversation]"),
+                visible("[data-testid=chat-list]")
             ),
         )
         .await;
-    browser.click("[data-test=back]").await;
+    browser.click("[data-testid=back]").await;
     browser
-        .wait_until("the list again", &visible("[data-test=chat-list]"))
+        .wait_until("the list again", &visible("[data-testid=chat-list]"))
         .await;
 }
 
 #[actix_web::test]
 async fn the_sandbox_simulator_plays_a_customer_in_the_browser() {
     let app = spawn_app().await;
-    let browser = Browser::start(1280, 800).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
     browser.goto(&app.url("/simulator")).await;
     browser
-        .type_into("[data-test=login-email]", ADMIN_EMAIL)
+        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
         .await;
     browser
-        .type_into("[data-test=login-password]", ADMIN_PASSWORD)
+        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
         .await;
-    browser.click("[data-test=login-submit]").await;
+    browser.click("[data-testid=login-submit]").await;
     browser
-        .fill("[data-test=sim-new-number]", "5511955551234")
+        .fill("[data-testid=sim-new-number]", "5511955551234")
         .await;
     browser
-        .type_into("[data-test=sim-new-name]", "Cliente Simulado")
+        .type_into("[data-testid=sim-new-name]", "Cliente Simulado")
         .await;
-    browser.click("[data-test=sim-add]").await;
+    browser.click("[data-testid=sim-add]").await;
     browser
-        .type_into("[data-test=sim-composer]", "Oi, é um teste")
+        .type_into("[data-testid=sim-composer]", "Oi, é um teste")
         .await;
-    browser.click("[data-test=sim-send]").await;
+    browser.click("[data-testid=sim-send]").await;
     let admin = app.admin().await;
     app.eventually(
         "/api/v1/chats?q=simulado",
@@ -213,4 +227,254 @@ async fn the_sandbox_simulator_plays_a_customer_in_the_browser() {
     )
     .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+/// Opens the first chat of the "all" (staff) or "pending" list and claims it.
+async fn open_and_claim(browser: &Browser, tab: &str) {
+    browser.click(&format!("[data-testid={tab}]")).await;
+    browser.click("[data-testid=chat-row]").await;
+    browser.click("[data-testid=claim]").await;
+    browser.find("[data-testid=composer]").await;
+}
+
+#[actix_web::test]
+async fn a_picture_goes_out_and_the_chat_is_closed_from_the_page() {
+    let app = spawn_app().await;
+    app.customer_says("5511912341111", "wamid.UI3", "manda a foto do produto")
+        .await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    open_and_claim(&browser, "tab-pending").await;
+    let picture = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(
+        picture.path(),
+        atende_web::sandbox::placeholder_media("sim-image-1")
+            .unwrap()
+            .0,
+    )
+    .unwrap();
+    browser
+        .type_into(
+            "[data-testid=attach-input]",
+            picture.path().to_str().unwrap(),
+        )
+        .await;
+    browser
+        .type_into("[data-testid=attach-caption]", "aqui está")
+        .await;
+    browser.screenshot("attach-preview").await;
+    browser.click("[data-testid=attach-send]").await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, std::time::Duration::from_secs(20))
+        .await
+        .expect("the picture");
+    assert_eq!(
+        (
+            sent[0].body["type"].as_str(),
+            sent[0].body["image"]["caption"].as_str()
+        ),
+        (Some("image"), Some("aqui está"))
+    );
+    browser.click("[data-testid=close-chat]").await;
+    browser
+        .type_into("[data-testid=close-note]", "resolvido pelo teste")
+        .await;
+    browser.click("[data-testid=close-confirm]").await;
+    browser.find("[data-testid=closed-notice]").await;
+    browser.screenshot("closed").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn outside_the_window_the_page_offers_templates() {
+    let app = spawn_app().await;
+    let old = chrono::Utc::now().timestamp() - 25 * 3600;
+    let body = inbound_at(
+        "5511912342222",
+        "wamid.UI4",
+        json!({"type": "text", "text": {"body": "oi, ontem"}}),
+        old,
+    );
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.click("[data-testid=tab-pending]").await;
+    browser.click("[data-testid=chat-row]").await;
+    browser.click("[data-testid=claim]").await;
+    browser.find("[data-testid=window-closed]").await;
+    browser.click("[data-testid=template-open]").await;
+    browser.click("[data-testid=template-option]").await;
+    browser
+        .type_into("[data-testid=template-param]", "Maria")
+        .await;
+    browser.screenshot("template").await;
+    browser.click("[data-testid=template-send]").await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, std::time::Duration::from_secs(20))
+        .await
+        .expect("the template");
+    assert_eq!(sent[0].body["type"], "template");
+}
+
+#[actix_web::test]
+async fn a_second_agent_does_not_see_the_first_agents_chat_and_html_stays_text() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let ana = app.user(&admin, "ana@test.local", "agent").await;
+    let _bia = app.user(&admin, "bia@test.local", "agent").await;
+    let secret = app
+        .customer_says("5511912343333", "wamid.UI5", "assunto da Ana")
+        .await;
+    app.post(
+        &format!("/api/v1/chats/{}/claim", secret["id"].as_str().unwrap()),
+        Some(&ana.access),
+        &json!({}),
+    )
+    .await;
+    let html = "<img src=x onerror=\"document.title='pwned'\"><b>negrito</b>";
+    app.customer_says("5511912344444", "wamid.UI6", html).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    sign_in(&browser, &app, "bia@test.local", "user-password-1").await;
+    browser.click("[data-testid=tab-pending]").await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "negrito")
+        .await;
+    let rows = browser.eval("return [...document.querySelectorAll('[data-testid=chat-row]')].map(r => r.dataset.chatId)", json!([])).await;
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        1,
+        "only the waiting chat: {rows}"
+    );
+    assert_ne!(rows[0], secret["id"]);
+    browser.click("[data-testid=chat-row]").await;
+    browser
+        .wait_text("[data-testid=messages]", "<b>negrito</b>")
+        .await;
+    let injected = browser.eval("return document.querySelectorAll('[data-testid=messages] b, [data-testid=messages] img[src=x]').length", json!([])).await;
+    assert_eq!(injected, 0, "message text is never HTML");
+    assert_ne!(
+        browser.eval("return document.title", json!([])).await,
+        "pwned"
+    );
+}
+
+#[actix_web::test]
+async fn the_offline_banner_shows_while_the_hub_restarts_and_clears_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let env = [("ATENDE_BIND", bind.as_str())];
+    let mut command = atende_command(&data);
+    command
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut hub = command.spawn().unwrap();
+    let url = format!("http://{bind}");
+    wait_listening(&url).await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        let _ = hub.kill();
+        return;
+    };
+    browser.goto(&format!("{url}/")).await;
+    browser
+        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
+        .await;
+    browser
+        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
+        .await;
+    browser.click("[data-testid=login-submit]").await;
+    browser.find("[data-testid=chat-list]").await;
+    let shown = "(() => { const b = document.querySelector('[data-testid=banner-offline]'); return !!b && !b.hidden; })()";
+    hub.kill().unwrap();
+    hub.wait().unwrap();
+    browser.wait_until("the offline banner", shown).await;
+    browser.screenshot("offline").await;
+    let mut command = atende_command(&data);
+    command
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut again = command.spawn().unwrap();
+    wait_listening(&url).await;
+    browser
+        .wait_until("the banner to clear", &format!("!{shown}"))
+        .await;
+    let _ = again.kill();
+    let _ = again.wait();
+}
+
+/// Waits until a hub answers at `url`.
+async fn wait_listening(url: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while reqwest::get(format!("{url}/healthz")).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hub did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[actix_web::test]
+async fn the_simulator_shows_the_agents_reply_with_its_ticks() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    browser.goto(&app.url("/simulator")).await;
+    browser
+        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
+        .await;
+    browser
+        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
+        .await;
+    browser.click("[data-testid=login-submit]").await;
+    browser
+        .fill("[data-testid=sim-new-number]", "5511955556789")
+        .await;
+    browser.click("[data-testid=sim-add]").await;
+    browser
+        .type_into("[data-testid=sim-composer]", "Tem em estoque?")
+        .await;
+    browser.click("[data-testid=sim-send]").await;
+    let chats = app
+        .eventually(
+            "/api/v1/chats?q=5511955556789",
+            &admin.access,
+            "the chat",
+            |c| c["items"][0]["id"].is_string(),
+        )
+        .await;
+    let id = chats["items"][0]["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/v1/chats/{id}/messages"),
+        Some(&admin.access),
+        &json!({"client_id": "sim-rt", "type": "text", "text": "Temos sim!"}),
+    )
+    .await;
+    browser
+        .wait_until("the reply, read", "[...document.querySelectorAll('[data-testid=sim-bubble]')].some(b => b.textContent.includes('Temos sim!') && b.dataset.status === 'read')")
+        .await;
+    browser.screenshot("simulator").await;
 }

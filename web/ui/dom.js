@@ -9,7 +9,7 @@ const PROPERTIES = new Set(["value", "checked", "disabled", "selected", "hidden"
  * h("button", {class: "btn", test: "send", on: {click}}, "text", child, [more])
  * - class: string or array (falsy entries skipped)
  * - text: textContent
- * - test: data-test attribute
+ * - test: data-testid attribute
  * - on: {event: handler}
  * - dataset: {key: value}
  * - anything else: an attribute (true -> empty attribute, null/false -> skipped)
@@ -25,7 +25,7 @@ export function h(tag, props, ...children) {
       } else if (key === "text") {
         el.textContent = String(value);
       } else if (key === "test") {
-        el.dataset.test = value;
+        el.dataset.testid = value;
       } else if (key === "on") {
         for (const [name, fn] of Object.entries(value)) el.addEventListener(name, fn);
       } else if (key === "dataset") {

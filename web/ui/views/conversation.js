@@ -108,11 +108,11 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     const typing = typingNames();
     subtitle.classList.toggle("typing", typing.length > 0);
     if (typing.length) {
-      subtitle.dataset.test = "typing-banner";
+      subtitle.dataset.testid = "typing-banner";
       subtitle.textContent = t("conv.typing", { names: typing.join(", "), count: typing.length });
       return;
     }
-    subtitle.dataset.test = "conv-sub";
+    subtitle.dataset.testid = "conv-sub";
     const parts = [formatPhone(chat.contact.wa_id), t("status." + chat.status)];
     if (chat.assignee_id && chat.status !== "pending") {
       const who = chat.assignee_id === me.id ? t("conv.you") : userName(chat.assignee_id);

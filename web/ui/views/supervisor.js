@@ -155,7 +155,7 @@ export function createSupervisorView({ navigate }) {
   // Waits tick every second without rebuilding the tables.
   function tick() {
     for (const cell of el.querySelectorAll("[data-since]")) {
-      if (cell.dataset.since && (cell.dataset.test !== "queue-wait" || cell.textContent !== "—")) cell.textContent = wait(cell.dataset.since);
+      if (cell.dataset.since && (cell.dataset.testid !== "queue-wait" || cell.textContent !== "—")) cell.textContent = wait(cell.dataset.since);
     }
   }
 
