@@ -387,6 +387,7 @@ async fn the_offline_banner_shows_while_the_hub_restarts_and_clears_after() {
     wait_listening(&url).await;
     let Some(browser) = Browser::start(1280, 800).await else {
         let _ = hub.kill();
+        let _ = hub.wait();
         return;
     };
     browser.goto(&format!("{url}/")).await;
