@@ -11,12 +11,17 @@ const ENTER: &str = "\u{E007}";
 /// Signs in through the page.
 async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
     browser.goto(&app.url("/")).await;
+    submit_login(browser, email, password).await;
+    browser.find("[data-testid=chat-list]").await;
+}
+
+/// Fills and submits the sign-in form of the page shown (console or simulator).
+async fn submit_login(browser: &Browser, email: &str, password: &str) {
     browser.type_into("[data-testid=login-email]", email).await;
     browser
         .type_into("[data-testid=login-password]", password)
         .await;
     browser.click("[data-testid=login-submit]").await;
-    browser.find("[data-testid=chat-list]").await;
 }
 
 #[actix_web::test]
@@ -113,13 +118,7 @@ async fn a_generated_password_must_be_changed_at_the_first_sign_in() {
         return;
     };
     browser.goto(&app.url("/")).await;
-    browser
-        .type_into("[data-testid=login-email]", "new@test.local")
-        .await;
-    browser
-        .type_into("[data-testid=login-password]", "first-password")
-        .await;
-    browser.click("[data-testid=login-submit]").await;
+    submit_login(&browser, "new@test.local", "first-password").await;
     browser
         .type_into("[data-testid=password-new]", "second-password")
         .await;
@@ -200,13 +199,7 @@ async fn the_sandbox_simulator_plays_a_customer_in_the_browser() {
         return;
     };
     browser.goto(&app.url("/simulator")).await;
-    browser
-        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
-        .await;
-    browser
-        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
-        .await;
-    browser.click("[data-testid=login-submit]").await;
+    submit_login(&browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     browser
         .fill("[data-testid=sim-new-number]", "5511955551234")
         .await;
@@ -391,13 +384,7 @@ async fn the_offline_banner_shows_while_the_hub_restarts_and_clears_after() {
         return;
     };
     browser.goto(&format!("{url}/")).await;
-    browser
-        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
-        .await;
-    browser
-        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
-        .await;
-    browser.click("[data-testid=login-submit]").await;
+    submit_login(&browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     browser.find("[data-testid=chat-list]").await;
     let shown = "(() => { const b = document.querySelector('[data-testid=banner-offline]'); return !!b && !b.hidden; })()";
     hub.kill().unwrap();
@@ -438,13 +425,7 @@ async fn the_simulator_shows_the_agents_reply_with_its_ticks() {
         return;
     };
     browser.goto(&app.url("/simulator")).await;
-    browser
-        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
-        .await;
-    browser
-        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
-        .await;
-    browser.click("[data-testid=login-submit]").await;
+    submit_login(&browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     browser
         .fill("[data-testid=sim-new-number]", "5511955556789")
         .await;
