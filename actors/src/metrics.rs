@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use chrono::{DateTime, Utc};
+
 /// Upper bounds (seconds) of the request latency histogram.
 pub const LATENCY_BUCKETS: [f64; 10] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
@@ -18,7 +20,17 @@ pub struct Metrics {
     pub messages_out: AtomicU64,
     pub websocket_connections: AtomicU64,
     sends_failed: Mutex<BTreeMap<i64, u64>>,
+    outboxes: Mutex<BTreeMap<String, OutboxGauge>>,
     latency: Mutex<Histogram>,
+}
+
+/// What one business number's outbound queue holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OutboxGauge {
+    /// Requests waiting for the Cloud API.
+    pub depth: usize,
+    /// When the oldest of them was written.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 /// A cumulative histogram.
@@ -43,6 +55,22 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(code)
             .or_default() += 1;
+    }
+
+    /// Sets what the outbound queue of `number` holds now.
+    pub fn set_outbox(&self, number: &str, gauge: OutboxGauge) {
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(number.to_string(), gauge);
+    }
+
+    /// What each business number's outbound queue holds.
+    pub fn outboxes(&self) -> BTreeMap<String, OutboxGauge> {
+        self.outboxes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Records how long a request took.

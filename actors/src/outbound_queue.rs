@@ -6,15 +6,18 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{ChatId, MediaId, MessageError, OutboxEntry, OutboxId, OutboxKind, Store, Write};
+use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 
 use crate::messages::{RecordFailed, RecordSent};
+use crate::metrics::{Metrics, OutboxGauge};
 use crate::router::Router;
 use crate::whatsapp::client::{CloudApiError, CloudClient};
 
@@ -51,8 +54,10 @@ pub struct OutboundQueue {
     chats: BTreeMap<ChatId, VecDeque<OutboxEntry>>,
     /// Chats with a request in flight or waiting for a retry.
     busy: HashSet<ChatId>,
-    /// Every entry held, so a resumed entry and its enqueue notice are not sent twice.
-    known: HashSet<OutboxId>,
+    /// Every entry held (with when it was written), so a resumed entry and its enqueue
+    /// notice are not sent twice; ids grow with time, so the first is the oldest.
+    known: BTreeMap<OutboxId, DateTime<Utc>>,
+    metrics: Arc<Metrics>,
     wake_pending: bool,
 }
 
@@ -64,6 +69,7 @@ impl OutboundQueue {
         client: CloudClient,
         router: Addr<Router>,
         rate: u32,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
         OutboundQueue {
@@ -74,18 +80,28 @@ impl OutboundQueue {
             limiter: RateLimiter::direct(Quota::per_second(rate)),
             chats: BTreeMap::new(),
             busy: HashSet::new(),
-            known: HashSet::new(),
+            known: BTreeMap::new(),
+            metrics,
             wake_pending: false,
         }
     }
 
     fn hold(&mut self, entry: OutboxEntry) {
-        if self.known.insert(entry.id) {
+        if self.known.insert(entry.id, entry.created_at).is_none() {
             self.chats
                 .entry(entry.chat_id)
                 .or_default()
                 .push_back(entry);
         }
+    }
+
+    /// Tells /metrics how many requests wait and since when.
+    fn publish(&self) {
+        let gauge = OutboxGauge {
+            depth: self.known.len(),
+            oldest: self.known.first_key_value().map(|(_, at)| *at),
+        };
+        self.metrics.set_outbox(&self.number, gauge);
     }
 
     /// Starts every request that may start now; schedules itself when the bucket is empty.
@@ -145,6 +161,7 @@ impl OutboundQueue {
                         self.chats.remove(&chat);
                     }
                 }
+                self.publish();
                 self.busy.remove(&chat);
                 self.pump(ctx);
             }
@@ -192,6 +209,7 @@ impl Actor for OutboundQueue {
             }
             Err(error) => tracing::error!(%error, "cannot read the outbox"),
         }
+        self.publish();
         self.pump(ctx);
     }
 }
@@ -201,6 +219,7 @@ impl Handler<Enqueue> for OutboundQueue {
 
     fn handle(&mut self, msg: Enqueue, ctx: &mut Context<Self>) {
         self.hold(msg.entry);
+        self.publish();
         self.pump(ctx);
     }
 }

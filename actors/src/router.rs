@@ -88,6 +88,7 @@ impl Router {
             self.client.clone(),
             ctx.address(),
             self.config.rate_limit,
+            self.metrics.clone(),
         );
         let addr = queue.start();
         self.queues.insert(number.to_string(), addr.clone());

@@ -206,14 +206,6 @@ impl Store {
             .count())
     }
 
-    /// When the oldest waiting outbox entry was written.
-    pub fn oldest_outbox_at(&self) -> Result<Option<DateTime<Utc>>> {
-        match self.trees().outbox.first()? {
-            Some((_, bytes)) => Ok(Some(decode::<crate::OutboxEntry>(&bytes)?.created_at)),
-            None => Ok(None),
-        }
-    }
-
     /// Events in the log.
     pub fn event_count(&self) -> Result<u64> {
         Ok(match self.first_event_seq()? {

@@ -1,5 +1,7 @@
 //! Health, the API document, the error format, limits and the layers around every route.
 
+use std::time::{Duration, Instant};
+
 use reqwest::header;
 use serde_json::{json, Value};
 
@@ -249,27 +251,83 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
         "10.9.9.9",
     ])
     .await;
-    app.customer_says("5511988880000", "wamid.MT", "oi").await;
+    let chat = app.customer_says("5511988880000", "wamid.MT", "oi").await;
     let refused = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_error(refused, 403, "forbidden").await;
-    let scraped = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth("scrape-me")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(scraped.status(), 200);
-    let text = scraped.text().await.unwrap();
+    let scrape = || async {
+        let scraped = app
+            .client
+            .get(app.url("/metrics"))
+            .bearer_auth("scrape-me")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(scraped.status(), 200);
+        scraped.text().await.unwrap()
+    };
+    let text = scrape().await;
     for line in [
         "atende_webhooks_received_total 1",
         "atende_messages_in_total 1",
         "atende_chats{status=\"pending\"} 1",
         "# TYPE atende_http_request_duration_seconds histogram",
         "atende_storage_bytes",
-        "atende_outbox_depth 0",
     ] {
         assert!(text.contains(line), "{line} missing in\n{text}");
+    }
+    // A reply held while the Cloud API is down shows in its number's outbox gauges, and
+    // leaves them when it goes out.
+    let admin = app.admin().await;
+    let id = chat["id"].as_str().unwrap();
+    let claim = format!("/api/v1/chats/{id}/claim");
+    app.post(&claim, Some(&admin.access), &json!({})).await;
+    app.sim.set_down(true);
+    let reply = json!({"client_id": "m-1", "type": "text", "text": "já vejo"});
+    let sent = app
+        .post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &reply,
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    let gauge = |text: &str, name: &str| -> f64 {
+        let prefix = format!("{name}{{number=\"{NUMBER}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("{prefix} missing in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = scrape().await;
+        if gauge(&text, "atende_outbox_depth") >= 1.0
+            && gauge(&text, "atende_outbox_oldest_seconds") > 0.0
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the reply never showed:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.sim.set_down(false);
+    app.sim
+        .wait_for_sent(1, Duration::from_secs(30))
+        .await
+        .expect("the reply goes out");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = scrape().await;
+        if gauge(&text, "atende_outbox_depth") == 0.0
+            && gauge(&text, "atende_outbox_oldest_seconds") == 0.0
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox never emptied:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Loopback is allowed by default.
     let local = spawn_app().await;
@@ -308,4 +366,49 @@ async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
             .unwrap();
         assert_eq!(log["items"][0]["address"], expected);
     }
+}
+
+#[actix_web::test]
+async fn the_hub_serves_https_itself_from_a_pem_certificate_and_key() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
+        .expect("a self-signed certificate");
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let app = spawn_app_with(&[
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ])
+    .await;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let https = |path: &str| format!("https://localhost:{}{path}", app.address.port());
+    let health = client
+        .get(https("/healthz"))
+        .send()
+        .await
+        .expect("TLS handshake");
+    assert_eq!(health.status(), 200);
+    // Browsers are told to keep to HTTPS.
+    assert!(health
+        .headers()
+        .contains_key(header::STRICT_TRANSPORT_SECURITY));
+    let login = client
+        .post(https("/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    // Plain HTTP on the TLS port gets no answer from the API.
+    let plain = app.client.get(app.url("/healthz")).send().await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
 }

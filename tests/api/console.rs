@@ -141,6 +141,29 @@ async fn admins_see_the_admin_view_and_the_page_speaks_english_on_request() {
     browser
         .wait_text("[data-testid=users-table]", ADMIN_EMAIL)
         .await;
+    // The click-to-chat QR code is drawn by the hub and redrawn for a prefilled text.
+    browser.click("[data-testid=admin-qr]").await;
+    let loaded = "((i) => !!i && !i.hidden && i.complete && i.naturalWidth >= 256)\
+                  (document.querySelector('[data-testid=qr-image]'))";
+    browser.wait_until("the QR code", loaded).await;
+    browser.screenshot("admin-qr").await;
+    let first = browser
+        .eval(
+            "return document.querySelector('[data-testid=qr-image]').src",
+            json!([]),
+        )
+        .await;
+    browser
+        .type_into("[data-testid=qr-text]", "Vim pelo cartaz")
+        .await;
+    browser
+        .wait_until(
+            "the QR code for the prefilled text",
+            &format!(
+                "{loaded} && document.querySelector('[data-testid=qr-image]').src !== {first}"
+            ),
+        )
+        .await;
     browser.click("[data-testid=nav-supervisor]").await;
     browser.find("[data-testid=sup-agents]").await;
     browser.screenshot("supervisor").await;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use atende_actors::metrics::{Metrics, LATENCY_BUCKETS};
+use atende_actors::metrics::{Metrics, OutboxGauge, LATENCY_BUCKETS};
 use atende_data::ChatStatus;
 use chrono::Utc;
 
@@ -87,20 +87,29 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         "Sends refused for good, by Meta's code.",
         failed,
     );
-    let oldest = store
-        .oldest_outbox_at()?
-        .map(|at| (Utc::now() - at).num_milliseconds() as f64 / 1000.0);
+    let now = Utc::now();
+    let outboxes = m.outboxes();
+    let per_number = |value: &dyn Fn(&OutboxGauge) -> f64| {
+        outboxes
+            .iter()
+            .map(|(number, gauge)| (format!("{{number=\"{}\"}}", label(number)), value(gauge)))
+            .collect()
+    };
     metric(
         "atende_outbox_depth",
         "gauge",
-        "Requests waiting for the Cloud API.",
-        one(store.outbox_len() as u64),
+        "Requests waiting for the Cloud API, per business number (phone number id).",
+        per_number(&|g| g.depth as f64),
     );
     metric(
         "atende_outbox_oldest_seconds",
         "gauge",
-        "Age of the oldest waiting request.",
-        vec![(String::new(), oldest.unwrap_or(0.0))],
+        "Age of the oldest waiting request, per business number (0 when none waits).",
+        per_number(&|g| {
+            g.oldest.map_or(0.0, |at| {
+                (now - at).num_milliseconds().max(0) as f64 / 1000.0
+            })
+        }),
     );
     let statuses = [ChatStatus::Pending, ChatStatus::Open, ChatStatus::Closed];
     let mut chats = Vec::new();
@@ -151,4 +160,12 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         lines,
     );
     Ok(out)
+}
+
+/// A label value with Prometheus' escapes (backslash, quote, newline).
+fn label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

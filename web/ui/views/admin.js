@@ -1,10 +1,11 @@
-// Admin pages: users, queues, settings and (when the hub has them) canned responses.
+// Admin pages: users, queues, settings, (when the hub has them) canned responses, and the
+// click-to-chat QR code.
 
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 
-const SECTIONS = ["users", "queues", "settings", "canned"];
+const SECTIONS = ["users", "queues", "settings", "canned", "qr"];
 
 export function createAdminView({ navigate }) {
   const tabs = {};
@@ -51,6 +52,7 @@ export function createAdminView({ navigate }) {
       queues: () => import("./admin-queues.js").then((m) => m.createQueuesSection()),
       settings: () => import("./admin-settings.js").then((m) => m.createSettingsSection()),
       canned: () => import("./admin-canned.js").then((m) => m.createCannedSection()),
+      qr: () => import("./admin-qr.js").then((m) => m.createQrSection()),
     };
     const section = await modules[name]();
     if (currentName !== name) {
