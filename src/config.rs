@@ -219,6 +219,10 @@ pub struct ServeArgs {
     /// Messages per second per business number (at most 1000).
     #[arg(long, env = "WHATSAPP_RATE_LIMIT", default_value_t = 80)]
     pub whatsapp_rate_limit: u32,
+    /// Seconds a send that may have reached the Cloud API (the hub died mid-request, or
+    /// the answer was lost) waits for Meta's status webhook before it is sent again.
+    #[arg(long, env = "ATENDE_SEND_RECOVERY_WAIT", default_value_t = 30)]
+    pub send_recovery_wait: u64,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -252,6 +256,7 @@ pub struct WhatsAppSettings {
     pub app_secret: Option<Secret>,
     pub verify_token: Option<Secret>,
     pub rate_limit: u32,
+    pub send_recovery_wait: std::time::Duration,
 }
 
 impl WhatsAppSettings {
@@ -365,6 +370,7 @@ impl Settings {
                 app_secret: secret(args.whatsapp_app_secret),
                 verify_token: secret(args.whatsapp_verify_token),
                 rate_limit: args.whatsapp_rate_limit,
+                send_recovery_wait: std::time::Duration::from_secs(args.send_recovery_wait),
             },
             requeue_after: std::time::Duration::from_secs(args.requeue_after),
             retention: atende_actors::events::Retention {

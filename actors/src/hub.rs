@@ -27,6 +27,9 @@ pub struct HubConfig {
     pub business_account_id: Option<String>,
     /// Messages per second per business number.
     pub rate_limit: u32,
+    /// How long a send that may have gone out (the hub died, or the answer was lost)
+    /// waits for Meta's status webhook to say so before it is sent again.
+    pub send_recovery_wait: Duration,
     /// An agent offline this long loses their open chats back to the queues.
     pub requeue_after: Duration,
     /// How long events are kept for resuming sockets.

@@ -130,7 +130,7 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
             }
             media.state = MediaState::Ready;
         }
-        Err(CloudApiError::Retryable(_)) if media.attempts < MAX_FETCH_ATTEMPTS => {
+        Err(CloudApiError::Retryable { .. }) if media.attempts < MAX_FETCH_ATTEMPTS => {
             save(&store, &media);
             return Some(media);
         }

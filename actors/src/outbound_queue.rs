@@ -3,14 +3,23 @@
 //! chat's replies leave in order and a customer is never flooded), retries with
 //! exponential backoff and jitter on temporary failures, a final `failed` on permanent
 //! ones. On start it resumes every entry left in the outbox.
+//!
+//! Exactly once, as far as the Cloud API allows: an entry is marked `dispatched`, durably,
+//! before its request leaves, and every send carries `biz_opaque_callback_data` naming it,
+//! which Meta echoes in the message's status webhooks. An entry that may have gone out (it
+//! was dispatched when the hub died, or the request's answer was lost) is held for the
+//! configured recovery wait: when a status webhook names it meanwhile, the router records
+//! that send and the entry is dropped; only when none came is it sent again.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use atende_data::{ChatId, MediaId, MessageError, OutboxEntry, OutboxId, OutboxKind, Store, Write};
+use atende_data::{
+    ChatId, MediaId, MessageError, MessageId, OutboxEntry, OutboxId, OutboxKind, Store, Write,
+};
 use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -25,6 +34,8 @@ use crate::whatsapp::client::{CloudApiError, CloudClient};
 const MAX_IN_FLIGHT: usize = 256;
 /// First retry delay; doubles per attempt.
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
+/// How often a send in doubt is looked at again (a status webhook may have settled it).
+const DOUBT_POLL: Duration = Duration::from_millis(500);
 /// Longest wait between retries, so a recovered API is noticed soon.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
 
@@ -39,8 +50,8 @@ pub struct Enqueue {
 enum Outcome {
     /// Sent, or refused for good: the entry is finished.
     Done,
-    /// Try again later.
-    Retry,
+    /// Try again later. `in_doubt`: the request may have been taken (its answer was lost).
+    Retry { in_doubt: bool },
 }
 
 /// The sender of one business number.
@@ -57,6 +68,9 @@ pub struct OutboundQueue {
     /// Every entry held (with when it was written), so a resumed entry and its enqueue
     /// notice are not sent twice; ids grow with time, so the first is the oldest.
     known: BTreeMap<OutboxId, DateTime<Utc>>,
+    /// Entries that may have gone out, not sent again before the instant.
+    in_doubt: HashMap<OutboxId, Instant>,
+    recovery_wait: Duration,
     metrics: Arc<Metrics>,
     wake_pending: bool,
 }
@@ -69,6 +83,7 @@ impl OutboundQueue {
         client: CloudClient,
         router: Addr<Router>,
         rate: u32,
+        recovery_wait: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
         let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
@@ -81,6 +96,8 @@ impl OutboundQueue {
             chats: BTreeMap::new(),
             busy: HashSet::new(),
             known: BTreeMap::new(),
+            in_doubt: HashMap::new(),
+            recovery_wait,
             metrics,
             wake_pending: false,
         }
@@ -116,17 +133,47 @@ impl OutboundQueue {
             if self.busy.len() >= MAX_IN_FLIGHT {
                 return;
             }
+            let Some(head) = self.chats.get_mut(&chat).and_then(|q| q.front_mut()) else {
+                continue;
+            };
+            if let Some(until) = self.in_doubt.get(&head.id).copied() {
+                if matches!(self.store.outbox_entry(head.id), Ok(None)) {
+                    // A status webhook named it: it went out, and the router recorded it.
+                    tracing::info!(chat_id = %chat, "a send in doubt had gone out");
+                    self.drop_head(chat);
+                    self.wake_after(Duration::ZERO, ctx);
+                    continue;
+                }
+                let now = Instant::now();
+                if now < until {
+                    self.wake_after(DOUBT_POLL.min(until - now), ctx);
+                    continue;
+                }
+                self.in_doubt.remove(&head.id);
+            }
             if let Err(not_until) = self.limiter.check() {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 self.wake_after(wait, ctx);
                 return;
             }
-            let Some(entry) = self.chats.get(&chat).and_then(|q| q.front()).cloned() else {
-                continue;
-            };
+            // Durably marked before it leaves, so that a crash leaves it in doubt.
+            let newly_dispatched = matches!(head.kind, OutboxKind::Send { .. }) && !head.dispatched;
+            if newly_dispatched {
+                head.dispatched = true;
+                let mut write = Write::default();
+                write.outbox(head);
+                if let Err(error) = self.store.commit(write) {
+                    tracing::error!(%error, "could not mark a send dispatched");
+                    head.dispatched = false;
+                    self.wake_after(BASE_BACKOFF, ctx);
+                    continue;
+                }
+            }
+            let entry = head.clone();
             self.busy.insert(chat);
             let attempt = attempt(
                 entry,
+                newly_dispatched,
                 self.number.clone(),
                 self.client.clone(),
                 self.store.clone(),
@@ -150,25 +197,41 @@ impl OutboundQueue {
         }
     }
 
+    /// Forgets the chat's head entry: it is finished.
+    fn drop_head(&mut self, chat: ChatId) {
+        if let Some(queue) = self.chats.get_mut(&chat) {
+            if let Some(done) = queue.pop_front() {
+                self.known.remove(&done.id);
+                self.in_doubt.remove(&done.id);
+            }
+            if queue.is_empty() {
+                self.chats.remove(&chat);
+            }
+        }
+        self.publish();
+    }
+
+    /// Holds an entry that may have gone out until a status webhook tells, or the recovery
+    /// wait ends; the pump looks again every [`DOUBT_POLL`].
+    fn doubt(&mut self, id: OutboxId) {
+        self.in_doubt
+            .insert(id, Instant::now() + self.recovery_wait);
+    }
+
     fn finished(&mut self, chat: ChatId, outcome: Outcome, ctx: &mut Context<Self>) {
         match outcome {
             Outcome::Done => {
-                if let Some(queue) = self.chats.get_mut(&chat) {
-                    if let Some(done) = queue.pop_front() {
-                        self.known.remove(&done.id);
-                    }
-                    if queue.is_empty() {
-                        self.chats.remove(&chat);
-                    }
-                }
-                self.publish();
+                self.drop_head(chat);
                 self.busy.remove(&chat);
                 self.pump(ctx);
             }
-            Outcome::Retry => {
-                let attempts = self.note_attempt(chat);
+            Outcome::Retry { in_doubt } => {
+                let (id, attempts) = self.note_attempt(chat, in_doubt);
                 let delay = backoff(attempts);
-                tracing::warn!(chat_id = %chat, attempts, delay_ms = delay.as_millis() as u64, "send failed; will retry");
+                tracing::warn!(chat_id = %chat, attempts, in_doubt, delay_ms = delay.as_millis() as u64, "send failed; will retry");
+                if let (true, Some(id)) = (in_doubt, id) {
+                    self.doubt(id);
+                }
                 ctx.run_later(delay, move |queue, ctx| {
                     queue.busy.remove(&chat);
                     queue.pump(ctx);
@@ -177,18 +240,20 @@ impl OutboundQueue {
         }
     }
 
-    /// Counts a failed attempt on the chat's head entry, durably, and returns the count.
-    fn note_attempt(&mut self, chat: ChatId) -> u32 {
+    /// Counts a failed attempt on the chat's head entry, durably; an attempt that surely
+    /// did not reach the Cloud API clears `dispatched`. Returns the entry and the count.
+    fn note_attempt(&mut self, chat: ChatId, in_doubt: bool) -> (Option<OutboxId>, u32) {
         let Some(entry) = self.chats.get_mut(&chat).and_then(|q| q.front_mut()) else {
-            return 0;
+            return (None, 0);
         };
         entry.attempts += 1;
+        entry.dispatched &= in_doubt;
         let mut write = Write::default();
         write.outbox(entry);
         if let Err(error) = self.store.commit(write) {
             tracing::error!(%error, "could not record a send attempt");
         }
-        entry.attempts
+        (Some(entry.id), entry.attempts)
     }
 }
 
@@ -205,7 +270,12 @@ impl Actor for OutboundQueue {
                 if !mine.is_empty() {
                     tracing::info!(entries = mine.len(), "resuming the outbox");
                 }
-                mine.into_iter().for_each(|e| self.hold(e));
+                for entry in mine {
+                    if entry.dispatched {
+                        self.doubt(entry.id);
+                    }
+                    self.hold(entry);
+                }
             }
             Err(error) => tracing::error!(%error, "cannot read the outbox"),
         }
@@ -232,8 +302,23 @@ fn backoff(attempts: u32) -> Duration {
     capped.mul_f64(jitter)
 }
 
+/// What a send carries in `biz_opaque_callback_data`, echoed in its status webhooks.
+pub fn callback_data(entry: &OutboxEntry, message_id: MessageId) -> String {
+    format!("atende:{}:{message_id}:{}", entry.chat_id, entry.id)
+}
+
+/// The chat, message and outbox entry named by [`callback_data`].
+pub fn parse_callback_data(data: &str) -> Option<(ChatId, MessageId, OutboxId)> {
+    let mut parts = data.strip_prefix("atende:")?.split(':');
+    let chat = parts.next()?.parse().ok()?;
+    let message = parts.next()?.parse().ok()?;
+    let outbox = parts.next()?.parse().ok()?;
+    parts.next().is_none().then_some((chat, message, outbox))
+}
+
 async fn attempt(
     entry: OutboxEntry,
+    newly_dispatched: bool,
     number: String,
     client: CloudClient,
     store: Store,
@@ -241,7 +326,8 @@ async fn attempt(
 ) -> Outcome {
     match entry.kind.clone() {
         OutboxKind::MarkRead { wamid } => match client.mark_read(&number, &wamid).await {
-            Err(CloudApiError::Retryable(_)) => Outcome::Retry,
+            // A read receipt sent twice does no harm.
+            Err(CloudApiError::Retryable { .. }) => Outcome::Retry { in_doubt: false },
             result => {
                 if let Err(error) = result {
                     tracing::warn!(%error, chat_id = %entry.chat_id, "read receipt refused");
@@ -255,6 +341,12 @@ async fn attempt(
             }
         },
         OutboxKind::Send { body, upload } => {
+            if newly_dispatched {
+                if let Err(error) = store.durable().await {
+                    tracing::error!(%error, "could not make a dispatch mark durable");
+                    return Outcome::Retry { in_doubt: false };
+                }
+            }
             send(entry, body, upload, number, client, store, router).await
         }
     }
@@ -272,6 +364,7 @@ async fn send(
     let Some(message_id) = entry.message_id else {
         return Outcome::Done;
     };
+    body["biz_opaque_callback_data"] = Value::String(callback_data(&entry, message_id));
     let result = match upload {
         Some(media) => match crate::media::ensure_uploaded(&store, &client, &number, media).await {
             Ok(wa_id) => {
@@ -306,7 +399,11 @@ async fn send(
                 })
                 .await
         }
-        Err(CloudApiError::Retryable(_)) => return Outcome::Retry,
+        Err(CloudApiError::Retryable { answer_lost, .. }) => {
+            return Outcome::Retry {
+                in_doubt: answer_lost,
+            }
+        }
     };
     // The API has answered: sending again would duplicate, whatever the record says.
     if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, ChatId, ChatStatus, MessageError, MessageStatus, PendingStatus, Store, Write,
+    Chat, ChatId, ChatStatus, MessageError, MessageId, MessageStatus, OutboxId, PendingStatus,
+    Store, Write,
 };
 use chrono::Utc;
 
@@ -18,7 +19,7 @@ use crate::chat::ChatActor;
 use crate::events::{EventBus, Payload, Publish};
 use crate::media::MediaFetcher;
 use crate::messages::*;
-use crate::outbound_queue::OutboundQueue;
+use crate::outbound_queue::{parse_callback_data, OutboundQueue};
 use crate::whatsapp::client::CloudClient;
 use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage};
 use crate::{Error, HubConfig, Result};
@@ -88,6 +89,7 @@ impl Router {
             self.client.clone(),
             ctx.address(),
             self.config.rate_limit,
+            self.config.send_recovery_wait,
             self.metrics.clone(),
         );
         let addr = queue.start();
@@ -220,9 +222,9 @@ impl Handler<IngestStatus> for Router {
             title: e.title.clone(),
         });
         let store = self.store.clone();
-        let found = (|| {
+        let found = (|| -> atende_data::Result<Found> {
             if let Some(found) = store.message_by_wamid(&update.wamid)? {
-                return Ok(Some(found));
+                return Ok(Found::Known(found));
             }
             // Not known yet: the send answer may still be on its way. Keep the status, then
             // look again, so that whichever of the two lands second applies it.
@@ -232,15 +234,31 @@ impl Handler<IngestStatus> for Router {
                 at: Utc::now(),
             };
             store.put_pending_status(&update.wamid, &pending)?;
-            store.message_by_wamid(&update.wamid)
+            if let Some(found) = store.message_by_wamid(&update.wamid)? {
+                return Ok(Found::Known(found));
+            }
+            // Our own send, named in the data it carried, whose answer never arrived (the
+            // hub died, or the answer was lost): this status is the proof that it went out.
+            Ok(
+                match update
+                    .callback_data
+                    .as_deref()
+                    .and_then(parse_callback_data)
+                {
+                    Some(named) => Found::Named(named),
+                    None => Found::Unknown,
+                },
+            )
         })();
-        let target = found.map_err(Error::from).and_then(|f| {
-            f.map(|(chat_id, id)| Ok((chat_id, id, self.chat_actor(chat_id, ctx)?)))
-                .transpose()
+        let target = found.map_err(Error::from).and_then(|found| match found {
+            Found::Known((chat_id, _)) | Found::Named((chat_id, _, _)) => {
+                Ok((found, Some(self.chat_actor(chat_id, ctx)?)))
+            }
+            Found::Unknown => Ok((found, None)),
         });
         Box::pin(async move {
             match target? {
-                Some((chat_id, message_id, addr)) => {
+                (Found::Known((chat_id, message_id)), Some(addr)) => {
                     addr.send(ApplyDelivery {
                         chat_id,
                         message_id,
@@ -249,10 +267,28 @@ impl Handler<IngestStatus> for Router {
                     })
                     .await?
                 }
-                None => Ok(store.durable().await?),
+                (Found::Named((chat_id, message_id, outbox_id)), Some(addr)) => {
+                    addr.send(RecordSent {
+                        chat_id,
+                        message_id,
+                        outbox_id,
+                        wamid: update.wamid,
+                    })
+                    .await?
+                }
+                _ => Ok(store.durable().await?),
             }
         })
     }
+}
+
+/// Where a status webhook's message was found.
+enum Found {
+    /// By its wamid.
+    Known((ChatId, MessageId)),
+    /// By the callback data of a send whose wamid was never recorded.
+    Named((ChatId, MessageId, OutboxId)),
+    Unknown,
 }
 
 /// Commands for one chat go to its actor.

@@ -10,7 +10,7 @@ use crate::records::outbox::OutboxEntry;
 use crate::search;
 use crate::store::{decode, encode};
 use crate::write::{client_key, contact_key, message_key};
-use crate::{ChatId, MediaId, MessageId, Result, Store, UserId};
+use crate::{ChatId, MediaId, MessageId, OutboxId, Result, Store, UserId};
 
 /// Index entries a list request may examine before it answers with what it has and a
 /// cursor to go on (a filter that matches little must not turn into a full scan).
@@ -260,6 +260,11 @@ impl Store {
     /// Every queued Cloud API request, oldest first (read once at start).
     pub fn outbox_entries(&self) -> Result<Vec<OutboxEntry>> {
         self.trees().outbox.iter().map(|e| decode(&e?.1)).collect()
+    }
+
+    /// One queued Cloud API request, if it still waits.
+    pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>> {
+        get(&self.trees().outbox, &id.key())
     }
 
     /// How many requests wait in the outbox.

@@ -421,6 +421,74 @@ async fn temporary_failures_are_retried_and_permanent_ones_mark_the_message_fail
 }
 
 #[actix_web::test]
+async fn a_send_whose_answer_was_lost_is_settled_by_its_status_and_never_sent_twice() {
+    let app = spawn_app_with(&["--send-recovery-wait", "2"]).await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.L", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    let claim = format!("/api/v1/chats/{id}/claim");
+    app.post(&claim, Some(&admin.access), &json!({})).await;
+    // The Cloud API takes the first reply, but its answer never reaches the hub.
+    app.sim.script([Failure::AnswerLost]);
+    let path = format!("/api/v1/chats/{id}/messages");
+    let send = |client_id: &str| json!({"client_id": client_id, "type": "text", "text": client_id});
+    for client_id in ["lost", "next"] {
+        let sent = app.post(&path, Some(&admin.access), &send(client_id)).await;
+        assert_eq!(sent.status(), 202);
+    }
+    // A chat's sends leave in order: "next" goes only once "lost" is settled, here by the
+    // status webhook that names it, so it is not sent again.
+    let sent = app
+        .sim
+        .wait_for_sent(2, Duration::from_secs(30))
+        .await
+        .expect("both replies");
+    let texts: Vec<&str> = sent
+        .iter()
+        .map(|s| s.body["text"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["lost", "next"]);
+    let messages = app
+        .eventually(&path, &admin.access, "both wamids", |b| {
+            b["items"][2]["wamid"].is_string()
+        })
+        .await;
+    assert_eq!(messages["items"][1]["wamid"], sent[0].wamid.as_str());
+    assert_eq!(messages["items"][2]["wamid"], sent[1].wamid.as_str());
+}
+
+#[actix_web::test]
+async fn a_send_in_doubt_that_no_status_names_is_sent_again_after_the_recovery_wait() {
+    let app = spawn_app_with(&["--send-recovery-wait", "1"]).await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.T", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    let claim = format!("/api/v1/chats/{id}/claim");
+    app.post(&claim, Some(&admin.access), &json!({})).await;
+    // The answer is lost and no status webhook ever names the send: the hub cannot tell it
+    // went out, and sends it again rather than risk losing it.
+    app.sim.script([Failure::AnswerLost]);
+    app.sim
+        .set_webhook_url("http://127.0.0.1:9/unreachable".into());
+    let path = format!("/api/v1/chats/{id}/messages");
+    let body = json!({"client_id": "t-1", "type": "text", "text": "de novo"});
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &body).await.status(),
+        202
+    );
+    let sent = app
+        .sim
+        .wait_for_sent(2, Duration::from_secs(30))
+        .await
+        .expect("sent again once the wait is over");
+    assert_eq!(sent[1].body["text"]["body"], "de novo");
+    app.eventually(&path, &admin.access, "the second wamid", |b| {
+        b["items"][1]["wamid"] == sent[1].wamid.as_str()
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
     let app = spawn_app().await;
     let admin = app.admin().await;

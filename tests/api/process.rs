@@ -441,6 +441,9 @@ async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() 
         ("WHATSAPP_APP_SECRET", APP_SECRET),
         ("WHATSAPP_PHONE_NUMBER_ID", NUMBER),
         ("WHATSAPP_API_URL", base.as_str()),
+        // The hub may die after marking the send dispatched: it then waits this long for a
+        // status webhook naming it (none comes: the API was down) before sending again.
+        ("ATENDE_SEND_RECOVERY_WAIT", "1"),
     ];
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;

@@ -216,6 +216,7 @@ impl ChatActor {
                 message_id: None,
                 kind: OutboxKind::MarkRead { wamid },
                 attempts: 0,
+                dispatched: false,
                 created_at: Utc::now(),
             };
             write.outbox(&entry);

@@ -114,6 +114,7 @@ impl ChatActor {
             message_id: Some(id),
             kind: OutboxKind::Send { body, upload },
             attempts: 0,
+            dispatched: false,
             created_at: now,
         };
         write.message(&message).outbox(&entry);
@@ -319,6 +320,7 @@ impl ChatActor {
             message_id: Some(id),
             kind: OutboxKind::Send { body, upload: None },
             attempts: 0,
+            dispatched: false,
             created_at: now,
         };
         Ok((message, entry))
@@ -356,11 +358,29 @@ impl ChatActor {
         Ok(note)
     }
 
+    /// Records the wamid the Cloud API gave a send: from its answer, or from a status
+    /// webhook that named the send when its answer was lost. The first wamid stays.
     fn record_sent(&mut self, msg: RecordSent) -> Result<()> {
-        crate::metrics::Metrics::bump(&self.metrics.messages_out);
         let pending = self.store.pending_status(&msg.wamid)?;
+        // The outbox entry is finished only if it is this message's.
+        let entry = self.store.outbox_entry(msg.outbox_id)?;
+        let finishes = entry.is_some_and(|e| e.message_id == Some(msg.message_id));
+        let mut first = false;
         self.change_message(msg.message_id, |m, w| {
-            m.wamid = Some(msg.wamid.clone());
+            if finishes {
+                w.outbox_done(msg.outbox_id);
+            }
+            match &m.wamid {
+                Some(wamid) if *wamid != msg.wamid => {
+                    tracing::error!(message_id = %m.id, "the Cloud API took one send twice");
+                    return;
+                }
+                Some(_) => {}
+                None => {
+                    first = true;
+                    m.wamid = Some(msg.wamid.clone());
+                }
+            }
             if m.status.may_become(MessageStatus::Sent) {
                 m.status = MessageStatus::Sent;
             }
@@ -371,8 +391,11 @@ impl ChatActor {
                 }
                 w.pending_status_done(&msg.wamid);
             }
-            w.outbox_done(msg.outbox_id);
-        })
+        })?;
+        if first {
+            crate::metrics::Metrics::bump(&self.metrics.messages_out);
+        }
+        Ok(())
     }
 
     /// Changes one message of this chat (its status, wamid ...) with whatever else

@@ -16,9 +16,11 @@ const RETRYABLE_CODES: &[i64] = &[
 /// What went wrong with a Cloud API request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CloudApiError {
-    /// Worth trying again later (network, timeout, 5xx, throttling).
-    #[error("temporary Cloud API failure: {0}")]
-    Retryable(String),
+    /// Worth trying again later (network, timeout, 5xx, throttling). `answer_lost`: the
+    /// request may have reached Meta and only its answer is missing (a timeout, a broken
+    /// connection after sending), so a send may have gone out.
+    #[error("temporary Cloud API failure: {reason}")]
+    Retryable { reason: String, answer_lost: bool },
     /// Meta refused it for good; the code and title go on the message.
     #[error("Cloud API error {code}: {title}")]
     Permanent { code: i64, title: String },
@@ -69,7 +71,7 @@ impl CloudClient {
         value["messages"][0]["id"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| CloudApiError::Retryable("the answer had no message id".into()))
+            .ok_or_else(|| CloudApiError::lost("the answer had no message id"))
     }
 
     /// Marks the customer's message `wamid` read.
@@ -117,7 +119,7 @@ impl CloudClient {
         value["id"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| CloudApiError::Retryable("the upload answer had no id".into()))
+            .ok_or_else(|| CloudApiError::lost("the upload answer had no id"))
     }
 
     /// Asks where an inbound media file can be downloaded.
@@ -127,7 +129,7 @@ impl CloudClient {
         Ok(MediaInfo {
             url: value["url"]
                 .as_str()
-                .ok_or_else(|| CloudApiError::Retryable("no media url".into()))?
+                .ok_or_else(|| CloudApiError::lost("no media url"))?
                 .to_string(),
             mime_type: value["mime_type"].as_str().map(str::to_string),
             file_size: value["file_size"]
@@ -178,12 +180,28 @@ async fn read(response: reqwest::Result<reqwest::Response>) -> Result<Value, Clo
 }
 
 fn network(error: reqwest::Error) -> CloudApiError {
-    let kind = if error.is_timeout() {
+    if error.is_connect() {
+        // Nothing was sent.
+        return CloudApiError::Retryable {
+            reason: "cannot connect".into(),
+            answer_lost: false,
+        };
+    }
+    CloudApiError::lost(if error.is_timeout() {
         "timed out"
     } else {
         "network error"
-    };
-    CloudApiError::Retryable(kind.into())
+    })
+}
+
+impl CloudApiError {
+    /// A temporary failure after which the request may have been taken.
+    fn lost(reason: &str) -> CloudApiError {
+        CloudApiError::Retryable {
+            reason: reason.into(),
+            answer_lost: true,
+        }
+    }
 }
 
 /// Sorts an error answer: Meta's code decides when there is one, else the HTTP status.
@@ -197,12 +215,14 @@ fn status_error(status: u16, body: &Value) -> CloudApiError {
         .unwrap_or("request refused")
         .to_string();
     match code {
-        Some(code) if RETRYABLE_CODES.contains(&code) => {
-            CloudApiError::Retryable(format!("code {code}"))
-        }
-        _ if status >= 500 || status == 429 || status == 408 => {
-            CloudApiError::Retryable(format!("HTTP {status}"))
-        }
+        Some(code) if RETRYABLE_CODES.contains(&code) => CloudApiError::Retryable {
+            reason: format!("code {code}"),
+            answer_lost: false,
+        },
+        _ if status >= 500 || status == 429 || status == 408 => CloudApiError::Retryable {
+            reason: format!("HTTP {status}"),
+            answer_lost: false,
+        },
         Some(code) => CloudApiError::Permanent { code, title },
         None => CloudApiError::Permanent {
             code: i64::from(status),
@@ -223,8 +243,8 @@ mod tests {
                 &json!({"error": {"code": code, "message": "m", "error_data": {"details": "d"}}}),
             )
         };
-        assert!(matches!(meta(130429, 400), CloudApiError::Retryable(_)));
-        assert!(matches!(meta(131056, 400), CloudApiError::Retryable(_)));
+        assert!(matches!(meta(130429, 400), CloudApiError::Retryable { .. }));
+        assert!(matches!(meta(131056, 400), CloudApiError::Retryable { .. }));
         assert_eq!(
             meta(131047, 400),
             CloudApiError::Permanent {
@@ -241,7 +261,7 @@ mod tests {
         );
         assert!(matches!(
             status_error(503, &Value::Null),
-            CloudApiError::Retryable(_)
+            CloudApiError::Retryable { .. }
         ));
         assert!(matches!(
             status_error(404, &Value::Null),

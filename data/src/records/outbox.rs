@@ -33,4 +33,9 @@ pub struct OutboxEntry {
     pub kind: OutboxKind,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// Set (durably) just before a send leaves for the Cloud API, cleared when an attempt
+    /// surely did not reach it. An entry found with it set after a crash, or after a
+    /// request whose answer was lost, may have gone out already.
+    #[serde(default)]
+    pub dispatched: bool,
 }

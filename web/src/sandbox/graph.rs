@@ -80,6 +80,8 @@ impl GraphError {
                 transient: true,
                 ..GraphError::new(StatusCode::GATEWAY_TIMEOUT, 2, "Request timed out")
             },
+            // Not an error answer; the route answers it itself.
+            Failure::AnswerLost => GraphError::unavailable(),
         }
     }
 

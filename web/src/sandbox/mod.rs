@@ -143,6 +143,9 @@ pub enum Failure {
     /// Answer only after this long, and then with 504: the client's timeout should fire
     /// first. The message is not accepted.
     Delay(Duration),
+    /// Accept the message (its status webhooks follow) but answer 200 without its id, as
+    /// when the answer is lost on the way back.
+    AnswerLost,
 }
 
 /// A running simulator; clones are cheap handles to the same server.

@@ -71,9 +71,11 @@ async fn messages(
     sim.lock().received += 1;
     graph::check(&sim, &req, &version)?;
     graph::check_object(&sim.config.phone_number_id, &phone_number_id, "post")?;
+    let mut answer_lost = false;
     match sim.admit() {
         Gate::Open => {}
         Gate::Down => return Err(GraphError::unavailable()),
+        Gate::Fail(Failure::AnswerLost) => answer_lost = true,
         Gate::Fail(failure) => {
             if let Failure::Delay(delay) = failure {
                 tokio::time::sleep(delay).await;
@@ -87,12 +89,21 @@ async fn messages(
             Ok(HttpResponse::Ok().json(json!({"success": true})))
         }
         MessageRequest::Send { to, kind, body } => {
+            let callback = body["biz_opaque_callback_data"].as_str().map(str::to_owned);
             let wamid = sim.accept(&to, body);
-            let statuses = deliver_statuses(sim.clone().into_inner(), wamid.clone(), to.clone());
+            let statuses = deliver_statuses(
+                sim.clone().into_inner(),
+                wamid.clone(),
+                to.clone(),
+                callback,
+            );
             if sim.lock().statuses_first {
                 statuses.await;
             } else {
                 actix_web::rt::spawn(statuses);
+            }
+            if answer_lost {
+                return Ok(HttpResponse::Ok().json(json!({"messaging_product": "whatsapp"})));
             }
             let mut message = json!({"id": wamid});
             if kind == "template" {

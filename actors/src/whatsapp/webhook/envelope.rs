@@ -125,5 +125,6 @@ fn status(
         timestamp: timestamp(item, "timestamp", change.now),
         recipient_id: string(item, "recipient_id"),
         errors: cloud_errors(item, "errors", skipped),
+        callback_data: string(item, "biz_opaque_callback_data"),
     })
 }

@@ -154,6 +154,8 @@ pub struct StatusUpdate {
     pub recipient_id: Option<String>,
     /// For `failed`: Meta's errors.
     pub errors: Vec<CloudError>,
+    /// The `biz_opaque_callback_data` the send carried.
+    pub callback_data: Option<String>,
 }
 
 /// Where an outbound message is on its way; ordered, so a status never moves back.
