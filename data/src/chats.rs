@@ -264,7 +264,7 @@ impl Store {
 
     /// One queued Cloud API request, if it still waits.
     pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>> {
-        get(&self.trees().outbox, &id.key())
+        get(&self.trees().outbox, id.key())
     }
 
     /// How many requests wait in the outbox.
