@@ -323,6 +323,37 @@ pub fn spawn_hub(data_dir: &Path, env: &[(&str, &str)]) -> HubProcess {
     HubProcess { child, address }
 }
 
+/// Signs in to a hub process.
+pub async fn login(hub: &HubProcess, email: &str, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(hub.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login sent")
+}
+
+/// The first admin's access token on a hub process.
+pub async fn admin_token(hub: &HubProcess) -> String {
+    let body: Value = login(hub, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+/// A webhook post to a hub process, signed with `secret`.
+pub fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::RequestBuilder {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = atende_actors::whatsapp::signature::sign(secret.as_bytes(), &bytes);
+    reqwest::Client::new()
+        .post(hub.url("/api/v1/webhooks/whatsapp"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(bytes)
+}
+
 /// Runs the binary to completion and returns (success, stdout, stderr).
 pub fn run_atende(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let mut command = atende_command(data_dir);

@@ -8,6 +8,7 @@ mod basics;
 mod browser;
 mod console;
 mod conversations;
+mod crash;
 mod fixtures;
 mod media;
 mod process;

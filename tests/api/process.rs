@@ -8,24 +8,6 @@ use tokio::sync::Notify;
 
 use crate::helpers::*;
 
-async fn login(hub: &HubProcess, email: &str, password: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(hub.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .expect("login sent")
-}
-
-async fn admin_token(hub: &HubProcess) -> String {
-    let body: Value = login(hub, ADMIN_EMAIL, ADMIN_PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
-    body["access_token"].as_str().expect("token").to_string()
-}
-
 async fn all_user_emails(hub: &HubProcess, token: &str) -> HashSet<String> {
     let client = reqwest::Client::new();
     let mut emails = HashSet::new();
@@ -358,16 +340,6 @@ async fn user_create_and_reset_password_work_from_the_command_line() {
         .unwrap();
     assert_eq!(body["user"]["role"], "supervisor");
     assert_eq!(body["user"]["must_change_password"], true);
-}
-
-fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::RequestBuilder {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let signature = atende_actors::whatsapp::signature::sign(secret.as_bytes(), &bytes);
-    reqwest::Client::new()
-        .post(hub.url("/api/v1/webhooks/whatsapp"))
-        .header("content-type", "application/json")
-        .header("x-hub-signature-256", signature)
-        .body(bytes)
 }
 
 async fn first_chat(hub: &HubProcess, token: &str) -> Value {

@@ -9,6 +9,8 @@
 
 mod envelope;
 mod fields;
+#[cfg(test)]
+mod fuzz;
 mod message;
 #[cfg(test)]
 mod tests;

@@ -11,7 +11,7 @@ const FIXTURES: &str = concat!(
 );
 
 /// The `(example name, webhook body)` pairs of one fixture file.
-fn examples(file: &str) -> Vec<(String, Value)> {
+pub(super) fn examples(file: &str) -> Vec<(String, Value)> {
     let path = format!("{FIXTURES}{file}");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     match serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}")) {
@@ -20,7 +20,8 @@ fn examples(file: &str) -> Vec<(String, Value)> {
     }
 }
 
-fn fixture_files() -> Vec<String> {
+/// The fixture files, sorted.
+pub(super) fn fixture_files() -> Vec<String> {
     let mut files: Vec<String> = fs::read_dir(FIXTURES)
         .expect("fixture directory")
         .map(|entry| {
