@@ -39,6 +39,8 @@ pub enum Command {
     User(UserCommand),
     /// Drive a running hub with signed webhooks from simulated customers (demos, load).
     Simulate(crate::simulate::SimulateArgs),
+    /// Measure a hub under load against the machine's limit (see README.md).
+    Bench(crate::bench::BenchArgs),
     /// Write a backup of the database, media and keys to FILE (also while the hub runs).
     Backup(BackupArgs),
     /// Restore a backup into an empty data directory.
@@ -223,6 +225,9 @@ pub struct ServeArgs {
     /// the answer was lost) waits for Meta's status webhook before it is sent again.
     #[arg(long, env = "ATENDE_SEND_RECOVERY_WAIT", default_value_t = 30)]
     pub send_recovery_wait: u64,
+    /// Seconds one Cloud API request may take before it counts as failed.
+    #[arg(long, env = "WHATSAPP_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub whatsapp_timeout: u64,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -257,6 +262,7 @@ pub struct WhatsAppSettings {
     pub verify_token: Option<Secret>,
     pub rate_limit: u32,
     pub send_recovery_wait: std::time::Duration,
+    pub timeout: std::time::Duration,
 }
 
 impl WhatsAppSettings {
@@ -371,6 +377,7 @@ impl Settings {
                 verify_token: secret(args.whatsapp_verify_token),
                 rate_limit: args.whatsapp_rate_limit,
                 send_recovery_wait: std::time::Duration::from_secs(args.send_recovery_wait),
+                timeout: std::time::Duration::from_secs(args.whatsapp_timeout),
             },
             requeue_after: std::time::Duration::from_secs(args.requeue_after),
             retention: atende_actors::events::Retention {

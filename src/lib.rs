@@ -3,6 +3,7 @@
 //! [`startup::Application`].
 
 pub mod backup;
+pub mod bench;
 pub mod config;
 pub mod simulate;
 pub mod startup;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Backup(args)) => backup::backup(args),
         Some(Command::Restore { file, data }) => backup::restore(&file, &data.dir),
         Some(Command::Simulate(args)) => actix_web::rt::System::new().block_on(simulate::run(args)),
+        Some(Command::Bench(args)) => bench::run(args),
     }
 }
 

@@ -27,6 +27,8 @@ pub struct HubConfig {
     pub business_account_id: Option<String>,
     /// Messages per second per business number.
     pub rate_limit: u32,
+    /// How long one Cloud API request may take.
+    pub api_timeout: Duration,
     /// How long a send that may have gone out (the hub died, or the answer was lost)
     /// waits for Meta's status webhook to say so before it is sent again.
     pub send_recovery_wait: Duration,
@@ -63,7 +65,7 @@ impl Hub {
     /// (which resumes pending downloads); `render` gives events their API shape. Call
     /// within an actix system.
     pub fn start(store: Store, config: HubConfig, render: Renderer) -> Hub {
-        let client = CloudClient::new(&config.api_url, &config.token);
+        let client = CloudClient::new(&config.api_url, &config.token, config.api_timeout);
         let board = PresenceBoard::default();
         let metrics = Arc::new(Metrics::default());
         let bus = EventBus::new(

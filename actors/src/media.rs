@@ -118,6 +118,18 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
     }
     .await;
     media.attempts += 1;
+    let result = result.and_then(|(info, bytes)| {
+        if checksum_matches(media.sha256.as_deref(), &bytes) {
+            Ok((info, bytes))
+        } else {
+            // Damaged on the way: a fresh download may be whole.
+            tracing::warn!(media_id = %media.id, "a downloaded file does not match its checksum");
+            Err(CloudApiError::Retryable {
+                reason: "the file does not match its checksum".into(),
+                answer_lost: false,
+            })
+        }
+    });
     match result {
         Ok((info, bytes)) => {
             media.size = Some(bytes.len() as u64);
@@ -141,6 +153,25 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
     }
     save(&store, &media);
     None
+}
+
+/// Whether `bytes` hash to the announced SHA-256 (base64, as Meta sends it, or hex). A
+/// value that is neither cannot be checked, and passes.
+fn checksum_matches(announced: Option<&str>, bytes: &[u8]) -> bool {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let Some(announced) = announced.map(str::trim) else {
+        return true;
+    };
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(announced)
+        .ok()
+        .or_else(|| hex::decode(announced).ok())
+        .filter(|digest| digest.len() == 32);
+    match expected {
+        Some(digest) => sha2::Sha256::digest(bytes).as_slice() == digest.as_slice(),
+        None => true,
+    }
 }
 
 fn save(store: &Store, media: &MediaRecord) {
@@ -176,4 +207,25 @@ pub async fn ensure_uploaded(
     media.wa_media_id = Some(wa_id.clone());
     save(store, &media);
     Ok(wa_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+
+    use super::checksum_matches;
+
+    #[test]
+    fn a_download_is_checked_against_the_announced_checksum() {
+        let bytes = b"a picture";
+        let digest = sha2::Sha256::digest(bytes);
+        let base64 = base64::engine::general_purpose::STANDARD.encode(digest);
+        assert!(checksum_matches(Some(&base64), bytes));
+        assert!(checksum_matches(Some(&hex::encode(digest)), bytes));
+        assert!(!checksum_matches(Some(&base64), b"a picture, damaged"));
+        // Nothing announced, or nothing that is a SHA-256: nothing to check against.
+        assert!(checksum_matches(None, bytes));
+        assert!(checksum_matches(Some("4654+8g="), bytes));
+    }
 }

@@ -19,6 +19,9 @@ pub struct Metrics {
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
     pub websocket_connections: AtomicU64,
+    /// Unix milliseconds of the first Cloud API failure since its last success; 0 when
+    /// the last request went through.
+    cloud_api_failing_since: AtomicU64,
     sends_failed: Mutex<BTreeMap<i64, u64>>,
     outboxes: Mutex<BTreeMap<String, OutboxGauge>>,
     latency: Mutex<Histogram>,
@@ -55,6 +58,29 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(code)
             .or_default() += 1;
+    }
+
+    /// Notes how a Cloud API request went: answered (even with a refusal) or failed.
+    pub fn cloud_api(&self, answered: bool) {
+        if answered {
+            self.cloud_api_failing_since.store(0, Ordering::Relaxed);
+        } else {
+            let now = Utc::now().timestamp_millis().max(1) as u64;
+            let _ = self.cloud_api_failing_since.compare_exchange(
+                0,
+                now,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Since when the Cloud API fails, if it does.
+    pub fn cloud_api_failing_since(&self) -> Option<DateTime<Utc>> {
+        match self.cloud_api_failing_since.load(Ordering::Relaxed) {
+            0 => None,
+            ms => DateTime::from_timestamp_millis(ms as i64),
+        }
     }
 
     /// Sets what the outbound queue of `number` holds now.

@@ -219,6 +219,7 @@ impl OutboundQueue {
     }
 
     fn finished(&mut self, chat: ChatId, outcome: Outcome, ctx: &mut Context<Self>) {
+        self.metrics.cloud_api(matches!(outcome, Outcome::Done));
         match outcome {
             Outcome::Done => {
                 self.drop_head(chat);

@@ -49,5 +49,5 @@ pub use records::report::DayStats;
 pub use records::session::RotateOutcome;
 pub use records::settings::{BusinessHours, DayHours, Settings};
 pub use records::user::{NewUser, Role, User};
-pub use store::{random_bytes, Store};
+pub use store::{random_bytes, RawDb, Store};
 pub use write::Write;

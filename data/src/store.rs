@@ -79,9 +79,7 @@ impl Store {
         if !db_path.exists() && has_foreign_entries(dir).map_err(io)? {
             return Err(Error::NotAtendeDir(dir.to_path_buf()));
         }
-        let db = sled::Config::new()
-            .path(&db_path)
-            .cache_capacity(CACHE_BYTES)
+        let db = sled_config(&db_path)
             .open()
             .map_err(|e| open_error(dir, e))?;
         migrate::run(&db, dir)?;
@@ -264,6 +262,36 @@ pub fn random_bytes(len: usize) -> Vec<u8> {
 /// Encodes a record as MessagePack with named fields.
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     Ok(rmp_serde::to_vec_named(value)?)
+}
+
+/// The sled settings of every Atende database.
+fn sled_config(path: &Path) -> sled::Config {
+    sled::Config::new().path(path).cache_capacity(CACHE_BYTES)
+}
+
+/// A bare sled database with the store's settings and its group commit, and nothing
+/// else: the limit `atende bench` measures the hub against.
+pub struct RawDb {
+    // Dropped first, like the store's.
+    flusher: Flusher,
+    pub db: sled::Db,
+}
+
+impl RawDb {
+    /// Opens (or creates) a bare database in `dir`.
+    pub fn open(dir: &Path) -> Result<RawDb> {
+        let db = sled_config(dir).open()?;
+        let flusher = Flusher::spawn(db.clone()).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(RawDb { flusher, db })
+    }
+
+    /// Resolves once everything written before the call is on disk (a group commit).
+    pub async fn durable(&self) -> Result<()> {
+        self.flusher.durable().await
+    }
 }
 
 /// Decodes a record written by [`encode`].

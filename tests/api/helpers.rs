@@ -315,11 +315,12 @@ pub fn spawn_hub(data_dir: &Path, env: &[(&str, &str)]) -> HubProcess {
             }
         }
     });
-    let address = rx
-        .recv_timeout(START_DEADLINE)
-        .expect("the hub said where it listens")
-        .parse()
-        .expect("a socket address");
+    let Ok(address) = rx.recv_timeout(START_DEADLINE) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the hub did not say where it listens");
+    };
+    let address = address.parse().expect("a socket address");
     HubProcess { child, address }
 }
 

@@ -9,6 +9,7 @@ mod browser;
 mod console;
 mod conversations;
 mod crash;
+mod faults;
 mod fixtures;
 mod media;
 mod process;

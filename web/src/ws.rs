@@ -22,6 +22,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::state::AppState;
 
+#[cfg(test)]
+mod fuzz;
+
 /// The first frame must authenticate within this time.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings (and checks for silence and lag).
@@ -68,7 +71,9 @@ async fn connect(
         .start()
 }
 
+/// What a client may send, as `{"type": ..., fields}` text frames.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Debug, Clone, PartialEq))]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientFrame {
     Auth {
@@ -85,6 +90,11 @@ enum ClientFrame {
         presence: String,
     },
     Ping,
+}
+
+/// Reads a client's text frame: a JSON object whose `type` names a [`ClientFrame`].
+fn parse_client_frame(text: &str) -> Result<ClientFrame, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 struct Live {
@@ -352,7 +362,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsConnection {
                 if !self.admit_frame() {
                     return self.end(ctx, close::FLOOD, "too many frames");
                 }
-                match serde_json::from_str::<ClientFrame>(&text) {
+                match parse_client_frame(&text) {
                     Ok(frame) => self.on_frame(frame, ctx),
                     Err(_) => self.error(ctx, "bad_frame", "send a JSON frame of a known type"),
                 }

@@ -60,6 +60,7 @@ impl ChatActor {
                 filename: announced.filename.clone(),
                 wa_media_id: Some(announced.id.clone()),
                 state: MediaState::Pending,
+                sha256: announced.sha256.clone(),
                 attempts: 0,
                 created_at: now,
             }),

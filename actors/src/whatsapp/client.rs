@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-/// A request that takes longer is abandoned and retried.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Cloud API error codes that mean "later", not "never": throttling, pair rate limit,
 /// generic and temporary failures, service unavailable.
 const RETRYABLE_CODES: &[i64] = &[
@@ -44,9 +42,10 @@ pub struct CloudClient {
 
 impl CloudClient {
     /// A client of `base` (e.g. `https://graph.facebook.com/v23.0`) with `token`.
-    pub fn new(base: &str, token: &str) -> CloudClient {
+    /// Each request may take `timeout`.
+    pub fn new(base: &str, token: &str, timeout: Duration) -> CloudClient {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
+            .timeout(timeout)
             .connect_timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();

@@ -34,6 +34,10 @@ pub struct MediaRecord {
     /// Meta's media id: where an inbound file comes from, or an upload went.
     pub wa_media_id: Option<String>,
     pub state: MediaState,
+    /// The SHA-256 of the file as the webhook announced it (base64 or hex), checked when
+    /// the file is downloaded.
+    #[serde(default)]
+    pub sha256: Option<String>,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
 }

@@ -19,6 +19,7 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Storage answers reads and writes, and the actors that route and send messages run.
+/// The answer also tells how many requests wait for the Cloud API and whether it fails.
 #[utoipa::path(tag = "health", responses(
     (status = 200, description = "`{\"status\":\"ready\"}`"),
     (status = 503, description = "not ready; the error message says why", body = crate::views::ErrorBody),
@@ -33,6 +34,13 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     if !hub.router.connected() || !hub.bus.connected() {
         return Err(Error::Unavailable("the message router has stopped".into()));
     }
+    // Still ready (webhooks are taken and kept) while the Cloud API fails; it says so.
     let outbox = state.store.outbox_len();
-    Ok(HttpResponse::Ok().json(json!({"status": "ready", "outbox": outbox})))
+    let failing = hub.metrics.cloud_api_failing_since();
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "outbox": outbox,
+        "cloud_api": if failing.is_some() { "failing" } else { "ok" },
+        "cloud_api_failing_since": failing,
+    })))
 }

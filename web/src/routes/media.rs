@@ -144,6 +144,7 @@ async fn upload(
         filename,
         wa_media_id: None,
         state: MediaState::Ready,
+        sha256: None,
         attempts: 0,
         created_at: Utc::now(),
     };

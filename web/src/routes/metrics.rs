@@ -111,6 +111,17 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
             })
         }),
     );
+    metric(
+        "atende_cloud_api_failing_seconds",
+        "gauge",
+        "How long Cloud API requests have failed (0 when the last one went through).",
+        vec![(
+            String::new(),
+            m.cloud_api_failing_since().map_or(0.0, |since| {
+                (now - since).num_milliseconds().max(1) as f64 / 1000.0
+            }),
+        )],
+    );
     let statuses = [ChatStatus::Pending, ChatStatus::Open, ChatStatus::Closed];
     let mut chats = Vec::new();
     for status in statuses {

@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::fields::{cloud_errors, string, timestamp, word};
-use super::message::{self, Sender};
+use super::fields::{cloud_errors, id, string, timestamp, word};
+use super::message::{self, Senders};
 use super::{DeliveryStatus, StatusUpdate, WebhookBatch};
 
 /// The business number and the senders' profiles shared by the items of one change.
 pub(super) struct Change<'a> {
     pub phone_number_id: String,
-    pub contacts: Vec<Sender<'a>>,
+    pub senders: Senders<'a>,
     pub now: DateTime<Utc>,
 }
 
@@ -58,10 +58,7 @@ fn read_change(change: &Value, now: DateTime<Utc>, batch: &mut WebhookBatch) {
     // Webhook-level errors need no business number to be worth reporting.
     let errors = cloud_errors(value, "errors", &mut batch.skipped);
     batch.errors.extend(errors);
-    let Some(phone_number_id) = value
-        .get("metadata")
-        .and_then(|m| string(m, "phone_number_id"))
-    else {
+    let Some(phone_number_id) = value.get("metadata").and_then(|m| id(m, "phone_number_id")) else {
         if value.get("messages").is_some() || value.get("statuses").is_some() {
             let line = "messages change without metadata.phone_number_id skipped";
             batch.skipped.push(line.to_owned());
@@ -70,7 +67,7 @@ fn read_change(change: &Value, now: DateTime<Utc>, batch: &mut WebhookBatch) {
     };
     let change = Change {
         phone_number_id,
-        contacts: message::senders(value),
+        senders: message::senders(value),
         now,
     };
     for item in list(value, "messages", &mut batch.skipped) {
@@ -108,7 +105,7 @@ fn status(
     if !item.is_object() {
         return Err("status that is not an object skipped".to_owned());
     }
-    let Some(wamid) = string(item, "id") else {
+    let Some(wamid) = id(item, "id") else {
         return Err("status without id skipped".to_owned());
     };
     let word_value = item.get("status");

@@ -8,13 +8,28 @@ use super::CloudError;
 /// 2009-01-01T00:00:00Z: WhatsApp did not exist before, so an earlier stamp is garbage.
 const EARLIEST_TIMESTAMP: i64 = 1_230_768_000;
 
+/// The longest id taken (wamid, phone number id, wa_id). Meta's are well under 100
+/// bytes; a longer one is garbage, and one copied into every item of its change would
+/// multiply the body in memory.
+const MAX_ID_LEN: usize = 256;
+
 /// A non-empty string at `key`; other types and empty strings read as absent.
 pub(super) fn string(value: &Value, key: &str) -> Option<String> {
+    text(value, key).map(str::to_owned)
+}
+
+/// An id at `key`: a non-empty string of at most [`MAX_ID_LEN`] bytes, else absent.
+pub(super) fn id(value: &Value, key: &str) -> Option<String> {
+    text(value, key)
+        .filter(|s| s.len() <= MAX_ID_LEN)
+        .map(str::to_owned)
+}
+
+fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
     value
         .get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
 }
 
 /// `true` only for a JSON `true`, so `"true"` or `1` do not turn flags on by accident.

@@ -1,31 +1,48 @@
 //! One entry of `value.messages`, read into an [`InboundMessage`].
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 use super::envelope::Change;
-use super::fields::{cloud_errors, flag, number, string, timestamp, word};
+use super::fields::{cloud_errors, flag, id, number, string, timestamp, word};
 use super::{InboundMedia, InboundMessage, Location, MessageKind, Reaction};
 
-/// A `contacts[]` entry: who is writing, as far as the profile tells.
-pub(super) struct Sender<'a> {
-    wa_id: Option<&'a str>,
-    name: Option<&'a str>,
+/// The longest profile name taken: WhatsApp's are far shorter, and the name is copied
+/// into every message of its sender.
+const MAX_NAME_LEN: usize = 256;
+
+/// The profiles listed in a change's `contacts`: who is writing, as far as they tell.
+pub(super) struct Senders<'a> {
+    /// The first entry's profile name for each `wa_id` (`None`: that entry has none).
+    names: HashMap<&'a str, Option<&'a str>>,
+    /// The profile name of the only entry, when there is exactly one.
+    only: Option<Option<&'a str>>,
 }
 
-/// The profiles listed in a change's `contacts`.
-pub(super) fn senders(value: &Value) -> Vec<Sender<'_>> {
-    let Some(contacts) = value.get("contacts").and_then(Value::as_array) else {
-        return Vec::new();
+/// The profiles listed in a change's `contacts`, indexed once for all its messages.
+pub(super) fn senders(value: &Value) -> Senders<'_> {
+    let contacts = match value.get("contacts") {
+        Some(Value::Array(contacts)) => contacts.as_slice(),
+        _ => &[],
     };
-    contacts.iter().map(sender).collect()
+    let mut names = HashMap::with_capacity(contacts.len());
+    for contact in contacts {
+        if let Some(wa_id) = contact.get("wa_id").and_then(Value::as_str) {
+            names.entry(wa_id).or_insert_with(|| name(contact));
+        }
+    }
+    let only = match contacts {
+        [only] => Some(name(only)),
+        _ => None,
+    };
+    Senders { names, only }
 }
 
-fn sender(contact: &Value) -> Sender<'_> {
+fn name(contact: &Value) -> Option<&str> {
     let name = contact.get("profile").and_then(|p| p.get("name"));
-    Sender {
-        wa_id: contact.get("wa_id").and_then(Value::as_str),
-        name: name.and_then(Value::as_str).filter(|n| !n.is_empty()),
-    }
+    name.and_then(Value::as_str)
+        .filter(|n| !n.is_empty() && n.len() <= MAX_NAME_LEN)
 }
 
 /// One message, or the line that describes why it is not one.
@@ -41,11 +58,11 @@ pub(super) fn read(
     if let Some(line) = not_a_new_message(item, type_name) {
         return Err(line);
     }
-    let wamid = string(item, "id").ok_or("message without id skipped")?;
-    let from = string(item, "from").ok_or("message without from skipped")?;
+    let wamid = id(item, "id").ok_or("message without id skipped")?;
+    let from = id(item, "from").ok_or("message without from skipped")?;
     let mut message = InboundMessage {
         phone_number_id: change.phone_number_id.clone(),
-        profile_name: profile_name(&change.contacts, &from),
+        profile_name: change.senders.name_of(&from),
         from,
         wamid,
         timestamp: timestamp(item, "timestamp", change.now),
@@ -82,16 +99,15 @@ fn not_a_new_message(item: &Value, type_name: &str) -> Option<String> {
     }
 }
 
-/// The `contacts[]` profile of `from`, or the only profile when none matches.
-fn profile_name(contacts: &[Sender], from: &str) -> Option<String> {
-    let sender = match contacts.iter().find(|c| c.wa_id == Some(from)) {
-        Some(sender) => sender,
-        None => match contacts {
-            [only] => only,
-            _ => return None,
-        },
-    };
-    sender.name.map(str::to_owned)
+impl Senders<'_> {
+    /// The profile name of `from`, or the only profile's when none matches.
+    fn name_of(&self, from: &str) -> Option<String> {
+        let name = match self.names.get(from) {
+            Some(name) => *name,
+            None => self.only.flatten(),
+        };
+        name.map(str::to_owned)
+    }
 }
 
 /// Sets `kind` and the type's own fields from the object named after the type.

@@ -5,7 +5,9 @@
 //! `metadata`), `statuses` of outbound messages, and `errors`. Other change kinds
 //! (template, account, call updates ...) are accepted and only described for the log.
 //! Nothing unknown is a reason to reject: a field of the wrong type drops that one item
-//! (described in `skipped`), never the whole body.
+//! (described in `skipped`), never the whole body. Ids and profile names longer than
+//! Meta's ever are (256 bytes) read as absent, so that a body cannot multiply itself in
+//! memory through the copies every item keeps.
 
 mod envelope;
 mod fields;

@@ -1,82 +1,13 @@
-//! Inputs for the webhook properties: edits of a body's raw bytes, edits of its parsed
-//! JSON value, and arbitrary JSON steered towards the shapes the parser looks for.
+//! Mutations for the webhook properties: edits of a body's raw bytes and of its parsed
+//! JSON value (another type in a node's place, keys deleted or renamed, items repeated,
+//! huge strings and numbers, deep nesting).
 
-use proptest::collection::{btree_map, vec};
+use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-/// Words the parser branches on, so that random edits reach the branches rarely taken
-/// (a text body under `reaction`, a status word as a message type ...), and strings that
-/// are numbers in disguise.
-const KEYWORDS: &[&str] = &[
-    "",
-    " ",
-    "object",
-    "whatsapp_business_account",
-    "entry",
-    "changes",
-    "field",
-    "value",
-    "messages",
-    "statuses",
-    "errors",
-    "metadata",
-    "phone_number_id",
-    "contacts",
-    "profile",
-    "name",
-    "wa_id",
-    "id",
-    "from",
-    "type",
-    "timestamp",
-    "text",
-    "body",
-    "image",
-    "video",
-    "document",
-    "audio",
-    "sticker",
-    "location",
-    "latitude",
-    "longitude",
-    "contacts",
-    "interactive",
-    "button",
-    "reaction",
-    "emoji",
-    "message_id",
-    "order",
-    "system",
-    "unsupported",
-    "edit",
-    "revoke",
-    "call_permission_reply",
-    "button_reply",
-    "list_reply",
-    "nfm_reply",
-    "title",
-    "context",
-    "forwarded",
-    "referral",
-    "status",
-    "sent",
-    "delivered",
-    "read",
-    "played",
-    "failed",
-    "code",
-    "error_data",
-    "details",
-    "recipient_id",
-    "biz_opaque_callback_data",
-    "1700000000",
-    "-1",
-    "1e400",
-    "NaN",
-    "99999999999999999999",
-];
+use super::json::{json_value, keyword, leaf, nodes};
 
 /// Byte runs that break or stretch JSON in interesting ways.
 const TOKENS: &[&str] = &[
@@ -104,7 +35,7 @@ const TOKENS: &[&str] = &[
     "\"type\":\"reaction\"",
 ];
 
-/// The largest string or run an edit makes (a megabyte: Meta's bodies stay far below).
+/// The largest string an edit makes (a megabyte: Meta's bodies stay far below).
 const HUGE: usize = 1 << 20;
 
 /// One edit of a body's bytes; positions are taken modulo the body's length.
@@ -208,7 +139,7 @@ pub(super) fn value_edit() -> impl Strategy<Value = ValueEdit> {
     prop_oneof![
         3 => (at(), replacement()).prop_map(|(at, with)| ValueEdit::Replace { at, with }),
         1 => (at(), any::<usize>()).prop_map(|(at, key)| ValueEdit::DeleteKey { at, key }),
-        1 => (at(), any::<usize>(), select(KEYWORDS))
+        1 => (at(), any::<usize>(), keyword())
             .prop_map(|(at, key, to)| ValueEdit::RenameKey { at, key, to }),
         1 => (at(), any::<usize>(), 1usize..4)
             .prop_map(|(at, item, times)| ValueEdit::DuplicateItem { at, item, times }),
@@ -224,79 +155,6 @@ fn replacement() -> impl Strategy<Value = Value> {
         1 => select(&[1 << 10, 1 << 16, HUGE][..]).prop_map(|n| Value::from("é".repeat(n / 2))),
         1 => json_value(),
     ]
-}
-
-fn number() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        // Not finite reads as null: serde_json has no NaN.
-        any::<f64>().prop_map(Value::from),
-        select(&[f64::MAX, f64::MIN, f64::MIN_POSITIVE, 5e-324, -0.0, 1.7e9][..])
-            .prop_map(Value::from),
-    ]
-}
-
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        number(),
-        select(KEYWORDS).prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ]
-}
-
-/// Any JSON value, its keys mostly the ones the parser asks for.
-pub(super) fn json_value() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![select(KEYWORDS).prop_map(str::to_owned), ".{0,8}"];
-    leaf().prop_recursive(6, 64, 6, move |inner| {
-        prop_oneof![
-            vec(inner.clone(), 0..6).prop_map(Value::Array),
-            btree_map(key.clone(), inner, 0..6)
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
-        ]
-    })
-}
-
-/// A `messages` change whose messages, statuses and contacts are arbitrary but
-/// message-like: an object with some of the keys a message has, values of any type.
-pub(super) fn enveloped() -> impl Strategy<Value = Value> {
-    let string = prop_oneof![select(KEYWORDS).prop_map(Value::from), json_value()];
-    let item = btree_map(select(KEYWORDS).prop_map(str::to_owned), string, 0..8)
-        .prop_map(|map| Value::Object(map.into_iter().collect::<Map<_, _>>()));
-    (
-        vec(item.clone(), 0..4),
-        vec(item.clone(), 0..4),
-        vec(item, 0..3),
-    )
-        .prop_map(|(messages, statuses, contacts)| {
-            json!({
-                "object": "whatsapp_business_account",
-                "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-                    "metadata": {"phone_number_id": "1122334455667"},
-                    "contacts": contacts, "messages": messages, "statuses": statuses,
-                }}]}],
-            })
-        })
-}
-
-/// How many values `value` holds, itself included.
-pub(super) fn nodes(value: &Value) -> usize {
-    1 + match value {
-        Value::Array(items) => items.iter().map(nodes).sum(),
-        Value::Object(map) => map.values().map(nodes).sum(),
-        _ => 0,
-    }
-}
-
-/// How deeply arrays and objects nest in `value` (a scalar is 0).
-pub(super) fn depth(value: &Value) -> usize {
-    match value {
-        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
-        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
-        _ => 0,
-    }
 }
 
 /// The node at pre-order `index`, which must be below `nodes(value)`.

@@ -1,0 +1,140 @@
+//! `atende bench ingest`: signed webhooks, first to the bare baseline, then to a hub with
+//! agent sockets open: at the maximum rate, then at half of it with latencies.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::hub::Hub;
+use super::load::{post_webhooks, Agents, Pace};
+use super::servers::Server;
+use super::stats::{ms, verdict};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct IngestArgs {
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Posts in flight at once at the maximum rate.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Agent sockets that receive every message event.
+    #[arg(long, default_value_t = 10)]
+    pub agents: usize,
+    /// Simulated customers (one chat each).
+    #[arg(long, default_value_t = 1000)]
+    pub customers: u64,
+}
+
+pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let duration = Duration::from_secs(args.seconds);
+    let max = Pace {
+        concurrency: args.concurrency,
+        duration,
+        rate: None,
+        limit: None,
+    };
+
+    println!(
+        "Ingest: {} s per phase, {} posts in flight, {} customers, {} agents",
+        args.seconds, args.concurrency, args.customers, args.agents
+    );
+    let baseline_dir = dir.path().join("baseline");
+    let baseline_dir = baseline_dir.display().to_string();
+    let baseline = Server::start(
+        &["bench", "serve-baseline", "--dir", &baseline_dir],
+        &[],
+        "/healthz",
+        Some(dir.path()),
+    )
+    .await?;
+    let mut base = post_webhooks(&baseline.url("/webhook"), args.customers, 0, max).await?;
+    drop(baseline);
+    println!(
+        "  baseline (bare actix-web + sled insert + group commit): {:.0} requests/s; {}",
+        base.per_second(),
+        base.latency.summary()
+    );
+
+    let hub = Hub::start(&dir.path().join("hub"), None, &[]).await?;
+    let tokens = hub.agents(args.agents).await?;
+    let agents = Agents::connect(&hub.url("/api/v1/ws").replacen("http", "ws", 1), &tokens).await?;
+    let webhook = hub.url("/api/v1/webhooks/whatsapp");
+    // One message per customer first, so that every chat exists.
+    let warm = Pace {
+        limit: Some(args.customers),
+        duration: Duration::from_secs(600),
+        ..max
+    };
+    let mut posted = post_webhooks(&webhook, args.customers, 0, warm).await?.ok;
+    let mut full = post_webhooks(&webhook, args.customers, posted, max).await?;
+    posted += full.ok + full.failed;
+    let ratio = full.per_second() / base.per_second();
+    println!(
+        "  hub, full path (webhook -> store -> chat actor -> {} agents): {:.0} webhooks/s = {:.2} x baseline  [target >= 0.50: {}]; {}{}",
+        args.agents,
+        full.per_second(),
+        ratio,
+        verdict(ratio >= 0.5),
+        full.latency.summary(),
+        failures(full.failed)
+    );
+
+    // The events of the maximum phase drain before the timed phase begins.
+    drain(&agents, 0, Duration::from_secs(60)).await;
+    let half_rate = full.per_second() / 2.0;
+    let before = agents.events.load(Ordering::Relaxed);
+    agents.recording.store(true, Ordering::Relaxed);
+    let half = Pace {
+        concurrency: 1024,
+        duration,
+        rate: Some(half_rate),
+        limit: None,
+    };
+    let mut timed = post_webhooks(&webhook, args.customers, posted, half).await?;
+    let expected = timed.ok * args.agents as u64;
+    let arrived = drain(&agents, before + expected, Duration::from_secs(30)).await - before;
+    agents.recording.store(false, Ordering::Relaxed);
+    let mut events = agents.latency.lock().unwrap().clone();
+    let ack_p99 = timed.latency.percentile(99.0);
+    let ws_p99 = events.percentile(99.0);
+    println!(
+        "  at half that rate ({half_rate:.0}/s): webhook acknowledged {}  [target p99 <= 200 ms: {}]{}",
+        timed.latency.summary(),
+        verdict(ack_p99 <= Duration::from_millis(200)),
+        failures(timed.failed)
+    );
+    println!(
+        "  webhook -> event at the agent socket: {}  [target p99 <= 100 ms: {}]; {arrived} of {expected} events arrived",
+        events.summary(),
+        verdict(ws_p99 <= Duration::from_millis(100) && arrived >= expected)
+    );
+    println!(
+        "  (p99 ack at the maximum rate: {})",
+        ms(full.latency.percentile(99.0))
+    );
+    Ok(())
+}
+
+fn failures(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("; {n} FAILED")
+    }
+}
+
+/// Waits until the agents have seen `at_least` bench events, or the event count stops
+/// moving; the count then.
+async fn drain(agents: &Agents, at_least: u64, deadline: Duration) -> u64 {
+    let until = Instant::now() + deadline;
+    let mut last = u64::MAX;
+    loop {
+        let seen = agents.events.load(Ordering::Relaxed);
+        if (at_least > 0 && seen >= at_least) || Instant::now() > until || seen == last {
+            return seen;
+        }
+        last = seen;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

@@ -1,0 +1,137 @@
+//! Faults: a slow, failing or timing-out Cloud API, and a full disk. The hub stays up,
+//! says what is wrong in /readyz and /metrics, loses nothing and recovers by itself.
+
+use std::time::{Duration, Instant};
+
+use atende_web::sandbox::Failure;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const CUSTOMER: &str = "5511955550000";
+
+/// A claimed chat with one customer message, ready for replies.
+async fn claimed_chat(app: &TestApp, admin: &Tokens) -> String {
+    let chat = app.customer_says(CUSTOMER, "wamid.F0", "oi").await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    let claim = format!("/api/v1/chats/{id}/claim");
+    app.post(&claim, Some(&admin.access), &json!({})).await;
+    id
+}
+
+async fn readiness(app: &TestApp) -> Value {
+    let response = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "still ready: webhooks are taken");
+    response.json().await.unwrap()
+}
+
+/// Waits until /readyz says the Cloud API is `state` ("ok" or "failing").
+async fn cloud_api_becomes(app: &TestApp, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = readiness(app).await;
+        if ready["cloud_api"] == state {
+            return ready;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Cloud API never showed {state}: {ready}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_cloud_api_that_times_out_is_reported_and_the_reply_still_goes_once() {
+    let app = spawn_app_with(&["--whatsapp-timeout", "1", "--send-recovery-wait", "2"]).await;
+    let admin = app.admin().await;
+    let id = claimed_chat(&app, &admin).await;
+    // The first request hangs past the hub's timeout (and is not taken).
+    app.sim.script([Failure::Delay(Duration::from_secs(4))]);
+    let path = format!("/api/v1/chats/{id}/messages");
+    let reply = json!({"client_id": "slow-1", "type": "text", "text": "paciência"});
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &reply).await.status(),
+        202
+    );
+    let failing = cloud_api_becomes(&app, "failing").await;
+    assert!(failing["cloud_api_failing_since"].is_string());
+    // Customers are still heard while the Cloud API hangs.
+    let more = inbound(
+        CUSTOMER,
+        "wamid.F1",
+        json!({"type": "text", "text": {"body": "e aí?"}}),
+    );
+    assert_eq!(app.webhook(&more).await.status(), 200);
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(30))
+        .await
+        .expect("sent once the API answers");
+    assert_eq!(sent[0].body["text"]["body"], "paciência");
+    cloud_api_becomes(&app, "ok").await;
+    app.eventually(&path, &admin.access, "the reply's wamid", |b| {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["wamid"] == sent[0].wamid.as_str())
+    })
+    .await;
+    assert_eq!(app.sim.sent().len(), 1, "sent once");
+}
+
+#[actix_web::test]
+async fn a_down_or_rate_limiting_cloud_api_shows_in_metrics_and_nothing_is_lost() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let id = claimed_chat(&app, &admin).await;
+    app.sim.script([Failure::CloudError {
+        http_status: 400,
+        code: 130429,
+        title: "Rate limit hit".into(),
+    }]);
+    app.sim.set_down(true);
+    let path = format!("/api/v1/chats/{id}/messages");
+    for i in 0..3 {
+        let reply =
+            json!({"client_id": format!("d-{i}"), "type": "text", "text": format!("d-{i}")});
+        assert_eq!(
+            app.post(&path, Some(&admin.access), &reply).await.status(),
+            202
+        );
+    }
+    cloud_api_becomes(&app, "failing").await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in\n{metrics}"))
+    };
+    assert!(gauge("atende_cloud_api_failing_seconds") > 0.0);
+    assert_eq!(
+        gauge(&format!("atende_outbox_depth{{number=\"{NUMBER}\"}}")),
+        3.0
+    );
+    app.sim.set_down(false);
+    let sent = app
+        .sim
+        .wait_for_sent(3, Duration::from_secs(30))
+        .await
+        .expect("all three once the API is back");
+    let texts: Vec<&str> = sent
+        .iter()
+        .map(|s| s.body["text"]["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["d-0", "d-1", "d-2"]);
+    cloud_api_becomes(&app, "ok").await;
+}
