@@ -80,6 +80,9 @@ impl Application {
         let tls = settings.tls.as_deref().cloned();
         let server = atende_web::serve(state, listener, tls, settings.handle_signals)?;
         spawn_session_pruner(store.clone());
+        if settings.handle_signals {
+            spawn_storage_watch(store.clone())?;
+        }
         let mode = if sandbox.is_some() { "sandbox" } else { "live" };
         tracing::info!(mode, "listening on {scheme}://{address}");
         Ok(Application {
@@ -246,6 +249,52 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Hourly housekeeping: expired sessions, and what the retention settings no longer keep.
+/// How often a failing database looks whether its disk takes writes again.
+const STORAGE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+/// What the disk must take before the database is opened again.
+const STORAGE_PROBE_BYTES: usize = 8 * 1024 * 1024;
+
+/// sled keeps the error of a failed write (a full disk) until the database is opened
+/// again; meanwhile the hub answers 503 and /readyz says why. This thread looks every
+/// few seconds whether the data directory takes writes again, and then starts the binary
+/// over in place (same process id, arguments and environment), which opens the database
+/// anew. Everything acknowledged was on disk before the failure, so nothing is lost.
+fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("atende-storage-watch".into())
+        .spawn(move || loop {
+            std::thread::sleep(STORAGE_WATCH_INTERVAL);
+            if !store.storage_failing() || !takes_writes(store.dir()) {
+                continue;
+            }
+            tracing::warn!("the disk takes writes again: restarting to open the database anew");
+            let error = std::env::current_exe().map(|exe| {
+                use std::os::unix::process::CommandExt as _;
+                std::process::Command::new(exe)
+                    .args(std::env::args_os().skip(1))
+                    .exec()
+            });
+            let error = match error {
+                Ok(error) | Err(error) => error,
+            };
+            tracing::error!(%error, "cannot restart in place; exiting for the service manager to");
+            std::process::exit(75);
+        })?;
+    Ok(())
+}
+
+/// Whether `dir` takes a synced file of [`STORAGE_PROBE_BYTES`] (removed again).
+fn takes_writes(dir: &std::path::Path) -> bool {
+    use std::io::Write as _;
+    let probe = dir.join(".storage-probe");
+    let written = std::fs::File::create(&probe).and_then(|mut file| {
+        file.write_all(&vec![0u8; STORAGE_PROBE_BYTES])?;
+        file.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    written.is_ok()
+}
+
 fn spawn_session_pruner(store: Store) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(SESSION_PRUNE_INTERVAL);

@@ -53,3 +53,10 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether this is the disk (full, or failing) rather than the data.
+    pub fn is_storage(&self) -> bool {
+        matches!(self, Error::Storage(_) | Error::Flush(_) | Error::Io { .. })
+    }
+}

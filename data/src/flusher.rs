@@ -4,6 +4,7 @@
 //! so far, calls `db.flush()` once (which covers all their writes), then wakes them all.
 //! sled 0.34's `flush_async` stalls under concurrency (ARCHITECTURE.md), hence the thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -17,6 +18,9 @@ type Waiter = oneshot::Sender<Result<(), Arc<sled::Error>>>;
 /// Handle to the group-commit thread; dropping it ends and joins the thread, so that the
 /// database (and its directory lock) is released when the store is dropped.
 pub(crate) struct Flusher {
+    /// Set once a write or flush failed on the disk (full, or failing): sled keeps such an
+    /// error until the database is opened again, so it stays set.
+    failing: Arc<AtomicBool>,
     waiters: Option<mpsc::Sender<Waiter>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -25,6 +29,8 @@ impl Flusher {
     /// Starts the flusher thread for `db`.
     pub(crate) fn spawn(db: sled::Db) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Waiter>();
+        let failing = Arc::new(AtomicBool::new(false));
+        let failed = failing.clone();
         let thread = thread::Builder::new()
             .name("atende-flusher".into())
             .spawn(move || {
@@ -33,6 +39,7 @@ impl Flusher {
                     batch.extend(rx.try_iter());
                     let result = db.flush().map(drop).map_err(Arc::new);
                     if let Err(error) = &result {
+                        failed.store(true, Ordering::Relaxed);
                         tracing::error!(%error, waiters = batch.len(), "database flush failed");
                     }
                     for waiter in batch {
@@ -42,9 +49,20 @@ impl Flusher {
                 }
             })?;
         Ok(Flusher {
+            failing,
             waiters: Some(tx),
             thread: Some(thread),
         })
+    }
+
+    /// Whether a write or flush has failed on the disk.
+    pub(crate) fn failing(&self) -> bool {
+        self.failing.load(Ordering::Relaxed)
+    }
+
+    /// Notes a write that failed on the disk.
+    pub(crate) fn mark_failing(&self) {
+        self.failing.store(true, Ordering::Relaxed);
     }
 
     /// Resolves once a flush that began after this call has completed.

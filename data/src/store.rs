@@ -135,6 +135,17 @@ impl Store {
         self.inner.flusher.durable().await
     }
 
+    /// Whether a write or flush has failed on the disk. sled keeps such an error: the
+    /// database takes no write until it is opened again.
+    pub fn storage_failing(&self) -> bool {
+        self.inner.flusher.failing()
+    }
+
+    /// Notes a write that failed on the disk.
+    pub(crate) fn mark_storage_failing(&self) {
+        self.inner.flusher.mark_failing();
+    }
+
     /// Flushes on the calling thread; for the command line and shutdown, not for actors.
     pub fn flush_blocking(&self) -> Result<()> {
         self.inner.db.flush()?;

@@ -178,7 +178,12 @@ impl Store {
                 Ok(())
             })
             .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => crate::Error::Storage(e),
+                TransactionError::Storage(e) => {
+                    if matches!(e, sled::Error::Io(_)) {
+                        self.mark_storage_failing();
+                    }
+                    crate::Error::Storage(e)
+                }
                 TransactionError::Abort(()) => crate::Error::Conflict("write aborted"),
             })
     }

@@ -135,3 +135,121 @@ async fn a_down_or_rate_limiting_cloud_api_shows_in_metrics_and_nothing_is_lost(
     assert_eq!(texts, ["d-0", "d-1", "d-2"]);
     cloud_api_becomes(&app, "ok").await;
 }
+
+/// A tmpfs of `size` at `dir`, unmounted when dropped; None where mounting is not allowed.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    fn grow(&self, size: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,size={size}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[actix_web::test]
+async fn a_full_disk_is_reported_and_the_hub_recovers_by_itself_once_there_is_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&dir.path().join("disk"), "8m") else {
+        eprintln!(
+            "SKIPPED: cannot mount a tmpfs here (needs root); the full-disk test did not run"
+        );
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let env = [
+        ("ATENDE_BIND", bind.as_str()),
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("ATENDE_WEBHOOK_RATE_LIMIT", "100000"),
+    ];
+    let hub = spawn_hub(&disk.0.join("data"), &env);
+    let client = reqwest::Client::new();
+    let post = |i: usize| {
+        let body = inbound(
+            &format!("55119{:08}", i % 20),
+            &format!("wamid.full.{i}"),
+            json!({"type": "text", "text": {"body": format!("{i} ").repeat(600)}}),
+        );
+        signed_post(&hub, APP_SECRET, &body).send()
+    };
+    // Customers write until the disk is full: Meta is told to come back later (503).
+    let mut answered = Vec::new();
+    for i in 0..100_000 {
+        let status = post(i).await.unwrap().status();
+        if status == 200 {
+            answered.push(format!("wamid.full.{i}"));
+            continue;
+        }
+        assert_eq!(status, 503, "a full disk is unavailability, not an error");
+        break;
+    }
+    assert!(!answered.is_empty() && answered.len() < 100_000);
+    let ready = client.get(hub.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready
+        .text()
+        .await
+        .unwrap()
+        .contains("No space left on device"));
+    let health = client.get(hub.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "the hub stays up");
+    let metrics = client
+        .get(hub.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("atende_storage_failing 1"), "{metrics}");
+
+    // Room again: the hub opens its database anew by itself and takes messages again.
+    disk.grow("256m");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client.get(hub.url("/readyz")).send().await;
+        if ready.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the hub never recovered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(post(100_001).await.unwrap().status(), 200);
+    answered.push("wamid.full.100001".into());
+    let token = admin_token(&hub).await;
+    let stored = stored_inbound(&hub, &token, &all_chats(&hub, &token).await).await;
+    for wamid in &answered {
+        assert_eq!(
+            stored.get(wamid),
+            Some(&1),
+            "{wamid} answered 200 is stored once"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! `spawn_app()` and friends: an isolated hub per test, and typed shortcuts to its API.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -353,6 +354,64 @@ pub fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::Req
         .header("content-type", "application/json")
         .header("x-hub-signature-256", signature)
         .body(bytes)
+}
+
+/// The ids of a hub process's chats (up to 200).
+pub async fn all_chats(hub: &HubProcess, token: &str) -> Vec<String> {
+    let page: Value = reqwest::Client::new()
+        .get(hub.url("/api/v1/chats?limit=200"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many times each inbound wamid is stored, over every page of every chat.
+pub async fn stored_inbound(
+    hub: &HubProcess,
+    token: &str,
+    chats: &[String],
+) -> HashMap<String, usize> {
+    let client = reqwest::Client::new();
+    let mut counts = HashMap::new();
+    for chat in chats {
+        let mut before: Option<String> = None;
+        loop {
+            let mut url = hub.url(&format!("/api/v1/chats/{chat}/messages?limit=200"));
+            if let Some(b) = &before {
+                url.push_str(&format!("&before={b}"));
+            }
+            let page: Value = client
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for message in page["items"].as_array().unwrap() {
+                if message["direction"] == "in" {
+                    let wamid = message["wamid"].as_str().unwrap().to_string();
+                    *counts.entry(wamid).or_default() += 1;
+                }
+            }
+            match page["next_cursor"].as_str() {
+                Some(cursor) => before = Some(cursor.to_string()),
+                None => break,
+            }
+        }
+    }
+    counts
 }
 
 /// Runs the binary to completion and returns (success, stdout, stderr).

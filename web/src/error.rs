@@ -192,6 +192,11 @@ impl From<atende_data::Error> for Error {
         match error {
             atende_data::Error::NotFound => Error::NotFound,
             atende_data::Error::Conflict(message) => Error::Conflict(message.into()),
+            // The disk: the client should try again later (Meta retries webhooks).
+            other if other.is_storage() => {
+                tracing::error!(error = %chain(&other), "storage failure");
+                Error::Unavailable("the hub cannot write to its disk; try again later".into())
+            }
             other => Error::internal(other),
         }
     }

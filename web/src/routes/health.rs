@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{Error, Result};
+use crate::error::{chain, Error, Result};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -27,9 +27,13 @@ async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     let store = state.store.clone();
-    web::block(move || store.check())
-        .await?
-        .map_err(|e| Error::Unavailable(format!("storage is not working: {e}")))?;
+    let written = web::block(move || store.check()).await?;
+    // A write is only good once it is on disk.
+    let durable = match written {
+        Ok(()) => state.store.durable().await,
+        Err(error) => Err(error),
+    };
+    durable.map_err(|e| Error::Unavailable(format!("storage is not working: {}", chain(&e))))?;
     let hub = &state.hub;
     if !hub.router.connected() || !hub.bus.connected() {
         return Err(Error::Unavailable("the message router has stopped".into()));

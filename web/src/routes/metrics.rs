@@ -150,6 +150,12 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         one(store.event_count()?),
     );
     metric(
+        "atende_storage_failing",
+        "gauge",
+        "1 while the database cannot write to disk (full or failing).",
+        one(u64::from(store.storage_failing())),
+    );
+    metric(
         "atende_storage_bytes",
         "gauge",
         "Database size on disk.",
