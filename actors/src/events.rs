@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{Chat, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer};
+use bytestring::ByteString;
 use chrono::Utc;
 use serde_json::Value;
 
@@ -69,8 +70,8 @@ pub struct Publish {
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub enum ToConnection {
-    /// An event it may see.
-    Event(Arc<Event>),
+    /// The frame of an event it may see, made once for every socket.
+    Event(ByteString),
     /// Close the socket with this code and reason.
     Close { code: u16, reason: &'static str },
 }
@@ -177,10 +178,10 @@ impl EventBus {
 
     fn fan_out(&mut self, event: Event) {
         self.published = event.seq;
-        let event = Arc::new(event);
+        let frame = ByteString::from(event.frame());
         for entry in self.sessions.values() {
             if event.scope.allows(&entry.viewer) {
-                entry.addr.do_send(ToConnection::Event(event.clone()));
+                entry.addr.do_send(ToConnection::Event(frame.clone()));
             }
         }
     }

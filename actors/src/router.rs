@@ -24,6 +24,8 @@ use crate::whatsapp::client::CloudClient;
 use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage};
 use crate::{Error, HubConfig, Result};
 
+/// Most threads the chat actors are spread over.
+const MAX_CHAT_THREADS: usize = 8;
 /// How often the map of chat actors is swept of stopped ones.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -37,6 +39,9 @@ pub struct Router {
     pub(crate) board: PresenceBoard,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     chats: HashMap<ChatId, Addr<ChatActor>>,
+    /// Threads the chat actors run on, one per core: a chat's work (its sled
+    /// transaction, its events) then runs beside the Router's instead of after it.
+    chat_threads: Vec<ArbiterHandle>,
     queues: HashMap<String, Addr<OutboundQueue>>,
     /// An assignment pass is scheduled (passes are coalesced).
     pub(crate) rebalance_pending: bool,
@@ -72,6 +77,7 @@ impl Router {
             board: parts.board,
             metrics: parts.metrics,
             chats: HashMap::new(),
+            chat_threads: Vec::new(),
             queues: HashMap::new(),
             rebalance_pending: false,
             last_stats: String::new(),
@@ -117,7 +123,14 @@ impl Router {
             ctx.address(),
             self.metrics.clone(),
         );
-        let addr = actor.start();
+        if self.chat_threads.is_empty() {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            self.chat_threads = (0..cores.clamp(1, MAX_CHAT_THREADS))
+                .map(|_| Arbiter::new().handle())
+                .collect();
+        }
+        let thread = &self.chat_threads[(id.0 % self.chat_threads.len() as u64) as usize];
+        let addr = ChatActor::start_in_arbiter(thread, move |_| actor);
         self.chats.insert(id, addr.clone());
         Ok(addr)
     }
@@ -182,6 +195,12 @@ impl Actor for Router {
         }
         ctx.run_interval(SWEEP_INTERVAL, |router, _| {
             router.chats.retain(|_, addr| addr.connected())
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.chat_threads.iter().for_each(|thread| {
+            thread.stop();
         });
     }
 }

@@ -166,14 +166,18 @@ impl Store {
             return Err(error);
         }
         let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
-        let trees = self.write_trees();
+        // Only the trees this write touches take part: each one costs the transaction.
+        let (trees, batches): (Vec<sled::Tree>, Vec<&sled::Batch>) = self
+            .write_trees()
+            .into_iter()
+            .zip(&write.batches)
+            .filter_map(|(tree, batch)| Some((tree, batch.as_ref()?)))
+            .unzip();
         trees
             .as_slice()
             .transaction(|tx| {
-                for (tree, batch) in tx.iter().zip(&write.batches) {
-                    if let Some(batch) = batch {
-                        tree.apply_batch(batch)?;
-                    }
+                for (tree, batch) in tx.iter().zip(&batches) {
+                    tree.apply_batch(batch)?;
                 }
                 Ok(())
             })

@@ -25,7 +25,8 @@ impl Samples {
             return Duration::ZERO;
         }
         self.0.sort_unstable();
-        let rank = ((p / 100.0) * self.0.len() as f64).ceil() as usize;
+        // (The small epsilon keeps 0.99 x 1000 from rounding up to 991.)
+        let rank = (p * self.0.len() as f64 / 100.0 - 1e-9).ceil() as usize;
         Duration::from_micros(self.0[rank.clamp(1, self.0.len()) - 1])
     }
 

@@ -380,7 +380,7 @@ impl Handler<ToConnection> for WsConnection {
 
     fn handle(&mut self, msg: ToConnection, ctx: &mut Self::Context) {
         match msg {
-            ToConnection::Event(event) => ctx.text(event.frame()),
+            ToConnection::Event(frame) => ctx.text(frame),
             ToConnection::Close { code, reason } => self.end(ctx, code, reason),
         }
     }
