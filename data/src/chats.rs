@@ -17,6 +17,9 @@ use crate::{ChatId, MediaId, MessageId, OutboxId, Result, Store, UserId};
 const MAX_SCAN: usize = 5_000;
 /// Search index entries read per query term.
 const MAX_TERM_HITS: usize = 10_000;
+/// Up to this many chats found, they are read and sorted; beyond, the chats are walked
+/// by last activity until a page is full.
+const FEW_HITS: usize = 200;
 
 /// Whose chats.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -150,10 +153,12 @@ impl Store {
         }
         let mut found: Option<HashSet<u64>> = None;
         for term in &terms {
+            // Newest chats first, so that the cap drops the oldest.
             let hits: HashSet<u64> = self
                 .trees()
                 .search
                 .scan_prefix(term.as_bytes())
+                .rev()
                 .take(MAX_TERM_HITS)
                 .filter_map(|e| e.ok().and_then(|(k, _)| read_u64(&k[k.len() - 8..])))
                 .collect();
@@ -162,14 +167,36 @@ impl Store {
                 None => hits,
             });
         }
+        let found = found.unwrap_or_default();
+        let skip = filter.cursor.as_deref().and_then(read_u64).unwrap_or(0) as usize;
+        let wanted = skip + filter.limit + 1;
         let mut chats = Vec::new();
-        for id in found.unwrap_or_default() {
-            if let Some(chat) = self.chat(ChatId(id))?.filter(|c| filter.matches(c)) {
-                chats.push(chat);
+        if found.len() <= FEW_HITS {
+            for id in found {
+                if let Some(chat) = self.chat(ChatId(id))?.filter(|c| filter.matches(c)) {
+                    chats.push(chat);
+                }
+            }
+            chats.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+        } else {
+            // A common word: walk the chats by last activity until the page is full,
+            // rather than reading every chat that has the word.
+            for entry in self.trees().by_time.iter().rev() {
+                let (key, _) = entry?;
+                let Some(id) = read_u64(&key[key.len() - 8..]) else {
+                    continue;
+                };
+                if !found.contains(&id) {
+                    continue;
+                }
+                if let Some(chat) = self.chat(ChatId(id))?.filter(|c| filter.matches(c)) {
+                    chats.push(chat);
+                    if chats.len() >= wanted {
+                        break;
+                    }
+                }
             }
         }
-        chats.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
-        let skip = filter.cursor.as_deref().and_then(read_u64).unwrap_or(0) as usize;
         let more = chats.len() > skip + filter.limit;
         let chats: Vec<Chat> = chats.into_iter().skip(skip).take(filter.limit).collect();
         let next = (skip + chats.len()) as u64;

@@ -1105,3 +1105,45 @@ async fn a_sandbox_customer_writes_from_the_browser_and_sees_the_replies() {
     )
     .await;
 }
+
+#[actix_web::test]
+async fn a_common_word_is_searched_newest_first_across_pages() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // 250 customers write the same word in one webhook (Meta batches too).
+    let customers: Vec<String> = (0..250).map(|i| format!("5511977{i:06}")).collect();
+    let messages: Vec<Value> = customers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({"from": c, "id": format!("wamid.P{i}"), "timestamp": chrono::Utc::now().timestamp().to_string(),
+                "type": "text", "text": {"body": "promoção de hoje"}})
+        })
+        .collect();
+    let mut body = inbound(&customers[0], "unused", json!({}));
+    body["entry"][0]["changes"][0]["value"]["messages"] = Value::Array(messages);
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    // The first customer writes again: their chat is now the most recent.
+    app.customer_says(&customers[0], "wamid.P-again", "e a promoção?")
+        .await;
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/api/v1/chats?q=promocao&limit=50{cursor}");
+        let page: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 50);
+        seen.extend(
+            items
+                .iter()
+                .map(|c| c["contact"]["wa_id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen[0], customers[0], "the newest activity first");
+    let distinct: std::collections::HashSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len(), distinct.len()), (250, 250), "every chat once");
+}
