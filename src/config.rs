@@ -223,7 +223,7 @@ pub struct ServeArgs {
     pub whatsapp_rate_limit: u32,
     /// Seconds a send that may have reached the Cloud API (the hub died mid-request, or
     /// the answer was lost) waits for Meta's status webhook before it is sent again.
-    #[arg(long, env = "ATENDE_SEND_RECOVERY_WAIT", default_value_t = 30)]
+    #[arg(long, env = "ATENDE_SEND_RECOVERY_WAIT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub send_recovery_wait: u64,
     /// Seconds one Cloud API request may take before it counts as failed.
     #[arg(long, env = "WHATSAPP_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=300))]

@@ -253,13 +253,26 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 const STORAGE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// What the disk must take before the database is opened again.
 const STORAGE_PROBE_BYTES: usize = 8 * 1024 * 1024;
+/// The probe file, in the data directory.
+const STORAGE_PROBE: &str = ".storage-probe";
+/// How many times the hub restarted itself over a failing disk.
+const STORAGE_RESTARTS: &str = "ATENDE_STORAGE_RESTARTS";
 
 /// sled keeps the error of a failed write (a full disk) until the database is opened
 /// again; meanwhile the hub answers 503 and /readyz says why. This thread looks every
 /// few seconds whether the data directory takes writes again, and then starts the binary
 /// over in place (same process id, arguments and environment), which opens the database
 /// anew. Everything acknowledged was on disk before the failure, so nothing is lost.
+///
+/// Should the disk keep failing although the probe passes, each restart waits twice as
+/// long as the one before (up to ten minutes), counted in ATENDE_STORAGE_RESTARTS.
 fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(store.dir().join(STORAGE_PROBE));
+    let restarts: u32 = std::env::var(STORAGE_RESTARTS)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let hold = std::time::Duration::from_secs((1u64 << restarts.min(10)).min(600));
     std::thread::Builder::new()
         .name("atende-storage-watch".into())
         .spawn(move || loop {
@@ -267,11 +280,13 @@ fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
             if !store.storage_failing() || !takes_writes(store.dir()) {
                 continue;
             }
+            std::thread::sleep(hold);
             tracing::warn!("the disk takes writes again: restarting to open the database anew");
             let error = std::env::current_exe().map(|exe| {
                 use std::os::unix::process::CommandExt as _;
                 std::process::Command::new(exe)
                     .args(std::env::args_os().skip(1))
+                    .env(STORAGE_RESTARTS, (restarts + 1).to_string())
                     .exec()
             });
             let error = match error {
@@ -286,7 +301,7 @@ fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
 /// Whether `dir` takes a synced file of [`STORAGE_PROBE_BYTES`] (removed again).
 fn takes_writes(dir: &std::path::Path) -> bool {
     use std::io::Write as _;
-    let probe = dir.join(".storage-probe");
+    let probe = dir.join(STORAGE_PROBE);
     let written = std::fs::File::create(&probe).and_then(|mut file| {
         file.write_all(&vec![0u8; STORAGE_PROBE_BYTES])?;
         file.sync_all()

@@ -160,13 +160,20 @@ impl OutboundQueue {
             let newly_dispatched = matches!(head.kind, OutboxKind::Send { .. }) && !head.dispatched;
             if newly_dispatched {
                 head.dispatched = true;
-                let mut write = Write::default();
-                write.outbox(head);
-                if let Err(error) = self.store.commit(write) {
-                    tracing::error!(%error, "could not mark a send dispatched");
-                    head.dispatched = false;
-                    self.wake_after(BASE_BACKOFF, ctx);
-                    continue;
+                match self.store.outbox_replace(head) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Finished meanwhile (a status webhook recorded it).
+                        self.drop_head(chat);
+                        self.wake_after(Duration::ZERO, ctx);
+                        continue;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "could not mark a send dispatched");
+                        head.dispatched = false;
+                        self.wake_after(BASE_BACKOFF, ctx);
+                        continue;
+                    }
                 }
             }
             let entry = head.clone();
@@ -227,10 +234,16 @@ impl OutboundQueue {
                 self.pump(ctx);
             }
             Outcome::Retry { in_doubt } => {
-                let (id, attempts) = self.note_attempt(chat, in_doubt);
+                let Some((id, attempts)) = self.note_attempt(chat, in_doubt) else {
+                    // Gone from the outbox: a status webhook recorded the send meanwhile.
+                    self.drop_head(chat);
+                    self.busy.remove(&chat);
+                    self.pump(ctx);
+                    return;
+                };
                 let delay = backoff(attempts);
                 tracing::warn!(chat_id = %chat, attempts, in_doubt, delay_ms = delay.as_millis() as u64, "send failed; will retry");
-                if let (true, Some(id)) = (in_doubt, id) {
+                if in_doubt {
                     self.doubt(id);
                 }
                 ctx.run_later(delay, move |queue, ctx| {
@@ -242,19 +255,18 @@ impl OutboundQueue {
     }
 
     /// Counts a failed attempt on the chat's head entry, durably; an attempt that surely
-    /// did not reach the Cloud API clears `dispatched`. Returns the entry and the count.
-    fn note_attempt(&mut self, chat: ChatId, in_doubt: bool) -> (Option<OutboxId>, u32) {
-        let Some(entry) = self.chats.get_mut(&chat).and_then(|q| q.front_mut()) else {
-            return (None, 0);
-        };
+    /// did not reach the Cloud API clears `dispatched`. Returns the entry and the count,
+    /// or None when the entry has left the outbox meanwhile.
+    fn note_attempt(&mut self, chat: ChatId, in_doubt: bool) -> Option<(OutboxId, u32)> {
+        let entry = self.chats.get_mut(&chat).and_then(|q| q.front_mut())?;
         entry.attempts += 1;
         entry.dispatched &= in_doubt;
-        let mut write = Write::default();
-        write.outbox(entry);
-        if let Err(error) = self.store.commit(write) {
-            tracing::error!(%error, "could not record a send attempt");
+        match self.store.outbox_replace(entry) {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(error) => tracing::error!(%error, "could not record a send attempt"),
         }
-        (Some(entry.id), entry.attempts)
+        Some((entry.id, entry.attempts))
     }
 }
 
@@ -366,17 +378,20 @@ async fn send(
         return Outcome::Done;
     };
     body["biz_opaque_callback_data"] = Value::String(callback_data(&entry, message_id));
-    let result = match upload {
-        Some(media) => match crate::media::ensure_uploaded(&store, &client, &number, media).await {
+    if let Some(media) = upload {
+        match crate::media::ensure_uploaded(&store, &client, &number, media).await {
             Ok(wa_id) => {
                 let kind = body["type"].as_str().unwrap_or("document").to_string();
                 body[kind.as_str()]["id"] = Value::String(wa_id);
-                client.send(&number, &body).await
             }
-            Err(error) => Err(error),
-        },
-        None => client.send(&number, &body).await,
-    };
+            // The message itself has not left: nothing is in doubt.
+            Err(CloudApiError::Retryable { .. }) => return Outcome::Retry { in_doubt: false },
+            Err(CloudApiError::Permanent { code, title }) => {
+                return record_failed(entry, message_id, code, title, router).await;
+            }
+        }
+    }
+    let result = client.send(&number, &body).await;
     let recorded = match result {
         Ok(wamid) => {
             router
@@ -389,16 +404,7 @@ async fn send(
                 .await
         }
         Err(CloudApiError::Permanent { code, title }) => {
-            tracing::warn!(chat_id = %entry.chat_id, code, "send refused for good");
-            let error = MessageError { code, title };
-            router
-                .send(RecordFailed {
-                    chat_id: entry.chat_id,
-                    message_id,
-                    outbox_id: entry.id,
-                    error,
-                })
-                .await
+            return record_failed(entry, message_id, code, title, router).await;
         }
         Err(CloudApiError::Retryable { answer_lost, .. }) => {
             return Outcome::Retry {
@@ -407,6 +413,29 @@ async fn send(
         }
     };
     // The API has answered: sending again would duplicate, whatever the record says.
+    if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {
+        tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result");
+    }
+    Outcome::Done
+}
+
+/// Marks the message failed with Meta's code and title; the entry is finished.
+async fn record_failed(
+    entry: OutboxEntry,
+    message_id: MessageId,
+    code: i64,
+    title: String,
+    router: Addr<Router>,
+) -> Outcome {
+    tracing::warn!(chat_id = %entry.chat_id, code, "send refused for good");
+    let recorded = router
+        .send(RecordFailed {
+            chat_id: entry.chat_id,
+            message_id,
+            outbox_id: entry.id,
+            error: MessageError { code, title },
+        })
+        .await;
     if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {
         tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result");
     }

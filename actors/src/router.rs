@@ -24,8 +24,6 @@ use crate::whatsapp::client::CloudClient;
 use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage};
 use crate::{Error, HubConfig, Result};
 
-/// Most threads the chat actors are spread over.
-const MAX_CHAT_THREADS: usize = 8;
 /// How often the map of chat actors is swept of stopped ones.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -39,9 +37,6 @@ pub struct Router {
     pub(crate) board: PresenceBoard,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     chats: HashMap<ChatId, Addr<ChatActor>>,
-    /// Threads the chat actors run on, one per core: a chat's work (its sled
-    /// transaction, its events) then runs beside the Router's instead of after it.
-    chat_threads: Vec<ArbiterHandle>,
     queues: HashMap<String, Addr<OutboundQueue>>,
     /// An assignment pass is scheduled (passes are coalesced).
     pub(crate) rebalance_pending: bool,
@@ -77,7 +72,6 @@ impl Router {
             board: parts.board,
             metrics: parts.metrics,
             chats: HashMap::new(),
-            chat_threads: Vec::new(),
             queues: HashMap::new(),
             rebalance_pending: false,
             last_stats: String::new(),
@@ -123,14 +117,7 @@ impl Router {
             ctx.address(),
             self.metrics.clone(),
         );
-        if self.chat_threads.is_empty() {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            self.chat_threads = (0..cores.clamp(1, MAX_CHAT_THREADS))
-                .map(|_| Arbiter::new().handle())
-                .collect();
-        }
-        let thread = &self.chat_threads[(id.0 % self.chat_threads.len() as u64) as usize];
-        let addr = ChatActor::start_in_arbiter(thread, move |_| actor);
+        let addr = actor.start();
         self.chats.insert(id, addr.clone());
         Ok(addr)
     }
@@ -195,12 +182,6 @@ impl Actor for Router {
         }
         ctx.run_interval(SWEEP_INTERVAL, |router, _| {
             router.chats.retain(|_, addr| addr.connected())
-        });
-    }
-
-    fn stopped(&mut self, _: &mut Context<Self>) {
-        self.chat_threads.iter().for_each(|thread| {
-            thread.stop();
         });
     }
 }
@@ -270,9 +251,13 @@ impl Handler<IngestStatus> for Router {
             )
         })();
         let target = found.map_err(Error::from).and_then(|found| match found {
-            Found::Known((chat_id, _)) | Found::Named((chat_id, _, _)) => {
-                Ok((found, Some(self.chat_actor(chat_id, ctx)?)))
-            }
+            Found::Known((chat_id, _)) => Ok((found, Some(self.chat_actor(chat_id, ctx)?))),
+            // Named by data that leads nowhere (the chat was erased): an unknown status.
+            Found::Named((chat_id, _, _)) => match self.chat_actor(chat_id, ctx) {
+                Ok(addr) => Ok((found, Some(addr))),
+                Err(Error::NotFound) => Ok((Found::Unknown, None)),
+                Err(error) => Err(error),
+            },
             Found::Unknown => Ok((found, None)),
         });
         Box::pin(async move {
@@ -287,13 +272,19 @@ impl Handler<IngestStatus> for Router {
                     .await?
                 }
                 (Found::Named((chat_id, message_id, outbox_id)), Some(addr)) => {
-                    addr.send(RecordSent {
-                        chat_id,
-                        message_id,
-                        outbox_id,
-                        wamid: update.wamid,
-                    })
-                    .await?
+                    let recorded = addr
+                        .send(RecordSent {
+                            chat_id,
+                            message_id,
+                            outbox_id,
+                            wamid: update.wamid,
+                        })
+                        .await?;
+                    match recorded {
+                        // The message is gone (erased): the status is kept, as unknown.
+                        Err(Error::NotFound) => Ok(store.durable().await?),
+                        other => other,
+                    }
                 }
                 _ => Ok(store.durable().await?),
             }

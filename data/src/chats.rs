@@ -18,8 +18,8 @@ const MAX_SCAN: usize = 5_000;
 /// Search index entries read per query term.
 const MAX_TERM_HITS: usize = 10_000;
 /// Up to this many chats found, they are read and sorted; beyond, the chats are walked
-/// by last activity until a page is full.
-const FEW_HITS: usize = 200;
+/// by last activity until a page is full (at this density a page is found quickly).
+const FEW_HITS: usize = 2_000;
 
 /// Whose chats.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -153,7 +153,7 @@ impl Store {
         }
         let mut found: Option<HashSet<u64>> = None;
         for term in &terms {
-            // Newest chats first, so that the cap drops the oldest.
+            // From the end of the key range: for a whole word, the newest chats first.
             let hits: HashSet<u64> = self
                 .trees()
                 .search
@@ -169,7 +169,7 @@ impl Store {
         }
         let found = found.unwrap_or_default();
         let skip = filter.cursor.as_deref().and_then(read_u64).unwrap_or(0) as usize;
-        let wanted = skip + filter.limit + 1;
+        let wanted = skip.saturating_add(filter.limit).saturating_add(1);
         let mut chats = Vec::new();
         if found.len() <= FEW_HITS {
             for id in found {
@@ -197,9 +197,9 @@ impl Store {
                 }
             }
         }
-        let more = chats.len() > skip + filter.limit;
+        let more = chats.len() > skip.saturating_add(filter.limit);
         let chats: Vec<Chat> = chats.into_iter().skip(skip).take(filter.limit).collect();
-        let next = (skip + chats.len()) as u64;
+        let next = skip.saturating_add(chats.len()) as u64;
         Ok(ChatPage {
             chats,
             next_cursor: more.then(|| next.to_be_bytes().to_vec()),
@@ -292,6 +292,18 @@ impl Store {
     /// One queued Cloud API request, if it still waits.
     pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>> {
         get(&self.trees().outbox, id.key())
+    }
+
+    /// Rewrites a queued request (its attempts, its dispatch mark) only if it still waits;
+    /// false when it is gone, finished meanwhile (a status webhook recorded the send).
+    pub fn outbox_replace(&self, entry: &OutboxEntry) -> Result<bool> {
+        let bytes = encode(entry)?;
+        let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
+        let previous = self
+            .trees()
+            .outbox
+            .fetch_and_update(entry.id.key(), |old| old.map(|_| bytes.clone()))?;
+        Ok(previous.is_some())
     }
 
     /// How many requests wait in the outbox.

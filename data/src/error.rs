@@ -55,8 +55,9 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Whether this is the disk (full, or failing) rather than the data.
+    /// Whether the disk failed a database write or flush (full, or failing), rather than
+    /// the data or the program.
     pub fn is_storage(&self) -> bool {
-        matches!(self, Error::Storage(_) | Error::Flush(_) | Error::Io { .. })
+        matches!(self, Error::Storage(sled::Error::Io(_)) | Error::Flush(_))
     }
 }

@@ -135,9 +135,13 @@ impl Store {
         self.inner.flusher.durable().await
     }
 
-    /// Whether a write or flush has failed on the disk. sled keeps such an error: the
-    /// database takes no write until it is opened again.
+    /// Whether a write or flush has failed on the disk (any of them, or a probe write
+    /// now). sled keeps such an error: the database takes no write until it is opened
+    /// again.
     pub fn storage_failing(&self) -> bool {
+        if !self.inner.flusher.failing() && self.check().is_err_and(|e| e.is_storage()) {
+            self.mark_storage_failing();
+        }
         self.inner.flusher.failing()
     }
 

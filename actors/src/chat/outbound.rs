@@ -362,11 +362,19 @@ impl ChatActor {
     /// webhook that named the send when its answer was lost. The first wamid stays.
     fn record_sent(&mut self, msg: RecordSent) -> Result<()> {
         let pending = self.store.pending_status(&msg.wamid)?;
-        // The outbox entry is finished only if it is this message's.
+        // The outbox entry is finished only if it is this message's, and it counts as sent
+        // only once it was dispatched (or this very wamid is already recorded).
         let entry = self.store.outbox_entry(msg.outbox_id)?;
-        let finishes = entry.is_some_and(|e| e.message_id == Some(msg.message_id));
+        let finishes = entry
+            .as_ref()
+            .is_some_and(|e| e.message_id == Some(msg.message_id));
+        let dispatched = finishes && entry.is_some_and(|e| e.dispatched);
         let mut first = false;
         self.change_message(msg.message_id, |m, w| {
+            if !dispatched && m.wamid.as_deref() != Some(msg.wamid.as_str()) {
+                tracing::warn!(message_id = %m.id, "a send record for a message not sent is ignored");
+                return;
+            }
             if finishes {
                 w.outbox_done(msg.outbox_id);
             }

@@ -123,13 +123,15 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         )],
     );
     let statuses = [ChatStatus::Pending, ChatStatus::Open, ChatStatus::Closed];
-    let mut chats = Vec::new();
-    for status in statuses {
-        chats.push((
-            format!("{{status=\"{}\"}}", status.as_str()),
-            store.count_status(status)? as f64,
-        ));
-    }
+    // A failing disk can fail reads too: what cannot be read is left out, the rest is
+    // still served (the failure is what the scrape should show).
+    let chats = statuses
+        .into_iter()
+        .filter_map(|status| {
+            let count = store.count_status(status).ok()?;
+            Some((format!("{{status=\"{}\"}}", status.as_str()), count as f64))
+        })
+        .collect();
     metric("atende_chats", "gauge", "Chats by status.", chats);
     metric(
         "atende_agents_online",
@@ -147,7 +149,7 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         "atende_event_log_events",
         "gauge",
         "Events kept for resuming sockets.",
-        one(store.event_count()?),
+        store.event_count().map_or_else(|_| Vec::new(), one),
     );
     metric(
         "atende_storage_failing",
@@ -159,7 +161,7 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         "atende_storage_bytes",
         "gauge",
         "Database size on disk.",
-        one(store.size_on_disk()?),
+        store.size_on_disk().map_or_else(|_| Vec::new(), one),
     );
     let h = m.latency();
     let mut lines: Vec<(String, f64)> = LATENCY_BUCKETS
