@@ -170,14 +170,25 @@ impl Browser {
         }
     }
 
+    /// Clicks the element matching `css`; when the page re-rendered it in between (a
+    /// stale element) or something covered it, finds it again and retries.
     pub async fn click(&self, css: &str) {
-        let id = self.find(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
+        let deadline = Instant::now() + UI_DEADLINE;
+        loop {
+            let id = self.find(css).await;
+            let clicked = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{id}/click"),
+                    Some(json!({})),
+                )
+                .await;
+            if clicked.get("error").is_none() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "cannot click {css}: {clicked}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn type_into(&self, css: &str, text: &str) {
