@@ -12,16 +12,16 @@ use super::stats::{ms, verdict};
 #[derive(clap::Args, Debug, Clone)]
 pub struct IngestArgs {
     /// Seconds each phase runs.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
     /// Posts in flight at once at the maximum rate.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = super::positive)]
     pub concurrency: usize,
     /// Agent sockets that receive every message event.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = super::positive)]
     pub agents: usize,
     /// Simulated customers (one chat each).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10000000))]
     pub customers: u64,
 }
 

@@ -47,6 +47,14 @@ pub enum Scenario {
     ServeEcho,
 }
 
+/// A count of at least one.
+fn positive(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{value} is not a whole number of at least 1")),
+    }
+}
+
 /// Runs one scenario.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let bind = || std::env::var("ATENDE_BIND").unwrap_or_else(|_| "127.0.0.1:0".into());

@@ -20,13 +20,13 @@ const SIM_TOKEN: &str = "bench-cloud-token";
 #[derive(clap::Args, Debug, Clone)]
 pub struct OutboundArgs {
     /// The business number's rate limit (WHATSAPP_RATE_LIMIT), messages per second.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub rate: u32,
     /// Seconds of sends at the limit: rate x seconds replies are queued.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
     /// Chats the replies go to, round robin.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub chats: u64,
 }
 

@@ -35,16 +35,16 @@ const WORDS: [&str; 12] = [
 #[derive(clap::Args, Debug, Clone)]
 pub struct ScaleArgs {
     /// Chats in the full store (one customer each).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1000..=10000000))]
     pub chats: u64,
     /// Messages per chat.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub messages: u64,
     /// Messages per webhook post while filling (Meta batches them too).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub batch: u64,
     /// Requests per measured query kind.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = super::positive)]
     pub queries: usize,
 }
 

@@ -21,14 +21,14 @@ const CONNECTING: usize = 64;
 #[derive(clap::Args, Debug, Clone)]
 pub struct SocketsArgs {
     /// Sockets to hold (each side of one needs a file descriptor in its process).
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = super::positive)]
     pub count: usize,
     /// Agents the hub's sockets are signed in as (count / agents tabs each).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = super::positive)]
     pub agents: usize,
     /// Seconds the hub's sockets are held idle before they are counted (past the hub's
     /// 30 s silence limit, so the keep-alive is part of what is measured).
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub hold: u64,
 }
 
