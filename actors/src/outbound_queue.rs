@@ -447,6 +447,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn callback_data_names_the_send_and_garbage_names_nothing() {
+        let entry = OutboxEntry {
+            id: OutboxId(7),
+            number: "n".into(),
+            chat_id: ChatId(3),
+            message_id: Some(MessageId(5)),
+            kind: OutboxKind::MarkRead { wamid: "w".into() },
+            attempts: 0,
+            created_at: chrono::Utc::now(),
+            dispatched: false,
+        };
+        let data = callback_data(&entry, MessageId(5));
+        assert_eq!(
+            parse_callback_data(&data),
+            Some((ChatId(3), MessageId(5), OutboxId(7)))
+        );
+        for garbage in [
+            "",
+            "atende:",
+            "atende:1:2",
+            "atende:1:2:3:4",
+            "other:1:2:3",
+            "atende:a:2:3",
+            "atende:-1:2:3",
+        ] {
+            assert_eq!(parse_callback_data(garbage), None, "{garbage}");
+        }
+    }
+
+    #[test]
     fn backoff_grows_and_is_capped() {
         assert!(backoff(1) <= BASE_BACKOFF.mul_f64(1.26));
         assert!(backoff(3) >= BASE_BACKOFF.mul_f64(4.0 * 0.74));

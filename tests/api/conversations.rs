@@ -1147,3 +1147,57 @@ async fn a_common_word_is_searched_newest_first_across_pages() {
     let distinct: std::collections::HashSet<&String> = seen.iter().collect();
     assert_eq!((seen.len(), distinct.len()), (250, 250), "every chat once");
 }
+
+#[actix_web::test]
+async fn a_status_naming_a_send_that_never_left_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app.customer_says(CUSTOMER, "wamid.N", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/chats/{id}/claim"),
+        Some(&admin.access),
+        &json!({}),
+    )
+    .await;
+    // The Cloud API refuses the first try outright, so the reply surely has not left.
+    app.sim.set_down(true);
+    let path = format!("/api/v1/chats/{id}/messages");
+    let reply = json!({"client_id": "n-1", "type": "text", "text": "ainda não"});
+    let queued: Value = app
+        .post(&path, Some(&admin.access), &reply)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let message_id = queued["id"].as_str().unwrap();
+    while app.sim.received_requests() < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A status that names it (forged, or meant for another hub) is no proof it went out.
+    for outbox in 0..64u64 {
+        let status = json!({"id": format!("wamid.FORGED{outbox}"), "status": "delivered",
+            "timestamp": "1700000000", "recipient_id": CUSTOMER,
+            "biz_opaque_callback_data": format!("atende:{id}:{message_id}:{outbox}")});
+        let mut body = inbound(CUSTOMER, "unused", json!({}));
+        let value = &mut body["entry"][0]["changes"][0]["value"];
+        value["messages"] = json!([]);
+        value["statuses"] = json!([status]);
+        assert_eq!(app.webhook(&body).await.status(), 200);
+    }
+    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    assert_eq!(messages["items"][1]["status"], "queued");
+    assert!(messages["items"][1]["wamid"].is_null());
+    // Once the API is back, it goes out as usual, once.
+    app.sim.set_down(false);
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(30))
+        .await
+        .expect("sent");
+    assert_eq!(sent[0].body["text"]["body"], "ainda não");
+    app.eventually(&path, &admin.access, "its real wamid", |b| {
+        b["items"][1]["wamid"] == sent[0].wamid.as_str()
+    })
+    .await;
+}
