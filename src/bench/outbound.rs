@@ -81,7 +81,10 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
         rate: None,
         limit: Some(total),
     };
+    let posting = Instant::now();
     let accepted = post_replies(&hub, &chats, "s", sustained).await?;
+    let queued = Instant::now();
+    let accepted_rate = accepted.len() as f64 / (queued - posting).as_secs_f64();
     let deadline = Duration::from_secs(args.seconds * 3 + 30);
     let sent = wait_sent(&sim, &accepted, deadline).await;
     let lost = accepted.keys().filter(|t| !sent.contains_key(*t)).count();
@@ -98,12 +101,18 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
         n as f64 / (*times.last().unwrap() - from).as_secs_f64()
     });
     let share = measured / f64::from(args.rate);
+    // Whether the sender or the replies' creation was the limit: what was left to send
+    // once every reply had been accepted.
+    let left = times.iter().filter(|t| **t >= queued).count();
     println!(
         "  sustained: {measured:.0} sends/s = {:.1}% of the limit  [target 95-100%: {}]; {} accepted, {lost} lost, {doubled} sent twice  [{}]",
         share * 100.0,
         verdict((0.95..=1.0).contains(&share)),
         accepted.len(),
         verdict(lost == 0 && doubled == 0)
+    );
+    println!(
+        "  replies accepted by the API at {accepted_rate:.0}/s; {left} sends were left once the last was accepted"
     );
 
     // Latency at half the limit: from the 202 to the request at the Cloud API.
