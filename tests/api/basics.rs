@@ -279,8 +279,7 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
     // leaves them when it goes out.
     let admin = app.admin().await;
     let id = chat["id"].as_str().unwrap();
-    let claim = format!("/api/v1/chats/{id}/claim");
-    app.post(&claim, Some(&admin.access), &json!({})).await;
+    app.claim(id, &admin).await;
     app.sim.set_down(true);
     let reply = json!({"client_id": "m-1", "type": "text", "text": "já vejo"});
     let sent = app
@@ -291,14 +290,8 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
         )
         .await;
     assert_eq!(sent.status(), 202);
-    let gauge = |text: &str, name: &str| -> f64 {
-        let prefix = format!("{name}{{number=\"{NUMBER}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(prefix.as_str()))
-            .unwrap_or_else(|| panic!("{prefix} missing in\n{text}"))
-            .parse()
-            .unwrap()
-    };
+    let gauge =
+        |text: &str, name: &str| metric_value(text, &format!("{name}{{number=\"{NUMBER}\"}}"));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let text = scrape().await;

@@ -466,12 +466,7 @@ async fn the_simulator_shows_the_agents_reply_with_its_ticks() {
         )
         .await;
     let id = chats["items"][0]["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     app.post(
         &format!("/api/v1/chats/{id}/messages"),
         Some(&admin.access),

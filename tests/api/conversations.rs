@@ -234,12 +234,7 @@ async fn an_agent_sees_only_their_chats_and_the_queue() {
         200,
         "pending: visible"
     );
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &ana).await;
     assert_error(
         app.get(&format!("/api/v1/chats/{id}"), &bia.access).await,
         404,
@@ -288,12 +283,7 @@ async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let chat = app.customer_says(CUSTOMER, "wamid.R", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &ana).await;
     let body = json!({"client_id": "c-1", "type": "text", "text": "Olá! Como posso ajudar?"});
     let path = format!("/api/v1/chats/{id}/messages");
     let first = app.post(&path, Some(&ana.access), &body).await;
@@ -330,12 +320,7 @@ async fn a_reply_to_a_message_carries_its_context() {
         .customer_says(CUSTOMER, "wamid.Q", "qual o prazo?")
         .await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     let messages: Value = app
         .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
         .await
@@ -368,12 +353,7 @@ async fn temporary_failures_are_retried_and_permanent_ones_mark_the_message_fail
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.F", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     app.sim.script([
         Failure::Status(500),
         Failure::CloudError {
@@ -426,8 +406,7 @@ async fn a_send_whose_answer_was_lost_is_settled_by_its_status_and_never_sent_tw
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.L", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    let claim = format!("/api/v1/chats/{id}/claim");
-    app.post(&claim, Some(&admin.access), &json!({})).await;
+    app.claim(id, &admin).await;
     // The Cloud API takes the first reply, but its answer never reaches the hub.
     app.sim.script([Failure::AnswerLost]);
     let path = format!("/api/v1/chats/{id}/messages");
@@ -463,8 +442,7 @@ async fn a_send_in_doubt_that_no_status_names_is_sent_again_after_the_recovery_w
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.T", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    let claim = format!("/api/v1/chats/{id}/claim");
-    app.post(&claim, Some(&admin.access), &json!({})).await;
+    app.claim(id, &admin).await;
     // The answer is lost and no status webhook ever names the send: the hub cannot tell it
     // went out, and sends it again rather than risk losing it.
     app.sim.script([Failure::AnswerLost]);
@@ -494,12 +472,7 @@ async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.D", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     app.sim.set_down(true);
     let path = format!("/api/v1/chats/{id}/messages");
     for i in 0..5 {
@@ -548,12 +521,7 @@ async fn outside_the_window_only_templates_may_be_sent() {
         .await
         .unwrap();
     let id = chats["items"][0]["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &admin).await;
     let path = format!("/api/v1/chats/{id}/messages");
     let text = json!({"client_id": "w-1", "type": "text", "text": "oi"});
     assert_error(
@@ -586,12 +554,7 @@ async fn bad_sends_are_clear_4xx_and_send_nothing() {
     let chat = app.customer_says(CUSTOMER, "wamid.B", "oi").await;
     let id = chat["id"].as_str().unwrap();
     let path = format!("/api/v1/chats/{id}/messages");
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     for (body, field) in [
         (
             json!({"client_id": "b1", "type": "text", "text": ""}),
@@ -763,12 +726,7 @@ async fn a_new_message_after_a_close_opens_a_new_chat() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.N1", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &admin).await;
     app.post(
         &format!("/api/v1/chats/{id}/close"),
         Some(&admin.access),
@@ -867,12 +825,7 @@ async fn statuses_that_overtake_the_send_answer_are_applied_when_it_lands() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.E", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     app.sim.set_statuses_first(true);
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "early", "type": "text", "text": "rápido"});
@@ -894,12 +847,7 @@ async fn a_status_never_moves_a_message_backwards() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.BK", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "bk", "type": "text", "text": "oi"});
     app.post(&path, Some(&admin.access), &body).await;
@@ -925,12 +873,7 @@ async fn a_reaction_goes_out_on_the_customers_message() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.RX", "obrigado!").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     let path = format!("/api/v1/chats/{id}/messages");
     let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
     let target = messages["items"][0]["id"].as_str().unwrap();
@@ -1062,12 +1005,7 @@ async fn a_sandbox_customer_writes_from_the_browser_and_sees_the_replies() {
         .as_str()
         .expect("the chat")
         .to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &admin).await;
     app.post(
         &format!("/api/v1/chats/{id}/messages"),
         Some(&admin.access),
@@ -1154,12 +1092,7 @@ async fn a_status_naming_a_send_that_never_left_changes_nothing() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.N", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     // The Cloud API refuses the first try outright, so the reply surely has not left.
     app.sim.set_down(true);
     let path = format!("/api/v1/chats/{id}/messages");

@@ -14,8 +14,7 @@ const CUSTOMER: &str = "5511955550000";
 async fn claimed_chat(app: &TestApp, admin: &Tokens) -> String {
     let chat = app.customer_says(CUSTOMER, "wamid.F0", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    let claim = format!("/api/v1/chats/{id}/claim");
-    app.post(&claim, Some(&admin.access), &json!({})).await;
+    app.claim(&id, admin).await;
     id
 }
 
@@ -111,17 +110,9 @@ async fn a_down_or_rate_limiting_cloud_api_shows_in_metrics_and_nothing_is_lost(
         .text()
         .await
         .unwrap();
-    let gauge = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} missing in\n{metrics}"))
-    };
-    assert!(gauge("atende_cloud_api_failing_seconds") > 0.0);
-    assert_eq!(
-        gauge(&format!("atende_outbox_depth{{number=\"{NUMBER}\"}}")),
-        3.0
-    );
+    assert!(metric_value(&metrics, "atende_cloud_api_failing_seconds") > 0.0);
+    let depth = format!("atende_outbox_depth{{number=\"{NUMBER}\"}}");
+    assert_eq!(metric_value(&metrics, &depth), 3.0);
     app.sim.set_down(false);
     let sent = app
         .sim

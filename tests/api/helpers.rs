@@ -134,6 +134,12 @@ impl TestApp {
     }
 
     /// Posts a webhook body signed with the test app secret.
+    /// `user` takes the chat `id` ("Assumir"); the answer is not checked.
+    pub async fn claim(&self, id: &str, user: &Tokens) -> Response {
+        let path = format!("/api/v1/chats/{id}/claim");
+        self.post(&path, Some(&user.access), &json!({})).await
+    }
+
     pub async fn webhook(&self, body: &Value) -> Response {
         let bytes = serde_json::to_vec(body).expect("json");
         self.webhook_bytes(bytes).await
@@ -412,6 +418,14 @@ pub async fn stored_inbound(
         }
     }
     counts
+}
+
+/// The value of the metric line `name` (with its labels, e.g. `x{number="a"}`) in a
+/// Prometheus text page.
+pub fn metric_value(page: &str, name: &str) -> f64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing in\n{page}"))
 }
 
 /// Runs the binary to completion and returns (success, stdout, stderr).

@@ -56,12 +56,7 @@ async fn an_inbound_image_is_downloaded_and_served_to_who_may_see_it() {
         .await
         .unwrap();
     let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{chat_id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&chat_id, &ana).await;
     let messages: Value = app
         .get(&format!("/api/v1/chats/{chat_id}/messages"), &ana.access)
         .await
@@ -98,12 +93,7 @@ async fn an_uploaded_image_is_sent_through_the_cloud_api_media_endpoint() {
     let admin = app.admin().await;
     let chat = app.customer_says(CUSTOMER, "wamid.U", "manda a foto").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &admin).await;
     let uploaded = upload(&app, &admin.access, png(), "foto.png", "image/png").await;
     assert_eq!(uploaded.status(), 201);
     let uploaded: Value = uploaded.json().await.unwrap();

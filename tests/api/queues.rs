@@ -269,12 +269,7 @@ async fn chats_of_an_agent_who_stays_offline_return_to_the_queue() {
     let (socket, _) = Socket::signed_in(&app, &ana.access, None).await;
     let chat = app.customer_says("5511944440000", "wamid.OFF", "oi").await;
     let id = chat["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(id, &ana).await;
     drop(socket);
     let back = app
         .eventually(

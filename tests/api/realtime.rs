@@ -110,12 +110,7 @@ async fn an_agent_never_receives_events_of_another_agents_chat() {
     let bia = app.user(&admin, "bia@test.local", "agent").await;
     let chat = app.customer_says("5511900002222", "wamid.V1", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &ana).await;
     let (mut bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
     let (mut ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
     // Everything that can happen in Ana's chat.
@@ -338,12 +333,7 @@ async fn typing_and_viewing_reach_colleagues_who_see_the_chat() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let chat = app.customer_says("5511900008888", "wamid.TY", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &ana).await;
     let (mut sup, _) = Socket::signed_in(&app, &admin.access, None).await;
     let (mut agent, _) = Socket::signed_in(&app, &ana.access, None).await;
     agent.send(json!({"type": "viewing", "chat_id": id})).await;

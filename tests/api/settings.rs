@@ -169,12 +169,7 @@ async fn a_customer_writing_within_the_reopen_window_continues_the_closed_chat()
     .await;
     let chat = app.customer_says("5511922221111", "wamid.W1", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &admin).await;
     app.post(
         &format!("/api/v1/chats/{id}/close"),
         Some(&admin.access),
@@ -446,12 +441,7 @@ async fn the_report_counts_what_happened_per_day_and_per_agent() {
             .customer_says(&format!("551190123000{n}"), &format!("wamid.RP{n}"), "oi")
             .await;
         let id = chat["id"].as_str().unwrap();
-        app.post(
-            &format!("/api/v1/chats/{id}/claim"),
-            Some(&ana.access),
-            &json!({}),
-        )
-        .await;
+        app.claim(id, &ana).await;
         app.post(
             &format!("/api/v1/chats/{id}/messages"),
             Some(&ana.access),
@@ -608,12 +598,7 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         "conflict",
     )
     .await;
-    app.post(
-        &format!("/api/v1/chats/{id}/claim"),
-        Some(&admin.access),
-        &json!({}),
-    )
-    .await;
+    app.claim(&id, &admin).await;
     app.post(
         &format!("/api/v1/chats/{id}/close"),
         Some(&admin.access),
