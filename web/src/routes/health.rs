@@ -21,7 +21,7 @@ async fn healthz() -> HttpResponse {
 /// Storage answers reads and writes, and the actors that route and send messages run.
 /// The answer also tells how many requests wait for the Cloud API and whether it fails.
 #[utoipa::path(tag = "health", responses(
-    (status = 200, description = "`{\"status\":\"ready\"}`"),
+    (status = 200, description = "`{\"status\":\"ready\", \"outbox\":<requests waiting>, \"cloud_api\":\"ok\"|\"failing\", \"cloud_api_failing_since\":<time>|null}`"),
     (status = 503, description = "not ready; the error message says why", body = crate::views::ErrorBody),
 ))]
 #[get("/readyz")]
