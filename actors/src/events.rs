@@ -40,8 +40,9 @@ pub enum Payload {
     Json(Value),
 }
 
-/// Turns a payload into the event's `data` (the HTTP layer knows the API's shapes).
-pub type Renderer = fn(&Payload, &Store) -> Value;
+/// Turns a payload into the event's `data`, as JSON text (the HTTP layer knows the API's
+/// shapes).
+pub type Renderer = fn(&Payload, &Store) -> String;
 
 /// How long events are kept for resuming sockets.
 #[derive(Clone, Copy, Debug)]
@@ -229,7 +230,7 @@ impl Handler<Publish> for EventBus {
         let event = Event {
             seq: self.next_seq,
             name: msg.name.to_string(),
-            data: (self.render)(&msg.payload, &self.store).to_string(),
+            data: (self.render)(&msg.payload, &self.store),
             scope: msg.scope,
             at: Utc::now(),
         };

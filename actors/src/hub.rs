@@ -74,8 +74,10 @@ impl Hub {
             config.retention,
             config.presence,
             board.clone(),
-        )
-        .start();
+        );
+        // Its own thread: rendering and fanning out events would otherwise share one core
+        // with every chat actor.
+        let bus = EventBus::start_in_arbiter(&Arbiter::new().handle(), |_| bus);
         let media = MediaFetcher::new(store.clone(), client.clone()).start();
         let parts = RouterParts {
             metrics: metrics.clone(),

@@ -96,18 +96,26 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
         .first()
         .map(|first| *first + Duration::from_secs(1))
         .filter(|from| times.last().is_some_and(|last| last > from));
+    // n sends span n - 1 intervals, from the first after `from` to the last.
     let measured = steady.map_or(0.0, |from| {
-        let n = times.iter().filter(|t| **t >= from).count();
-        n as f64 / (*times.last().unwrap() - from).as_secs_f64()
+        let window: Vec<&Instant> = times.iter().filter(|t| **t >= from).collect();
+        match (window.first(), window.last()) {
+            (Some(first), Some(last)) if last > first => {
+                (window.len() - 1) as f64 / (**last - **first).as_secs_f64()
+            }
+            _ => 0.0,
+        }
     });
     let share = measured / f64::from(args.rate);
+    // Above the limit by more than timing jitter would be a failure too: Meta throttles.
+    let within = (0.95..=1.005).contains(&share);
     // Whether the sender or the replies' creation was the limit: what was left to send
     // once every reply had been accepted.
     let left = times.iter().filter(|t| **t >= queued).count();
     println!(
         "  sustained: {measured:.0} sends/s = {:.1}% of the limit  [target 95-100%: {}]; {} accepted, {lost} lost, {doubled} sent twice  [{}]",
         share * 100.0,
-        verdict((0.95..=1.0).contains(&share)),
+        verdict(within),
         accepted.len(),
         verdict(lost == 0 && doubled == 0)
     );

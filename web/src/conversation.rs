@@ -230,22 +230,36 @@ impl From<&Contact> for ContactView {
     }
 }
 
-/// The `data` of a WebSocket event: a chat (with what changed), a message (with its chat,
-/// so a notification needs no second request), or the payload as it is.
-pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> Value {
+/// The `data` of a WebSocket event, as JSON text: a chat (with what changed), a message
+/// (with its chat, so a notification needs no second request), or the payload as it is.
+pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> String {
     use atende_actors::events::Payload;
-    match payload {
-        Payload::Chat { chat, change } => {
-            let mut data = serde_json::to_value(ChatView::new(chat, store)).unwrap_or_default();
-            data["change"] = Value::String((*change).to_string());
-            data
-        }
-        Payload::Message { message, chat } => {
-            let mut data =
-                serde_json::to_value(MessageView::new(message, store)).unwrap_or_default();
-            data["chat"] = serde_json::to_value(ChatView::new(chat, store)).unwrap_or_default();
-            data
-        }
-        Payload::Json(value) => value.clone(),
+
+    #[derive(Serialize)]
+    struct ChatEvent {
+        #[serde(flatten)]
+        chat: ChatView,
+        change: &'static str,
     }
+
+    #[derive(Serialize)]
+    struct MessageEvent {
+        #[serde(flatten)]
+        message: MessageView,
+        chat: ChatView,
+    }
+
+    let json = match payload {
+        Payload::Chat { chat, change } => serde_json::to_string(&ChatEvent {
+            chat: ChatView::new(chat, store),
+            change,
+        }),
+        Payload::Message { message, chat } => serde_json::to_string(&MessageEvent {
+            message: MessageView::new(message, store),
+            chat: ChatView::new(chat, store),
+        }),
+        Payload::Json(value) => return value.to_string(),
+    };
+    // The views are plain data: serializing them cannot fail.
+    json.unwrap_or_else(|_| "null".into())
 }
