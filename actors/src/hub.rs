@@ -17,6 +17,8 @@ use crate::whatsapp::client::{CloudApiError, CloudClient};
 
 /// How long the template list is served from memory before it is asked for again.
 const TEMPLATE_TTL: Duration = Duration::from_secs(600);
+/// How often the wall clock is compared with the monotonic clock.
+const CLOCK_CHECK: Duration = Duration::from_secs(1);
 
 /// The Cloud API side and the chat rules the actors follow.
 #[derive(Clone, Debug)]
@@ -88,6 +90,7 @@ impl Hub {
         };
         let router = Router::new(store.clone(), config.clone(), parts).start();
         bus.do_send(SetRouter(router.clone()));
+        watch_clock(metrics.clone());
         Hub {
             metrics,
             router,
@@ -133,4 +136,21 @@ impl Hub {
             },
         }
     }
+}
+
+/// Notices steps of the system clock, for `/readyz`, `/metrics` and the log. Timers and
+/// message order do not depend on the wall clock; what does (the chat list order, the
+/// 24-hour window, token expiry) follows the new time, and an operator should know.
+fn watch_clock(metrics: Arc<Metrics>) {
+    actix::spawn(async move {
+        let mut watch = crate::metrics::ClockWatch::default();
+        let mut tick = actix::clock::interval(CLOCK_CHECK);
+        loop {
+            tick.tick().await;
+            if let Some(jump) = watch.look() {
+                tracing::warn!(seconds = jump.seconds, "the system clock jumped");
+                metrics.clock_jumped(jump);
+            }
+        }
+    });
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -25,6 +26,54 @@ pub struct Metrics {
     sends_failed: Mutex<BTreeMap<i64, u64>>,
     outboxes: Mutex<BTreeMap<String, OutboxGauge>>,
     latency: Mutex<Histogram>,
+    clock_jumps: AtomicU64,
+    last_clock_jump: Mutex<Option<ClockJump>>,
+}
+
+/// A step of the system clock (an NTP correction, an operator's `date -s`, a VM resumed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockJump {
+    /// How far the wall clock moved beyond the time that passed; negative when back.
+    pub seconds: i64,
+    /// The wall-clock time right after the jump.
+    pub at: DateTime<Utc>,
+}
+
+/// A wall-clock step smaller than this is ignored (NTP slews small errors away).
+const CLOCK_JUMP_MIN: Duration = Duration::from_secs(2);
+
+/// Tells a step of the wall clock from time passing, against the monotonic clock.
+pub struct ClockWatch {
+    wall: DateTime<Utc>,
+    monotonic: Instant,
+}
+
+impl Default for ClockWatch {
+    fn default() -> Self {
+        ClockWatch {
+            wall: Utc::now(),
+            monotonic: Instant::now(),
+        }
+    }
+}
+
+impl ClockWatch {
+    /// The jump since the last look, if the wall clock moved by more (or less) than the
+    /// monotonic clock did.
+    pub fn look(&mut self) -> Option<ClockJump> {
+        self.observe(Utc::now(), Instant::now())
+    }
+
+    fn observe(&mut self, wall: DateTime<Utc>, monotonic: Instant) -> Option<ClockJump> {
+        let passed = chrono::Duration::from_std(monotonic - self.monotonic).unwrap_or_default();
+        let drift = (wall - self.wall) - passed;
+        (self.wall, self.monotonic) = (wall, monotonic);
+        let min = chrono::Duration::from_std(CLOCK_JUMP_MIN).unwrap_or_default();
+        (drift.abs() >= min).then(|| ClockJump {
+            seconds: drift.num_seconds(),
+            at: wall,
+        })
+    }
 }
 
 /// What one business number's outbound queue holds.
@@ -127,8 +176,61 @@ impl Metrics {
             .clone()
     }
 
+    /// Notes a jump of the system clock.
+    pub fn clock_jumped(&self, jump: ClockJump) {
+        Self::bump(&self.clock_jumps);
+        *self
+            .last_clock_jump
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(jump);
+    }
+
+    /// How many clock jumps were noticed, and the last.
+    pub fn clock_jumps(&self) -> (u64, Option<ClockJump>) {
+        let last = *self
+            .last_clock_jump
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        (Self::get(&self.clock_jumps), last)
+    }
+
     /// A counter's value.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_of_the_wall_clock_is_told_from_time_passing() {
+        let start = ClockWatch::default();
+        let (wall, monotonic) = (start.wall, start.monotonic);
+        let mut watch = start;
+        let later = |s: u64| monotonic + Duration::from_secs(s);
+        let hours = |h: i64| chrono::Duration::hours(h);
+        // Time passing, even with a late look, is no jump.
+        assert_eq!(watch.observe(wall + hours(1), later(3600)), None);
+        // Three hours back while one second passed.
+        let back = watch
+            .observe(wall + hours(1) - hours(3), later(3601))
+            .unwrap();
+        assert_eq!(back.seconds, -3 * 3600 - 1);
+        // Measured from the new time: the next second is quiet again.
+        let now = back.at;
+        assert_eq!(
+            watch.observe(now + chrono::Duration::seconds(1), later(3602)),
+            None
+        );
+        let ahead = watch.observe(now + hours(27), later(3603)).unwrap();
+        assert_eq!(ahead.seconds, 27 * 3600 - 2);
+        // A second of drift is left to NTP.
+        let now = ahead.at;
+        assert_eq!(
+            watch.observe(now + chrono::Duration::seconds(2), later(3604)),
+            None
+        );
     }
 }

@@ -46,6 +46,10 @@ pub struct ScaleArgs {
     /// Requests per measured query kind.
     #[arg(long, default_value_t = 200, value_parser = super::positive)]
     pub queries: usize,
+    /// Fill this new data directory and keep it (for looking into start-up), instead of a
+    /// temporary one.
+    #[arg(long)]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
@@ -53,7 +57,11 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
         bail!("--chats must be at least {SMALL}");
     }
     let dir = tempfile::tempdir()?;
-    let data = dir.path().join("hub");
+    let data = match &args.keep {
+        Some(keep) if keep.exists() => bail!("{} exists already", keep.display()),
+        Some(keep) => keep.clone(),
+        None => dir.path().join("hub"),
+    };
     let hub = Hub::start(&data, None, &[]).await?;
     println!(
         "Scale: {} chats x {} messages = {} messages, filled through the webhook",

@@ -7,7 +7,7 @@
 //! is `ATENDE_CRASH_ROUNDS=100 cargo test --release --test api crash -- --nocapture`.
 //! `ATENDE_CRASH_SEED` replays a run (the seed is printed).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -217,10 +217,6 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn text(body: &str) -> Value {
-    json!({"type": "text", "text": {"body": body}})
-}
-
 /// Posts a signed webhook; the status, or None when the hub did not answer.
 async fn post_signed(client: &reqwest::Client, url: &str, body: &Value) -> Option<u16> {
     let bytes = serde_json::to_vec(body).unwrap();
@@ -234,15 +230,4 @@ async fn post_signed(client: &reqwest::Client, url: &str, body: &Value) -> Optio
         .await
         .ok()?;
     Some(response.status().as_u16())
-}
-
-/// How many times the Cloud API took each reply.
-fn sent_replies(sim: &CloudApiSim) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for message in sim.sent() {
-        if let Some(text) = message.body["text"]["body"].as_str() {
-            *counts.entry(text.to_string()).or_default() += 1;
-        }
-    }
-    counts
 }

@@ -465,3 +465,19 @@ pub fn inbound_at(from: &str, wamid: &str, content: Value, at: i64) -> Value {
         }}]}]
     })
 }
+
+/// The content of a customer's text message, for [`inbound`].
+pub fn text(body: &str) -> Value {
+    json!({"type": "text", "text": {"body": body}})
+}
+
+/// How many times the simulated Cloud API took each text reply.
+pub fn sent_replies(sim: &atende_web::sandbox::CloudApiSim) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for message in sim.sent() {
+        if let Some(text) = message.body["text"]["body"].as_str() {
+            *counts.entry(text.to_string()).or_default() += 1;
+        }
+    }
+    counts
+}

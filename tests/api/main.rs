@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod basics;
 mod browser;
+mod clock;
 mod console;
 mod conversations;
 mod crash;

@@ -19,9 +19,10 @@ async fn healthz() -> HttpResponse {
 }
 
 /// Storage answers reads and writes, and the actors that route and send messages run.
-/// The answer also tells how many requests wait for the Cloud API and whether it fails.
+/// The answer also tells how many requests wait for the Cloud API, whether it fails, and
+/// the last jump of the system clock.
 #[utoipa::path(tag = "health", responses(
-    (status = 200, description = "`{\"status\":\"ready\", \"outbox\":<requests waiting>, \"cloud_api\":\"ok\"|\"failing\", \"cloud_api_failing_since\":<time>|null}`"),
+    (status = 200, description = "`{\"status\":\"ready\", \"outbox\":<requests waiting>, \"cloud_api\":\"ok\"|\"failing\", \"cloud_api_failing_since\":<time>|null, \"clock_jump\":{\"seconds\":<how far, negative when back>,\"at\":<time>}|null}` (the last step of the system clock noticed since start)"),
     (status = 503, description = "not ready; the error message says why", body = crate::views::ErrorBody),
 ))]
 #[get("/readyz")]
@@ -41,10 +42,12 @@ async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     // Still ready (webhooks are taken and kept) while the Cloud API fails; it says so.
     let outbox = state.store.outbox_len();
     let failing = hub.metrics.cloud_api_failing_since();
+    let (_, jump) = hub.metrics.clock_jumps();
     Ok(HttpResponse::Ok().json(json!({
         "status": "ready",
         "outbox": outbox,
         "cloud_api": if failing.is_some() { "failing" } else { "ok" },
         "cloud_api_failing_since": failing,
+        "clock_jump": jump.map(|j| json!({"seconds": j.seconds, "at": j.at})),
     })))
 }

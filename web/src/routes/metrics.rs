@@ -122,6 +122,19 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
             }),
         )],
     );
+    let (jumps, last_jump) = m.clock_jumps();
+    metric(
+        "atende_clock_jumps_total",
+        "counter",
+        "Steps of the system clock noticed since start (wall and monotonic clocks disagreed).",
+        vec![(String::new(), jumps as f64)],
+    );
+    metric(
+        "atende_clock_last_jump_seconds",
+        "gauge",
+        "How far the last step moved the wall clock (negative when back; 0 when none).",
+        vec![(String::new(), last_jump.map_or(0.0, |j| j.seconds as f64))],
+    );
     let statuses = [ChatStatus::Pending, ChatStatus::Open, ChatStatus::Closed];
     // A failing disk can fail reads too: what cannot be read is left out, the rest is
     // still served (the failure is what the scrape should show).
