@@ -1,8 +1,8 @@
-//! The `events` tree (numbered events for resuming sockets) and the `queues` tree.
+//! The event log (numbered events for resuming sockets; see `event_log`) and the `queues`,
+//! `canned_responses` and `audit` trees.
 
 use chrono::{DateTime, Utc};
 
-use crate::keys::read_u64;
 use crate::records::event::{Event, Viewer};
 use crate::records::queue::Queue;
 use crate::store::{decode, encode};
@@ -11,60 +11,27 @@ use crate::{ChatStatus, Result, Store, UserId};
 impl Store {
     /// Appends an event (the caller numbers it).
     pub fn append_event(&self, event: &Event) -> Result<()> {
-        self.trees()
-            .events
-            .insert(event.seq.to_be_bytes(), encode(event)?)?;
-        Ok(())
+        self.event_log().append(event)
     }
 
     /// The newest event's number, 0 for none.
     pub fn last_event_seq(&self) -> Result<u64> {
-        Ok(self
-            .trees()
-            .events
-            .last()?
-            .and_then(|(k, _)| read_u64(&k))
-            .unwrap_or(0))
+        Ok(self.event_log().last_seq())
     }
 
     /// The oldest event still kept, if any.
     pub fn first_event_seq(&self) -> Result<Option<u64>> {
-        Ok(self.trees().events.first()?.and_then(|(k, _)| read_u64(&k)))
+        Ok(self.event_log().first_seq())
     }
 
     /// The events after `after` up to `until` that `viewer` may see, oldest first.
     pub fn events_since(&self, after: u64, until: u64, viewer: &Viewer) -> Result<Vec<Event>> {
-        let mut events = Vec::new();
-        for entry in self
-            .trees()
-            .events
-            .range((after + 1).to_be_bytes()..=until.to_be_bytes())
-        {
-            let event: Event = decode(&entry?.1)?;
-            if event.scope.allows(viewer) {
-                events.push(event);
-            }
-        }
-        Ok(events)
+        self.event_log().since(after, until, viewer)
     }
 
     /// Drops events beyond the newest `keep` and those older than `before`.
     pub fn prune_events(&self, keep: usize, before: DateTime<Utc>) -> Result<usize> {
-        let tree = &self.trees().events;
-        let last = self.last_event_seq()?;
-        let mut pruned = 0;
-        for entry in tree.iter() {
-            let (key, bytes) = entry?;
-            let seq = read_u64(&key).unwrap_or(0);
-            let old =
-                last.saturating_sub(seq) >= keep as u64 || decode::<Event>(&bytes)?.at < before;
-            if !old {
-                break;
-            }
-            tree.remove(key)?;
-            pruned += 1;
-        }
-        Ok(pruned)
+        self.event_log().prune(keep, before)
     }
 
     /// How many chats a user holds in a status (an index prefix count).
@@ -208,9 +175,6 @@ impl Store {
 
     /// Events in the log.
     pub fn event_count(&self) -> Result<u64> {
-        Ok(match self.first_event_seq()? {
-            Some(first) => self.last_event_seq()? - first + 1,
-            None => 0,
-        })
+        Ok(self.event_log().len())
     }
 }

@@ -39,6 +39,7 @@ pub mod trees {
     pub const MESSAGES: &str = "messages";
     pub const MESSAGES_BY_WAMID: &str = "messages_by_wamid";
     pub const OUTBOX: &str = "outbox";
+    /// The event log's tree until schema 2 (the log is in files since).
     pub const EVENTS: &str = "events";
     pub const MEDIA: &str = "media";
     pub const SETTINGS: &str = "settings";
@@ -66,7 +67,6 @@ pub mod trees {
         MESSAGES,
         MESSAGES_BY_WAMID,
         OUTBOX,
-        EVENTS,
         MEDIA,
         SETTINGS,
         QUEUES,

@@ -16,6 +16,7 @@ mod backup;
 mod chats;
 mod erase;
 mod error;
+mod event_log;
 mod events;
 mod flusher;
 mod ids;

@@ -7,14 +7,17 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::event_log::EventLog;
 use crate::flusher::Flusher;
 use crate::keys::{meta, trees};
 use crate::{migrate, Error, Result};
 
 /// Name of the sled database folder inside the data directory.
 const DB_DIR: &str = "db";
+/// Name of the event log's folder inside the data directory.
+const EVENTS_DIR: &str = "events";
 /// Files Atende itself may leave in a data directory before the database exists.
-const OWN_ENTRIES: &[&str] = &[DB_DIR, "media", "initial-admin-password"];
+const OWN_ENTRIES: &[&str] = &[DB_DIR, EVENTS_DIR, "media", "initial-admin-password"];
 /// Bytes of the generated access-token signing key (HS256 wants at least 32).
 const JWT_KEY_LEN: usize = 64;
 /// sled's page cache; bounds resident memory whatever the data size.
@@ -32,6 +35,7 @@ struct Inner {
     /// Commits hold it shared; a backup holds it alone while it reads the trees.
     write_gate: std::sync::RwLock<()>,
     trees: Trees,
+    events: Arc<EventLog>,
     db: sled::Db,
     dir: PathBuf,
 }
@@ -57,7 +61,6 @@ pub(crate) struct Trees {
     pub(crate) pending_statuses: sled::Tree,
     pub(crate) media: sled::Tree,
     pub(crate) settings: sled::Tree,
-    pub(crate) events: sled::Tree,
     pub(crate) queues: sled::Tree,
     pub(crate) canned: sled::Tree,
     pub(crate) audit: sled::Tree,
@@ -83,6 +86,7 @@ impl Store {
             .open()
             .map_err(|e| open_error(dir, e))?;
         migrate::run(&db, dir)?;
+        let events = Arc::new(EventLog::open(&dir.join(EVENTS_DIR))?);
         let tree = |name: &str| db.open_tree(name);
         let inner = Inner {
             write_gate: std::sync::RwLock::new(()),
@@ -106,7 +110,6 @@ impl Store {
                 pending_statuses: tree(trees::PENDING_STATUSES)?,
                 media: tree(trees::MEDIA)?,
                 settings: tree(trees::SETTINGS)?,
-                events: tree(trees::EVENTS)?,
                 queues: tree(trees::QUEUES)?,
                 canned: tree(trees::CANNED_RESPONSES)?,
                 audit: tree(trees::AUDIT)?,
@@ -116,7 +119,8 @@ impl Store {
                     reports
                 },
             },
-            flusher: Flusher::spawn(db.clone()).map_err(io)?,
+            flusher: Flusher::spawn(db.clone(), Some(events.clone())).map_err(io)?,
+            events,
             dir: dir.to_path_buf(),
             db,
         };
@@ -237,6 +241,10 @@ impl Store {
         &self.inner.db
     }
 
+    pub(crate) fn event_log(&self) -> &EventLog {
+        &self.inner.events
+    }
+
     pub(crate) fn write_gate(&self) -> &std::sync::RwLock<()> {
         &self.inner.write_gate
     }
@@ -296,7 +304,7 @@ impl RawDb {
     /// Opens (or creates) a bare database in `dir`.
     pub fn open(dir: &Path) -> Result<RawDb> {
         let db = sled_config(dir).open()?;
-        let flusher = Flusher::spawn(db.clone()).map_err(|source| Error::Io {
+        let flusher = Flusher::spawn(db.clone(), None).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use crate::helpers::*;
+use crate::socket::Socket;
 
 async fn all_user_emails(hub: &HubProcess, token: &str) -> HashSet<String> {
     let client = reqwest::Client::new();
@@ -353,6 +354,41 @@ async fn first_chat(hub: &HubProcess, token: &str) -> Value {
         .await
         .unwrap();
     chats["items"][0].clone()
+}
+
+#[actix_web::test]
+async fn events_announced_before_kill_9_are_replayed_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let (mut socket, ready) = Socket::signed_in_at(hub.address, &token, None).await;
+    let before = ready["seq"].as_u64().unwrap();
+    let body = inbound("5511955553333", "wamid.E9", text("lembra de mim"));
+    let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|e: &Value| e["event"] == "message.created") {
+        seen.push(socket.next().await);
+    }
+    hub.kill_9();
+
+    // The browser comes back after the restart and resumes where it was.
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let (mut socket, ready) = Socket::signed_in_at(hub.address, &token, Some(before)).await;
+    let mut replayed = Vec::new();
+    while replayed.len() < seen.len() {
+        replayed.push(socket.next().await);
+    }
+    assert_eq!(replayed, seen, "the same events, with the same numbers");
+    assert!(ready["seq"].as_u64().unwrap() >= seen.last().unwrap()["seq"].as_u64().unwrap());
+    // New events go on from there.
+    let body = inbound("5511955553333", "wamid.E10", text("de novo"));
+    signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
+    let next = socket.next().await;
+    assert!(next["seq"].as_u64().unwrap() > seen.last().unwrap()["seq"].as_u64().unwrap());
 }
 
 #[actix_web::test]

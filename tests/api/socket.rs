@@ -23,7 +23,12 @@ pub struct Socket {
 impl Socket {
     /// Opens a socket (not yet signed in).
     pub async fn open(app: &TestApp) -> Socket {
-        let url = format!("ws://{}/api/v1/ws", app.address);
+        Socket::open_at(app.address).await
+    }
+
+    /// Opens a socket to the hub at `address`.
+    pub async fn open_at(address: std::net::SocketAddr) -> Socket {
+        let url = format!("ws://{address}/api/v1/ws");
         let (ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("websocket opens");
@@ -36,7 +41,16 @@ impl Socket {
         token: &str,
         resume_from: Option<u64>,
     ) -> (Socket, Value) {
-        let mut socket = Socket::open(app).await;
+        Socket::signed_in_at(app.address, token, resume_from).await
+    }
+
+    /// The same, to the hub at `address`.
+    pub async fn signed_in_at(
+        address: std::net::SocketAddr,
+        token: &str,
+        resume_from: Option<u64>,
+    ) -> (Socket, Value) {
+        let mut socket = Socket::open_at(address).await;
         socket
             .send(json!({"type": "auth", "token": token, "resume_from": resume_from}))
             .await;

@@ -10,9 +10,10 @@ use crate::keys::{meta, trees};
 use crate::{Error, Result};
 
 mod v1;
+mod v2;
 
 /// The schema this binary writes.
-pub const CURRENT: u32 = 1;
+pub const CURRENT: u32 = 2;
 
 /// Brings `db` to [`CURRENT`], or refuses it.
 pub(crate) fn run(db: &sled::Db, dir: &Path) -> Result<()> {
@@ -31,6 +32,7 @@ pub(crate) fn run(db: &sled::Db, dir: &Path) -> Result<()> {
     for version in found..CURRENT {
         match version {
             0 => v1::up(db)?,
+            1 => v2::up(db)?,
             _ => unreachable!("every version below CURRENT has a step"),
         }
         meta_tree.insert(meta::SCHEMA_VERSION, &(version + 1).to_be_bytes())?;

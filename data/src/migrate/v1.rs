@@ -7,5 +7,6 @@ pub(super) fn up(db: &sled::Db) -> Result<()> {
     for name in trees::ALL {
         db.open_tree(name)?;
     }
+    db.open_tree(trees::EVENTS)?;
     Ok(())
 }

@@ -1,0 +1,476 @@
+//! The event log (ARCHITECTURE.md, "Realtime"): numbered events kept for a retention
+//! window, so that a reconnecting browser is told exactly what it missed.
+//!
+//! It is kept in append-only files beside the database, not in a sled tree: an event is
+//! written once, read only by a resuming socket and dropped with its file. In sled, every
+//! event's bytes were rewritten with its page again and again; the log made the database
+//! about three times larger, and its recovery after a crash that much slower.
+//!
+//! `DATA_DIR/events/<first seq, 20 digits>.log` holds up to [`FILE_EVENTS`] records of
+//! `length (u32 BE) | CRC-32 of the rest (u32 BE) | seq (u64 BE) | time (i64 BE, Unix ms) |
+//! MessagePack event`, followed by zeros: files grow by [`GROWTH`] bytes of zeros at a time,
+//! so that syncing a record does not also commit a new file size each time. The store's
+//! group commit syncs the file being written after each database flush, so an event
+//! announced after a flush survives a crash; a record torn by a crash is cut off when the
+//! log is opened again.
+//! Pruning hides the events before the cut at once and deletes files once all of theirs
+//! are, except the last, which carries the numbering over a restart.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+
+use crate::records::event::{Event, Viewer};
+use crate::store::{decode, encode};
+use crate::{Error, Result};
+
+/// Events per file.
+const FILE_EVENTS: usize = 10_000;
+/// Bytes before each record's event: length, CRC-32, number and time.
+const HEADER: usize = 24;
+/// Zeros a file grows by when its next record does not fit.
+const GROWTH: u64 = 4 * 1024 * 1024;
+/// A record longer than this is damage, not an event.
+const MAX_RECORD: usize = 16 * 1024 * 1024;
+
+/// The log of one data directory.
+pub(crate) struct EventLog {
+    dir: PathBuf,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Oldest first; only the last is written to.
+    files: Vec<LogFile>,
+    /// The last file, open for writing (shared with the syncing flusher).
+    current: Option<Arc<File>>,
+    /// Events below this number are pruned, whether or not their file is deleted yet.
+    first_kept: u64,
+}
+
+struct LogFile {
+    path: PathBuf,
+    /// Bytes of whole records.
+    len: u64,
+    /// Bytes in the file (records, then zeros).
+    size: u64,
+    /// Per record: its number, where it starts, and when it happened.
+    index: Vec<(u64, u64, DateTime<Utc>)>,
+}
+
+impl EventLog {
+    /// Opens the log in `dir` (created if needed), cutting off a torn last record.
+    pub(crate) fn open(dir: &Path) -> Result<EventLog> {
+        let io = |source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+            .collect();
+        paths.sort();
+        let mut files = Vec::new();
+        for path in paths {
+            let file = read_file(&path)?;
+            if !file.index.is_empty() {
+                files.push(file);
+            } else {
+                std::fs::remove_file(&path).map_err(io)?;
+            }
+        }
+        let current = match files.last() {
+            Some(last) => Some(Arc::new(open_for_writing(&last.path)?)),
+            None => None,
+        };
+        let first_kept = files
+            .first()
+            .and_then(|f| f.index.first())
+            .map_or(0, |r| r.0);
+        Ok(EventLog {
+            dir: dir.to_path_buf(),
+            inner: Mutex::new(Inner {
+                files,
+                current,
+                first_kept,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an event (numbered by the caller, in increasing order).
+    pub(crate) fn append(&self, event: &Event) -> Result<()> {
+        let payload = encode(event)?;
+        let mut record = vec![0; 8];
+        record.extend_from_slice(&event.seq.to_be_bytes());
+        record.extend_from_slice(&event.at.timestamp_millis().to_be_bytes());
+        record.extend_from_slice(&payload);
+        let checked = crc32fast::hash(&record[8..]);
+        let len = (record.len() - HEADER) as u32;
+        record[..4].copy_from_slice(&len.to_be_bytes());
+        record[4..8].copy_from_slice(&checked.to_be_bytes());
+        let mut inner = self.lock();
+        let full = inner
+            .files
+            .last()
+            .is_none_or(|f| f.index.len() >= FILE_EVENTS);
+        if full || inner.current.is_none() {
+            self.start_file(&mut inner, event.seq)?;
+        }
+        let Inner { files, current, .. } = &mut *inner;
+        let (Some(file), Some(handle)) = (files.last_mut(), current.as_ref()) else {
+            unreachable!("a file was just started");
+        };
+        let end = file.len + record.len() as u64;
+        if end > file.size {
+            let zeros = vec![0; (end - file.size).max(GROWTH) as usize];
+            handle
+                .write_all_at(&zeros, file.size)
+                .map_err(|source| io_error(&file.path, source))?;
+            file.size += zeros.len() as u64;
+        }
+        // A failed write leaves at most a torn record where the next one goes.
+        handle
+            .write_all_at(&record, file.len)
+            .map_err(|source| io_error(&file.path, source))?;
+        file.index.push((event.seq, file.len, event.at));
+        file.len += record.len() as u64;
+        Ok(())
+    }
+
+    /// Starts a new file at `seq`, after syncing the one it follows.
+    fn start_file(&self, inner: &mut Inner, seq: u64) -> Result<()> {
+        if let (Some(previous), Some(last)) = (inner.current.take(), inner.files.last()) {
+            previous
+                .sync_data()
+                .map_err(|source| io_error(&last.path, source))?;
+        }
+        let path = self.dir.join(format!("{seq:020}.log"));
+        let file = open_for_writing(&path)?;
+        // The new name must survive a crash too.
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(|source| io_error(&self.dir, source))?;
+        inner.files.push(LogFile {
+            path,
+            len: 0,
+            size: 0,
+            index: Vec::new(),
+        });
+        inner.current = Some(Arc::new(file));
+        Ok(())
+    }
+
+    /// Makes every appended event durable (the group commit calls it after each flush).
+    pub(crate) fn sync(&self) -> std::io::Result<()> {
+        let current = self.lock().current.clone();
+        match current {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
+    }
+
+    /// The newest event's number, 0 for none.
+    pub(crate) fn last_seq(&self) -> u64 {
+        let inner = self.lock();
+        inner
+            .files
+            .last()
+            .and_then(|f| f.index.last())
+            .map_or(0, |r| r.0)
+    }
+
+    /// The oldest event kept, if any.
+    pub(crate) fn first_seq(&self) -> Option<u64> {
+        let inner = self.lock();
+        inner
+            .files
+            .iter()
+            .flat_map(|f| f.index.iter())
+            .map(|r| r.0)
+            .find(|seq| *seq >= inner.first_kept)
+    }
+
+    /// How many events are kept.
+    pub(crate) fn len(&self) -> u64 {
+        let inner = self.lock();
+        let first_kept = inner.first_kept;
+        inner
+            .files
+            .iter()
+            .map(|f| f.index.iter().filter(|r| r.0 >= first_kept).count() as u64)
+            .sum()
+    }
+
+    /// The events after `after` up to `until` that `viewer` may see, oldest first.
+    pub(crate) fn since(&self, after: u64, until: u64, viewer: &Viewer) -> Result<Vec<Event>> {
+        let inner = self.lock();
+        let from = (after + 1).max(inner.first_kept);
+        let mut events = Vec::new();
+        for file in &inner.files {
+            let wanted: Vec<&(u64, u64, DateTime<Utc>)> = file
+                .index
+                .iter()
+                .filter(|r| (from..=until).contains(&r.0))
+                .collect();
+            let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
+                continue;
+            };
+            let io = |source| io_error(&file.path, source);
+            let end = file
+                .index
+                .iter()
+                .find(|r| r.0 > last.0)
+                .map_or(file.len, |r| r.1);
+            let mut bytes = vec![0; (end - first.1) as usize];
+            let handle = File::open(&file.path).map_err(io)?;
+            handle.read_exact_at(&mut bytes, first.1).map_err(io)?;
+            let mut at = 0;
+            while let Some((_, payload, next)) = record_at(&bytes, at) {
+                let event: Event = decode(payload)?;
+                if event.scope.allows(viewer) {
+                    events.push(event);
+                }
+                at = next;
+            }
+        }
+        Ok(events)
+    }
+
+    /// Drops the events beyond the newest `keep` and those that happened before `before`;
+    /// answers how many were dropped.
+    pub(crate) fn prune(&self, keep: usize, before: DateTime<Utc>) -> Result<usize> {
+        let mut inner = self.lock();
+        let last = inner
+            .files
+            .last()
+            .and_then(|f| f.index.last())
+            .map_or(0, |r| r.0);
+        let by_count = last.saturating_sub(keep as u64) + 1;
+        let by_age = inner
+            .files
+            .iter()
+            .flat_map(|f| f.index.iter())
+            .find(|r| r.2 >= before)
+            .map_or(last + 1, |r| r.0);
+        let cut = by_count.max(by_age).max(inner.first_kept);
+        let pruned = inner
+            .files
+            .iter()
+            .flat_map(|f| f.index.iter())
+            .filter(|r| (inner.first_kept..cut).contains(&r.0))
+            .count();
+        inner.first_kept = cut;
+        // The last file stays, even all pruned: it carries the numbering over a restart.
+        while inner.files.len() > 1 && inner.files[0].index.last().is_some_and(|r| r.0 < cut) {
+            let file = inner.files.remove(0);
+            std::fs::remove_file(&file.path).map_err(|source| io_error(&file.path, source))?;
+        }
+        Ok(pruned)
+    }
+}
+
+/// Opens `path` for writing, creating it.
+fn open_for_writing(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|source| io_error(path, source))
+}
+
+/// Reads a file's records up to the zeros after them; a damaged or torn record ends the
+/// file there (and is said so).
+fn read_file(path: &Path) -> Result<LogFile> {
+    let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
+    let mut index: Vec<(u64, u64, DateTime<Utc>)> = Vec::new();
+    let mut at = 0;
+    while let Some(((seq, time), _, next)) = record_at(&bytes, at) {
+        let in_order = index.last().is_none_or(|last| seq > last.0);
+        let Some(time) = DateTime::from_timestamp_millis(time).filter(|_| in_order) else {
+            break;
+        };
+        index.push((seq, at as u64, time));
+        at = next;
+    }
+    let mut size = bytes.len() as u64;
+    if bytes[at..].iter().any(|b| *b != 0) {
+        tracing::warn!(path = %path.display(), kept = at, dropped = bytes.len() - at,
+            "the event log ends in a torn or damaged record; it is cut off");
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|file| file.set_len(at as u64))
+            .map_err(|source| io_error(path, source))?;
+        size = at as u64;
+    }
+    Ok(LogFile {
+        path: path.to_path_buf(),
+        len: at as u64,
+        size,
+        index,
+    })
+}
+
+/// The whole, intact record at `at` in `bytes`: its number and time, its event, and where
+/// the next record starts.
+fn record_at(bytes: &[u8], at: usize) -> Option<((u64, i64), &[u8], usize)> {
+    let header = bytes.get(at..at + HEADER)?;
+    let number =
+        |range: std::ops::Range<usize>| -> Option<[u8; 8]> { header[range].try_into().ok() };
+    let len = u32::from_be_bytes(header[..4].try_into().ok()?) as usize;
+    let crc = u32::from_be_bytes(header[4..8].try_into().ok()?);
+    if len == 0 || len > MAX_RECORD {
+        return None;
+    }
+    let end = at + HEADER + len;
+    let checked = bytes.get(at + 8..end)?;
+    if crc32fast::hash(checked) != crc {
+        return None;
+    }
+    let seq = u64::from_be_bytes(number(8..16)?);
+    let time = i64::from_be_bytes(number(16..24)?);
+    Some(((seq, time), &bytes[at + HEADER..end], end))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::event::Scope;
+    use crate::UserId;
+
+    fn event(seq: u64, at: DateTime<Utc>) -> Event {
+        Event {
+            seq,
+            name: "chat.updated".into(),
+            data: format!(r#"{{"n":{seq}}}"#),
+            scope: Scope::Everyone,
+            at,
+        }
+    }
+
+    fn anyone() -> Viewer {
+        Viewer {
+            user: UserId(1),
+            staff: false,
+            queues: Vec::new(),
+        }
+    }
+
+    fn seqs(events: &[Event]) -> Vec<u64> {
+        events.iter().map(|e| e.seq).collect()
+    }
+
+    #[test]
+    fn events_are_read_back_across_files_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let log = EventLog::open(dir.path()).unwrap();
+        assert_eq!((log.last_seq(), log.first_seq()), (0, None));
+        for seq in 1..=(FILE_EVENTS as u64 + 5) {
+            log.append(&event(seq, now)).unwrap();
+        }
+        log.sync().unwrap();
+        let all = log.since(0, u64::MAX, &anyone()).unwrap();
+        assert_eq!(all.len(), FILE_EVENTS + 5);
+        assert_eq!(all[7], event(8, now));
+        let tail = log.since(FILE_EVENTS as u64 - 2, FILE_EVENTS as u64 + 2, &anyone());
+        assert_eq!(
+            seqs(&tail.unwrap()),
+            (FILE_EVENTS as u64 - 1..=FILE_EVENTS as u64 + 2).collect::<Vec<_>>()
+        );
+        drop(log);
+        let log = EventLog::open(dir.path()).unwrap();
+        assert_eq!(log.last_seq(), FILE_EVENTS as u64 + 5);
+        assert_eq!(log.first_seq(), Some(1));
+        assert_eq!(log.len(), FILE_EVENTS as u64 + 5);
+        log.append(&event(FILE_EVENTS as u64 + 6, now)).unwrap();
+        let last = log
+            .since(FILE_EVENTS as u64 + 4, u64::MAX, &anyone())
+            .unwrap();
+        assert_eq!(
+            seqs(&last),
+            [FILE_EVENTS as u64 + 5, FILE_EVENTS as u64 + 6]
+        );
+    }
+
+    #[test]
+    fn a_torn_last_record_is_cut_off_and_the_log_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let log = EventLog::open(dir.path()).unwrap();
+        for seq in 1..=3 {
+            log.append(&event(seq, now)).unwrap();
+        }
+        drop(log);
+        let path = dir.path().join(format!("{:020}.log", 1));
+        let mut bytes = std::fs::read(&path).unwrap();
+        let end = bytes.iter().rposition(|b| *b != 0).unwrap() + 1;
+        // A crash in the middle of the third record: its last bytes never made it.
+        bytes[end - 3..end].fill(0);
+        std::fs::write(&path, &bytes).unwrap();
+        let log = EventLog::open(dir.path()).unwrap();
+        assert_eq!(log.last_seq(), 2);
+        log.append(&event(3, now)).unwrap();
+        log.append(&event(4, now)).unwrap();
+        assert_eq!(seqs(&log.since(0, 10, &anyone()).unwrap()), [1, 2, 3, 4]);
+        // A flipped bit is damage: the log stops before it.
+        drop(log);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.iter().rposition(|b| *b != 0).unwrap() - 2;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+        let log = EventLog::open(dir.path()).unwrap();
+        assert_eq!(log.last_seq(), 3);
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_and_the_recent_and_deletes_whole_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let old = now - chrono::Duration::hours(30);
+        let log = EventLog::open(dir.path()).unwrap();
+        let total = 2 * FILE_EVENTS as u64 + 30;
+        for seq in 1..=total {
+            let at = if seq <= 15 { old } else { now };
+            log.append(&event(seq, at)).unwrap();
+        }
+        // By age: the first 15 happened before the cut.
+        let before = now - chrono::Duration::hours(24);
+        assert_eq!(log.prune(usize::MAX, before).unwrap(), 15);
+        assert_eq!(log.first_seq(), Some(16));
+        assert_eq!(log.since(0, 20, &anyone()).unwrap().len(), 5);
+        // By count: the newest 20 stay, and the files that held only older ones go.
+        let pruned = log.prune(20, before).unwrap();
+        assert_eq!(pruned, total as usize - 15 - 20);
+        assert_eq!(log.first_seq(), Some(total - 19));
+        assert_eq!(log.len(), 20);
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 1, "two whole files were deleted");
+        // Everything pruned: the numbering survives a restart.
+        assert_eq!(log.prune(0, now + chrono::Duration::hours(1)).unwrap(), 20);
+        assert_eq!((log.first_seq(), log.len()), (None, 0));
+        drop(log);
+        let log = EventLog::open(dir.path()).unwrap();
+        assert_eq!(log.last_seq(), total);
+        log.append(&event(total + 1, now)).unwrap();
+        assert_eq!(log.last_seq(), total + 1);
+    }
+}
