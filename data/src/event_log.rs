@@ -8,18 +8,22 @@
 //!
 //! `DATA_DIR/events/<first seq, 20 digits>.log` holds up to [`FILE_EVENTS`] records of
 //! `length (u32 BE) | CRC-32 of the rest (u32 BE) | seq (u64 BE) | time (i64 BE, Unix ms) |
-//! MessagePack event`, followed by zeros: files grow by [`GROWTH`] bytes of zeros at a time,
-//! so that syncing a record does not also commit a new file size each time. The store's
-//! group commit syncs the file being written after each database flush, so an event
-//! announced after a flush survives a crash; a record torn by a crash is cut off when the
-//! log is opened again.
-//! Pruning hides the events before the cut at once and deletes files once all of theirs
-//! are, except the last, which carries the numbering over a restart.
+//! MessagePack event`. A record torn by a crash is cut off when the log is opened again.
+//!
+//! The files are not synced: what a process wrote survives its crash (even SIGKILL) in the
+//! kernel's cache, and only a crash of the machine can lose the newest events, ones that
+//! browsers may have received. So the log trusts its files only under the boot it was
+//! written in (`boot` holds that boot's id): after a reboot it keeps none of its events
+//! and numbers on from far beyond the old ones ([`REBOOT_GAP`]), so that every browser
+//! that resumes is told to reload rather than be given a log with a hole. Pruning hides
+//! the events before the cut at once and deletes files once all of theirs are, except
+//! the last, which carries the numbering over a restart.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
@@ -31,8 +35,12 @@ use crate::{Error, Result};
 const FILE_EVENTS: usize = 10_000;
 /// Bytes before each record's event: length, CRC-32, number and time.
 const HEADER: usize = 24;
-/// Zeros a file grows by when its next record does not fit.
-const GROWTH: u64 = 4 * 1024 * 1024;
+/// How far the numbering jumps when the log's files are not trusted (after a reboot).
+const REBOOT_GAP: u64 = 1_000_000_000;
+/// Where Linux tells the id of the running boot.
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+/// The file that holds the id of the boot the log was written in.
+const BOOT_FILE: &str = "boot";
 /// A record longer than this is damage, not an event.
 const MAX_RECORD: usize = 16 * 1024 * 1024;
 
@@ -46,18 +54,19 @@ pub(crate) struct EventLog {
 struct Inner {
     /// Oldest first; only the last is written to.
     files: Vec<LogFile>,
-    /// The last file, open for writing (shared with the syncing flusher).
-    current: Option<Arc<File>>,
-    /// Events below this number are pruned, whether or not their file is deleted yet.
+    /// The last file, open for appending.
+    current: Option<File>,
+    /// Events below this number are pruned (or untrusted), whether or not their file is
+    /// deleted yet.
     first_kept: u64,
+    /// The numbering goes on from at least here.
+    floor: u64,
 }
 
 struct LogFile {
     path: PathBuf,
     /// Bytes of whole records.
     len: u64,
-    /// Bytes in the file (records, then zeros).
-    size: u64,
     /// Per record: its number, where it starts, and when it happened.
     index: Vec<(u64, u64, DateTime<Utc>)>,
 }
@@ -65,6 +74,12 @@ struct LogFile {
 impl EventLog {
     /// Opens the log in `dir` (created if needed), cutting off a torn last record.
     pub(crate) fn open(dir: &Path) -> Result<EventLog> {
+        let boot = std::fs::read_to_string(BOOT_ID).ok();
+        EventLog::open_in_boot(dir, boot.as_deref().map(str::trim))
+    }
+
+    /// The same, with the id of the running boot (`None`: unknown, trust nothing).
+    fn open_in_boot(dir: &Path, boot: Option<&str>) -> Result<EventLog> {
         let io = |source| Error::Io {
             path: dir.to_path_buf(),
             source,
@@ -86,19 +101,39 @@ impl EventLog {
             }
         }
         let current = match files.last() {
-            Some(last) => Some(Arc::new(open_for_writing(&last.path)?)),
+            Some(last) => Some(open_for_writing(&last.path)?),
             None => None,
         };
-        let first_kept = files
+        let first = files
             .first()
             .and_then(|f| f.index.first())
             .map_or(0, |r| r.0);
+        let last = files.last().and_then(|f| f.index.last()).map_or(0, |r| r.0);
+        let (written_in, old_floor) = read_boot_file(&dir.join(BOOT_FILE));
+        let (first_kept, floor) = match boot {
+            Some(boot) if written_in.as_deref() == Some(boot) => {
+                (first.max(old_floor + 1), last.max(old_floor))
+            }
+            _ if files.is_empty() && old_floor == 0 => {
+                write_boot_file(dir, boot, 0)?;
+                (0, 0)
+            }
+            _ => {
+                tracing::warn!(
+                    "the event log was written before the last reboot; browsers will reload"
+                );
+                let floor = last.max(old_floor) + REBOOT_GAP;
+                write_boot_file(dir, boot, floor)?;
+                (floor + 1, floor)
+            }
+        };
         Ok(EventLog {
             dir: dir.to_path_buf(),
             inner: Mutex::new(Inner {
                 files,
                 current,
                 first_kept,
+                floor,
             }),
         })
     }
@@ -123,70 +158,50 @@ impl EventLog {
             .files
             .last()
             .is_none_or(|f| f.index.len() >= FILE_EVENTS);
-        if full || inner.current.is_none() {
-            self.start_file(&mut inner, event.seq)?;
-        }
-        let Inner { files, current, .. } = &mut *inner;
-        let (Some(file), Some(handle)) = (files.last_mut(), current.as_ref()) else {
-            unreachable!("a file was just started");
-        };
-        let end = file.len + record.len() as u64;
-        if end > file.size {
-            let zeros = vec![0; (end - file.size).max(GROWTH) as usize];
-            handle
-                .write_all_at(&zeros, file.size)
-                .map_err(|source| io_error(&file.path, source))?;
-            file.size += zeros.len() as u64;
-        }
-        // A failed write leaves at most a torn record where the next one goes.
-        handle
-            .write_all_at(&record, file.len)
-            .map_err(|source| io_error(&file.path, source))?;
-        file.index.push((event.seq, file.len, event.at));
-        file.len += record.len() as u64;
-        Ok(())
-    }
-
-    /// Starts a new file at `seq`, after syncing the one it follows.
-    fn start_file(&self, inner: &mut Inner, seq: u64) -> Result<()> {
-        if let (Some(previous), Some(last)) = (inner.current.take(), inner.files.last()) {
-            previous
-                .sync_data()
-                .map_err(|source| io_error(&last.path, source))?;
-        }
-        let path = self.dir.join(format!("{seq:020}.log"));
-        let file = open_for_writing(&path)?;
-        // The new name must survive a crash too.
-        File::open(&self.dir)
-            .and_then(|dir| dir.sync_all())
-            .map_err(|source| io_error(&self.dir, source))?;
-        inner.files.push(LogFile {
-            path,
-            len: 0,
-            size: 0,
-            index: Vec::new(),
-        });
-        inner.current = Some(Arc::new(file));
-        Ok(())
-    }
-
-    /// Makes every appended event durable (the group commit calls it after each flush).
-    pub(crate) fn sync(&self) -> std::io::Result<()> {
-        let current = self.lock().current.clone();
-        match current {
-            Some(file) => file.sync_data(),
-            None => Ok(()),
-        }
-    }
-
-    /// The newest event's number, 0 for none.
-    pub(crate) fn last_seq(&self) -> u64 {
-        let inner = self.lock();
-        inner
+        // Numbers beyond a gap (after a reboot) start a file of their own.
+        let last = inner
             .files
             .last()
             .and_then(|f| f.index.last())
-            .map_or(0, |r| r.0)
+            .map_or(0, |r| r.0);
+        if full || inner.floor > last || inner.current.is_none() {
+            self.start_file(&mut inner, event.seq)?;
+        }
+        let Inner {
+            files,
+            current,
+            floor,
+            ..
+        } = &mut *inner;
+        let (Some(file), Some(handle)) = (files.last_mut(), current.as_mut()) else {
+            unreachable!("a file was just started");
+        };
+        if let Err(source) = handle.write_all(&record) {
+            // Leave no torn record behind a later one.
+            let _ = handle.set_len(file.len);
+            return Err(io_error(&file.path, source));
+        }
+        file.index.push((event.seq, file.len, event.at));
+        file.len += record.len() as u64;
+        *floor = (*floor).max(event.seq);
+        Ok(())
+    }
+
+    /// Starts a new file at `seq`.
+    fn start_file(&self, inner: &mut Inner, seq: u64) -> Result<()> {
+        let path = self.dir.join(format!("{seq:020}.log"));
+        inner.current = Some(open_for_writing(&path)?);
+        inner.files.push(LogFile {
+            path,
+            len: 0,
+            index: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The newest event's number (or where the numbering goes on from), 0 for none.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.lock().floor
     }
 
     /// The oldest event kept, if any.
@@ -279,18 +294,38 @@ impl EventLog {
     }
 }
 
-/// Opens `path` for writing, creating it.
+/// The boot the log was written in, and the number it went on from then (0: from its
+/// files).
+fn read_boot_file(path: &Path) -> (Option<String>, u64) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut words = text.split_whitespace();
+    let boot = words.next().map(str::to_string);
+    (boot, words.next().and_then(|n| n.parse().ok()).unwrap_or(0))
+}
+
+/// Notes the running boot and the number the log goes on from, durably: a reboot before
+/// it is on disk must not number events again from below it.
+fn write_boot_file(dir: &Path, boot: Option<&str>, floor: u64) -> Result<()> {
+    let path = dir.join(BOOT_FILE);
+    let staged = dir.join(format!("{BOOT_FILE}.new"));
+    let io = |source| io_error(&path, source);
+    let mut file = File::create(&staged).map_err(io)?;
+    writeln!(file, "{} {floor}", boot.unwrap_or("unknown")).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&staged, &path).map_err(io)?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+}
+
+/// Opens `path` for appending, creating it.
 fn open_for_writing(path: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
-        .truncate(false)
-        .write(true)
+        .append(true)
         .open(path)
         .map_err(|source| io_error(path, source))
 }
 
-/// Reads a file's records up to the zeros after them; a damaged or torn record ends the
-/// file there (and is said so).
+/// Reads a file's records; a damaged or torn tail is cut off (and said so).
 fn read_file(path: &Path) -> Result<LogFile> {
     let bytes = std::fs::read(path).map_err(|source| io_error(path, source))?;
     let mut index: Vec<(u64, u64, DateTime<Utc>)> = Vec::new();
@@ -303,8 +338,7 @@ fn read_file(path: &Path) -> Result<LogFile> {
         index.push((seq, at as u64, time));
         at = next;
     }
-    let mut size = bytes.len() as u64;
-    if bytes[at..].iter().any(|b| *b != 0) {
+    if at < bytes.len() {
         tracing::warn!(path = %path.display(), kept = at, dropped = bytes.len() - at,
             "the event log ends in a torn or damaged record; it is cut off");
         OpenOptions::new()
@@ -312,12 +346,10 @@ fn read_file(path: &Path) -> Result<LogFile> {
             .open(path)
             .and_then(|file| file.set_len(at as u64))
             .map_err(|source| io_error(path, source))?;
-        size = at as u64;
     }
     Ok(LogFile {
         path: path.to_path_buf(),
         len: at as u64,
-        size,
         index,
     })
 }
@@ -387,7 +419,6 @@ mod tests {
         for seq in 1..=(FILE_EVENTS as u64 + 5) {
             log.append(&event(seq, now)).unwrap();
         }
-        log.sync().unwrap();
         let all = log.since(0, u64::MAX, &anyone()).unwrap();
         assert_eq!(all.len(), FILE_EVENTS + 5);
         assert_eq!(all[7], event(8, now));
@@ -421,11 +452,14 @@ mod tests {
         }
         drop(log);
         let path = dir.path().join(format!("{:020}.log", 1));
-        let mut bytes = std::fs::read(&path).unwrap();
-        let end = bytes.iter().rposition(|b| *b != 0).unwrap() + 1;
-        // A crash in the middle of the third record: its last bytes never made it.
-        bytes[end - 3..end].fill(0);
-        std::fs::write(&path, &bytes).unwrap();
+        let len = std::fs::metadata(&path).unwrap().len();
+        // A crash in the middle of the third record.
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 3)
+            .unwrap();
         let log = EventLog::open(dir.path()).unwrap();
         assert_eq!(log.last_seq(), 2);
         log.append(&event(3, now)).unwrap();
@@ -434,7 +468,7 @@ mod tests {
         // A flipped bit is damage: the log stops before it.
         drop(log);
         let mut bytes = std::fs::read(&path).unwrap();
-        let last = bytes.iter().rposition(|b| *b != 0).unwrap() - 2;
+        let last = bytes.len() - 2;
         bytes[last] ^= 0x40;
         std::fs::write(&path, bytes).unwrap();
         let log = EventLog::open(dir.path()).unwrap();
@@ -462,7 +496,16 @@ mod tests {
         assert_eq!(pruned, total as usize - 15 - 20);
         assert_eq!(log.first_seq(), Some(total - 19));
         assert_eq!(log.len(), 20);
-        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        let files = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "log")
+            })
+            .count();
         assert_eq!(files, 1, "two whole files were deleted");
         // Everything pruned: the numbering survives a restart.
         assert_eq!(log.prune(0, now + chrono::Duration::hours(1)).unwrap(), 20);
@@ -472,5 +515,35 @@ mod tests {
         assert_eq!(log.last_seq(), total);
         log.append(&event(total + 1, now)).unwrap();
         assert_eq!(log.last_seq(), total + 1);
+    }
+
+    #[test]
+    fn after_a_reboot_no_event_is_trusted_and_the_numbering_jumps() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-a")).unwrap();
+        for seq in 1..=5 {
+            log.append(&event(seq, now)).unwrap();
+        }
+        drop(log);
+        // The same boot (a restart, even after SIGKILL): everything is there.
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-a")).unwrap();
+        assert_eq!((log.first_seq(), log.last_seq()), (Some(1), 5));
+        drop(log);
+        // Another boot: the newest events may be lost, so none is served.
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-b")).unwrap();
+        assert_eq!(log.first_seq(), None);
+        let next = 5 + REBOOT_GAP + 1;
+        assert_eq!(log.last_seq(), next - 1);
+        assert!(log.since(2, u64::MAX, &anyone()).unwrap().is_empty());
+        log.append(&event(next, now)).unwrap();
+        assert_eq!(seqs(&log.since(0, u64::MAX, &anyone()).unwrap()), [next]);
+        drop(log);
+        // Trusted again in that boot, from the jump on; an unknown boot trusts nothing.
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-b")).unwrap();
+        assert_eq!((log.first_seq(), log.last_seq()), (Some(next), next));
+        drop(log);
+        let log = EventLog::open_in_boot(dir.path(), None).unwrap();
+        assert_eq!(log.last_seq(), next + REBOOT_GAP);
     }
 }

@@ -1,8 +1,7 @@
 //! Group commit: one thread turns every pending "make it durable" request into one flush.
 //!
 //! A waiter registers after its write has returned; the flusher takes every waiter queued
-//! so far, calls `db.flush()` once (which covers all their writes) and syncs the event log,
-//! then wakes them all.
+//! so far, calls `db.flush()` once (which covers all their writes), then wakes them all.
 //! sled 0.34's `flush_async` stalls under concurrency (ARCHITECTURE.md), hence the thread.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +11,6 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
-use crate::event_log::EventLog;
 use crate::{Error, Result};
 
 type Waiter = oneshot::Sender<Result<(), Arc<sled::Error>>>;
@@ -28,8 +26,8 @@ pub(crate) struct Flusher {
 }
 
 impl Flusher {
-    /// Starts the flusher thread for `db` and, after each of its flushes, the event log.
-    pub(crate) fn spawn(db: sled::Db, events: Option<Arc<EventLog>>) -> std::io::Result<Self> {
+    /// Starts the flusher thread for `db`.
+    pub(crate) fn spawn(db: sled::Db) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Waiter>();
         let failing = Arc::new(AtomicBool::new(false));
         let failed = failing.clone();
@@ -39,14 +37,7 @@ impl Flusher {
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
                     batch.extend(rx.try_iter());
-                    let result = db
-                        .flush()
-                        .map(drop)
-                        .and_then(|()| match &events {
-                            Some(log) => log.sync().map_err(sled::Error::Io),
-                            None => Ok(()),
-                        })
-                        .map_err(Arc::new);
+                    let result = db.flush().map(drop).map_err(Arc::new);
                     if let Err(error) = &result {
                         failed.store(true, Ordering::Relaxed);
                         tracing::error!(%error, waiters = batch.len(), "database flush failed");

@@ -35,7 +35,7 @@ struct Inner {
     /// Commits hold it shared; a backup holds it alone while it reads the trees.
     write_gate: std::sync::RwLock<()>,
     trees: Trees,
-    events: Arc<EventLog>,
+    events: EventLog,
     db: sled::Db,
     dir: PathBuf,
 }
@@ -86,7 +86,7 @@ impl Store {
             .open()
             .map_err(|e| open_error(dir, e))?;
         migrate::run(&db, dir)?;
-        let events = Arc::new(EventLog::open(&dir.join(EVENTS_DIR))?);
+        let events = EventLog::open(&dir.join(EVENTS_DIR))?;
         let tree = |name: &str| db.open_tree(name);
         let inner = Inner {
             write_gate: std::sync::RwLock::new(()),
@@ -119,7 +119,7 @@ impl Store {
                     reports
                 },
             },
-            flusher: Flusher::spawn(db.clone(), Some(events.clone())).map_err(io)?,
+            flusher: Flusher::spawn(db.clone()).map_err(io)?,
             events,
             dir: dir.to_path_buf(),
             db,
@@ -287,6 +287,14 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     Ok(rmp_serde::to_vec_named(value)?)
 }
 
+/// Encodes a record as MessagePack with its fields in order, without their names: for
+/// the records rewritten with every message (chats, messages, contacts), whose field
+/// names were half their bytes. [`decode`] reads both forms, so records written either
+/// way stay readable; new fields go last, with `#[serde(default)]`.
+pub(crate) fn encode_compact<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    Ok(rmp_serde::to_vec(value)?)
+}
+
 /// The sled settings of every Atende database.
 fn sled_config(path: &Path) -> sled::Config {
     sled::Config::new().path(path).cache_capacity(CACHE_BYTES)
@@ -304,7 +312,7 @@ impl RawDb {
     /// Opens (or creates) a bare database in `dir`.
     pub fn open(dir: &Path) -> Result<RawDb> {
         let db = sled_config(dir).open()?;
-        let flusher = Flusher::spawn(db.clone(), None).map_err(|source| Error::Io {
+        let flusher = Flusher::spawn(db.clone()).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;
@@ -348,6 +356,61 @@ fn open_error(dir: &Path, error: sled::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_and_named_records_both_decode() {
+        use crate::records::chat::*;
+        let now = chrono::Utc::now();
+        let mut chat = Chat::new(crate::ChatId(7), "5511999990000", "123", now);
+        chat.tags = vec!["vip".into()];
+        chat.last_message = Some(LastMessage {
+            preview: "oi".into(),
+            direction: Direction::In,
+            at: now,
+        });
+        chat.menu_offered = true;
+        let message = Message {
+            id: crate::MessageId(9),
+            chat_id: chat.id,
+            wamid: Some("wamid.X".into()),
+            direction: Direction::In,
+            kind: "location".into(),
+            text: None,
+            caption: Some("aqui".into()),
+            media: Some(MediaRef {
+                id: crate::MediaId(3),
+                mime_type: Some("image/jpeg".into()),
+                size: None,
+                filename: None,
+            }),
+            location: Some(serde_json::json!({"latitude": -23.5, "name": "Sé"})),
+            reply_to: None,
+            reaction: None,
+            status: MessageStatus::Delivered,
+            error: None,
+            author_id: None,
+            client_id: None,
+            details: Some(serde_json::json!([1, {"a": null}])),
+            created_at: now,
+            timestamp: now,
+        };
+        let contact = Contact::new("5511999990000", now);
+        fn both<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T) {
+            let named = encode(value).unwrap();
+            let compact = encode_compact(value).unwrap();
+            assert!(
+                compact.len() * 3 < named.len() * 2,
+                "{} vs {}",
+                compact.len(),
+                named.len()
+            );
+            assert_eq!(&decode::<T>(&named).unwrap(), value);
+            assert_eq!(&decode::<T>(&compact).unwrap(), value);
+        }
+        both(&chat);
+        both(&message);
+        both(&contact);
+    }
 
     #[test]
     fn a_second_open_of_the_same_directory_is_refused_as_locked() {

@@ -9,7 +9,7 @@ use crate::records::chat::{Chat, Contact, Message};
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
 use crate::search;
-use crate::store::encode;
+use crate::store::{encode, encode_compact};
 use crate::{ChatId, MessageId, OutboxId, Result, Store};
 
 /// The trees a [`Write`] touches, in the order of `Store::write_trees`.
@@ -36,6 +36,8 @@ pub(crate) const WRITE_TREES: usize = 13;
 #[derive(Default)]
 pub struct Write {
     batches: [Option<Batch>; WRITE_TREES],
+    /// Search index keys, written only where missing (a chat's words repeat).
+    terms: Vec<Vec<u8>>,
     error: Option<crate::Error>,
 }
 
@@ -52,7 +54,11 @@ impl Write {
             .remove(key.as_ref());
     }
 
-    fn encoded<V: serde::Serialize>(&mut self, value: &V) -> Option<Vec<u8>> {
+    fn encoded<V: serde::Serialize>(
+        &mut self,
+        value: &V,
+        encode: fn(&V) -> crate::Result<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
         match encode(value) {
             Ok(bytes) => Some(bytes),
             Err(error) => {
@@ -77,7 +83,7 @@ impl Write {
                 chat.phone_number_id.as_bytes(),
             );
             for term in search::number_terms(&chat.wa_id) {
-                self.put(T::Search, search_key(&term, chat.id), []);
+                self.terms.push(search_key(&term, chat.id));
             }
         }
         self.put(T::ByStatusTime, status_key(chat), []);
@@ -85,7 +91,7 @@ impl Write {
         if let Some(user) = chat.assignee {
             self.put(T::ByAssignee, assignee_key(user.key(), chat), []);
         }
-        if let Some(bytes) = self.encoded(chat) {
+        if let Some(bytes) = self.encoded(chat, encode_compact) {
             self.put(T::Chats, chat.id.key(), bytes);
         }
         self
@@ -106,10 +112,10 @@ impl Write {
         }
         for text in [&message.text, &message.caption].into_iter().flatten() {
             for term in search::terms(text) {
-                self.put(T::Search, search_key(&term, message.chat_id), []);
+                self.terms.push(search_key(&term, message.chat_id));
             }
         }
-        if let Some(bytes) = self.encoded(message) {
+        if let Some(bytes) = self.encoded(message, encode_compact) {
             self.put(T::Messages, key, bytes);
         }
         self
@@ -120,11 +126,11 @@ impl Write {
         if let Some(chat) = chat {
             for name in [&contact.name, &contact.profile_name].into_iter().flatten() {
                 for term in search::terms(name) {
-                    self.put(T::Search, search_key(&term, chat), []);
+                    self.terms.push(search_key(&term, chat));
                 }
             }
         }
-        if let Some(bytes) = self.encoded(contact) {
+        if let Some(bytes) = self.encoded(contact, encode_compact) {
             self.put(T::Contacts, contact.wa_id.as_bytes(), bytes);
         }
         self
@@ -132,7 +138,7 @@ impl Write {
 
     /// Queues a request for the Cloud API.
     pub fn outbox(&mut self, entry: &OutboxEntry) -> &mut Self {
-        if let Some(bytes) = self.encoded(entry) {
+        if let Some(bytes) = self.encoded(entry, encode) {
             self.put(T::Outbox, entry.id.key(), bytes);
         }
         self
@@ -152,7 +158,7 @@ impl Write {
 
     /// A media file's metadata.
     pub fn media(&mut self, media: &MediaRecord) -> &mut Self {
-        if let Some(bytes) = self.encoded(media) {
+        if let Some(bytes) = self.encoded(media, encode) {
             self.put(T::Media, media.id.key(), bytes);
         }
         self
@@ -161,9 +167,14 @@ impl Write {
 
 impl Store {
     /// Commits `write` atomically: all of it or none.
-    pub fn commit(&self, write: Write) -> Result<()> {
+    pub fn commit(&self, mut write: Write) -> Result<()> {
         if let Some(error) = write.error {
             return Err(error);
+        }
+        for key in std::mem::take(&mut write.terms) {
+            if !self.trees().search.contains_key(&key)? {
+                write.put(T::Search, key, []);
+            }
         }
         let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
         // Only the trees this write touches take part: each one costs the transaction.

@@ -932,6 +932,16 @@ async fn contacts_are_named_noted_and_tagged() {
         (Some("Dona Maria"), Some("prefere manhã"))
     );
     assert_eq!(contact["profile_name"], format!("Cliente {CUSTOMER}"));
+    // A later message moves the time of the last message, and leaves the record alone.
+    let later = chrono::Utc::now().timestamp() + 60;
+    let body = inbound_at(CUSTOMER, "wamid.CT2", text("de novo"), later);
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let again: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    assert_eq!(again["name"], "Dona Maria");
+    assert_eq!(again["updated_at"], contact["updated_at"]);
+    let last: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(again["last_inbound_at"].clone()).unwrap();
+    assert_eq!(last.timestamp(), later);
     let found: Value = app
         .get("/api/v1/contacts?q=maria", &admin.access)
         .await

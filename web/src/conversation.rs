@@ -215,15 +215,21 @@ pub struct ContactView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<&Contact> for ContactView {
-    fn from(c: &Contact) -> Self {
+impl ContactView {
+    /// The view of `contact`; the time of their last message is their newest chat's.
+    pub fn new(c: &Contact, store: &Store) -> Self {
+        let newest = store.contact_chats(&c.wa_id, 1).ok().unwrap_or_default();
         ContactView {
             wa_id: c.wa_id.clone(),
             name: c.name.clone(),
             profile_name: c.profile_name.clone(),
             tags: c.tags.clone(),
             notes: c.notes.clone(),
-            last_inbound_at: c.last_inbound_at,
+            last_inbound_at: newest
+                .iter()
+                .filter_map(|chat| chat.last_inbound_at)
+                .chain(c.last_inbound_at)
+                .max(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

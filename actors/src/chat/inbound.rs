@@ -74,7 +74,8 @@ impl ChatActor {
             None => None,
         };
         let message = to_message(id, self.chat.id, &inbound, media.as_ref(), reply_to, now);
-        let contact = self.updated_contact(&inbound, &message)?;
+        let first = self.chat.last_message.is_none();
+        let contact = self.updated_contact(&inbound, &message, first)?;
         let mut after = self.chat.clone();
         if after.status == ChatStatus::Closed {
             // Routed here only within the reopen window: the conversation simply goes on.
@@ -96,13 +97,13 @@ impl ChatActor {
         after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
         after.updated_at = now;
         let mut write = Write::default();
-        write
-            .message(&message)
-            .contact(&contact, Some(self.chat.id));
+        write.message(&message);
+        if let Some(contact) = &contact {
+            write.contact(contact, Some(self.chat.id));
+        }
         if let Some(media) = &media {
             write.media(media);
         }
-        let first = self.chat.last_message.is_none();
         let automatic = self.automatic_replies(&mut after, first, message.text.as_deref(), now)?;
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
@@ -167,17 +168,29 @@ impl ChatActor {
         Ok(replies)
     }
 
-    fn updated_contact(&self, inbound: &InboundMessage, message: &Message) -> Result<Contact> {
-        let mut contact = self
-            .store
-            .contact(&inbound.from)?
-            .unwrap_or_else(|| Contact::new(&inbound.from, message.created_at));
+    /// The contact to write with this message, if anything changed: a new contact, a new
+    /// profile name, or a chat's first message (its names become the chat's search terms).
+    /// Otherwise the contact is left alone: rewriting it with every message only moved
+    /// its timestamps, and the time of the customer's last message is the chat's.
+    fn updated_contact(
+        &self,
+        inbound: &InboundMessage,
+        message: &Message,
+        first: bool,
+    ) -> Result<Option<Contact>> {
+        let stored = self.store.contact(&inbound.from)?;
+        let renamed = inbound.profile_name.is_some()
+            && stored.as_ref().map(|c| &c.profile_name) != Some(&inbound.profile_name);
+        if stored.is_some() && !renamed && !first {
+            return Ok(None);
+        }
+        let mut contact = stored.unwrap_or_else(|| Contact::new(&inbound.from, message.created_at));
         if inbound.profile_name.is_some() {
             contact.profile_name = inbound.profile_name.clone();
         }
         contact.last_inbound_at = contact.last_inbound_at.max(Some(message.timestamp));
         contact.updated_at = message.created_at;
-        Ok(contact)
+        Ok(Some(contact))
     }
 }
 

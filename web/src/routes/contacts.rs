@@ -58,7 +58,10 @@ async fn list_contacts(
             .then(|| contacts.last().map(|c| c.wa_id.clone()))
             .flatten();
         return Ok(HttpResponse::Ok().json(Page {
-            items: contacts.iter().map(ContactView::from).collect(),
+            items: contacts
+                .iter()
+                .map(|c| ContactView::new(c, store))
+                .collect(),
             next_cursor,
         }));
     }
@@ -72,7 +75,11 @@ async fn list_contacts(
     let mut items: Vec<ContactView> = Vec::new();
     for chat in &page.chats {
         if items.len() < limit && !items.iter().any(|c| c.wa_id == chat.wa_id) {
-            items.extend(store.contact(&chat.wa_id)?.as_ref().map(ContactView::from));
+            items.extend(
+                store
+                    .contact(&chat.wa_id)?
+                    .map(|c| ContactView::new(&c, store)),
+            );
         }
     }
     Ok(HttpResponse::Ok().json(Page {
@@ -105,7 +112,7 @@ async fn get_contact(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let contact = visible_contact(&state, &auth, &path)?;
-    Ok(HttpResponse::Ok().json(ContactView::from(&contact)))
+    Ok(HttpResponse::Ok().json(ContactView::new(&contact, &state.store)))
 }
 
 /// What may change on a contact; `null` clears name or notes.
@@ -170,7 +177,7 @@ async fn update_contact(
         }
     })?;
     state.store.durable().await?;
-    Ok(HttpResponse::Ok().json(ContactView::from(&contact)))
+    Ok(HttpResponse::Ok().json(ContactView::new(&contact, &state.store)))
 }
 
 /// A contact's chats, newest first (the ones the caller may see).
