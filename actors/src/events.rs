@@ -192,7 +192,8 @@ impl EventBus {
             return Some(Vec::new());
         };
         let first = self.store.first_event_seq().ok()?;
-        let reaches = first.is_none_or(|first| from + 1 >= first);
+        // Nothing missed, or the log still holds the next event after `from`.
+        let reaches = from >= self.published || first.is_some_and(|first| from + 1 >= first);
         if from > self.published || !reaches {
             return None;
         }

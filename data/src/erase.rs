@@ -75,6 +75,8 @@ impl Store {
         }
         t.contacts.remove(wa_id.as_bytes())?;
         self.flush_blocking()?;
+        // Events about the contact hold their names and messages too.
+        self.event_log().forget_all()?;
         Ok(erased)
     }
 

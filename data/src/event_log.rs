@@ -47,6 +47,8 @@ const MAX_RECORD: usize = 16 * 1024 * 1024;
 /// The log of one data directory.
 pub(crate) struct EventLog {
     dir: PathBuf,
+    /// The running boot's id, if known.
+    boot: Option<String>,
     inner: Mutex<Inner>,
 }
 
@@ -129,6 +131,7 @@ impl EventLog {
         };
         Ok(EventLog {
             dir: dir.to_path_buf(),
+            boot: boot.map(str::to_string),
             inner: Mutex::new(Inner {
                 files,
                 current,
@@ -184,6 +187,20 @@ impl EventLog {
         file.index.push((event.seq, file.len, event.at));
         file.len += record.len() as u64;
         *floor = (*floor).max(event.seq);
+        Ok(())
+    }
+
+    /// Drops every event kept, files and all, while the numbering goes on: events carry
+    /// what they were about, so erasing a contact's data erases the log too (browsers that
+    /// resume from before now reload).
+    pub(crate) fn forget_all(&self) -> Result<()> {
+        let mut inner = self.lock();
+        write_boot_file(&self.dir, self.boot.as_deref(), inner.floor)?;
+        inner.current = None;
+        inner.first_kept = inner.floor + 1;
+        for file in std::mem::take(&mut inner.files) {
+            std::fs::remove_file(&file.path).map_err(|source| io_error(&file.path, source))?;
+        }
         Ok(())
     }
 
@@ -545,5 +562,23 @@ mod tests {
         drop(log);
         let log = EventLog::open_in_boot(dir.path(), None).unwrap();
         assert_eq!(log.last_seq(), next + REBOOT_GAP);
+    }
+
+    #[test]
+    fn forgetting_drops_every_event_and_keeps_the_numbering() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-a")).unwrap();
+        for seq in 1..=3 {
+            log.append(&event(seq, now)).unwrap();
+        }
+        log.forget_all().unwrap();
+        assert_eq!((log.first_seq(), log.last_seq(), log.len()), (None, 3, 0));
+        assert!(log.since(0, 3, &anyone()).unwrap().is_empty());
+        drop(log);
+        let log = EventLog::open_in_boot(dir.path(), Some("boot-a")).unwrap();
+        assert_eq!((log.first_seq(), log.last_seq()), (None, 3));
+        log.append(&event(4, now)).unwrap();
+        assert_eq!(seqs(&log.since(0, 9, &anyone()).unwrap()), [4]);
     }
 }

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
+use crate::socket::Socket;
 
 fn valid() -> Value {
     json!({
@@ -644,6 +645,8 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         .unwrap();
     assert_eq!(export["contact"]["wa_id"], number);
     assert_eq!(export["messages"].as_array().unwrap().len(), 1);
+    let (_, ready) = Socket::signed_in(&app, &admin.access, None).await;
+    let before = ready["seq"].as_u64().unwrap();
     let erased = app
         .send(
             Method::DELETE,
@@ -673,6 +676,10 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         .await
         .unwrap();
     assert_eq!(search["items"], json!([]));
+    // The event log held the contact's messages too: it is gone, and a browser resuming
+    // from before the erasure reloads.
+    let (mut socket, _) = Socket::signed_in(&app, &admin.access, Some(before - 1)).await;
+    assert_eq!(socket.next().await["type"], "resync");
     let bad = app
         .send(
             Method::PUT,
