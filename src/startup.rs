@@ -248,7 +248,6 @@ fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Hourly housekeeping: expired sessions, and what the retention settings no longer keep.
 /// How often a failing database looks whether its disk takes writes again.
 const STORAGE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 /// What the disk must take before the database is opened again.
@@ -257,6 +256,8 @@ const STORAGE_PROBE_BYTES: usize = 8 * 1024 * 1024;
 const STORAGE_PROBE: &str = ".storage-probe";
 /// How many times the hub restarted itself over a failing disk.
 const STORAGE_RESTARTS: &str = "ATENDE_STORAGE_RESTARTS";
+/// A disk that fails again after this long since the last restart starts the backoff over.
+const STORAGE_BACKOFF_RESET: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// sled keeps the error of a failed write (a full disk) until the database is opened
 /// again; meanwhile the hub answers 503 and /readyz says why. This thread looks every
@@ -265,14 +266,15 @@ const STORAGE_RESTARTS: &str = "ATENDE_STORAGE_RESTARTS";
 /// anew. Everything acknowledged was on disk before the failure, so nothing is lost.
 ///
 /// Should the disk keep failing although the probe passes, each restart waits twice as
-/// long as the one before (up to ten minutes), counted in ATENDE_STORAGE_RESTARTS.
+/// long as the one before (up to ten minutes), counted in ATENDE_STORAGE_RESTARTS; a
+/// failure an hour or more after the last restart is a new incident and starts over.
 fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(store.dir().join(STORAGE_PROBE));
+    let started = std::time::Instant::now();
     let restarts: u32 = std::env::var(STORAGE_RESTARTS)
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let hold = std::time::Duration::from_secs((1u64 << restarts.min(10)).min(600));
     std::thread::Builder::new()
         .name("atende-storage-watch".into())
         .spawn(move || loop {
@@ -280,6 +282,7 @@ fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
             if !store.storage_failing() || !takes_writes(store.dir()) {
                 continue;
             }
+            let (hold, restarts) = storage_backoff(restarts, started.elapsed());
             std::thread::sleep(hold);
             tracing::warn!("the disk takes writes again: restarting to open the database anew");
             let error = std::env::current_exe().map(|exe| {
@@ -298,6 +301,18 @@ fn spawn_storage_watch(store: Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long to wait before restarting over a disk that failed `up` after this process
+/// started, the `restarts`-th time in a row, and which restart that one counts as.
+fn storage_backoff(restarts: u32, up: std::time::Duration) -> (std::time::Duration, u32) {
+    let restarts = if up < STORAGE_BACKOFF_RESET {
+        restarts
+    } else {
+        0
+    };
+    let hold = std::time::Duration::from_secs((1u64 << restarts.min(10)).min(600));
+    (hold, restarts)
+}
+
 /// Whether `dir` takes a synced file of [`STORAGE_PROBE_BYTES`] (removed again).
 fn takes_writes(dir: &std::path::Path) -> bool {
     use std::io::Write as _;
@@ -310,6 +325,7 @@ fn takes_writes(dir: &std::path::Path) -> bool {
     written.is_ok()
 }
 
+/// Hourly housekeeping: expired sessions, and what the retention settings no longer keep.
 fn spawn_session_pruner(store: Store) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(SESSION_PRUNE_INTERVAL);
@@ -342,5 +358,23 @@ fn plain_io(error: &std::io::Error) -> String {
             "the address is not available on this machine".into()
         }
         _ => error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_storage_backoff_doubles_then_starts_over_for_a_new_incident() {
+        let soon = Duration::from_secs(30);
+        assert_eq!(storage_backoff(0, soon), (Duration::from_secs(1), 0));
+        assert_eq!(storage_backoff(3, soon), (Duration::from_secs(8), 3));
+        assert_eq!(storage_backoff(30, soon), (Duration::from_secs(600), 30));
+        // Days after the last restart: a new incident.
+        let later = Duration::from_secs(3 * 86_400);
+        assert_eq!(storage_backoff(30, later), (Duration::from_secs(1), 0));
     }
 }
