@@ -110,7 +110,13 @@ async fn an_agent_never_receives_events_of_another_agents_chat() {
     let bia = app.user(&admin, "bia@test.local", "agent").await;
     let chat = app.customer_says("5511900002222", "wamid.V1", "oi").await;
     let id = chat["id"].as_str().unwrap().to_string();
+    let (mut witness, _) = Socket::signed_in(&app, &admin.access, None).await;
     app.claim(&id, &ana).await;
+    // The claim took the chat from a queue Bia sees, so she would rightly hear of it had
+    // she come before it was announced: she comes after.
+    witness
+        .events_until("chat.updated", |c| c["change"] == "claimed")
+        .await;
     let (mut bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
     let (mut ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
     // Everything that can happen in Ana's chat.
