@@ -190,8 +190,27 @@ impl Store {
                 None => return Ok(None),
             }
         }
+        if words.is_empty() {
+            // Nothing searchable in the query (too short): nothing is found.
+            return Ok(Some(Vec::new()));
+        }
         let search = &self.trees().search;
-        let has = |word: &[u8], id: &[u8]| search.contains_key([word, &[0], id].concat());
+        // The chat has, for every term, one of the words it begins.
+        let has_all = |id: &[u8]| -> Result<bool> {
+            for term_words in &words {
+                let mut any = false;
+                for word in term_words {
+                    if search.contains_key([word.as_slice(), &[0], id].concat())? {
+                        any = true;
+                        break;
+                    }
+                }
+                if !any {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        };
         let mut chats = Vec::new();
         let budget = wanted.saturating_mul(WALK_PER_WANTED);
         let mut walked = 0;
@@ -199,21 +218,7 @@ impl Store {
             walked += 1;
             let (key, _) = entry?;
             let id = &key[key.len().saturating_sub(8)..];
-            let mut matches = true;
-            for term_words in &words {
-                let mut any = false;
-                for word in term_words {
-                    if has(word, id)? {
-                        any = true;
-                        break;
-                    }
-                }
-                matches &= any;
-                if !matches {
-                    break;
-                }
-            }
-            if !matches {
+            if !has_all(id)? {
                 continue;
             }
             if let Some(chat) = self.chat(ChatId(read_u64(id).unwrap_or(0)))? {
@@ -581,5 +586,7 @@ mod tests {
         // The start of forty words ("cor0" ... "cor39").
         assert_eq!(found(&store, "cor", 2), [400, 398]);
         assert!(found(&store, "nada", 10).is_empty());
+        // Nothing long enough to search by.
+        assert!(found(&store, "a ?", 10).is_empty());
     }
 }
