@@ -125,15 +125,8 @@ async fn clock_jumps_lose_nothing_and_are_reported() {
     for wamid in ["ana-1", "ana-2", "ana-3", "ana-4", "bia-1", "bia-2"] {
         assert_eq!(stored.get(wamid), Some(&1), "{wamid} in {stored:?}");
     }
-    let page: Value = client
-        .get(hub.url(&format!("/api/v1/chats/{chat}/messages?limit=50")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/api/v1/chats/{chat}/messages?limit=50");
+    let page = hub.get_json(&path, &token).await;
     let texts: Vec<&str> = page["items"]
         .as_array()
         .unwrap()

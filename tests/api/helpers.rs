@@ -268,6 +268,19 @@ impl HubProcess {
         format!("http://{}{}", self.address, path)
     }
 
+    /// A GET with `token`, answered with JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill_9(mut self) {
         self.child.kill().expect("kill");
@@ -364,15 +377,7 @@ pub fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::Req
 
 /// The ids of a hub process's chats (up to 200).
 pub async fn all_chats(hub: &HubProcess, token: &str) -> Vec<String> {
-    let page: Value = reqwest::Client::new()
-        .get(hub.url("/api/v1/chats?limit=200"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = hub.get_json("/api/v1/chats?limit=200", token).await;
     page["items"]
         .as_array()
         .unwrap()
@@ -387,24 +392,15 @@ pub async fn stored_inbound(
     token: &str,
     chats: &[String],
 ) -> HashMap<String, usize> {
-    let client = reqwest::Client::new();
     let mut counts = HashMap::new();
     for chat in chats {
         let mut before: Option<String> = None;
         loop {
-            let mut url = hub.url(&format!("/api/v1/chats/{chat}/messages?limit=200"));
+            let mut path = format!("/api/v1/chats/{chat}/messages?limit=200");
             if let Some(b) = &before {
-                url.push_str(&format!("&before={b}"));
+                path.push_str(&format!("&before={b}"));
             }
-            let page: Value = client
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let page = hub.get_json(&path, token).await;
             for message in page["items"].as_array().unwrap() {
                 if message["direction"] == "in" {
                     let wamid = message["wamid"].as_str().unwrap().to_string();

@@ -10,23 +10,14 @@ use crate::helpers::*;
 use crate::socket::Socket;
 
 async fn all_user_emails(hub: &HubProcess, token: &str) -> HashSet<String> {
-    let client = reqwest::Client::new();
     let mut emails = HashSet::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut url = hub.url("/api/v1/users?limit=200");
+        let mut path = "/api/v1/users?limit=200".to_string();
         if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
+            path.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = hub.get_json(&path, token).await;
         for user in page["items"].as_array().unwrap() {
             emails.insert(user["email"].as_str().unwrap().to_string());
         }
@@ -344,15 +335,7 @@ async fn user_create_and_reset_password_work_from_the_command_line() {
 }
 
 async fn first_chat(hub: &HubProcess, token: &str) -> Value {
-    let chats: Value = reqwest::Client::new()
-        .get(hub.url("/api/v1/chats"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let chats = hub.get_json("/api/v1/chats", token).await;
     chats["items"][0].clone()
 }
 
@@ -413,15 +396,7 @@ async fn a_webhook_answered_200_survives_kill_9() {
         "/api/v1/chats/{}/messages",
         chat["id"].as_str().expect("the chat survived")
     );
-    let messages: Value = reqwest::Client::new()
-        .get(hub.url(&path))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let messages = hub.get_json(&path, &token).await;
     assert_eq!(messages["items"].as_array().unwrap().len(), 1);
     assert_eq!(messages["items"][0]["text"], "não me perca");
     // Meta's retry of the same webhook stores nothing new.
@@ -674,17 +649,10 @@ async fn a_backup_taken_under_load_restores_every_message_answered_before_it() {
     assert!(ok, "{stderr}");
     let hub = spawn_hub(&restored, &env);
     let token = admin_token(&hub).await;
-    let client = reqwest::Client::new();
     for n in 0..20 {
-        let found: Value = client
-            .get(hub.url(&format!("/api/v1/chats?q=55119{n:08}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let found = hub
+            .get_json(&format!("/api/v1/chats?q=55119{n:08}"), &token)
+            .await;
         assert_eq!(
             found["items"].as_array().unwrap().len(),
             1,
