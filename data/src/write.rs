@@ -70,13 +70,29 @@ impl Write {
 
     /// A chat's new state; `before` (its stored state) tells which index keys to move.
     pub fn chat(&mut self, before: Option<&Chat>, chat: &Chat) -> &mut Self {
-        if let Some(old) = before {
-            self.remove(T::ByStatusTime, status_key(old));
-            self.remove(T::ByTime, time_key(old));
-            if let Some(user) = old.assignee {
-                self.remove(T::ByAssignee, assignee_key(user.key(), old));
+        // An index key that stays the same is neither removed nor written again: each tree
+        // and key a transaction touches costs it a lookup and a write.
+        let keys = |c: &Chat| {
+            [
+                (T::ByStatusTime, Some(status_key(c))),
+                (T::ByTime, Some(time_key(c))),
+                (T::ByAssignee, c.assignee.map(|u| assignee_key(u.key(), c))),
+            ]
+        };
+        let old = before.map(keys);
+        for (i, (tree, key)) in keys(chat).into_iter().enumerate() {
+            let old = old.as_ref().and_then(|old| old[i].1.clone());
+            if old == key {
+                continue;
             }
-        } else {
+            if let Some(old) = old {
+                self.remove(tree, old);
+            }
+            if let Some(key) = key {
+                self.put(tree, key, []);
+            }
+        }
+        if before.is_none() {
             self.put(
                 T::ByContact,
                 contact_key(&chat.wa_id, chat.id),
@@ -85,11 +101,6 @@ impl Write {
             for term in search::number_terms(&chat.wa_id) {
                 self.terms.push(search_key(&term, chat.id));
             }
-        }
-        self.put(T::ByStatusTime, status_key(chat), []);
-        self.put(T::ByTime, time_key(chat), []);
-        if let Some(user) = chat.assignee {
-            self.put(T::ByAssignee, assignee_key(user.key(), chat), []);
         }
         if let Some(bytes) = self.encoded(chat, encode_compact) {
             self.put(T::Chats, chat.id.key(), bytes);
@@ -239,4 +250,68 @@ pub(crate) fn client_key(chat: ChatId, client_id: &str) -> Vec<u8> {
 
 pub(crate) fn search_key(term: &str, chat: ChatId) -> Vec<u8> {
     join(&[term.as_bytes(), &[0], &chat.key()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ChatStatus, UserId};
+
+    /// Every index entry of chat 1, tree by tree.
+    fn entries(store: &Store) -> [usize; 3] {
+        let t = store.trees();
+        [&t.by_status_time, &t.by_time, &t.by_assignee]
+            .map(|tree| tree.iter().filter_map(|e| e.ok()).count())
+    }
+
+    #[test]
+    fn a_chat_keeps_one_entry_per_index_whether_its_keys_move_or_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let start = chrono::Utc::now();
+        let mut chat = Chat::new(ChatId(1), "5511999990000", "n", start);
+        let mut write = Write::default();
+        write.chat(None, &chat);
+        store.commit(write).unwrap();
+        assert_eq!(entries(&store), [1, 1, 0]);
+
+        // A message: the queue key (pending since) stays, the activity key moves.
+        let mut after = chat.clone();
+        after.updated_at = start + chrono::Duration::seconds(1);
+        let mut write = Write::default();
+        write.chat(Some(&chat), &after);
+        assert!(write.batches[T::ByStatusTime as usize].is_none());
+        store.commit(write).unwrap();
+        assert_eq!(entries(&store), [1, 1, 0]);
+        chat = after;
+
+        // Claimed: every key moves, and the assignee index gains one.
+        let mut after = chat.clone();
+        after.status = ChatStatus::Open;
+        after.assignee = Some(UserId(7));
+        after.updated_at = start + chrono::Duration::seconds(2);
+        let mut write = Write::default();
+        write.chat(Some(&chat), &after);
+        store.commit(write).unwrap();
+        assert_eq!(entries(&store), [1, 1, 1]);
+        let t = store.trees();
+        assert_eq!(
+            t.by_status_time.iter().next().unwrap().unwrap().0,
+            status_key(&after)
+        );
+        assert_eq!(
+            t.by_time.iter().next().unwrap().unwrap().0,
+            time_key(&after)
+        );
+        chat = after;
+
+        // Closed by its agent: the assignee entry goes with the assignment.
+        let mut after = chat.clone();
+        after.status = ChatStatus::Closed;
+        after.assignee = None;
+        let mut write = Write::default();
+        write.chat(Some(&chat), &after);
+        store.commit(write).unwrap();
+        assert_eq!(entries(&store), [1, 1, 0]);
+    }
 }
