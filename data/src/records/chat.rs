@@ -64,6 +64,7 @@ pub enum Direction {
 pub struct LastMessage {
     pub preview: String,
     pub direction: Direction,
+    #[serde(with = "super::time::compact")]
     pub at: DateTime<Utc>,
 }
 
@@ -81,21 +82,26 @@ pub struct Chat {
     pub unread_count: u32,
     pub last_message: Option<LastMessage>,
     /// The customer's last message: the 24-hour window runs from here.
+    #[serde(default, with = "super::time::compact_opt")]
     pub last_inbound_at: Option<DateTime<Utc>>,
     /// When the chat last entered the queue; pending chats are served oldest first.
+    #[serde(default, with = "super::time::compact_opt")]
     pub pending_since: Option<DateTime<Utc>>,
     /// The first reply by a person (for reports).
-    #[serde(default)]
+    #[serde(default, with = "super::time::compact_opt")]
     pub first_response_at: Option<DateTime<Utc>>,
+    #[serde(with = "super::time::compact")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "super::time::compact")]
     pub updated_at: DateTime<Utc>,
+    #[serde(default, with = "super::time::compact_opt")]
     pub closed_at: Option<DateTime<Utc>>,
     pub close_note: Option<String>,
     /// The newest customer message a read receipt went out for.
     #[serde(default)]
     pub read_receipt_wamid: Option<String>,
     /// When the away message went out (it goes once per chat).
-    #[serde(default)]
+    #[serde(default, with = "super::time::compact_opt")]
     pub away_sent_at: Option<DateTime<Utc>>,
     /// The greeting offered the queues as a numbered menu.
     #[serde(default)]
@@ -160,8 +166,11 @@ pub struct Contact {
     #[serde(default)]
     pub tags: Vec<String>,
     pub notes: Option<String>,
+    #[serde(default, with = "super::time::compact_opt")]
     pub last_inbound_at: Option<DateTime<Utc>>,
+    #[serde(with = "super::time::compact")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "super::time::compact")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -257,8 +266,10 @@ pub struct Message {
     pub client_id: Option<String>,
     /// Type-specific content kept as WhatsApp sent it (contacts, interactive, template ...).
     pub details: Option<Value>,
+    #[serde(with = "super::time::compact")]
     pub created_at: DateTime<Utc>,
     /// When it happened on WhatsApp (the webhook's timestamp), else when the hub made it.
+    #[serde(with = "super::time::compact")]
     pub timestamp: DateTime<Utc>,
 }
 
@@ -282,5 +293,6 @@ impl Message {
 pub struct PendingStatus {
     pub status: MessageStatus,
     pub error: Option<MessageError>,
+    #[serde(with = "super::time::compact")]
     pub at: DateTime<Utc>,
 }

@@ -10,4 +10,5 @@ pub mod queue;
 pub mod report;
 pub mod session;
 pub mod settings;
+pub mod time;
 pub mod user;
