@@ -1,8 +1,16 @@
-//! Group commit: one thread turns every pending "make it durable" request into one flush.
+//! Group commit: one thread turns every queued write into one transaction, and every
+//! queued "make it durable" request into one flush.
 //!
-//! A waiter registers after its write has returned; the flusher takes every waiter queued
-//! so far, calls `db.flush()` once (which covers all their writes), then wakes them all.
-//! sled 0.34's `flush_async` stalls under concurrency (ARCHITECTURE.md), hence the thread.
+//! A [`Flusher::durable`] waiter registers after its write has returned; a
+//! [`Flusher::commit`] hands its write over. The thread takes every job queued so far,
+//! commits their writes in one transaction, calls `db.flush()` once (which covers all the
+//! writes of all the jobs), then answers them all. sled 0.34's `flush_async` stalls under
+//! concurrency (ARCHITECTURE.md), hence the thread.
+//!
+//! Why writes are grouped too: while sled flushes, it holds its concurrency-control lock
+//! shared, and a transaction takes it alone; a transaction on an actor's thread waited
+//! behind every flush, and so did the whole thread. Here the transaction and the flush take
+//! turns on one thread, and one transaction carries many writes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -11,9 +19,18 @@ use std::thread;
 
 use tokio::sync::oneshot;
 
+use crate::write::{Write, Writer};
 use crate::{Error, Result};
 
-type Waiter = oneshot::Sender<Result<(), Arc<sled::Error>>>;
+type Flushed = Result<(), Arc<sled::Error>>;
+
+/// What the thread is asked to do.
+enum Job {
+    /// Answer once a flush that began after this was queued has completed.
+    Durable(oneshot::Sender<Flushed>),
+    /// Commit this write, then answer with the commit's and the flush's results.
+    Commit(Box<Write>, oneshot::Sender<Result<Flushed>>),
+}
 
 /// Handle to the group-commit thread; dropping it ends and joins the thread, so that the
 /// database (and its directory lock) is released when the store is dropped.
@@ -21,36 +38,65 @@ pub(crate) struct Flusher {
     /// Set once a write or flush failed on the disk (full, or failing): sled keeps such an
     /// error until the database is opened again, so it stays set.
     failing: Arc<AtomicBool>,
-    waiters: Option<mpsc::Sender<Waiter>>,
+    jobs: Option<mpsc::Sender<Job>>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Flusher {
-    /// Starts the flusher thread for `db`.
-    pub(crate) fn spawn(db: sled::Db) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Waiter>();
+    /// Starts the thread for `db`; it commits writes with `writer` (the bare benchmark
+    /// database has none and only flushes).
+    pub(crate) fn spawn(db: sled::Db, writer: Option<Arc<Writer>>) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
         let failing = Arc::new(AtomicBool::new(false));
         let failed = failing.clone();
         let thread = thread::Builder::new()
             .name("atende-flusher".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    batch.extend(rx.try_iter());
-                    let result = db.flush().map(drop).map_err(Arc::new);
-                    if let Err(error) = &result {
-                        failed.store(true, Ordering::Relaxed);
-                        tracing::error!(%error, waiters = batch.len(), "database flush failed");
+                    let mut waiters = Vec::new();
+                    let mut committers = Vec::new();
+                    let mut writes = Vec::new();
+                    for job in std::iter::once(first).chain(rx.try_iter()) {
+                        match job {
+                            Job::Durable(waiter) => waiters.push(waiter),
+                            Job::Commit(mut write, waiter) => match write.take_error() {
+                                Some(error) => drop(waiter.send(Err(error))),
+                                None => {
+                                    writes.push(*write);
+                                    committers.push(waiter);
+                                }
+                            },
+                        }
                     }
-                    for waiter in batch {
-                        // The waiter may have given up (its request was cancelled): fine.
-                        let _ = waiter.send(result.clone());
+                    let committed = match &writer {
+                        Some(writer) if !writes.is_empty() => writer.commit(&mut writes),
+                        Some(_) => Ok(()),
+                        None => Err(sled::Error::Unsupported("no writer".into())),
+                    };
+                    let flushed = db.flush().map(drop).map_err(Arc::new);
+                    if let Err(error) = &committed {
+                        if matches!(error, sled::Error::Io(_)) {
+                            failed.store(true, Ordering::Relaxed);
+                        }
+                        tracing::error!(%error, writes = writes.len(), "a group commit failed");
+                    }
+                    if let Err(error) = &flushed {
+                        failed.store(true, Ordering::Relaxed);
+                        tracing::error!(%error, waiters = waiters.len(), "database flush failed");
+                    }
+                    // A waiter may have given up (its request was cancelled): fine.
+                    for waiter in committers {
+                        let result = committed.clone().map_err(Error::Storage);
+                        let _ = waiter.send(result.map(|()| flushed.clone()));
+                    }
+                    for waiter in waiters {
+                        let _ = waiter.send(flushed.clone());
                     }
                 }
             })?;
         Ok(Flusher {
             failing,
-            waiters: Some(tx),
+            jobs: Some(tx),
             thread: Some(thread),
         })
     }
@@ -65,18 +111,29 @@ impl Flusher {
         self.failing.store(true, Ordering::Relaxed);
     }
 
+    fn send(&self, job: Job) -> Result<()> {
+        let jobs = self.jobs.as_ref().ok_or(Error::Closed)?;
+        jobs.send(job).map_err(|_| Error::Closed)
+    }
+
     /// Resolves once a flush that began after this call has completed.
     pub(crate) async fn durable(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
-        let waiters = self.waiters.as_ref().ok_or(Error::Closed)?;
-        waiters.send(tx).map_err(|_| Error::Closed)?;
+        self.send(Job::Durable(tx))?;
         rx.await.map_err(|_| Error::Closed)?.map_err(Error::Flush)
+    }
+
+    /// Commits `write` in the next group; see [`crate::Store::commit_grouped`].
+    pub(crate) async fn commit(&self, write: Write) -> Result<Result<()>> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Commit(Box::new(write), tx))?;
+        Ok(rx.await.map_err(|_| Error::Closed)??.map_err(Error::Flush))
     }
 }
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        self.waiters.take();
+        self.jobs.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

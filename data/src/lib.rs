@@ -7,10 +7,11 @@
 //! order.
 //!
 //! Threads: sled runs its own background flusher; the store adds one group-commit thread
-//! (`atende-flusher`) that turns many "make this durable" requests into one `flush`. Both
-//! end when the last clone of the [`Store`] is dropped. Every method here is synchronous
-//! and cheap (point reads and small transactions) except [`Store::durable`], which waits
-//! for the flusher without blocking the caller's thread.
+//! (`atende-flusher`) that turns many "make this durable" requests into one `flush`, and
+//! the writes handed to [`Store::commit_grouped`] into one transaction before it. Both end
+//! when the last clone of the [`Store`] is dropped. Every method here is synchronous and
+//! cheap (point reads and small transactions) except [`Store::durable`] and
+//! [`Store::commit_grouped`], which wait for that thread without blocking the caller's.
 
 mod backup;
 mod chats;

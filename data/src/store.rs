@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::event_log::EventLog;
 use crate::flusher::Flusher;
 use crate::keys::{meta, trees};
+use crate::write::Writer;
 use crate::{migrate, Error, Result};
 
 /// Name of the sled database folder inside the data directory.
@@ -32,8 +33,7 @@ pub struct Store {
 struct Inner {
     // Dropped first: joining the flusher releases its handle on the database.
     flusher: Flusher,
-    /// Commits hold it shared; a backup holds it alone while it reads the trees.
-    write_gate: std::sync::RwLock<()>,
+    writer: Arc<Writer>,
     trees: Trees,
     events: EventLog,
     db: sled::Db,
@@ -67,6 +67,27 @@ pub(crate) struct Trees {
     pub(crate) reports: sled::Tree,
 }
 
+impl Trees {
+    /// The trees a [`crate::Write`] may touch, in the order of its tree enum.
+    fn write_trees(&self) -> [sled::Tree; crate::write::WRITE_TREES] {
+        [
+            self.chats.clone(),
+            self.by_status_time.clone(),
+            self.by_assignee.clone(),
+            self.by_time.clone(),
+            self.by_contact.clone(),
+            self.messages.clone(),
+            self.by_wamid.clone(),
+            self.client_ids.clone(),
+            self.outbox.clone(),
+            self.contacts.clone(),
+            self.search.clone(),
+            self.pending_statuses.clone(),
+            self.media.clone(),
+        ]
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) the data directory `dir`, upgrading an older schema.
     ///
@@ -88,38 +109,40 @@ impl Store {
         migrate::run(&db, dir)?;
         let events = EventLog::open(&dir.join(EVENTS_DIR))?;
         let tree = |name: &str| db.open_tree(name);
-        let inner = Inner {
-            write_gate: std::sync::RwLock::new(()),
-            trees: Trees {
-                users: tree(trees::USERS)?,
-                users_by_email: tree(trees::USERS_BY_EMAIL)?,
-                refresh_tokens: tree(trees::REFRESH_TOKENS)?,
-                refresh_families: tree(trees::REFRESH_FAMILIES)?,
-                meta: tree(trees::META)?,
-                chats: tree(trees::CHATS)?,
-                by_status_time: tree(trees::CHATS_BY_STATUS_TIME)?,
-                by_assignee: tree(trees::CHATS_BY_ASSIGNEE)?,
-                by_time: tree(trees::CHATS_BY_TIME)?,
-                by_contact: tree(trees::CHATS_BY_CONTACT)?,
-                messages: tree(trees::MESSAGES)?,
-                by_wamid: tree(trees::MESSAGES_BY_WAMID)?,
-                client_ids: tree(trees::CLIENT_IDS)?,
-                outbox: tree(trees::OUTBOX)?,
-                contacts: tree(trees::CONTACTS)?,
-                search: tree(trees::SEARCH)?,
-                pending_statuses: tree(trees::PENDING_STATUSES)?,
-                media: tree(trees::MEDIA)?,
-                settings: tree(trees::SETTINGS)?,
-                queues: tree(trees::QUEUES)?,
-                canned: tree(trees::CANNED_RESPONSES)?,
-                audit: tree(trees::AUDIT)?,
-                reports: {
-                    let reports = tree(trees::REPORTS)?;
-                    reports.set_merge_operator(crate::reports::merge_counts);
-                    reports
-                },
+        let trees = Trees {
+            users: tree(trees::USERS)?,
+            users_by_email: tree(trees::USERS_BY_EMAIL)?,
+            refresh_tokens: tree(trees::REFRESH_TOKENS)?,
+            refresh_families: tree(trees::REFRESH_FAMILIES)?,
+            meta: tree(trees::META)?,
+            chats: tree(trees::CHATS)?,
+            by_status_time: tree(trees::CHATS_BY_STATUS_TIME)?,
+            by_assignee: tree(trees::CHATS_BY_ASSIGNEE)?,
+            by_time: tree(trees::CHATS_BY_TIME)?,
+            by_contact: tree(trees::CHATS_BY_CONTACT)?,
+            messages: tree(trees::MESSAGES)?,
+            by_wamid: tree(trees::MESSAGES_BY_WAMID)?,
+            client_ids: tree(trees::CLIENT_IDS)?,
+            outbox: tree(trees::OUTBOX)?,
+            contacts: tree(trees::CONTACTS)?,
+            search: tree(trees::SEARCH)?,
+            pending_statuses: tree(trees::PENDING_STATUSES)?,
+            media: tree(trees::MEDIA)?,
+            settings: tree(trees::SETTINGS)?,
+            queues: tree(trees::QUEUES)?,
+            canned: tree(trees::CANNED_RESPONSES)?,
+            audit: tree(trees::AUDIT)?,
+            reports: {
+                let reports = tree(trees::REPORTS)?;
+                reports.set_merge_operator(crate::reports::merge_counts);
+                reports
             },
-            flusher: Flusher::spawn(db.clone()).map_err(io)?,
+        };
+        let writer = Arc::new(Writer::new(trees.write_trees()));
+        let inner = Inner {
+            flusher: Flusher::spawn(db.clone(), Some(writer.clone())).map_err(io)?,
+            writer,
+            trees,
             events,
             dir: dir.to_path_buf(),
             db,
@@ -246,27 +269,15 @@ impl Store {
     }
 
     pub(crate) fn write_gate(&self) -> &std::sync::RwLock<()> {
-        &self.inner.write_gate
+        self.inner.writer.gate()
     }
 
-    /// The trees a [`crate::Write`] may touch, in the order of its tree enum.
-    pub(crate) fn write_trees(&self) -> [sled::Tree; crate::write::WRITE_TREES] {
-        let t = &self.inner.trees;
-        [
-            t.chats.clone(),
-            t.by_status_time.clone(),
-            t.by_assignee.clone(),
-            t.by_time.clone(),
-            t.by_contact.clone(),
-            t.messages.clone(),
-            t.by_wamid.clone(),
-            t.client_ids.clone(),
-            t.outbox.clone(),
-            t.contacts.clone(),
-            t.search.clone(),
-            t.pending_statuses.clone(),
-            t.media.clone(),
-        ]
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.inner.writer
+    }
+
+    pub(crate) fn flusher(&self) -> &Flusher {
+        &self.inner.flusher
     }
 
     /// The folder of media files.
@@ -312,7 +323,7 @@ impl RawDb {
     /// Opens (or creates) a bare database in `dir`.
     pub fn open(dir: &Path) -> Result<RawDb> {
         let db = sled_config(dir).open()?;
-        let flusher = Flusher::spawn(db.clone()).map_err(|source| Error::Io {
+        let flusher = Flusher::spawn(db.clone(), None).map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?;

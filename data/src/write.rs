@@ -1,7 +1,10 @@
 //! [`Write`]: the changes that must land together (a message, its chat's new state and
 //! indexes, its outbox entry ...), committed in one sled transaction.
 
-use sled::transaction::TransactionError;
+use std::convert::Infallible;
+use std::sync::RwLock;
+
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Batch, Transactional};
 
 use crate::keys::{join, time};
@@ -12,7 +15,7 @@ use crate::search;
 use crate::store::{encode, encode_compact};
 use crate::{ChatId, MessageId, OutboxId, Result, Store};
 
-/// The trees a [`Write`] touches, in the order of `Store::write_trees`.
+/// The trees a [`Write`] touches, in the order of [`Writer`]'s.
 #[derive(Clone, Copy)]
 pub(crate) enum T {
     Chats,
@@ -176,42 +179,92 @@ impl Write {
     }
 }
 
-impl Store {
-    /// Commits `write` atomically: all of it or none.
-    pub fn commit(&self, mut write: Write) -> Result<()> {
-        if let Some(error) = write.error {
-            return Err(error);
+impl Write {
+    /// The error met while building this write (a record that could not be encoded).
+    pub(crate) fn take_error(&mut self) -> Option<crate::Error> {
+        self.error.take()
+    }
+}
+
+/// What committing needs; shared by the store and its group-commit thread.
+pub(crate) struct Writer {
+    /// The trees a [`Write`] may touch, in the order of [`T`].
+    trees: [sled::Tree; WRITE_TREES],
+    /// Commits hold it shared; a backup holds it alone while it reads the trees.
+    gate: RwLock<()>,
+}
+
+impl Writer {
+    pub(crate) fn new(trees: [sled::Tree; WRITE_TREES]) -> Writer {
+        Writer {
+            trees,
+            gate: RwLock::new(()),
         }
-        for key in std::mem::take(&mut write.terms) {
-            if !self.trees().search.contains_key(&key)? {
-                write.put(T::Search, key, []);
+    }
+
+    pub(crate) fn gate(&self) -> &RwLock<()> {
+        &self.gate
+    }
+
+    /// Commits `writes` in one transaction, in their order: all of them or none. Their
+    /// errors must have been taken out ([`Write::take_error`]).
+    pub(crate) fn commit(&self, writes: &mut [Write]) -> Result<(), sled::Error> {
+        let search = &self.trees[T::Search as usize];
+        for write in writes.iter_mut() {
+            for key in std::mem::take(&mut write.terms) {
+                if !search.contains_key(&key)? {
+                    write.put(T::Search, key, []);
+                }
             }
         }
-        let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
-        // Only the trees this write touches take part: each one costs the transaction.
-        let (trees, batches): (Vec<sled::Tree>, Vec<&sled::Batch>) = self
-            .write_trees()
-            .into_iter()
-            .zip(&write.batches)
-            .filter_map(|(tree, batch)| Some((tree, batch.as_ref()?)))
-            .unzip();
+        let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        // Only the trees these writes touch take part: each one costs the transaction.
+        let touched: Vec<usize> = (0..WRITE_TREES)
+            .filter(|&i| writes.iter().any(|w| w.batches[i].is_some()))
+            .collect();
+        let trees: Vec<sled::Tree> = touched.iter().map(|&i| self.trees[i].clone()).collect();
+        let writes = &*writes;
         trees
             .as_slice()
             .transaction(|tx| {
-                for (tree, batch) in tx.iter().zip(&batches) {
-                    tree.apply_batch(batch)?;
-                }
-                Ok(())
-            })
-            .map_err(|e: TransactionError<()>| match e {
-                TransactionError::Storage(e) => {
-                    if matches!(e, sled::Error::Io(_)) {
-                        self.mark_storage_failing();
+                for write in writes {
+                    for (tree, &i) in tx.iter().zip(&touched) {
+                        if let Some(batch) = &write.batches[i] {
+                            tree.apply_batch(batch)?;
+                        }
                     }
-                    crate::Error::Storage(e)
                 }
-                TransactionError::Abort(()) => crate::Error::Conflict("write aborted"),
+                Ok::<_, ConflictableTransactionError<Infallible>>(())
             })
+            .map_err(|e| match e {
+                TransactionError::Storage(e) => e,
+                TransactionError::Abort(never) => match never {},
+            })
+    }
+}
+
+impl Store {
+    /// Commits `write` atomically on the calling thread: all of it or none.
+    pub fn commit(&self, mut write: Write) -> Result<()> {
+        if let Some(error) = write.take_error() {
+            return Err(error);
+        }
+        self.writer()
+            .commit(std::slice::from_mut(&mut write))
+            .map_err(|e| {
+                if matches!(e, sled::Error::Io(_)) {
+                    self.mark_storage_failing();
+                }
+                crate::Error::Storage(e)
+            })
+    }
+
+    /// Commits `write` on the group-commit thread, in one transaction with every other
+    /// write queued meanwhile, and answers once a flush has followed: `Err` when it was not
+    /// committed, `Ok(Err)` when it was but the flush failed. For the busiest paths, where
+    /// many actors of one thread write at once: the thread does not wait for sled's lock.
+    pub async fn commit_grouped(&self, write: Write) -> Result<Result<()>> {
+        self.flusher().commit(write).await
     }
 }
 
@@ -313,5 +366,41 @@ mod tests {
         write.chat(Some(&chat), &after);
         store.commit(write).unwrap();
         assert_eq!(entries(&store), [1, 1, 0]);
+    }
+
+    #[tokio::test]
+    async fn grouped_writes_all_land_in_the_order_they_were_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let at = chrono::Utc::now();
+        let contact = move |n: usize, name: &str| {
+            let mut contact = Contact::new(&format!("55119{n:08}"), at);
+            contact.profile_name = Some(name.to_string());
+            let mut write = Write::default();
+            write.contact(&contact, None);
+            write
+        };
+        // Many actors at once: their writes share transactions and flushes.
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..200 {
+            let store = store.clone();
+            tasks.spawn(async move { store.commit_grouped(contact(n, "Ana")).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap().unwrap();
+        }
+        for n in 0..200 {
+            let stored = store.contact(&format!("55119{n:08}")).unwrap().unwrap();
+            assert_eq!(stored.profile_name.as_deref(), Some("Ana"));
+        }
+        // Two writes of one record queued one after the other: the later one wins.
+        let (first, second) = tokio::join!(
+            store.commit_grouped(contact(0, "Bia")),
+            store.commit_grouped(contact(0, "Carla")),
+        );
+        first.unwrap().unwrap();
+        second.unwrap().unwrap();
+        let stored = store.contact("5511900000000").unwrap().unwrap();
+        assert_eq!(stored.profile_name.as_deref(), Some("Carla"));
     }
 }

@@ -1,5 +1,7 @@
 //! Appending a customer's message.
 
+use std::time::Instant;
+
 use actix::prelude::*;
 use atende_data::{
     ChatStatus, Contact, Direction, LastMessage, MediaId, MediaRecord, MediaRef, MediaState,
@@ -14,34 +16,47 @@ use crate::messages::{AppendInbound, Ingested};
 use crate::whatsapp::webhook::InboundMessage;
 use crate::Result;
 
-/// What appending gave: the outcome, a media file to fetch, automatic replies to send.
-type Appended = (Ingested, Option<MediaRecord>, Vec<atende_data::OutboxEntry>);
+/// A customer's message, ready to commit: the message, the chat after it, what to write,
+/// a media file to fetch, automatic replies to send.
+struct Appending {
+    message: Message,
+    after: atende_data::Chat,
+    write: Write,
+    media: Option<MediaRecord>,
+    automatic: Vec<(Message, atende_data::OutboxEntry)>,
+}
 
 impl Handler<AppendInbound> for ChatActor {
-    type Result = ResponseFuture<Result<Ingested>>;
+    // Atomic: the next command waits until this one's write is committed, so it reads
+    // what this one wrote (a repeated wamid, the contact).
+    type Result = AtomicResponse<Self, Result<Ingested>>;
 
     fn handle(&mut self, msg: AppendInbound, _: &mut Context<Self>) -> Self::Result {
-        let result = self.append_inbound(msg.message);
-        let fetcher = self.media.clone();
-        let outbound = self.outbound.clone();
-        let done = self.durably(result);
-        Box::pin(async move {
-            let (ingested, media, replies) = done.await?;
-            if let Some(media) = media {
-                fetcher.do_send(Fetch { media });
-            }
-            for entry in replies {
-                outbound.do_send(crate::outbound_queue::Enqueue { entry });
-            }
-            Ok(ingested)
-        })
+        self.last_used = Instant::now();
+        let mut appending = match self.append_inbound(msg.message) {
+            Ok(Some(appending)) => appending,
+            Ok(None) => return AtomicResponse::new(Box::pin(fut::ready(Ok(Ingested::Duplicate)))),
+            Err(error) => return AtomicResponse::new(Box::pin(fut::ready(Err(error)))),
+        };
+        let write = std::mem::take(&mut appending.write);
+        let store = self.store.clone();
+        let committed = async move { store.commit_grouped(write).await };
+        AtomicResponse::new(Box::pin(committed.into_actor(self).map(
+            move |committed, actor, _| {
+                let durable = committed?;
+                let message = actor.appended(appending);
+                durable?;
+                Ok(Ingested::Stored(Box::new(message)))
+            },
+        )))
     }
 }
 
 impl ChatActor {
-    fn append_inbound(&mut self, inbound: InboundMessage) -> Result<Appended> {
+    /// What appending `inbound` writes; `None` for a wamid seen before.
+    fn append_inbound(&self, inbound: InboundMessage) -> Result<Option<Appending>> {
         if self.store.message_by_wamid(&inbound.wamid)?.is_some() {
-            return Ok((Ingested::Duplicate, None, Vec::new()));
+            return Ok(None);
         }
         let now = Utc::now();
         let id = MessageId(self.store.new_id()?);
@@ -108,14 +123,33 @@ impl ChatActor {
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
         }
-        self.save(after, write, "message")?;
+        write.chat(Some(&self.chat), &after);
+        Ok(Some(Appending {
+            message,
+            after,
+            write,
+            media,
+            automatic,
+        }))
+    }
+
+    /// Once a customer's message is committed: keeps the chat's new state, counts and
+    /// announces the message, fetches its media and sends the automatic replies.
+    fn appended(&mut self, appending: Appending) -> Message {
+        let Appending {
+            message,
+            after,
+            media,
+            automatic,
+            ..
+        } = appending;
+        self.keep(after, "message");
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
-        let automatic_out = automatic.len() as u64;
         self.count(
             None,
             atende_data::DayStats {
                 messages_in: 1,
-                messages_out: automatic_out,
+                messages_out: automatic.len() as u64,
                 ..Default::default()
             },
         );
@@ -123,9 +157,15 @@ impl ChatActor {
         for (reply, _) in &automatic {
             self.announce_message("message.created", reply);
         }
-        let entries = automatic.into_iter().map(|(_, entry)| entry).collect();
-        tracing::debug!(chat_id = %self.chat.id, message_id = %id, kind = %message.kind, "inbound message stored");
-        Ok((Ingested::Stored(Box::new(message)), media, entries))
+        tracing::debug!(chat_id = %self.chat.id, message_id = %message.id, kind = %message.kind, "inbound message stored");
+        if let Some(media) = media {
+            self.media.do_send(Fetch { media });
+        }
+        for (_, entry) in automatic {
+            self.outbound
+                .do_send(crate::outbound_queue::Enqueue { entry });
+        }
+        message
     }
 
     /// The greeting on a chat's first message and, outside business hours, the away

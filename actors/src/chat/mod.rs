@@ -82,6 +82,12 @@ impl ChatActor {
     fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
         write.chat(Some(&self.chat), &after);
         self.store.commit(write)?;
+        self.keep(after, change);
+        Ok(())
+    }
+
+    /// Keeps the chat's new state, once written, and announces it as `change`.
+    fn keep(&mut self, after: Chat, change: &'static str) {
         let moved = self
             .chat
             .assignee
@@ -101,7 +107,6 @@ impl ChatActor {
         if frees_or_adds_work {
             self.router.do_send(Rebalance);
         }
-        Ok(())
     }
 
     /// Adds to the day's report counters (a failure only costs a count, so it is logged).
