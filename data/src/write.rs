@@ -206,16 +206,23 @@ impl Writer {
         &self.gate
     }
 
+    /// Turns the search terms of `write` into the index entries still missing (a chat's
+    /// words repeat); done before committing, outside the transaction.
+    pub(crate) fn index_terms(&self, write: &mut Write) -> Result<(), sled::Error> {
+        let search = &self.trees[T::Search as usize];
+        for key in std::mem::take(&mut write.terms) {
+            if !search.contains_key(&key)? {
+                write.put(T::Search, key, []);
+            }
+        }
+        Ok(())
+    }
+
     /// Commits `writes` in one transaction, in their order: all of them or none. Their
     /// errors must have been taken out ([`Write::take_error`]).
     pub(crate) fn commit(&self, writes: &mut [Write]) -> Result<(), sled::Error> {
-        let search = &self.trees[T::Search as usize];
         for write in writes.iter_mut() {
-            for key in std::mem::take(&mut write.terms) {
-                if !search.contains_key(&key)? {
-                    write.put(T::Search, key, []);
-                }
-            }
+            self.index_terms(write)?;
         }
         let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
         // Only the trees these writes touch take part: each one costs the transaction.
@@ -263,7 +270,9 @@ impl Store {
     /// write queued meanwhile, and answers once a flush has followed: `Err` when it was not
     /// committed, `Ok(Err)` when it was but the flush failed. For the busiest paths, where
     /// many actors of one thread write at once: the thread does not wait for sled's lock.
-    pub async fn commit_grouped(&self, write: Write) -> Result<Result<()>> {
+    pub async fn commit_grouped(&self, mut write: Write) -> Result<Result<()>> {
+        // Read here, on the caller's thread: the group-commit thread is the busier.
+        self.writer().index_terms(&mut write)?;
         self.flusher().commit(write).await
     }
 }
