@@ -69,9 +69,11 @@ impl Flusher {
                         }
                     }
                     let committed = match &writer {
-                        Some(writer) if !writes.is_empty() => writer.commit(&mut writes),
-                        Some(_) => Ok(()),
-                        None => Err(sled::Error::Unsupported("no writer".into())),
+                        _ if writes.is_empty() => Ok(()),
+                        Some(writer) => writer.commit(&mut writes),
+                        None => Err(sled::Error::Unsupported(
+                            "this database takes no writes".into(),
+                        )),
                     };
                     let flushed = db.flush().map(drop).map_err(Arc::new);
                     if let Err(error) = &committed {

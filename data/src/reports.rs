@@ -10,7 +10,7 @@ use crate::{Result, Store, UserId};
 /// The key of everyone's counts for a day.
 pub const EVERYONE: UserId = UserId(0);
 
-fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
+pub(crate) fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
     let mut key = day.format("%Y-%m-%d").to_string().into_bytes();
     key.extend_from_slice(&user.key());
     key
@@ -18,11 +18,16 @@ fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
 
 /// sled's merge: the stored counts plus the increment.
 pub(crate) fn merge_counts(_key: &[u8], old: Option<&[u8]>, increment: &[u8]) -> Option<Vec<u8>> {
-    let mut total: DayStats = old.and_then(|o| decode(o).ok()).unwrap_or_default();
     let Ok(add) = decode::<DayStats>(increment) else {
         return old.map(<[u8]>::to_vec);
     };
-    total.add(&add);
+    added(old, &add)
+}
+
+/// The stored counts `old` plus `add`, encoded (`old` as it was, should encoding fail).
+pub(crate) fn added(old: Option<&[u8]>, add: &DayStats) -> Option<Vec<u8>> {
+    let mut total: DayStats = old.and_then(|o| decode(o).ok()).unwrap_or_default();
+    total.add(add);
     encode(&total).ok().or_else(|| old.map(<[u8]>::to_vec))
 }
 

@@ -84,6 +84,7 @@ impl Trees {
             self.search.clone(),
             self.pending_statuses.clone(),
             self.media.clone(),
+            self.reports.clone(),
         ]
     }
 }

@@ -1,7 +1,10 @@
 //! [`Write`]: the changes that must land together (a message, its chat's new state and
 //! indexes, its outbox entry ...), committed in one sled transaction.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
+
+use chrono::{DateTime, Utc};
 use std::sync::RwLock;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError};
@@ -11,9 +14,11 @@ use crate::keys::{join, time};
 use crate::records::chat::{Chat, Contact, Message};
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
+use crate::records::report::DayStats;
+use crate::reports;
 use crate::search;
 use crate::store::{encode, encode_compact};
-use crate::{ChatId, MessageId, OutboxId, Result, Store};
+use crate::{ChatId, MessageId, OutboxId, Result, Store, UserId};
 
 /// The trees a [`Write`] touches, in the order of [`Writer`]'s.
 #[derive(Clone, Copy)]
@@ -31,9 +36,10 @@ pub(crate) enum T {
     Search,
     PendingStatuses,
     Media,
+    Reports,
 }
 
-pub(crate) const WRITE_TREES: usize = 13;
+pub(crate) const WRITE_TREES: usize = 14;
 
 /// Changes to commit atomically.
 #[derive(Default)]
@@ -41,6 +47,8 @@ pub struct Write {
     batches: [Option<Batch>; WRITE_TREES],
     /// Search index keys, written only where missing (a chat's words repeat).
     terms: Vec<Vec<u8>>,
+    /// Report counters to add to, by key.
+    counts: Vec<(Vec<u8>, DayStats)>,
     error: Option<crate::Error>,
 }
 
@@ -170,6 +178,23 @@ impl Write {
         self
     }
 
+    /// Adds `counts` to the day of `at` for everyone and, when given, for `agent`; see
+    /// [`Store::count_report`], which counts outside a write.
+    pub fn count(
+        &mut self,
+        at: DateTime<Utc>,
+        agent: Option<UserId>,
+        counts: DayStats,
+    ) -> &mut Self {
+        let day = at.date_naive();
+        if let Some(agent) = agent {
+            self.counts.push((reports::key(day, agent), counts.clone()));
+        }
+        self.counts
+            .push((reports::key(day, reports::EVERYONE), counts));
+        self
+    }
+
     /// A media file's metadata.
     pub fn media(&mut self, media: &MediaRecord) -> &mut Self {
         if let Some(bytes) = self.encoded(media, encode) {
@@ -224,10 +249,18 @@ impl Writer {
         for write in writes.iter_mut() {
             self.index_terms(write)?;
         }
+        // Counters to the same day add up first: one read and one write each.
+        let mut counts: BTreeMap<&[u8], DayStats> = BTreeMap::new();
+        for (key, add) in writes.iter().flat_map(|w| &w.counts) {
+            counts.entry(key).or_default().add(add);
+        }
         let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
         // Only the trees these writes touch take part: each one costs the transaction.
         let touched: Vec<usize> = (0..WRITE_TREES)
-            .filter(|&i| writes.iter().any(|w| w.batches[i].is_some()))
+            .filter(|&i| {
+                writes.iter().any(|w| w.batches[i].is_some())
+                    || (i == T::Reports as usize && !counts.is_empty())
+            })
             .collect();
         let trees: Vec<sled::Tree> = touched.iter().map(|&i| self.trees[i].clone()).collect();
         let writes = &*writes;
@@ -238,6 +271,14 @@ impl Writer {
                     for (tree, &i) in tx.iter().zip(&touched) {
                         if let Some(batch) = &write.batches[i] {
                             tree.apply_batch(batch)?;
+                        }
+                    }
+                }
+                if let Some(at) = touched.iter().position(|&i| i == T::Reports as usize) {
+                    for (&key, add) in &counts {
+                        let old = tx[at].get(key)?;
+                        if let Some(total) = reports::added(old.as_deref(), add) {
+                            tx[at].insert(key, total)?;
                         }
                     }
                 }
@@ -386,7 +427,13 @@ mod tests {
             let mut contact = Contact::new(&format!("55119{n:08}"), at);
             contact.profile_name = Some(name.to_string());
             let mut write = Write::default();
-            write.contact(&contact, None);
+            let counts = DayStats {
+                messages_in: 1,
+                ..Default::default()
+            };
+            write
+                .contact(&contact, None)
+                .count(at, Some(UserId(7)), counts);
             write
         };
         // Many actors at once: their writes share transactions and flushes.
@@ -411,5 +458,11 @@ mod tests {
         second.unwrap().unwrap();
         let stored = store.contact("5511900000000").unwrap().unwrap();
         assert_eq!(stored.profile_name.as_deref(), Some("Carla"));
+        // Every write's counts, for everyone and for the agent, added up.
+        let today = at.date_naive();
+        let days = store.report_days(today, today).unwrap();
+        let counted: Vec<(UserId, u64)> =
+            days.iter().map(|(_, u, s)| (*u, s.messages_in)).collect();
+        assert_eq!(counted, [(UserId(0), 202), (UserId(7), 202)]);
     }
 }

@@ -123,7 +123,14 @@ impl ChatActor {
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
         }
-        write.chat(Some(&self.chat), &after);
+        let counts = atende_data::DayStats {
+            messages_in: 1,
+            messages_out: automatic.len() as u64,
+            ..Default::default()
+        };
+        write
+            .count(now, None, counts)
+            .chat(Some(&self.chat), &after);
         Ok(Some(Appending {
             message,
             after,
@@ -133,8 +140,8 @@ impl ChatActor {
         }))
     }
 
-    /// Once a customer's message is committed: keeps the chat's new state, counts and
-    /// announces the message, fetches its media and sends the automatic replies.
+    /// Once a customer's message is committed (with its counts): keeps the chat's new
+    /// state, announces the message, fetches its media and sends the automatic replies.
     fn appended(&mut self, appending: Appending) -> Message {
         let Appending {
             message,
@@ -145,14 +152,6 @@ impl ChatActor {
         } = appending;
         self.keep(after, "message");
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
-        self.count(
-            None,
-            atende_data::DayStats {
-                messages_in: 1,
-                messages_out: automatic.len() as u64,
-                ..Default::default()
-            },
-        );
         self.announce_message("message.created", &message);
         for (reply, _) in &automatic {
             self.announce_message("message.created", reply);
