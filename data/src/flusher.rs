@@ -2,9 +2,10 @@
 //! queued "make it durable" request into one flush.
 //!
 //! A [`Flusher::durable`] waiter registers after its write has returned; a
-//! [`Flusher::commit`] hands its write over. The thread takes every job queued so far,
-//! commits their writes in one transaction, calls `db.flush()` once (which covers all the
-//! writes of all the jobs), then answers them all. sled 0.34's `flush_async` stalls under
+//! [`Flusher::commit`] hands its write over. In each round the thread takes every job
+//! queued so far and commits their writes in one transaction, then those queued while it
+//! ran in another (up to [`ROUND_TRANSACTIONS`]), calls `db.flush()` once (which covers
+//! all the writes of all the jobs), then answers them all. sled 0.34's `flush_async` stalls under
 //! concurrency (ARCHITECTURE.md), hence the thread.
 //!
 //! Why writes are grouped too: while sled flushes, it holds its concurrency-control lock
@@ -23,13 +24,61 @@ use crate::write::{Write, Writer};
 use crate::{Error, Result};
 
 type Flushed = Result<(), Arc<sled::Error>>;
+/// Who waits for a write: told whether it was committed and then whether it was flushed.
+type Committer = oneshot::Sender<Result<Flushed>>;
 
 /// What the thread is asked to do.
 enum Job {
     /// Answer once a flush that began after this was queued has completed.
     Durable(oneshot::Sender<Flushed>),
     /// Commit this write, then answer with the commit's and the flush's results.
-    Commit(Box<Write>, oneshot::Sender<Result<Flushed>>),
+    Commit(Box<Write>, Committer),
+}
+
+/// Transactions at most before a round's flush (fewer in the unit tests, so that their
+/// concurrent writers reach the limit).
+const ROUND_TRANSACTIONS: usize = if cfg!(test) { 2 } else { 4 };
+
+/// Who waits for one round's flush: waiters, and committers with their transaction's
+/// result.
+#[derive(Default)]
+struct Round {
+    waiters: Vec<oneshot::Sender<Flushed>>,
+    committed: Vec<(Committer, Result<(), sled::Error>)>,
+}
+
+impl Round {
+    /// Keeps the durable waiters of `jobs` and answers writes that could not be built;
+    /// gives the other writes, with who waits for each.
+    fn sort(&mut self, jobs: Vec<Job>) -> (Vec<Write>, Vec<Committer>) {
+        let mut writes = Vec::new();
+        let mut committers = Vec::new();
+        for job in jobs {
+            match job {
+                Job::Durable(waiter) => self.waiters.push(waiter),
+                Job::Commit(mut write, waiter) => match write.take_error() {
+                    Some(error) => drop(waiter.send(Err(error))),
+                    None => {
+                        writes.push(*write);
+                        committers.push(waiter);
+                    }
+                },
+            }
+        }
+        (writes, committers)
+    }
+
+    /// Answers everyone once the round's flush is done.
+    fn answer(self, flushed: Flushed) {
+        // A waiter may have given up (its request was cancelled): fine.
+        for (waiter, committed) in self.committed {
+            let result = committed.map_err(Error::Storage);
+            let _ = waiter.send(result.map(|()| flushed.clone()));
+        }
+        for waiter in self.waiters {
+            let _ = waiter.send(flushed.clone());
+        }
+    }
 }
 
 /// Handle to the group-commit thread; dropping it ends and joins the thread, so that the
@@ -53,47 +102,43 @@ impl Flusher {
             .name("atende-flusher".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut waiters = Vec::new();
-                    let mut committers = Vec::new();
-                    let mut writes = Vec::new();
-                    for job in std::iter::once(first).chain(rx.try_iter()) {
-                        match job {
-                            Job::Durable(waiter) => waiters.push(waiter),
-                            Job::Commit(mut write, waiter) => match write.take_error() {
-                                Some(error) => drop(waiter.send(Err(error))),
-                                None => {
-                                    writes.push(*write);
-                                    committers.push(waiter);
-                                }
-                            },
+                    let mut round = Round::default();
+                    let mut jobs: Vec<Job> = std::iter::once(first).chain(rx.try_iter()).collect();
+                    let mut transactions = 0;
+                    // Writes queued while a transaction ran join this round's flush in one
+                    // more transaction (a few at most, so that the flush is not put off).
+                    // Every job taken from the queue is sorted before the loop can end.
+                    loop {
+                        let (mut writes, committers) = round.sort(jobs);
+                        if writes.is_empty() {
+                            break;
                         }
+                        let committed = match &writer {
+                            Some(writer) => writer.commit(&mut writes),
+                            None => Err(sled::Error::Unsupported(
+                                "this database takes no writes".into(),
+                            )),
+                        };
+                        if let Err(error) = &committed {
+                            if matches!(error, sled::Error::Io(_)) {
+                                failed.store(true, Ordering::Relaxed);
+                            }
+                            tracing::error!(%error, writes = writes.len(), "a group commit failed");
+                        }
+                        let answers = committers.into_iter().map(|c| (c, committed.clone()));
+                        round.committed.extend(answers);
+                        transactions += 1;
+                        if transactions == ROUND_TRANSACTIONS {
+                            break;
+                        }
+                        jobs = rx.try_iter().collect();
                     }
-                    let committed = match &writer {
-                        _ if writes.is_empty() => Ok(()),
-                        Some(writer) => writer.commit(&mut writes),
-                        None => Err(sled::Error::Unsupported(
-                            "this database takes no writes".into(),
-                        )),
-                    };
                     let flushed = db.flush().map(drop).map_err(Arc::new);
-                    if let Err(error) = &committed {
-                        if matches!(error, sled::Error::Io(_)) {
-                            failed.store(true, Ordering::Relaxed);
-                        }
-                        tracing::error!(%error, writes = writes.len(), "a group commit failed");
-                    }
                     if let Err(error) = &flushed {
                         failed.store(true, Ordering::Relaxed);
-                        tracing::error!(%error, waiters = waiters.len(), "database flush failed");
+                        tracing::error!(%error, waiters = round.waiters.len(), "database flush failed");
                     }
-                    // A waiter may have given up (its request was cancelled): fine.
-                    for waiter in committers {
-                        let result = committed.clone().map_err(Error::Storage);
-                        let _ = waiter.send(result.map(|()| flushed.clone()));
-                    }
-                    for waiter in waiters {
-                        let _ = waiter.send(flushed.clone());
-                    }
+                    round.answer(flushed);
                 }
             })?;
         Ok(Flusher {

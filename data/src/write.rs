@@ -465,4 +465,35 @@ mod tests {
             days.iter().map(|(_, u, s)| (*u, s.messages_in)).collect();
         assert_eq!(counted, [(UserId(0), 202), (UserId(7), 202)]);
     }
+
+    #[test]
+    fn writes_queued_while_a_round_commits_are_all_answered() {
+        // Writers on their own threads keep the queue filling while transactions run, so
+        // rounds reach their limit of transactions: no write may be left unanswered.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let at = chrono::Utc::now();
+        let writers: Vec<_> = (0..16)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    for n in 0..100 {
+                        let mut write = Write::default();
+                        write.contact(&Contact::new(&format!("55{t:02}{n:08}"), at), None);
+                        runtime
+                            .block_on(store.commit_grouped(write))
+                            .unwrap()
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(store.trees().contacts.len(), 1600);
+    }
 }
