@@ -5,8 +5,8 @@
 //! [`Flusher::commit`] hands its write over. In each round the thread takes every job
 //! queued so far and commits their writes in one transaction, then those queued while it
 //! ran in another (up to [`ROUND_TRANSACTIONS`]), calls `db.flush()` once (which covers
-//! all the writes of all the jobs), then answers them all. sled 0.34's `flush_async` stalls under
-//! concurrency (ARCHITECTURE.md), hence the thread.
+//! all the writes of all the jobs), then answers them all. sled 0.34's `flush_async`
+//! stalls under concurrency (ARCHITECTURE.md), hence the thread.
 //!
 //! Why writes are grouped too: while sled flushes, it holds its concurrency-control lock
 //! shared, and a transaction takes it alone; a transaction on an actor's thread waited

@@ -10,10 +10,16 @@ use crate::{Result, Store, UserId};
 /// The key of everyone's counts for a day.
 pub const EVERYONE: UserId = UserId(0);
 
-pub(crate) fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
+fn key(day: NaiveDate, user: UserId) -> Vec<u8> {
     let mut key = day.format("%Y-%m-%d").to_string().into_bytes();
     key.extend_from_slice(&user.key());
     key
+}
+
+/// The counters a count at `at` adds to: the day's for everyone and, when given, `agent`'s.
+pub(crate) fn keys(at: DateTime<Utc>, agent: Option<UserId>) -> impl Iterator<Item = Vec<u8>> {
+    let day = at.date_naive();
+    std::iter::once(key(day, EVERYONE)).chain(agent.map(|agent| key(day, agent)))
 }
 
 /// sled's merge: the stored counts plus the increment.
@@ -40,12 +46,8 @@ impl Store {
         counts: &DayStats,
     ) -> Result<()> {
         let bytes = encode(counts)?;
-        let day = at.date_naive();
-        self.trees()
-            .reports
-            .merge(key(day, EVERYONE), bytes.clone())?;
-        if let Some(agent) = agent {
-            self.trees().reports.merge(key(day, agent), bytes)?;
+        for key in keys(at, agent) {
+            self.trees().reports.merge(key, bytes.clone())?;
         }
         Ok(())
     }

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-
-use chrono::{DateTime, Utc};
 use std::sync::RwLock;
 
+use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::{Batch, Transactional};
 
@@ -186,12 +185,9 @@ impl Write {
         agent: Option<UserId>,
         counts: DayStats,
     ) -> &mut Self {
-        let day = at.date_naive();
-        if let Some(agent) = agent {
-            self.counts.push((reports::key(day, agent), counts.clone()));
+        for key in reports::keys(at, agent) {
+            self.counts.push((key, counts.clone()));
         }
-        self.counts
-            .push((reports::key(day, reports::EVERYONE), counts));
         self
     }
 
@@ -202,9 +198,7 @@ impl Write {
         }
         self
     }
-}
 
-impl Write {
     /// The error met while building this write (a record that could not be encoded).
     pub(crate) fn take_error(&mut self) -> Option<crate::Error> {
         self.error.take()
