@@ -405,7 +405,7 @@ impl Store {
     /// false when it is gone, finished meanwhile (a status webhook recorded the send).
     pub fn outbox_replace(&self, entry: &OutboxEntry) -> Result<bool> {
         let bytes = encode(entry)?;
-        let _gate = self.write_gate().read().unwrap_or_else(|p| p.into_inner());
+        let _gate = self.writing();
         let previous = self
             .trees()
             .outbox
@@ -421,6 +421,7 @@ impl Store {
     /// Keeps a status whose message is not known yet; the furthest status wins.
     pub fn put_pending_status(&self, wamid: &str, status: &PendingStatus) -> Result<()> {
         let tree = &self.trees().pending_statuses;
+        let _gate = self.writing();
         if let Some(old) = get::<PendingStatus>(tree, wamid.as_bytes())? {
             if !old.status.may_become(status.status) {
                 return Ok(());
@@ -522,6 +523,7 @@ impl Store {
         F: Fn(&mut Contact),
     {
         let tree = &self.trees().contacts;
+        let _gate = self.writing();
         loop {
             let current = tree.get(wa_id.as_bytes())?.ok_or(crate::Error::NotFound)?;
             let mut contact: Contact = decode(&current)?;

@@ -59,6 +59,7 @@ impl Store {
                 self.remove_message(&message)?;
                 erased += 1;
             }
+            let _gate = self.writing();
             t.by_status_time.remove(status_key(chat))?;
             t.by_time.remove(time_key(chat))?;
             if let Some(user) = chat.assignee {
@@ -73,7 +74,9 @@ impl Store {
             }
             t.chats.remove(chat.id.key())?;
         }
+        let gate = self.writing();
         t.contacts.remove(wa_id.as_bytes())?;
+        drop(gate);
         self.flush_blocking()?;
         // Events about the contact hold their names and messages too.
         self.event_log().forget_all()?;
@@ -83,6 +86,7 @@ impl Store {
     /// Removes a message, its indexes and its media file.
     fn remove_message(&self, message: &Message) -> Result<()> {
         let t = self.trees();
+        let _gate = self.writing();
         if let Some(wamid) = &message.wamid {
             t.by_wamid.remove(wamid.as_bytes())?;
         }
@@ -125,6 +129,7 @@ impl Store {
                 if media.created_at < before && media.state == MediaState::Ready {
                     self.remove_media_file(media.id)?;
                     media.state = MediaState::Failed;
+                    let _gate = self.writing();
                     t.media.insert(key, encode(&media)?)?;
                     media_gone += 1;
                 }

@@ -1,17 +1,16 @@
-//! Group commit: one thread turns every queued write into one transaction, and every
+//! Group commit: one thread applies every queued write as one group, and turns every
 //! queued "make it durable" request into one flush.
 //!
 //! A [`Flusher::durable`] waiter registers after its write has returned; a
 //! [`Flusher::commit`] hands its write over. In each round the thread takes every job
-//! queued so far and commits their writes in one transaction, then those queued while it
-//! ran in another (up to [`ROUND_TRANSACTIONS`]), calls `db.flush()` once (which covers
-//! all the writes of all the jobs), then answers them all. sled 0.34's `flush_async`
-//! stalls under concurrency (ARCHITECTURE.md), hence the thread.
+//! queued so far and applies their writes as one group (one journal record, see
+//! write.rs), then those queued meanwhile as another (up to [`ROUND_GROUPS`]), calls
+//! `db.flush()` once (which covers all the writes of all the jobs), then answers them all.
+//! sled 0.34's `flush_async` stalls under concurrency (ARCHITECTURE.md), hence the thread.
 //!
-//! Why writes are grouped too: while sled flushes, it holds its concurrency-control lock
-//! shared, and a transaction takes it alone; a transaction on an actor's thread waited
-//! behind every flush, and so did the whole thread. Here the transaction and the flush take
-//! turns on one thread, and one transaction carries many writes.
+//! Why writes are grouped too: the actors' one thread hands its writes over and goes on
+//! with other chats while they are applied and flushed; and a group shares one journal
+//! record and one read and write of each report counter.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -35,12 +34,11 @@ enum Job {
     Commit(Box<Write>, Committer),
 }
 
-/// Transactions at most before a round's flush (fewer in the unit tests, so that their
+/// Groups at most before a round's flush (fewer in the unit tests, so that their
 /// concurrent writers reach the limit).
-const ROUND_TRANSACTIONS: usize = if cfg!(test) { 2 } else { 4 };
+const ROUND_GROUPS: usize = if cfg!(test) { 2 } else { 4 };
 
-/// Who waits for one round's flush: waiters, and committers with their transaction's
-/// result.
+/// Who waits for one round's flush: waiters, and committers with their group's result.
 #[derive(Default)]
 struct Round {
     waiters: Vec<oneshot::Sender<Flushed>>,
@@ -104,9 +102,9 @@ impl Flusher {
                 while let Ok(first) = rx.recv() {
                     let mut round = Round::default();
                     let mut jobs: Vec<Job> = std::iter::once(first).chain(rx.try_iter()).collect();
-                    let mut transactions = 0;
-                    // Writes queued while a transaction ran join this round's flush in one
-                    // more transaction (a few at most, so that the flush is not put off).
+                    let mut groups = 0;
+                    // Writes queued while a group was applied join this round's flush in one
+                    // more group (a few at most, so that the flush is not put off).
                     // Every job taken from the queue is sorted before the loop can end.
                     loop {
                         let (mut writes, committers) = round.sort(jobs);
@@ -127,8 +125,8 @@ impl Flusher {
                         }
                         let answers = committers.into_iter().map(|c| (c, committed.clone()));
                         round.committed.extend(answers);
-                        transactions += 1;
-                        if transactions == ROUND_TRANSACTIONS {
+                        groups += 1;
+                        if groups == ROUND_GROUPS {
                             break;
                         }
                         jobs = rx.try_iter().collect();

@@ -47,6 +47,8 @@ pub mod trees {
     pub const CANNED_RESPONSES: &str = "canned_responses";
     pub const AUDIT: &str = "audit";
     pub const REPORTS: &str = "reports";
+    /// The record of the write being applied (see `write.rs`).
+    pub const JOURNAL: &str = "journal";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -73,6 +75,7 @@ pub mod trees {
         CANNED_RESPONSES,
         AUDIT,
         REPORTS,
+        JOURNAL,
     ];
 }
 

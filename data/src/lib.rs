@@ -8,9 +8,10 @@
 //!
 //! Threads: sled runs its own background flusher; the store adds one group-commit thread
 //! (`atende-flusher`) that turns many "make this durable" requests into one `flush`, and
-//! the writes handed to [`Store::commit_grouped`] into one transaction before it. Both end
-//! when the last clone of the [`Store`] is dropped. Every method here is synchronous and
-//! cheap (point reads and small transactions) except [`Store::durable`] and
+//! applies the writes handed to [`Store::commit_grouped`] as one group before it. Both end
+//! when the last clone of the [`Store`] is dropped. A [`Write`] lands whole, even across a
+//! crash (write.rs). Every method here is synchronous and cheap (point reads and small
+//! writes) except [`Store::durable`] and
 //! [`Store::commit_grouped`], which wait for that thread without blocking the caller's.
 
 mod backup;

@@ -46,6 +46,7 @@ impl Store {
         counts: &DayStats,
     ) -> Result<()> {
         let bytes = encode(counts)?;
+        let _gate = self.writing();
         for key in keys(at, agent) {
             self.trees().reports.merge(key, bytes.clone())?;
         }

@@ -139,7 +139,11 @@ impl Store {
                 reports
             },
         };
-        let writer = Arc::new(Writer::new(trees.write_trees()));
+        let writer = Arc::new(Writer::new(trees.write_trees(), tree(trees::JOURNAL)?));
+        if writer.recover()? {
+            tracing::warn!("finished a write that was interrupted when the hub stopped");
+            db.flush()?;
+        }
         let inner = Inner {
             flusher: Flusher::spawn(db.clone(), Some(writer.clone())).map_err(io)?,
             writer,
@@ -271,6 +275,12 @@ impl Store {
 
     pub(crate) fn write_gate(&self) -> &std::sync::RwLock<()> {
         self.inner.writer.gate()
+    }
+
+    /// Held while writing, outside a [`crate::Write`], to the trees a `Write` changes: no
+    /// `Write` is being applied meanwhile (see write.rs).
+    pub(crate) fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.write_gate().read().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn writer(&self) -> &Writer {

@@ -1,13 +1,25 @@
 //! [`Write`]: the changes that must land together (a message, its chat's new state and
-//! indexes, its outbox entry ...), committed in one sled transaction.
+//! indexes, its outbox entry ...), and the [`Writer`] that applies them: all of them, or
+//! none, even across a crash.
+//!
+//! Not in a sled transaction: sled 0.34 has one concurrency-control lock for the whole
+//! database; a transaction takes it alone, waits for any flush in progress (which holds
+//! it shared until the disk has the data) and makes every reader wait in turn; it also
+//! reads every key it writes and seals the log buffer. A write is applied instead as plain
+//! inserts behind a journal record. Holding the write gate alone, the writer inserts one
+//! record that lists every change of a group of writes, applies the changes and removes
+//! the record. After a
+//! crash sled recovers a prefix of its log: a record that survived without its removal is
+//! applied again when the database is next opened ([`Writer::recover`]); one that did not
+//! survive took nothing that followed it along. Whatever else writes these trees holds the
+//! gate shared, so no other change to the same keys can land between a record and its
+//! removal, where replaying the record would undo it.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::{Batch, Transactional};
 
 use crate::keys::{join, time};
 use crate::records::chat::{Chat, Contact, Message};
@@ -20,7 +32,7 @@ use crate::store::{encode, encode_compact};
 use crate::{ChatId, MessageId, OutboxId, Result, Store, UserId};
 
 /// The trees a [`Write`] touches, in the order of [`Writer`]'s.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum T {
     Chats,
     ByStatusTime,
@@ -40,10 +52,18 @@ pub(crate) enum T {
 
 pub(crate) const WRITE_TREES: usize = 14;
 
-/// Changes to commit atomically.
+/// The key of the journal record (one at most: groups are applied one at a time).
+const JOURNAL_KEY: &[u8] = b"write";
+
+/// One change: a tree (its index in [`Writer`]'s), a key and the new value (`None`:
+/// removed).
+type Op = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// Changes to apply together.
 #[derive(Default)]
 pub struct Write {
-    batches: [Option<Batch>; WRITE_TREES],
+    /// In order: a later change of a key wins.
+    ops: Vec<Op>,
     /// Search index keys, written only where missing (a chat's words repeat).
     terms: Vec<Vec<u8>>,
     /// Report counters to add to, by key.
@@ -53,15 +73,18 @@ pub struct Write {
 
 impl Write {
     fn put(&mut self, tree: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        self.batches[tree as usize]
-            .get_or_insert_with(Batch::default)
-            .insert(key.as_ref(), value.as_ref());
+        let change = (key.as_ref().to_vec(), Some(value.as_ref().to_vec()));
+        self.ops.push((tree as usize, change.0, change.1));
     }
 
     fn remove(&mut self, tree: T, key: impl AsRef<[u8]>) {
-        self.batches[tree as usize]
-            .get_or_insert_with(Batch::default)
-            .remove(key.as_ref());
+        self.ops.push((tree as usize, key.as_ref().to_vec(), None));
+    }
+
+    /// Whether this write changes anything in `tree`.
+    #[cfg(test)]
+    fn touches(&self, tree: T) -> bool {
+        self.ops.iter().any(|(t, ..)| *t == tree as usize)
     }
 
     fn encoded<V: serde::Serialize>(
@@ -78,10 +101,10 @@ impl Write {
         }
     }
 
-    /// A chat's new state; `before` (its stored state) tells which index keys to move.
+/// A chat's new state; `before` (its stored state) tells which index keys to move.
     pub fn chat(&mut self, before: Option<&Chat>, chat: &Chat) -> &mut Self {
         // An index key that stays the same is neither removed nor written again: each tree
-        // and key a transaction touches costs it a lookup and a write.
+        // and key a write touches costs it a lookup and a write.
         let keys = |c: &Chat| {
             [
                 (T::ByStatusTime, Some(status_key(c))),
@@ -205,19 +228,26 @@ impl Write {
     }
 }
 
-/// What committing needs; shared by the store and its group-commit thread.
+/// Applies [`Write`]s, a group at a time, through the journal.
 pub(crate) struct Writer {
     /// The trees a [`Write`] may touch, in the order of [`T`].
     trees: [sled::Tree; WRITE_TREES],
-    /// Commits hold it shared; a backup holds it alone while it reads the trees.
+    /// Holds the record of the write being applied, if any.
+    journal: sled::Tree,
+    /// A write applies holding it alone; other writers of these trees, and a backup while
+    /// it reads them, hold it shared.
     gate: RwLock<()>,
+    /// A write failed after its record was inserted: the next one finishes it first.
+    interrupted: AtomicBool,
 }
 
 impl Writer {
-    pub(crate) fn new(trees: [sled::Tree; WRITE_TREES]) -> Writer {
+    pub(crate) fn new(trees: [sled::Tree; WRITE_TREES], journal: sled::Tree) -> Writer {
         Writer {
             trees,
+            journal,
             gate: RwLock::new(()),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -226,7 +256,7 @@ impl Writer {
     }
 
     /// Turns the search terms of `write` into the index entries still missing (a chat's
-    /// words repeat); done before committing, outside the transaction.
+    /// words repeat).
     pub(crate) fn index_terms(&self, write: &mut Write) -> Result<(), sled::Error> {
         let search = &self.trees[T::Search as usize];
         for key in std::mem::take(&mut write.terms) {
@@ -237,56 +267,132 @@ impl Writer {
         Ok(())
     }
 
-    /// Commits `writes` in one transaction, in their order: all of them or none. Their
-    /// errors must have been taken out ([`Write::take_error`]).
+    /// Applies `writes`, in their order: all of them, or (after a crash) the rest of
+    /// them once the database is opened again. Their errors must have been taken out
+    /// ([`Write::take_error`]).
     pub(crate) fn commit(&self, writes: &mut [Write]) -> Result<(), sled::Error> {
         for write in writes.iter_mut() {
             self.index_terms(write)?;
         }
+        let _gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        if self.interrupted.load(Ordering::Relaxed) {
+            self.recover()?;
+        }
+        let mut ops: Vec<Op> = writes
+            .iter_mut()
+            .flat_map(|w| std::mem::take(&mut w.ops))
+            .collect();
         // Counters to the same day add up first: one read and one write each.
         let mut counts: BTreeMap<&[u8], DayStats> = BTreeMap::new();
         for (key, add) in writes.iter().flat_map(|w| &w.counts) {
             counts.entry(key).or_default().add(add);
         }
-        let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        // Only the trees these writes touch take part: each one costs the transaction.
-        let touched: Vec<usize> = (0..WRITE_TREES)
-            .filter(|&i| {
-                writes.iter().any(|w| w.batches[i].is_some())
-                    || (i == T::Reports as usize && !counts.is_empty())
-            })
-            .collect();
-        let trees: Vec<sled::Tree> = touched.iter().map(|&i| self.trees[i].clone()).collect();
-        let writes = &*writes;
-        trees
-            .as_slice()
-            .transaction(|tx| {
-                for write in writes {
-                    for (tree, &i) in tx.iter().zip(&touched) {
-                        if let Some(batch) = &write.batches[i] {
-                            tree.apply_batch(batch)?;
-                        }
-                    }
-                }
-                if let Some(at) = touched.iter().position(|&i| i == T::Reports as usize) {
-                    for (&key, add) in &counts {
-                        let old = tx[at].get(key)?;
-                        if let Some(total) = reports::added(old.as_deref(), add) {
-                            tx[at].insert(key, total)?;
-                        }
-                    }
-                }
-                Ok::<_, ConflictableTransactionError<Infallible>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Storage(e) => e,
-                TransactionError::Abort(never) => match never {},
-            })
+        let reports = &self.trees[T::Reports as usize];
+        for (key, add) in counts {
+            if let Some(total) = reports::added(reports.get(key)?.as_deref(), &add) {
+                ops.push((T::Reports as usize, key.to_vec(), Some(total)));
+            }
+        }
+        if let [(tree, key, value)] = ops.as_slice() {
+            // One change lands whole by itself.
+            return self.change(*tree, key, value.as_deref());
+        }
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.journal.insert(JOURNAL_KEY, journal_record(&ops))?;
+        let applied = ops
+            .iter()
+            .try_for_each(|(tree, key, value)| self.change(*tree, key, value.as_deref()))
+            .and_then(|()| self.journal.remove(JOURNAL_KEY).map(drop));
+        if applied.is_err() {
+            self.interrupted.store(true, Ordering::Relaxed);
+        }
+        applied
+    }
+
+    fn change(&self, tree: usize, key: &[u8], value: Option<&[u8]>) -> Result<(), sled::Error> {
+        let tree = &self.trees[tree];
+        match value {
+            Some(value) => tree.insert(key, value).map(drop),
+            None => tree.remove(key).map(drop),
+        }
+    }
+
+    /// Applies the write whose record is in the journal, if any (one that a crash or a
+    /// failure interrupted), and removes the record; true if there was one. Applying a
+    /// record again is harmless: it holds final values.
+    pub(crate) fn recover(&self) -> Result<bool, sled::Error> {
+        let Some(record) = self.journal.get(JOURNAL_KEY)? else {
+            self.interrupted.store(false, Ordering::Relaxed);
+            return Ok(false);
+        };
+        let ops = read_journal_record(&record).ok_or_else(|| {
+            sled::Error::Unsupported("the journal record of an interrupted write is damaged".into())
+        })?;
+        for (tree, key, value) in ops {
+            self.change(tree, key, value)?;
+        }
+        self.journal.remove(JOURNAL_KEY)?;
+        self.interrupted.store(false, Ordering::Relaxed);
+        Ok(true)
     }
 }
 
+/// A journal record: for each change, its tree (one byte), its key's length (u32 BE) and
+/// key, then 0 (removed) or 1, the value's length (u32 BE) and the value.
+fn journal_record(ops: &[Op]) -> Vec<u8> {
+    let size: usize = ops
+        .iter()
+        .map(|(_, k, v)| 10 + k.len() + v.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut record = Vec::with_capacity(size);
+    for (tree, key, value) in ops {
+        record.push(*tree as u8);
+        record.extend_from_slice(&(key.len() as u32).to_be_bytes());
+        record.extend_from_slice(key);
+        match value {
+            Some(value) => {
+                record.push(1);
+                record.extend_from_slice(&(value.len() as u32).to_be_bytes());
+                record.extend_from_slice(value);
+            }
+            None => record.push(0),
+        }
+    }
+    record
+}
+
+/// The changes of a [`journal_record`]; `None` if it is damaged.
+fn read_journal_record(mut record: &[u8]) -> Option<Vec<(usize, &[u8], Option<&[u8]>)>> {
+    fn take<'a>(record: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = (record.get(..len)?, record.get(len..)?);
+        *record = rest;
+        Some(taken)
+    }
+    fn bytes<'a>(record: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(take(record, 4)?.try_into().ok()?);
+        take(record, len as usize)
+    }
+    let mut ops = Vec::new();
+    while !record.is_empty() {
+        let tree = *take(&mut record, 1)?.first()? as usize;
+        if tree >= WRITE_TREES {
+            return None;
+        }
+        let key = bytes(&mut record)?;
+        let value = match take(&mut record, 1)? {
+            [0] => None,
+            [1] => Some(bytes(&mut record)?),
+            _ => return None,
+        };
+        ops.push((tree, key, value));
+    }
+    Some(ops)
+}
+
 impl Store {
-    /// Commits `write` atomically on the calling thread: all of it or none.
+    /// Applies `write` on the calling thread: all of it or none (see the module's notes).
     pub fn commit(&self, mut write: Write) -> Result<()> {
         if let Some(error) = write.take_error() {
             return Err(error);
@@ -301,10 +407,10 @@ impl Store {
             })
     }
 
-    /// Commits `write` on the group-commit thread, in one transaction with every other
-    /// write queued meanwhile, and answers once a flush has followed: `Err` when it was not
-    /// committed, `Ok(Err)` when it was but the flush failed. For the busiest paths, where
-    /// many actors of one thread write at once: the thread does not wait for sled's lock.
+    /// Applies `write` on the group-commit thread, together with every other write queued
+    /// meanwhile, and answers once a flush has followed: `Err` when it was not applied,
+    /// `Ok(Err)` when it was but the flush failed. For the busiest paths, where many actors
+    /// of one thread write at once.
     pub async fn commit_grouped(&self, mut write: Write) -> Result<Result<()>> {
         // Read here, on the caller's thread: the group-commit thread is the busier.
         self.writer().index_terms(&mut write)?;
@@ -377,7 +483,7 @@ mod tests {
         after.updated_at = start + chrono::Duration::seconds(1);
         let mut write = Write::default();
         write.chat(Some(&chat), &after);
-        assert!(write.batches[T::ByStatusTime as usize].is_none());
+        assert!(!write.touches(T::ByStatusTime));
         store.commit(write).unwrap();
         assert_eq!(entries(&store), [1, 1, 0]);
         chat = after;
@@ -412,6 +518,27 @@ mod tests {
         assert_eq!(entries(&store), [1, 1, 0]);
     }
 
+    #[test]
+    fn a_write_a_crash_interrupted_is_finished_when_the_store_opens_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let chat = Chat::new(ChatId(1), "5511999990000", "n", chrono::Utc::now());
+        let mut write = Write::default();
+        write.chat(None, &chat);
+        // What a crash right after the journal record leaves: the record, no change.
+        let record = journal_record(&write.ops);
+        store.writer().journal.insert(JOURNAL_KEY, record.clone()).unwrap();
+        drop(store);
+
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.chat(chat.id).unwrap(), Some(chat));
+        assert_eq!(entries(&store), [1, 1, 0]);
+        assert!(store.writer().journal.is_empty());
+        // A record cut short is refused, not half applied.
+        assert!(read_journal_record(&record).is_some());
+        assert!(read_journal_record(&record[..record.len() - 1]).is_none());
+    }
+
     #[tokio::test]
     async fn grouped_writes_all_land_in_the_order_they_were_queued() {
         let dir = tempfile::tempdir().unwrap();
@@ -430,7 +557,7 @@ mod tests {
                 .count(at, Some(UserId(7)), counts);
             write
         };
-        // Many actors at once: their writes share transactions and flushes.
+        // Many actors at once: their writes share groups and flushes.
         let mut tasks = tokio::task::JoinSet::new();
         for n in 0..200 {
             let store = store.clone();
@@ -462,8 +589,8 @@ mod tests {
 
     #[test]
     fn writes_queued_while_a_round_commits_are_all_answered() {
-        // Writers on their own threads keep the queue filling while transactions run, so
-        // rounds reach their limit of transactions: no write may be left unanswered.
+        // Writers on their own threads keep the queue filling while groups are applied, so
+        // rounds reach their limit of groups: no write may be left unanswered.
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let at = chrono::Utc::now();

@@ -1,5 +1,5 @@
 //! [`ChatActor`]: the only writer of one chat. Every command is handled in order, written
-//! to sled (chat, indexes, messages and outbox entries in one transaction), and answered
+//! to sled (chat, indexes, messages and outbox entries in one [`Write`], which lands whole), and answered
 //! once durable. Reads go straight to the store; the actor exists to serialise changes.
 
 mod inbound;
