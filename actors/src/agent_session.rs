@@ -142,6 +142,7 @@ impl AgentSession {
             name: "presence",
             scope: Scope::Everyone,
             payload: Payload::Json(data),
+            flushed: true,
         });
         if let Some(router) = &self.router {
             router.do_send(PresenceChanged {

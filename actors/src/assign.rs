@@ -101,6 +101,7 @@ impl Router {
                 name: "queue.stats",
                 scope: Scope::Staff,
                 payload: Payload::Json(data),
+                flushed: true,
             });
         }
     }

@@ -4,7 +4,10 @@
 //!
 //! An event is published right after the change it reports is written (by the actor that
 //! wrote it, in order), logged, and fanned out once a flush that began after it has
-//! completed: nobody hears of a change that a crash could take back.
+//! completed: nobody hears of a change that a crash could take back. An event whose change
+//! was flushed before it was published (a customer's message), or that reports nothing
+//! stored (typing, presence), needs no flush of its own: it goes out at once, unless events
+//! before it still wait for theirs.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -65,6 +68,8 @@ pub struct Publish {
     pub name: &'static str,
     pub scope: Scope,
     pub payload: Payload,
+    /// What it reports is already on disk, or is not stored at all.
+    pub flushed: bool,
 }
 
 /// What a connection receives from its session.
@@ -124,8 +129,9 @@ pub struct EventBus {
     next_seq: u64,
     /// The newest event fanned out.
     published: u64,
-    /// Logged, waiting for the flush that makes them safe to announce.
-    pending: Vec<Event>,
+    /// Logged, waiting for a flush (or for the events before them), each with whether
+    /// it needs none of its own.
+    pending: Vec<(Event, bool)>,
     flushing: bool,
     sessions: HashMap<UserId, SessionEntry>,
     next_connection: u64,
@@ -166,8 +172,14 @@ impl EventBus {
             if let Err(error) = result {
                 tracing::error!(%error, "the event log could not be flushed");
             }
-            let events: Vec<Event> = bus.pending.drain(..batch).collect();
-            for event in events {
+            let flushed = bus
+                .pending
+                .iter()
+                .skip(batch)
+                .take_while(|(_, f)| *f)
+                .count();
+            let events: Vec<_> = bus.pending.drain(..batch + flushed).collect();
+            for (event, _) in events {
                 bus.fan_out(event);
             }
             bus.flushing = false;
@@ -239,8 +251,12 @@ impl Handler<Publish> for EventBus {
         if let Err(error) = self.store.append_event(&event) {
             tracing::error!(%error, "an event could not be logged");
         }
-        self.pending.push(event);
-        if !self.flushing {
+        if self.flushing {
+            self.pending.push((event, msg.flushed));
+        } else if msg.flushed {
+            self.fan_out(event);
+        } else {
+            self.pending.push((event, false));
             self.flush(ctx);
         }
     }

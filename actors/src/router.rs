@@ -163,6 +163,7 @@ impl Router {
                 chat: Box::new(chat.clone()),
                 change: "created",
             },
+            flushed: false,
         });
         Ok(chat.id)
     }
@@ -192,7 +193,14 @@ impl Handler<IngestMessage> for Router {
     fn handle(&mut self, msg: IngestMessage, ctx: &mut Context<Self>) -> Self::Result {
         let message = msg.message;
         let target = match self.store.message_by_wamid(&message.wamid) {
-            Ok(Some(_)) => return Box::pin(async { Ok(Ingested::Duplicate) }),
+            Ok(Some(_)) => {
+                // Its first copy may not be on disk yet.
+                let store = self.store.clone();
+                return Box::pin(async move {
+                    store.durable().await?;
+                    Ok(Ingested::Duplicate)
+                });
+            }
             Ok(None) => self
                 .resolve_chat(&message)
                 .and_then(|id| Ok((id, self.chat_actor(id, ctx)?))),

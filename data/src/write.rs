@@ -101,7 +101,7 @@ impl Write {
         }
     }
 
-/// A chat's new state; `before` (its stored state) tells which index keys to move.
+    /// A chat's new state; `before` (its stored state) tells which index keys to move.
     pub fn chat(&mut self, before: Option<&Chat>, chat: &Chat) -> &mut Self {
         // An index key that stays the same is neither removed nor written again: each tree
         // and key a write touches costs it a lookup and a write.
@@ -527,7 +527,11 @@ mod tests {
         write.chat(None, &chat);
         // What a crash right after the journal record leaves: the record, no change.
         let record = journal_record(&write.ops);
-        store.writer().journal.insert(JOURNAL_KEY, record.clone()).unwrap();
+        store
+            .writer()
+            .journal
+            .insert(JOURNAL_KEY, record.clone())
+            .unwrap();
         drop(store);
 
         let store = Store::open(dir.path()).unwrap();

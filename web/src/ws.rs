@@ -305,6 +305,7 @@ impl WsConnection {
             name,
             scope: scope_of(chat, None),
             payload: Payload::Json(data),
+            flushed: true,
         });
     }
 }

@@ -44,7 +44,7 @@ impl Handler<AppendInbound> for ChatActor {
         AtomicResponse::new(Box::pin(committed.into_actor(self).map(
             move |committed, actor, _| {
                 let durable = committed?;
-                let message = actor.appended(appending);
+                let message = actor.appended(appending, durable.is_ok());
                 durable?;
                 Ok(Ingested::Stored(Box::new(message)))
             },
@@ -140,9 +140,10 @@ impl ChatActor {
         }))
     }
 
-    /// Once a customer's message is committed (with its counts): keeps the chat's new
-    /// state, announces the message, fetches its media and sends the automatic replies.
-    fn appended(&mut self, appending: Appending) -> Message {
+    /// Once a customer's message is committed (with its counts), and `flushed` if the
+    /// flush after it succeeded: keeps the chat's new state, announces the message,
+    /// fetches its media and sends the automatic replies.
+    fn appended(&mut self, appending: Appending, flushed: bool) -> Message {
         let Appending {
             message,
             after,
@@ -150,11 +151,11 @@ impl ChatActor {
             automatic,
             ..
         } = appending;
-        self.keep(after, "message");
+        self.keep(after, "message", flushed);
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
-        self.announce_message("message.created", &message);
+        self.announce_message("message.created", &message, flushed);
         for (reply, _) in &automatic {
-            self.announce_message("message.created", reply);
+            self.announce_message("message.created", reply, flushed);
         }
         tracing::debug!(chat_id = %self.chat.id, message_id = %message.id, kind = %message.kind, "inbound message stored");
         if let Some(media) = media {

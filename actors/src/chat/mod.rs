@@ -82,12 +82,13 @@ impl ChatActor {
     fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
         write.chat(Some(&self.chat), &after);
         self.store.commit(write)?;
-        self.keep(after, change);
+        self.keep(after, change, false);
         Ok(())
     }
 
-    /// Keeps the chat's new state, once written, and announces it as `change`.
-    fn keep(&mut self, after: Chat, change: &'static str) {
+    /// Keeps the chat's new state, once written, and announces it as `change`; `flushed`:
+    /// the write is already on disk.
+    fn keep(&mut self, after: Chat, change: &'static str, flushed: bool) {
         let moved = self
             .chat
             .assignee
@@ -103,6 +104,7 @@ impl ChatActor {
                 chat: Box::new(self.chat.clone()),
                 change,
             },
+            flushed,
         });
         if frees_or_adds_work {
             self.router.do_send(Rebalance);
@@ -116,8 +118,8 @@ impl ChatActor {
         }
     }
 
-    /// Announces a new or changed message of this chat.
-    fn announce_message(&self, name: &'static str, message: &Message) {
+    /// Announces a new or changed message of this chat; `flushed`: it is already on disk.
+    fn announce_message(&self, name: &'static str, message: &Message, flushed: bool) {
         self.bus.do_send(Publish {
             name,
             scope: scope_of(&self.chat, None),
@@ -125,6 +127,7 @@ impl ChatActor {
                 message: Box::new(message.clone()),
                 chat: Box::new(self.chat.clone()),
             },
+            flushed,
         });
     }
 
