@@ -5,15 +5,15 @@
 //! Not in a sled transaction: sled 0.34 has one concurrency-control lock for the whole
 //! database; a transaction takes it alone, waits for any flush in progress (which holds
 //! it shared until the disk has the data) and makes every reader wait in turn; it also
-//! reads every key it writes and seals the log buffer. A write is applied instead as plain
+//! reads every key it writes and seals the log buffer. Writes are applied instead as plain
 //! inserts behind a journal record. Holding the write gate alone, the writer inserts one
 //! record that lists every change of a group of writes, applies the changes and removes
-//! the record. After a
-//! crash sled recovers a prefix of its log: a record that survived without its removal is
-//! applied again when the database is next opened ([`Writer::recover`]); one that did not
-//! survive took nothing that followed it along. Whatever else writes these trees holds the
-//! gate shared, so no other change to the same keys can land between a record and its
-//! removal, where replaying the record would undo it.
+//! the record. After a crash sled recovers a prefix of its log: a record that survived
+//! without its removal is applied again when the database is next opened
+//! ([`Writer::recover`]); one that did not survive took nothing that followed it along.
+//! Whatever else writes these trees holds the gate shared, so no other change to the same
+//! keys can land between a record and its removal, where replaying the record would undo
+//! it.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +32,7 @@ use crate::store::{encode, encode_compact};
 use crate::{ChatId, MessageId, OutboxId, Result, Store, UserId};
 
 /// The trees a [`Write`] touches, in the order of [`Writer`]'s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub(crate) enum T {
     Chats,
     ByStatusTime,
@@ -58,6 +58,8 @@ const JOURNAL_KEY: &[u8] = b"write";
 /// One change: a tree (its index in [`Writer`]'s), a key and the new value (`None`:
 /// removed).
 type Op = (usize, Vec<u8>, Option<Vec<u8>>);
+/// An [`Op`] read back from a journal record.
+type RecordedOp<'a> = (usize, &'a [u8], Option<&'a [u8]>);
 
 /// Changes to apply together.
 #[derive(Default)]
@@ -73,8 +75,8 @@ pub struct Write {
 
 impl Write {
     fn put(&mut self, tree: T, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
-        let change = (key.as_ref().to_vec(), Some(value.as_ref().to_vec()));
-        self.ops.push((tree as usize, change.0, change.1));
+        let (key, value) = (key.as_ref().to_vec(), value.as_ref().to_vec());
+        self.ops.push((tree as usize, key, Some(value)));
     }
 
     fn remove(&mut self, tree: T, key: impl AsRef<[u8]>) {
@@ -364,7 +366,7 @@ fn journal_record(ops: &[Op]) -> Vec<u8> {
 }
 
 /// The changes of a [`journal_record`]; `None` if it is damaged.
-fn read_journal_record(mut record: &[u8]) -> Option<Vec<(usize, &[u8], Option<&[u8]>)>> {
+fn read_journal_record(mut record: &[u8]) -> Option<Vec<RecordedOp<'_>>> {
     fn take<'a>(record: &mut &'a [u8], len: usize) -> Option<&'a [u8]> {
         let (taken, rest) = (record.get(..len)?, record.get(len..)?);
         *record = rest;
