@@ -77,7 +77,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         ratio,
         verdict(ratio >= 0.5),
         full.latency.summary(),
-        failures(full.failed)
+        failures(&full)
     );
 
     // The events of the maximum phase drain before the timed phase begins.
@@ -102,7 +102,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         "  at half that rate ({half_rate:.0}/s): webhook acknowledged {}  [target p99 <= 200 ms: {}]{}",
         timed.latency.summary(),
         verdict(ack_p99 <= Duration::from_millis(200)),
-        failures(timed.failed)
+        failures(&timed)
     );
     println!(
         "  webhook -> event at the agent socket: {}  [target p99 <= 100 ms: {}]; {arrived} of {expected} events arrived",
@@ -116,12 +116,16 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn failures(n: u64) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!("; {n} FAILED")
+fn failures(outcome: &super::load::Outcome) -> String {
+    if outcome.failed == 0 {
+        return String::new();
     }
+    let reasons: Vec<String> = outcome
+        .reasons
+        .iter()
+        .map(|(reason, n)| format!("{n} x {reason}"))
+        .collect();
+    format!("; {} FAILED ({})", outcome.failed, reasons.join("; "))
 }
 
 /// Waits until the agents have seen `at_least` bench events, or the event count stops

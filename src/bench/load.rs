@@ -50,6 +50,8 @@ pub fn webhook(n: u64, customers: u64) -> (Vec<u8>, String) {
 pub struct Outcome {
     pub ok: u64,
     pub failed: u64,
+    /// Why they failed: a status code, or the client's error, with how many each.
+    pub reasons: std::collections::BTreeMap<String, u64>,
     pub elapsed: Duration,
     pub latency: Samples,
 }
@@ -113,7 +115,14 @@ pub async fn post_webhooks(
                         outcome.ok += 1;
                         outcome.latency.push(due.elapsed());
                     }
-                    _ => outcome.failed += 1,
+                    failed => {
+                        outcome.failed += 1;
+                        let reason = match failed {
+                            Ok(response) => response.status().to_string(),
+                            Err(error) => error.to_string(),
+                        };
+                        *outcome.reasons.entry(reason).or_default() += 1;
+                    }
                 }
             }
             outcome
@@ -124,6 +133,9 @@ pub async fn post_webhooks(
         let outcome = task.await?;
         total.ok += outcome.ok;
         total.failed += outcome.failed;
+        for (reason, n) in outcome.reasons {
+            *total.reasons.entry(reason).or_default() += n;
+        }
         total.latency.extend(outcome.latency);
     }
     total.elapsed = start.elapsed();
