@@ -1,6 +1,6 @@
 //! [`ChatActor`]: the only writer of one chat. Every command is handled in order, written
-//! to sled (chat, indexes, messages and outbox entries in one [`Write`], which lands whole), and answered
-//! once durable. Reads go straight to the store; the actor exists to serialise changes.
+//! to sled (chat, indexes, messages and outbox entries in one [`Write`], which lands
+//! whole), and answered once durable. Reads go straight to the store; the actor exists to serialise changes.
 
 mod inbound;
 mod lifecycle;
