@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use atende_data::{Chat, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer};
+use atende_data::{
+    Chat, Contact, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer,
+};
 use bytestring::ByteString;
 use chrono::Utc;
 use serde_json::Value;
@@ -34,10 +36,12 @@ pub enum Payload {
         chat: Box<Chat>,
         change: &'static str,
     },
-    /// A message, with its chat for notifications.
+    /// A message, with its chat for notifications, and the chat's contact when the
+    /// publisher has it at hand (else the renderer reads it).
     Message {
         message: Box<ChatMessage>,
         chat: Box<Chat>,
+        contact: Option<Box<Contact>>,
     },
     /// Anything else, already JSON (typing, presence, queue statistics).
     Json(Value),

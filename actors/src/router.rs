@@ -130,11 +130,14 @@ impl Router {
             .store
             .latest_chat(&message.from, &message.phone_number_id)?
         {
+            if chat.status != ChatStatus::Closed {
+                return Ok(chat.id);
+            }
             let window = i64::from(self.store.settings()?.reopen_window_minutes);
             let reopenable = chat
                 .closed_at
                 .is_some_and(|at| now - at < chrono::Duration::minutes(window));
-            if chat.status != ChatStatus::Closed || reopenable {
+            if reopenable {
                 return Ok(chat.id);
             }
         }

@@ -100,6 +100,21 @@ async fn a_webhook_reaches_the_agents_who_may_see_it_in_order() {
         "Cliente 5511900001111"
     );
     assert_eq!(message["chat"]["status"], "pending");
+
+    // A message that changes nothing else about its chat comes alone: its event carries
+    // the chat's new state.
+    app.customer_says("5511900001111", "wamid.RT2", "alô?")
+        .await;
+    let events = socket.events_until("message.created", |_| true).await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .filter(|name| name.starts_with("chat.") || name.starts_with("message."))
+        .collect();
+    assert_eq!(names, ["message.created"]);
+    let chat = &events.last().unwrap()["data"]["chat"];
+    assert_eq!(chat["unread_count"], 2);
+    assert_eq!(chat["last_message"]["preview"], "alô?");
 }
 
 #[actix_web::test]

@@ -52,12 +52,17 @@ impl ChatView {
     /// The view of `chat`, with its contact's names read from the store.
     pub fn new(chat: &Chat, store: &Store) -> ChatView {
         let contact = store.contact(&chat.wa_id).ok().flatten();
+        ChatView::with_contact(chat, contact.as_ref())
+    }
+
+    /// The view of `chat` whose contact is `contact` (`None`: none stored).
+    pub fn with_contact(chat: &Chat, contact: Option<&Contact>) -> ChatView {
         ChatView {
             id: chat.id.to_string(),
             contact: ChatContact {
                 wa_id: chat.wa_id.clone(),
-                name: contact.as_ref().and_then(|c| c.name.clone()),
-                profile_name: contact.and_then(|c| c.profile_name),
+                name: contact.and_then(|c| c.name.clone()),
+                profile_name: contact.and_then(|c| c.profile_name.clone()),
             },
             phone_number_id: chat.phone_number_id.clone(),
             status: chat.status.as_str().into(),
@@ -260,9 +265,16 @@ pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> 
             chat: ChatView::new(chat, store),
             change,
         }),
-        Payload::Message { message, chat } => serde_json::to_string(&MessageEvent {
+        Payload::Message {
+            message,
+            chat,
+            contact,
+        } => serde_json::to_string(&MessageEvent {
             message: MessageView::new(message, store),
-            chat: ChatView::new(chat, store),
+            chat: match contact {
+                Some(contact) => ChatView::with_contact(chat, Some(contact)),
+                None => ChatView::new(chat, store),
+            },
         }),
         Payload::Json(value) => return value.to_string(),
     };

@@ -41,6 +41,9 @@ pub fn app(
         .configure(routes::health::configure)
         .service(
             scope("/api/v1")
+                // First: Meta's posts are the busiest requests, and routes are tried in
+                // order (those with path parameters by regular expression).
+                .service(scope("/webhooks").configure(routes::webhook::configure))
                 .configure(routes::auth::configure)
                 .configure(routes::users::configure)
                 .configure(routes::chats::configure)
@@ -57,8 +60,7 @@ pub fn app(
                 .configure(routes::qr::configure)
                 .configure(routes::reports::configure)
                 .configure(routes::sandbox::configure)
-                .configure(crate::ws::configure)
-                .service(scope("/webhooks").configure(routes::webhook::configure)),
+                .configure(crate::ws::configure),
         )
         .split_for_parts();
     app.app_data(state)

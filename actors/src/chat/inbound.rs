@@ -16,11 +16,12 @@ use crate::messages::{AppendInbound, Ingested};
 use crate::whatsapp::webhook::InboundMessage;
 use crate::Result;
 
-/// A customer's message, ready to commit: the message, the chat after it, what to write,
-/// a media file to fetch, automatic replies to send.
+/// A customer's message, ready to commit: the message, the chat after it, its contact,
+/// what to write, a media file to fetch, automatic replies to send.
 struct Appending {
     message: Message,
     after: atende_data::Chat,
+    contact: Contact,
     write: Write,
     media: Option<MediaRecord>,
     automatic: Vec<(Message, atende_data::OutboxEntry)>,
@@ -90,7 +91,7 @@ impl ChatActor {
         };
         let message = to_message(id, self.chat.id, &inbound, media.as_ref(), reply_to, now);
         let first = self.chat.last_message.is_none();
-        let contact = self.updated_contact(&inbound, &message, first)?;
+        let (contact, changed) = self.contact_after(&inbound, &message, first)?;
         let mut after = self.chat.clone();
         if after.status == ChatStatus::Closed {
             // Routed here only within the reopen window: the conversation simply goes on.
@@ -113,8 +114,8 @@ impl ChatActor {
         after.updated_at = now;
         let mut write = Write::default();
         write.message(&message);
-        if let Some(contact) = &contact {
-            write.contact(contact, Some(self.chat.id));
+        if changed {
+            write.contact(&contact, Some(self.chat.id));
         }
         if let Some(media) = &media {
             write.media(media);
@@ -134,6 +135,7 @@ impl ChatActor {
         Ok(Some(Appending {
             message,
             after,
+            contact,
             write,
             media,
             automatic,
@@ -147,15 +149,16 @@ impl ChatActor {
         let Appending {
             message,
             after,
+            contact,
             media,
             automatic,
             ..
         } = appending;
-        self.keep(after, "message", flushed);
+        self.keep(after, super::MESSAGE, flushed);
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
-        self.announce_message("message.created", &message, flushed);
+        self.announce_message("message.created", &message, Some(&contact), flushed);
         for (reply, _) in &automatic {
-            self.announce_message("message.created", reply, flushed);
+            self.announce_message("message.created", reply, Some(&contact), flushed);
         }
         tracing::debug!(chat_id = %self.chat.id, message_id = %message.id, kind = %message.kind, "inbound message stored");
         if let Some(media) = media {
@@ -178,9 +181,14 @@ impl ChatActor {
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
         let settings = self.store.settings()?;
-        let queues = self.store.queues()?;
+        let greeting = settings.greeting_message.filter(|_| first);
+        let queues = if greeting.is_some() || choosing_queue(after) {
+            self.store.queues()?
+        } else {
+            Vec::new()
+        };
         let mut replies = Vec::new();
-        if let Some(greeting) = settings.greeting_message.filter(|_| first) {
+        if let Some(greeting) = greeting {
             let text = with_menu(&greeting, &queues);
             after.menu_offered = !queues.is_empty();
             replies.push(self.automatic_text(&text, "greeting", now)?);
@@ -208,29 +216,31 @@ impl ChatActor {
         Ok(replies)
     }
 
-    /// The contact to write with this message, if anything changed: a new contact, a new
-    /// profile name, or a chat's first message (its names become the chat's search terms).
-    /// Otherwise the contact is left alone: rewriting it with every message only moved
-    /// its timestamps, and the time of the customer's last message is the chat's.
-    fn updated_contact(
+    /// The contact after this message, and whether to write it: when anything changed (a
+    /// new contact, a new profile name) or on a chat's first message (its names become the
+    /// chat's search terms). Otherwise the contact is left alone: rewriting it with every
+    /// message only moved its timestamps, and the time of the customer's last message is
+    /// the chat's.
+    fn contact_after(
         &self,
         inbound: &InboundMessage,
         message: &Message,
         first: bool,
-    ) -> Result<Option<Contact>> {
+    ) -> Result<(Contact, bool)> {
         let stored = self.store.contact(&inbound.from)?;
         let renamed = inbound.profile_name.is_some()
             && stored.as_ref().map(|c| &c.profile_name) != Some(&inbound.profile_name);
-        if stored.is_some() && !renamed && !first {
-            return Ok(None);
-        }
-        let mut contact = stored.unwrap_or_else(|| Contact::new(&inbound.from, message.created_at));
+        let mut contact = match stored {
+            Some(contact) if !renamed && !first => return Ok((contact, false)),
+            Some(contact) => contact,
+            None => Contact::new(&inbound.from, message.created_at),
+        };
         if inbound.profile_name.is_some() {
             contact.profile_name = inbound.profile_name.clone();
         }
         contact.last_inbound_at = contact.last_inbound_at.max(Some(message.timestamp));
         contact.updated_at = message.created_at;
-        Ok(Some(contact))
+        Ok((contact, true))
     }
 }
 
@@ -313,10 +323,13 @@ fn chosen_queue<'q>(
     text: Option<&str>,
     queues: &'q [atende_data::Queue],
 ) -> Option<&'q atende_data::Queue> {
-    let waiting =
-        chat.menu_offered && chat.queue_id.is_none() && chat.status == ChatStatus::Pending;
     let choice: usize = text?.trim().trim_end_matches(['.', ')']).parse().ok()?;
-    waiting
+    choosing_queue(chat)
         .then(|| queues.get(choice.checked_sub(1)?))
         .flatten()
+}
+
+/// The chat waits for its customer to pick a queue from the menu.
+fn choosing_queue(chat: &atende_data::Chat) -> bool {
+    chat.menu_offered && chat.queue_id.is_none() && chat.status == ChatStatus::Pending
 }

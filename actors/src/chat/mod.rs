@@ -9,7 +9,7 @@ mod outbound;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use atende_data::{Chat, ChatStatus, Message, Scope, Store, UserId, Visibility, Write};
+use atende_data::{Chat, ChatStatus, Contact, Message, Scope, Store, UserId, Visibility, Write};
 
 use crate::assign::Rebalance;
 use crate::events::{EventBus, Payload, Publish};
@@ -38,6 +38,9 @@ pub struct ChatActor {
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     last_used: Instant,
 }
+
+/// The change of a chat that a new message made (its newest message, unread count, window).
+const MESSAGE: &str = "message";
 
 /// Who may see events of `chat`: staff, its holder, and while it waits, the agents of its
 /// queue. With `before` (its state before a change), also those who saw it then, so they
@@ -87,7 +90,7 @@ impl ChatActor {
     }
 
     /// Keeps the chat's new state, once written, and announces it as `change`; `flushed`:
-    /// the write is already on disk.
+    /// the write is already on disk. With [`MESSAGE`], the caller announces the message.
     fn keep(&mut self, after: Chat, change: &'static str, flushed: bool) {
         let moved = self
             .chat
@@ -97,15 +100,21 @@ impl ChatActor {
             || (self.chat.status == ChatStatus::Open && after.status != ChatStatus::Open)
             || moved;
         let before = std::mem::replace(&mut self.chat, after);
-        self.bus.do_send(Publish {
-            name: "chat.updated",
-            scope: scope_of(&self.chat, Some(&before)),
-            payload: Payload::Chat {
-                chat: Box::new(self.chat.clone()),
-                change,
-            },
-            flushed,
-        });
+        let scope = scope_of(&self.chat, Some(&before));
+        // A new message that changes nothing else about its chat is told by its
+        // message.created alone: that event carries the chat, to the same people.
+        let told_by_message = change == MESSAGE && scope == scope_of(&self.chat, None);
+        if !told_by_message {
+            self.bus.do_send(Publish {
+                name: "chat.updated",
+                scope,
+                payload: Payload::Chat {
+                    chat: Box::new(self.chat.clone()),
+                    change,
+                },
+                flushed,
+            });
+        }
         if frees_or_adds_work {
             self.router.do_send(Rebalance);
         }
@@ -118,14 +127,22 @@ impl ChatActor {
         }
     }
 
-    /// Announces a new or changed message of this chat; `flushed`: it is already on disk.
-    fn announce_message(&self, name: &'static str, message: &Message, flushed: bool) {
+    /// Announces a new or changed message of this chat, with its contact if at hand;
+    /// `flushed`: it is already on disk.
+    fn announce_message(
+        &self,
+        name: &'static str,
+        message: &Message,
+        contact: Option<&Contact>,
+        flushed: bool,
+    ) {
         self.bus.do_send(Publish {
             name,
             scope: scope_of(&self.chat, None),
             payload: Payload::Message {
                 message: Box::new(message.clone()),
                 chat: Box::new(self.chat.clone()),
+                contact: contact.cloned().map(Box::new),
             },
             flushed,
         });

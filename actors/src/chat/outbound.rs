@@ -137,8 +137,8 @@ impl ChatActor {
         });
         after.first_response_at = after.first_response_at.or(Some(now));
         after.updated_at = now;
-        self.save(after, write, "message")?;
-        self.announce_message("message.created", &message, false);
+        self.save(after, write, super::MESSAGE)?;
+        self.announce_message("message.created", &message, None, false);
         tracing::info!(chat_id = %self.chat.id, message_id = %id, user_id = %msg.by.id, "reply queued");
         Ok((
             Sent {
@@ -354,7 +354,7 @@ impl ChatActor {
         let mut after = self.chat.clone();
         after.updated_at = now;
         self.save(after, write, "note")?;
-        self.announce_message("message.created", &note, false);
+        self.announce_message("message.created", &note, None, false);
         Ok(note)
     }
 
@@ -422,7 +422,7 @@ impl ChatActor {
         write.message(&message);
         self.store.commit(write)?;
         if message != before {
-            self.announce_message("message.updated", &message, false);
+            self.announce_message("message.updated", &message, None, false);
         }
         Ok(())
     }
