@@ -1,11 +1,10 @@
-//! [`AgentSession`]: one per signed-in user. It holds the user's sockets (tabs) and their
-//! presence: online while a socket is open, away on request, offline once the last socket
-//! has been closed for a grace period (a page reload is not a departure). Events reach it
-//! already filtered; it hands them to each socket without ever waiting for one: a socket
-//! whose mailbox is full is marked lagged, closes, and resumes from the log.
+//! [`AgentSession`]: one per signed-in user. It follows the user's sockets (tabs) and keeps
+//! their presence: online while a socket is open, away on request, offline once the last
+//! socket has been closed for a grace period (a page reload is not a departure). Events go
+//! from the event bus to the sockets directly: a hop through this actor cost every event
+//! a message per user.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use actix::prelude::*;
 use atende_data::{Scope, UserId};
 use serde_json::json;
 
-use crate::events::{EventBus, Payload, Publish, ToConnection};
+use crate::events::{EventBus, Payload, Publish};
 use crate::router::{PresenceChanged, Router};
 
 /// Where a user is.
@@ -72,8 +71,6 @@ impl PresenceBoard {
 #[rtype(result = "()")]
 pub struct AddConnection {
     pub id: u64,
-    pub recipient: Recipient<ToConnection>,
-    pub lagged: Arc<AtomicBool>,
 }
 
 /// A socket closed.
@@ -90,18 +87,14 @@ pub struct SetPresence {
     pub away: bool,
 }
 
-struct Connection {
-    recipient: Recipient<ToConnection>,
-    lagged: Arc<AtomicBool>,
-}
-
 /// One user's sockets and presence.
 pub struct AgentSession {
     user: UserId,
     bus: Addr<EventBus>,
     router: Option<Addr<Router>>,
     board: PresenceBoard,
-    connections: HashMap<u64, Connection>,
+    /// The ids of the user's open sockets.
+    connections: HashSet<u64>,
     presence: Presence,
     away: bool,
     /// How long the user stays online with no socket (covers reloads and short drops).
@@ -122,7 +115,7 @@ impl AgentSession {
             bus,
             router,
             board,
-            connections: HashMap::new(),
+            connections: HashSet::new(),
             presence: Presence::Offline,
             away: false,
             offline_grace,
@@ -177,13 +170,7 @@ impl Handler<AddConnection> for AgentSession {
         if let Some(handle) = self.grace.take() {
             ctx.cancel_future(handle);
         }
-        self.connections.insert(
-            msg.id,
-            Connection {
-                recipient: msg.recipient,
-                lagged: msg.lagged,
-            },
-        );
+        self.connections.insert(msg.id);
         self.settle();
     }
 }
@@ -212,22 +199,6 @@ impl Handler<SetPresence> for AgentSession {
         self.away = msg.away;
         if !self.connections.is_empty() {
             self.settle();
-        }
-    }
-}
-
-impl Handler<ToConnection> for AgentSession {
-    type Result = ();
-
-    fn handle(&mut self, msg: ToConnection, _: &mut Context<Self>) {
-        for connection in self.connections.values() {
-            if connection.lagged.load(Ordering::Relaxed) {
-                continue;
-            }
-            if connection.recipient.try_send(msg.clone()).is_err() {
-                // Its mailbox is full: it is behind. It closes and resumes from the log.
-                connection.lagged.store(true, Ordering::Relaxed);
-            }
         }
     }
 }

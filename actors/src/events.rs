@@ -22,7 +22,7 @@ use bytestring::ByteString;
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::agent_session::{AddConnection, AgentSession, PresenceBoard};
+use crate::agent_session::{AddConnection, AgentSession, PresenceBoard, RemoveConnection};
 use crate::router::Router;
 
 /// How often the log is pruned to its retention window.
@@ -120,6 +120,28 @@ pub struct UserChanged {
 struct SessionEntry {
     viewer: Viewer,
     addr: Addr<AgentSession>,
+    /// The user's sockets (tabs), by connection id.
+    connections: HashMap<u64, Connection>,
+}
+
+struct Connection {
+    recipient: Recipient<ToConnection>,
+    lagged: Arc<AtomicBool>,
+}
+
+impl SessionEntry {
+    /// Hands `msg` to each socket without ever waiting for one: a socket whose mailbox is
+    /// full is marked lagged; it closes and resumes from the log.
+    fn deliver(&self, msg: &ToConnection) {
+        for connection in self.connections.values() {
+            if connection.lagged.load(Ordering::Relaxed) {
+                continue;
+            }
+            if connection.recipient.try_send(msg.clone()).is_err() {
+                connection.lagged.store(true, Ordering::Relaxed);
+            }
+        }
+    }
 }
 
 /// The event bus.
@@ -195,10 +217,10 @@ impl EventBus {
 
     fn fan_out(&mut self, event: Event) {
         self.published = event.seq;
-        let frame = ByteString::from(event.frame());
+        let frame = ToConnection::Event(ByteString::from(event.frame()));
         for entry in self.sessions.values() {
             if event.scope.allows(&entry.viewer) {
-                entry.addr.do_send(ToConnection::Event(frame.clone()));
+                entry.deliver(&frame);
             }
         }
     }
@@ -281,16 +303,19 @@ impl Handler<Attach> for EventBus {
             .or_insert_with(|| SessionEntry {
                 viewer: viewer.clone(),
                 addr: AgentSession::new(msg.user.id, bus, router, board, grace).start(),
+                connections: HashMap::new(),
             });
         entry.viewer = viewer.clone();
         self.next_connection += 1;
         let connection_id = self.next_connection;
-        // Sent before any later fan-out, so the session knows the socket first.
-        entry.addr.do_send(AddConnection {
-            id: connection_id,
-            recipient: msg.connection,
-            lagged: msg.lagged,
-        });
+        entry.connections.insert(
+            connection_id,
+            Connection {
+                recipient: msg.connection,
+                lagged: msg.lagged,
+            },
+        );
+        entry.addr.do_send(AddConnection { id: connection_id });
         let session = entry.addr.clone();
         MessageResult(Attached {
             session,
@@ -308,11 +333,32 @@ impl Handler<UserChanged> for EventBus {
         if let Some(entry) = self.sessions.get_mut(&msg.user.id) {
             entry.viewer = viewer(&msg.user);
             if msg.end_sessions || !msg.user.active {
-                entry.addr.do_send(ToConnection::Close {
+                entry.deliver(&ToConnection::Close {
                     code: 4401,
                     reason: "signed out",
                 });
             }
+        }
+    }
+}
+
+/// A socket closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Detach {
+    pub user: UserId,
+    pub connection_id: u64,
+}
+
+impl Handler<Detach> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: Detach, _: &mut Context<Self>) {
+        if let Some(entry) = self.sessions.get_mut(&msg.user) {
+            entry.connections.remove(&msg.connection_id);
+            entry.addr.do_send(RemoveConnection {
+                id: msg.connection_id,
+            });
         }
     }
 }

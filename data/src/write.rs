@@ -66,8 +66,6 @@ type RecordedOp<'a> = (usize, &'a [u8], Option<&'a [u8]>);
 pub struct Write {
     /// In order: a later change of a key wins.
     ops: Vec<Op>,
-    /// Search index keys, written only where missing (a chat's words repeat).
-    terms: Vec<Vec<u8>>,
     /// Report counters to add to, by key.
     counts: Vec<(Vec<u8>, DayStats)>,
     error: Option<crate::Error>,
@@ -134,7 +132,7 @@ impl Write {
                 chat.phone_number_id.as_bytes(),
             );
             for term in search::number_terms(&chat.wa_id) {
-                self.terms.push(search_key(&term, chat.id));
+                self.put(T::Search, search_key(&term, chat.id), []);
             }
         }
         if let Some(bytes) = self.encoded(chat, encode_compact) {
@@ -143,7 +141,9 @@ impl Write {
         self
     }
 
-    /// A new or changed message, with its wamid and client-id indexes and search terms.
+    /// A new or changed message, with its wamid and client-id indexes and search terms (a
+    /// term the chat already has costs only a lookup: sled writes nothing for a value it
+    /// already holds).
     pub fn message(&mut self, message: &Message) -> &mut Self {
         let key = message_key(message.chat_id, message.id);
         if let Some(wamid) = &message.wamid {
@@ -158,7 +158,7 @@ impl Write {
         }
         for text in [&message.text, &message.caption].into_iter().flatten() {
             for term in search::terms(text) {
-                self.terms.push(search_key(&term, message.chat_id));
+                self.put(T::Search, search_key(&term, message.chat_id), []);
             }
         }
         if let Some(bytes) = self.encoded(message, encode_compact) {
@@ -172,7 +172,7 @@ impl Write {
         if let Some(chat) = chat {
             for name in [&contact.name, &contact.profile_name].into_iter().flatten() {
                 for term in search::terms(name) {
-                    self.terms.push(search_key(&term, chat));
+                    self.put(T::Search, search_key(&term, chat), []);
                 }
             }
         }
@@ -257,25 +257,10 @@ impl Writer {
         &self.gate
     }
 
-    /// Turns the search terms of `write` into the index entries still missing (a chat's
-    /// words repeat).
-    pub(crate) fn index_terms(&self, write: &mut Write) -> Result<(), sled::Error> {
-        let search = &self.trees[T::Search as usize];
-        for key in std::mem::take(&mut write.terms) {
-            if !search.contains_key(&key)? {
-                write.put(T::Search, key, []);
-            }
-        }
-        Ok(())
-    }
-
     /// Applies `writes`, in their order: all of them, or (after a crash) the rest of
     /// them once the database is opened again. Their errors must have been taken out
     /// ([`Write::take_error`]).
     pub(crate) fn commit(&self, writes: &mut [Write]) -> Result<(), sled::Error> {
-        for write in writes.iter_mut() {
-            self.index_terms(write)?;
-        }
         let _gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
         if self.interrupted.load(Ordering::Relaxed) {
             self.recover()?;
@@ -413,9 +398,7 @@ impl Store {
     /// meanwhile, and answers once a flush has followed: `Err` when it was not applied,
     /// `Ok(Err)` when it was but the flush failed. For the busiest paths, where many actors
     /// of one thread write at once.
-    pub async fn commit_grouped(&self, mut write: Write) -> Result<Result<()>> {
-        // Read here, on the caller's thread: the group-commit thread is the busier.
-        self.writer().index_terms(&mut write)?;
+    pub async fn commit_grouped(&self, write: Write) -> Result<Result<()>> {
         self.flusher().commit(write).await
     }
 }

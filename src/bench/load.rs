@@ -73,6 +73,17 @@ pub struct Pace {
     pub limit: Option<u64>,
 }
 
+/// An error and its causes, "error: cause: cause".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
 /// Posts webhooks from `customers` to `url` at `pace`, numbering them from `first`.
 pub async fn post_webhooks(
     url: &str,
@@ -119,7 +130,7 @@ pub async fn post_webhooks(
                         outcome.failed += 1;
                         let reason = match failed {
                             Ok(response) => response.status().to_string(),
-                            Err(error) => error.to_string(),
+                            Err(error) => error_chain(&error),
                         };
                         *outcome.reasons.entry(reason).or_default() += 1;
                     }

@@ -1,6 +1,8 @@
 //! The layers every request passes: request id and span, security headers, the JSON error
 //! format for whatever an inner layer answered, CORS and rate limits.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use actix_cors::Cors;
@@ -31,7 +33,7 @@ pub async fn request_span(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, ActixError> {
-    let id = hex(&atende_data::random_bytes(8));
+    let id = request_id();
     let span = tracing::info_span!(
         "request",
         request_id = %id,
@@ -203,6 +205,13 @@ fn check_rates(req: &ServiceRequest, state: &AppState) -> Result<(), std::time::
     user.map_or(Ok(()), |id| limits.per_user.check(&id))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A process-unique request id: a random start, then counting (no system call for
+/// randomness on every request).
+fn request_id() -> String {
+    static NEXT: OnceLock<AtomicU64> = OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let start = atende_data::random_bytes(8).try_into().unwrap_or_default();
+        AtomicU64::new(u64::from_be_bytes(start))
+    });
+    format!("{:016x}", next.fetch_add(1, Ordering::Relaxed))
 }

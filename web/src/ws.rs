@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use actix_web_actors::ws::{self, CloseCode, CloseReason};
-use atende_actors::agent_session::{AgentSession, RemoveConnection, SetPresence};
+use atende_actors::agent_session::{AgentSession, SetPresence};
 use atende_actors::chat::scope_of;
-use atende_actors::events::{lagged, Attach, Attached, Payload, Publish, ToConnection};
+use atende_actors::events::{lagged, Attach, Attached, Detach, Payload, Publish, ToConnection};
 use atende_actors::metrics::Metrics;
 use atende_data::{ChatId, User, UserId, Visibility};
 use serde::Deserialize;
@@ -343,8 +343,9 @@ impl Actor for WsConnection {
             self.announce("viewing", &previous, false);
         }
         if let Some(live) = &self.live {
-            live.session.do_send(RemoveConnection {
-                id: live.connection_id,
+            self.state.hub.bus.do_send(Detach {
+                user: live.user.id,
+                connection_id: live.connection_id,
             });
         }
     }
