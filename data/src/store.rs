@@ -1,7 +1,7 @@
 //! The [`Store`]: the one sled database of a data directory and its typed trees.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
@@ -36,6 +36,8 @@ struct Inner {
     writer: Arc<Writer>,
     trees: Trees,
     events: EventLog,
+    /// The settings as last read or saved.
+    settings: Mutex<Option<Arc<crate::Settings>>>,
     db: sled::Db,
     dir: PathBuf,
 }
@@ -149,6 +151,7 @@ impl Store {
             writer,
             trees,
             events,
+            settings: Mutex::new(None),
             dir: dir.to_path_buf(),
             db,
         };
@@ -222,21 +225,37 @@ impl Store {
         Ok(key.to_vec())
     }
 
-    /// The hub's settings (the defaults until an admin saves them).
-    pub fn settings(&self) -> Result<crate::Settings> {
-        match self.inner.trees.settings.get(b"hub")? {
-            Some(bytes) => decode(&bytes),
-            None => Ok(crate::Settings::default()),
+    /// The hub's settings (the defaults until an admin saves them). Read with every
+    /// customer message, so kept in memory; only [`Store::put_settings`] changes them.
+    pub fn settings(&self) -> Result<Arc<crate::Settings>> {
+        let mut kept = self.settings_kept();
+        if let Some(settings) = kept.as_ref() {
+            return Ok(settings.clone());
         }
+        let settings = Arc::new(match self.inner.trees.settings.get(b"hub")? {
+            Some(bytes) => decode(&bytes)?,
+            None => crate::Settings::default(),
+        });
+        *kept = Some(settings.clone());
+        Ok(settings)
     }
 
     /// Saves the hub's settings (whole: they are checked as a whole).
     pub fn put_settings(&self, settings: &crate::Settings) -> Result<()> {
+        let mut kept = self.settings_kept();
         self.inner
             .trees
             .settings
             .insert(b"hub", encode(settings)?)?;
+        *kept = Some(Arc::new(settings.clone()));
         Ok(())
+    }
+
+    fn settings_kept(&self) -> MutexGuard<'_, Option<Arc<crate::Settings>>> {
+        self.inner
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// A named random secret (webhook verify token, sandbox credentials), generated once
@@ -432,6 +451,23 @@ mod tests {
         both(&chat);
         both(&message);
         both(&contact);
+    }
+
+    #[test]
+    fn settings_kept_in_memory_follow_every_save_and_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(*store.settings().unwrap(), crate::Settings::default());
+        let mut changed = crate::Settings::default();
+        changed.greeting_message = Some("Olá!".into());
+        store.put_settings(&changed).unwrap();
+        assert_eq!(*store.settings().unwrap(), changed);
+        changed.reopen_window_minutes = 30;
+        store.put_settings(&changed).unwrap();
+        assert_eq!(*store.settings().unwrap(), changed);
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(*store.settings().unwrap(), changed);
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl ChatActor {
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
         let settings = self.store.settings()?;
-        let greeting = settings.greeting_message.filter(|_| first);
+        let greeting = settings.greeting_message.as_ref().filter(|_| first);
         let queues = if greeting.is_some() || choosing_queue(after) {
             self.store.queues()?
         } else {
@@ -189,7 +189,7 @@ impl ChatActor {
         };
         let mut replies = Vec::new();
         if let Some(greeting) = greeting {
-            let text = with_menu(&greeting, &queues);
+            let text = with_menu(greeting, &queues);
             after.menu_offered = !queues.is_empty();
             replies.push(self.automatic_text(&text, "greeting", now)?);
         } else if let Some(queue) = chosen_queue(after, text, &queues) {
@@ -198,12 +198,11 @@ impl ChatActor {
                 replies.push(self.automatic_text(greeting, "queue_greeting", now)?);
             }
         }
-        let closed = !crate::hours::is_open(&settings.business_hours, now);
-        if let Some(away) = settings
-            .away_message
-            .filter(|_| closed && after.away_sent_at.is_none())
-        {
-            replies.push(self.automatic_text(&away, "away", now)?);
+        let away = settings.away_message.as_ref().filter(|_| {
+            after.away_sent_at.is_none() && !crate::hours::is_open(&settings.business_hours, now)
+        });
+        if let Some(away) = away {
+            replies.push(self.automatic_text(away, "away", now)?);
             after.away_sent_at = Some(now);
         }
         if let Some((last, _)) = replies.last() {

@@ -99,7 +99,8 @@ impl From<Settings> for SettingsBody {
 #[get("/settings")]
 async fn get_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
     auth.require_staff()?;
-    Ok(HttpResponse::Ok().json(SettingsBody::from(state.store.settings()?)))
+    let settings = state.store.settings()?;
+    Ok(HttpResponse::Ok().json(SettingsBody::from((*settings).clone())))
 }
 
 /// Replaces the settings; they take effect at once.
