@@ -458,8 +458,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(*store.settings().unwrap(), crate::Settings::default());
-        let mut changed = crate::Settings::default();
-        changed.greeting_message = Some("Olá!".into());
+        let mut changed = crate::Settings {
+            greeting_message: Some("Olá!".into()),
+            ..Default::default()
+        };
         store.put_settings(&changed).unwrap();
         assert_eq!(*store.settings().unwrap(), changed);
         changed.reopen_window_minutes = 30;
