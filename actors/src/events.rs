@@ -131,15 +131,29 @@ struct Connection {
 
 impl SessionEntry {
     /// Hands `msg` to each socket without ever waiting for one: a socket whose mailbox is
-    /// full is marked lagged; it closes and resumes from the log.
-    fn deliver(&self, msg: &ToConnection) {
-        for connection in self.connections.values() {
+    /// full is marked lagged; it closes and resumes from the log. One already gone (it
+    /// closed before it was live) is dropped.
+    fn deliver(&mut self, msg: &ToConnection) {
+        let mut gone = Vec::new();
+        for (id, connection) in &self.connections {
             if connection.lagged.load(Ordering::Relaxed) {
                 continue;
             }
-            if connection.recipient.try_send(msg.clone()).is_err() {
-                connection.lagged.store(true, Ordering::Relaxed);
+            match connection.recipient.try_send(msg.clone()) {
+                Ok(()) => {}
+                Err(SendError::Full(_)) => connection.lagged.store(true, Ordering::Relaxed),
+                Err(SendError::Closed(_)) => gone.push(*id),
             }
+        }
+        for id in gone {
+            self.detach(id);
+        }
+    }
+
+    /// Forgets a socket, and tells the session (presence).
+    fn detach(&mut self, id: u64) {
+        if self.connections.remove(&id).is_some() {
+            self.addr.do_send(RemoveConnection { id });
         }
     }
 }
@@ -218,7 +232,7 @@ impl EventBus {
     fn fan_out(&mut self, event: Event) {
         self.published = event.seq;
         let frame = ToConnection::Event(ByteString::from(event.frame()));
-        for entry in self.sessions.values() {
+        for entry in self.sessions.values_mut() {
             if event.scope.allows(&entry.viewer) {
                 entry.deliver(&frame);
             }
@@ -355,10 +369,7 @@ impl Handler<Detach> for EventBus {
 
     fn handle(&mut self, msg: Detach, _: &mut Context<Self>) {
         if let Some(entry) = self.sessions.get_mut(&msg.user) {
-            entry.connections.remove(&msg.connection_id);
-            entry.addr.do_send(RemoveConnection {
-                id: msg.connection_id,
-            });
+            entry.detach(msg.connection_id);
         }
     }
 }
@@ -379,4 +390,89 @@ impl Handler<SetRouter> for EventBus {
 /// Whether a connection fell behind (set by its session, read by the connection).
 pub fn lagged(flag: &AtomicBool) -> bool {
     flag.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent_session::Presence;
+
+    /// A socket's actor, which closes on the first event it is handed.
+    struct Socket;
+
+    impl Actor for Socket {
+        type Context = Context<Self>;
+    }
+
+    impl Handler<ToConnection> for Socket {
+        type Result = ();
+
+        fn handle(&mut self, _: ToConnection, ctx: &mut Context<Self>) {
+            ctx.stop();
+        }
+    }
+
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: not within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[actix::test]
+    async fn a_socket_gone_without_detaching_is_dropped_at_the_next_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let board = PresenceBoard::default();
+        let retention = Retention {
+            max_events: 100,
+            max_age: chrono::Duration::hours(1),
+        };
+        let presence = PresenceRules {
+            offline_grace: Duration::ZERO,
+        };
+        let render: Renderer = |_, _| "{}".into();
+        let bus = EventBus::new(store, render, retention, presence, board.clone()).start();
+        let now = Utc::now();
+        let user = User {
+            id: UserId(7),
+            email: "ana@test.local".into(),
+            name: "Ana".into(),
+            role: atende_data::Role::Agent,
+            active: true,
+            max_concurrent_chats: 5,
+            queue_ids: Vec::new(),
+            password_hash: String::new(),
+            must_change_password: false,
+            session_epoch: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let socket = Socket.start();
+        bus.send(Attach {
+            user: user.clone(),
+            connection: socket.clone().recipient(),
+            lagged: Arc::new(AtomicBool::new(false)),
+            resume_from: None,
+        })
+        .await
+        .unwrap();
+        until("online", || board.get(user.id) == Presence::Online).await;
+        // The first event closes the socket's actor, as a socket that closed before it
+        // went live would be: it never says it left.
+        let publish = || Publish {
+            name: "queue.stats",
+            scope: Scope::Everyone,
+            payload: Payload::Json(Value::Null),
+            flushed: true,
+        };
+        bus.send(publish()).await.unwrap();
+        until("closed", || !socket.connected()).await;
+        bus.send(publish()).await.unwrap();
+        until("offline", || board.get(user.id) == Presence::Offline).await;
+    }
 }
