@@ -106,9 +106,7 @@ impl Store {
         if !db_path.exists() && has_foreign_entries(dir).map_err(io)? {
             return Err(Error::NotAtendeDir(dir.to_path_buf()));
         }
-        let db = sled_config(&db_path)
-            .open()
-            .map_err(|e| open_error(dir, e))?;
+        let db = open_db(&db_path).map_err(|e| open_error(dir, e))?;
         migrate::run(&db, dir)?;
         let events = EventLog::open(&dir.join(EVENTS_DIR))?;
         let tree = |name: &str| db.open_tree(name);
@@ -382,11 +380,31 @@ fn has_foreign_entries(dir: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
+/// How long opening waits for the database's lock: after the last handle of a database is
+/// dropped, sled's I/O threads can hold its file a moment longer (a restore, then an open,
+/// in one process).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the sled database at `path`, waiting up to [`LOCK_WAIT`] for its lock.
+fn open_db(path: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match sled_config(path).open() {
+            Err(error) if is_locked(&error) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            opened => return opened,
+        }
+    }
+}
+
+fn is_locked(error: &sled::Error) -> bool {
+    matches!(error, sled::Error::Io(io) if io.to_string().contains("lock"))
+}
+
 fn open_error(dir: &Path, error: sled::Error) -> Error {
     match error {
-        sled::Error::Io(ref io) if io.to_string().contains("lock") => {
-            Error::Locked(dir.to_path_buf())
-        }
+        locked if is_locked(&locked) => Error::Locked(dir.to_path_buf()),
         other => Error::Open {
             path: dir.to_path_buf(),
             reason: other.to_string(),
