@@ -24,6 +24,15 @@ fn chat_of(event: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The names of the chat and message events among `events`.
+fn chat_events(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .filter(|name| name.starts_with("chat.") || name.starts_with("message."))
+        .collect()
+}
+
 #[actix_web::test]
 async fn a_socket_must_authenticate_first_and_bad_tokens_are_refused() {
     let app = spawn_app().await;
@@ -87,10 +96,7 @@ async fn a_webhook_reaches_the_agents_who_may_see_it_in_order() {
     app.customer_says("5511900001111", "wamid.RT1", "oi, tudo bem?")
         .await;
     let events = socket.events_until("message.created", |_| true).await;
-    let names: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let names = chat_events(&events);
     assert!(names.contains(&"chat.created"), "{names:?}");
     let message = &events.last().unwrap()["data"];
     assert_eq!(message["text"], "oi, tudo bem?");
@@ -106,12 +112,7 @@ async fn a_webhook_reaches_the_agents_who_may_see_it_in_order() {
     app.customer_says("5511900001111", "wamid.RT2", "alô?")
         .await;
     let events = socket.events_until("message.created", |_| true).await;
-    let names: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .filter(|name| name.starts_with("chat.") || name.starts_with("message."))
-        .collect();
-    assert_eq!(names, ["message.created"]);
+    assert_eq!(chat_events(&events), ["message.created"]);
     let chat = &events.last().unwrap()["data"]["chat"];
     assert_eq!(chat["unread_count"], 2);
     assert_eq!(chat["last_message"]["preview"], "alô?");
