@@ -6,7 +6,7 @@ use atende_data::{
 };
 use serde_json::Value;
 
-use crate::whatsapp::webhook::{InboundMessage, StatusUpdate};
+use crate::whatsapp::webhook::{InboundMessage, MessageEdit, StatusUpdate, UserIdChange};
 use crate::Result;
 
 /// Who asks for a chat command, as far as permissions go.
@@ -63,6 +63,32 @@ pub struct IngestStatus {
 pub struct AppendInbound {
     pub chat_id: ChatId,
     pub message: InboundMessage,
+    /// The customer, as the Router resolved them from the message's keys.
+    pub contact: atende_data::Contact,
+}
+
+/// An edit or deletion of an earlier message from a webhook; answered once durable.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct IngestEdit {
+    pub edit: MessageEdit,
+}
+
+/// Meta gave a customer a new BSUID; answered once the contact is re-keyed and durable.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct IngestUserIdChange {
+    pub change: UserIdChange,
+}
+
+/// An edit (`Some(text)`) or deletion (`None`) of a known message, by its chat's actor.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct ApplyEdit {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub new_text: Option<Option<String>>,
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// What an agent sends.

@@ -24,6 +24,7 @@ pub struct Metrics {
     /// the last request went through.
     cloud_api_failing_since: AtomicU64,
     sends_failed: Mutex<BTreeMap<i64, u64>>,
+    unprocessed: Mutex<BTreeMap<&'static str, u64>>,
     outboxes: Mutex<BTreeMap<String, OutboxGauge>>,
     latency: Mutex<Histogram>,
     clock_jumps: AtomicU64,
@@ -107,6 +108,24 @@ impl Metrics {
             .unwrap_or_else(|p| p.into_inner())
             .entry(code)
             .or_default() += 1;
+    }
+
+    /// Counts a webhook change kept as unprocessed, by reason.
+    pub fn unprocessed(&self, reason: &'static str) {
+        *self
+            .unprocessed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(reason)
+            .or_default() += 1;
+    }
+
+    /// Webhook changes kept as unprocessed since start, by reason.
+    pub fn unprocessed_counts(&self) -> BTreeMap<&'static str, u64> {
+        self.unprocessed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Notes how a Cloud API request went: answered (even with a refusal) or failed.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, ChatId, ChatStatus, MessageError, MessageId, MessageStatus, OutboxId, PendingStatus,
+    Chat, ChatId, ChatStatus, Contact, MessageError, MessageId, MessageStatus, OutboxId, PendingStatus,
     Store, Write,
 };
 use chrono::Utc;
@@ -21,7 +21,7 @@ use crate::media::MediaFetcher;
 use crate::messages::*;
 use crate::outbound_queue::{parse_callback_data, OutboundQueue};
 use crate::whatsapp::client::CloudClient;
-use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage};
+use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage, Origin};
 use crate::{Error, HubConfig, Result};
 
 /// How often the map of chat actors is swept of stopped ones.
@@ -122,41 +122,48 @@ impl Router {
         Ok(addr)
     }
 
-    /// The chat an inbound message belongs to: the contact's open or pending chat on that
-    /// number, a chat closed within the reopen window, or a new pending chat.
-    fn resolve_chat(&mut self, message: &InboundMessage) -> Result<ChatId> {
+    /// The customer an inbound message names and the chat it belongs to: the contact's
+    /// open or pending chat on that number, a chat closed within the reopen window, or a
+    /// new pending chat. What the business sent from its phone, and imported history, go
+    /// to the contact's newest chat whatever its state (a new closed one when none).
+    fn resolve_chat(&mut self, message: &InboundMessage) -> Result<(ChatId, Contact)> {
         let now = Utc::now();
-        if let Some(chat) = self
+        let number = &message.phone_number_id;
+        let contact = self
             .store
-            .latest_chat(&message.from, &message.phone_number_id)?
-        {
-            if chat.status != ChatStatus::Closed {
-                return Ok(chat.id);
+            .resolve_contact(number, &message.identity, now)?
+            .contact;
+        let customer_wrote = message.origin == Origin::Customer;
+        if let Some(chat) = self.store.latest_chat(contact.id, number)? {
+            if chat.status != ChatStatus::Closed || !customer_wrote {
+                return Ok((chat.id, contact));
             }
             let window = i64::from(self.store.settings()?.reopen_window_minutes);
             let reopenable = chat
                 .closed_at
                 .is_some_and(|at| now - at < chrono::Duration::minutes(window));
             if reopenable {
-                return Ok(chat.id);
+                return Ok((chat.id, contact));
             }
         }
-        let chat = Chat::new(
-            ChatId(self.store.new_id()?),
-            &message.from,
-            &message.phone_number_id,
-            now,
-        );
+        let mut chat = Chat::new(ChatId(self.store.new_id()?), contact.id, number, now);
+        if !customer_wrote {
+            chat.status = ChatStatus::Closed;
+            chat.pending_since = None;
+            chat.closed_at = Some(now);
+        }
         let mut write = Write::default();
         write.chat(None, &chat);
         self.store.commit(write)?;
         tracing::info!(chat_id = %chat.id, "new chat");
-        let opened = atende_data::DayStats {
-            chats_opened: 1,
-            ..Default::default()
-        };
-        if let Err(error) = self.store.count_report(now, None, &opened) {
-            tracing::warn!(%error, "a report counter was not updated");
+        if customer_wrote {
+            let opened = atende_data::DayStats {
+                chats_opened: 1,
+                ..Default::default()
+            };
+            if let Err(error) = self.store.count_report(now, None, &opened) {
+                tracing::warn!(%error, "a report counter was not updated");
+            }
         }
         let scope = crate::chat::scope_of(&chat, None);
         self.bus.do_send(Publish {
@@ -168,7 +175,7 @@ impl Router {
             },
             flushed: false,
         });
-        Ok(chat.id)
+        Ok((chat.id, contact))
     }
 }
 
@@ -206,12 +213,17 @@ impl Handler<IngestMessage> for Router {
             }
             Ok(None) => self
                 .resolve_chat(&message)
-                .and_then(|id| Ok((id, self.chat_actor(id, ctx)?))),
+                .and_then(|(id, contact)| Ok((id, contact, self.chat_actor(id, ctx)?))),
             Err(error) => Err(error.into()),
         };
         Box::pin(async move {
-            let (chat_id, addr) = target?;
-            addr.send(AppendInbound { chat_id, message }).await?
+            let (chat_id, contact, addr) = target?;
+            let append = AppendInbound {
+                chat_id,
+                message,
+                contact,
+            };
+            addr.send(append).await?
         })
     }
 }
@@ -303,6 +315,72 @@ impl Handler<IngestStatus> for Router {
     }
 }
 
+impl Handler<IngestEdit> for Router {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: IngestEdit, ctx: &mut Context<Self>) -> Self::Result {
+        let edit = msg.edit;
+        let store = self.store.clone();
+        let target = match self.store.message_by_wamid(&edit.original_wamid) {
+            Ok(Some((chat_id, message_id))) => self
+                .chat_actor(chat_id, ctx)
+                .map(|addr| Some((addr, chat_id, message_id))),
+            Ok(None) => Ok(None),
+            Err(error) => Err(Error::from(error)),
+        };
+        Box::pin(async move {
+            match target? {
+                Some((addr, chat_id, message_id)) => {
+                    let apply = ApplyEdit {
+                        chat_id,
+                        message_id,
+                        new_text: edit.new_text,
+                        at: edit.timestamp.unwrap_or_else(Utc::now),
+                    };
+                    addr.send(apply).await?
+                }
+                None => {
+                    // An edit of a message the hub never had (older than the hub).
+                    tracing::info!("an edit of an unknown message was not applied");
+                    Ok(store.durable().await?)
+                }
+            }
+        })
+    }
+}
+
+impl Handler<IngestUserIdChange> for Router {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: IngestUserIdChange, _: &mut Context<Self>) -> Self::Result {
+        let change = msg.change;
+        let store = self.store.clone();
+        let number = &change.phone_number_id;
+        let now = Utc::now();
+        let rekeyed = match store.rekey_contact(number, &change.previous, &change.current, now) {
+            // Not known by the old BSUID: a known phone takes the new one.
+            Ok(None) if change.wa_id.is_some() => {
+                let identity = atende_data::Identity {
+                    wa_id: change.wa_id.clone(),
+                    user_id: Some(change.current.clone()),
+                    ..Default::default()
+                };
+                store
+                    .resolve_contact(number, &identity, now)
+                    .map(|r| Some(r.contact))
+            }
+            other => other,
+        };
+        Box::pin(async move {
+            match rekeyed? {
+                Some(contact) => tracing::info!(contact_id = %contact.id, "a customer's BSUID changed"),
+                None => tracing::info!("a BSUID change for an unknown customer"),
+            }
+            Ok(store.durable().await?)
+        })
+    }
+}
+
 /// Where a status webhook's message was found.
 enum Found {
     /// By its wamid.
@@ -340,4 +418,5 @@ forward!(
     RecordSent => (),
     RecordFailed => (),
     ApplyDelivery => (),
+    ApplyEdit => (),
 );

@@ -4,12 +4,12 @@
 use std::collections::HashSet;
 
 use crate::keys::read_u64;
-use crate::records::chat::{Chat, ChatStatus, Contact, Message, PendingStatus};
+use crate::records::chat::{Chat, ChatStatus, Message, PendingStatus};
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
 use crate::search;
 use crate::store::{decode, encode};
-use crate::write::{client_key, contact_key, message_key};
+use crate::write::{client_key, message_key};
 use crate::{ChatId, MediaId, MessageId, OutboxId, Result, Store, UserId};
 
 /// Index entries a list request may examine before it answers with what it has and a
@@ -313,37 +313,6 @@ impl Store {
         Ok(chats)
     }
 
-    /// The newest chat of a contact on a business number.
-    pub fn latest_chat(&self, wa_id: &str, number: &str) -> Result<Option<Chat>> {
-        let prefix = contact_key(wa_id, ChatId(0));
-        let prefix = &prefix[..prefix.len() - 8];
-        for entry in self.trees().by_contact.scan_prefix(prefix).rev() {
-            let (key, stored_number) = entry?;
-            if stored_number.as_ref() == number.as_bytes() {
-                return self.chat(ChatId(read_u64(&key[key.len() - 8..]).unwrap_or(0)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// Every chat of a contact, newest first.
-    pub fn contact_chats(&self, wa_id: &str, limit: usize) -> Result<Vec<Chat>> {
-        let prefix = contact_key(wa_id, ChatId(0));
-        let prefix = &prefix[..prefix.len() - 8];
-        let mut chats = Vec::new();
-        for entry in self
-            .trees()
-            .by_contact
-            .scan_prefix(prefix)
-            .rev()
-            .take(limit)
-        {
-            let (key, _) = entry?;
-            chats.extend(self.chat(ChatId(read_u64(&key[key.len() - 8..]).unwrap_or(0)))?);
-        }
-        Ok(chats)
-    }
-
     /// One message of a chat.
     pub fn message(&self, chat: ChatId, id: MessageId) -> Result<Option<Message>> {
         get(&self.trees().messages, message_key(chat, id))
@@ -384,11 +353,6 @@ impl Store {
             Some(id) => self.message(chat, MessageId(read_u64(&id).unwrap_or(0))),
             None => Ok(None),
         }
-    }
-
-    /// A contact.
-    pub fn contact(&self, wa_id: &str) -> Result<Option<Contact>> {
-        get(&self.trees().contacts, wa_id.as_bytes())
     }
 
     /// Every queued Cloud API request, oldest first (read once at start).
@@ -462,26 +426,6 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Makes the contact's names find its chats (old names keep finding them too).
-    fn index_contact_names(&self, contact: &Contact) -> Result<()> {
-        let names = [&contact.name, &contact.profile_name];
-        let terms: Vec<String> = names
-            .into_iter()
-            .flatten()
-            .flat_map(|n| search::terms(n))
-            .collect();
-        for chat in self.contact_chats(&contact.wa_id, usize::MAX)? {
-            for term in &terms {
-                self.trees()
-                    .search
-                    .insert(crate::write::search_key(term, chat.id), &[])?;
-            }
-        }
-        Ok(())
-    }
-}
-
 fn get<T: serde::de::DeserializeOwned>(
     tree: &sled::Tree,
     key: impl AsRef<[u8]>,
@@ -505,44 +449,10 @@ fn prefixed(prefix: &[u8]) -> impl Fn(&sled::Result<(sled::IVec, sled::IVec)>) -
     }
 }
 
-impl Store {
-    /// Contacts in wa_id order, after the `cursor` wa_id when given.
-    pub fn contacts(&self, cursor: Option<&str>, limit: usize) -> Result<Vec<Contact>> {
-        let start = cursor.map(|a| after(a.as_bytes())).unwrap_or_default();
-        self.trees()
-            .contacts
-            .range(start..)
-            .take(limit)
-            .map(|e| decode(&e?.1))
-            .collect()
-    }
-
-    /// Applies `change` to a stored contact atomically (it may run again on contention).
-    pub fn update_contact<F>(&self, wa_id: &str, change: F) -> Result<Contact>
-    where
-        F: Fn(&mut Contact),
-    {
-        let tree = &self.trees().contacts;
-        let _gate = self.writing();
-        loop {
-            let current = tree.get(wa_id.as_bytes())?.ok_or(crate::Error::NotFound)?;
-            let mut contact: Contact = decode(&current)?;
-            change(&mut contact);
-            contact.updated_at = chrono::Utc::now();
-            let swapped =
-                tree.compare_and_swap(wa_id.as_bytes(), Some(current), Some(encode(&contact)?))?;
-            if swapped.is_ok() {
-                self.index_contact_names(&contact)?;
-                return Ok(contact);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Write;
+    use crate::{Contact, ContactId, Write};
 
     /// `n` chats whose contacts are named by `name(i)`, the last the most recent.
     fn store_with(n: u64, name: impl Fn(u64) -> String) -> (tempfile::TempDir, Store) {
@@ -551,11 +461,15 @@ mod tests {
         let start = chrono::Utc::now();
         for i in 0..n {
             let at = start + chrono::Duration::seconds(i as i64);
-            let chat = Chat::new(ChatId(i + 1), &format!("5511{i:09}"), "n", at);
-            let mut contact = Contact::new(&chat.wa_id, at);
+            let mut contact = Contact::new(ContactId(i + 10_000), "n", at);
+            contact.wa_id = Some(format!("5511{i:09}"));
             contact.name = Some(name(i));
+            let chat = Chat::new(ChatId(i + 1), contact.id, "n", at);
             let mut write = Write::default();
-            write.chat(None, &chat).contact(&contact, Some(chat.id));
+            write
+                .chat(None, &chat)
+                .contact(&contact)
+                .contact_terms(&contact, chat.id);
             store.commit(write).unwrap();
         }
         (dir, store)

@@ -4,11 +4,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::keys::read_u64;
-use crate::records::chat::{Chat, ChatStatus, Contact, Message};
+use crate::keys::contact_key;
+use crate::records::chat::{Chat, ChatStatus, Message};
+use crate::records::contact::Contact;
 use crate::records::media::{MediaRecord, MediaState};
 use crate::store::{decode, encode};
-use crate::write::{assignee_key, client_key, contact_key, message_key, status_key, time_key};
-use crate::{ChatId, Error, Result, Store};
+use crate::write::{assignee_key, client_key, message_key, status_key, time_key};
+use crate::{ChatId, ContactId, Error, Result, Store};
 
 /// Everything the hub holds about one contact.
 #[derive(serde::Serialize)]
@@ -20,9 +22,9 @@ pub struct ContactExport {
 
 impl Store {
     /// Everything about a contact: the record, its chats and their messages.
-    pub fn export_contact(&self, wa_id: &str) -> Result<ContactExport> {
-        let contact = self.contact(wa_id)?.ok_or(Error::NotFound)?;
-        let chats = self.contact_chats(wa_id, usize::MAX)?;
+    pub fn export_contact(&self, id: ContactId) -> Result<ContactExport> {
+        let contact = self.contact(id)?.ok_or(Error::NotFound)?;
+        let chats = self.contact_chats(contact.id, usize::MAX)?;
         let mut messages = Vec::new();
         for chat in &chats {
             messages.extend(self.chat_messages(chat.id)?);
@@ -44,9 +46,9 @@ impl Store {
 
     /// Erases a contact and all its chats, messages and media. Refused while one of its
     /// chats is still open or waiting (close them first).
-    pub fn erase_contact(&self, wa_id: &str) -> Result<usize> {
-        self.contact(wa_id)?.ok_or(Error::NotFound)?;
-        let chats = self.contact_chats(wa_id, usize::MAX)?;
+    pub fn erase_contact(&self, id: ContactId) -> Result<usize> {
+        let contact = self.contact(id)?.ok_or(Error::NotFound)?;
+        let chats = self.contact_chats(contact.id, usize::MAX)?;
         if chats.iter().any(|c| c.status != ChatStatus::Closed) {
             return Err(Error::Conflict(
                 "the contact has chats that are not closed; close them first",
@@ -65,7 +67,7 @@ impl Store {
             if let Some(user) = chat.assignee {
                 t.by_assignee.remove(assignee_key(user.key(), chat))?;
             }
-            t.by_contact.remove(contact_key(wa_id, chat.id))?;
+            t.by_contact.remove(contact_key(contact.id, chat.id))?;
             for entry in t.search.iter().keys() {
                 let key = entry?;
                 if key.len() >= 8 && key[key.len() - 8..] == chat.id.key() {
@@ -74,9 +76,23 @@ impl Store {
             }
             t.chats.remove(chat.id.key())?;
         }
+        let lock = self.contact_lock();
         let gate = self.writing();
-        t.contacts.remove(wa_id.as_bytes())?;
+        for (kind, key) in contact.keys() {
+            t.contacts_by_key
+                .remove(crate::contacts::key_entry(kind, &key, &contact.phone_number_id))?;
+        }
+        // Contacts joined into this one are erased with it.
+        for entry in t.contacts.iter() {
+            let (key, value) = entry?;
+            let other: Contact = decode(&value)?;
+            if other.merged_into == Some(contact.id) {
+                t.contacts.remove(key)?;
+            }
+        }
+        t.contacts.remove(contact.id.key())?;
         drop(gate);
+        drop(lock);
         self.flush_blocking()?;
         // Events about the contact hold their names and messages too.
         self.event_log().forget_all()?;

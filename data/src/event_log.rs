@@ -1,4 +1,4 @@
-//! The event log (ARCHITECTURE.md, "Realtime"): numbered events kept for a retention
+//! The event log (docs/ARCHITECTURE.md, "Realtime"): numbered events kept for a retention
 //! window, so that a reconnecting browser is told exactly what it missed.
 //!
 //! It is kept in append-only files beside the database, not in a sled tree: an event is

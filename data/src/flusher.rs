@@ -9,7 +9,7 @@
 //! far, calls `db.flush()` once (which covers every write applied before it began), then
 //! answers them all. While it flushes, the writing thread applies the next group: sled
 //! lets plain writes run during a flush. sled 0.34's `flush_async` stalls under
-//! concurrency (ARCHITECTURE.md), hence the threads.
+//! concurrency (docs/ARCHITECTURE.md, "Durability"), hence the threads.
 //!
 //! Why writes are handed over at all: the actors' one thread goes on with other chats while
 //! a customer's message is applied and flushed, and a group shares one journal record and

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub u64);
 
@@ -60,4 +60,8 @@ id_type!(
 id_type!(
     /// A stored media file.
     MediaId
+);
+id_type!(
+    /// A customer: one person on one business number, whatever keys Meta names them by.
+    ContactId
 );

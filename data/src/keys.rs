@@ -20,7 +20,12 @@ pub fn time(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
     ((at.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
-/// The tree names, one per record kind and index (ARCHITECTURE.md's storage table).
+/// A `chats_by_contact` key: the contact, then the chat (a contact's chats in id order).
+pub(crate) fn contact_key(contact: crate::ContactId, chat: crate::ChatId) -> Vec<u8> {
+    join(&[&contact.key(), &chat.key()])
+}
+
+/// The tree names, one per record kind and index (docs/ARCHITECTURE.md, "Storage").
 pub mod trees {
     pub const META: &str = "meta";
     pub const USERS: &str = "users";
@@ -28,6 +33,12 @@ pub mod trees {
     pub const REFRESH_TOKENS: &str = "refresh_tokens";
     pub const REFRESH_FAMILIES: &str = "refresh_families";
     pub const CONTACTS: &str = "contacts";
+    /// Schema 3: (key kind, key, 0, business number) -> contact id.
+    pub const CONTACTS_BY_KEY: &str = "contacts_by_key";
+    /// Raw webhook entries the hub could not use, with their reason (replayable).
+    pub const UNPROCESSED: &str = "unprocessed";
+    /// The business numbers the admin configured.
+    pub const NUMBERS: &str = "numbers";
     pub const CHATS: &str = "chats";
     pub const CHATS_BY_STATUS_TIME: &str = "chats_by_status_time";
     pub const CHATS_BY_ASSIGNEE: &str = "chats_by_assignee";
@@ -58,6 +69,9 @@ pub mod trees {
         REFRESH_TOKENS,
         REFRESH_FAMILIES,
         CONTACTS,
+        CONTACTS_BY_KEY,
+        UNPROCESSED,
+        NUMBERS,
         CHATS,
         CHATS_BY_STATUS_TIME,
         CHATS_BY_ASSIGNEE,

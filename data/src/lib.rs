@@ -1,7 +1,7 @@
 //! atende-data: everything Atende keeps on disk.
 //!
 //! One [`Store`] owns one sled database in the data directory, with one tree per record
-//! kind plus the indexes the list views need (see ARCHITECTURE.md, "Storage"). Values are
+//! kind plus the indexes the list views need (see docs/ARCHITECTURE.md, "Storage"). Values are
 //! MessagePack with named fields, so records can grow fields with `#[serde(default)]`;
 //! keys are big-endian integers and byte-joined tuples so that range scans come back in
 //! order.
@@ -16,6 +16,7 @@
 
 mod backup;
 mod chats;
+mod contacts;
 mod erase;
 mod error;
 mod event_log;
@@ -24,6 +25,8 @@ mod flusher;
 mod ids;
 pub mod keys;
 mod migrate;
+mod numbers;
+pub mod phone;
 pub mod password;
 pub mod records;
 pub mod reports;
@@ -31,20 +34,25 @@ pub mod search;
 mod sessions;
 mod store;
 pub mod tokens;
+
 mod users;
 mod write;
 
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use erase::ContactExport;
 pub use error::{Error, Result};
-pub use ids::{ChatId, FamilyId, MediaId, MessageId, OutboxId, UserId};
+pub use contacts::Resolved;
+pub use ids::{ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId};
 pub use records::audit::AuditEntry;
 pub use records::canned::CannedResponse;
 pub use records::chat::{
-    Chat, ChatStatus, Contact, Direction, LastMessage, MediaRef, Message, MessageError,
+    Chat, ChatStatus, Direction, LastMessage, MediaRef, Message, MessageError,
     MessageStatus, PendingStatus, ReactionRef, ReplyRef,
 };
+pub use records::contact::{Contact, Identity, KeyKind, Recipient};
 pub use records::event::{Event, Scope, Viewer};
+pub use records::number::BusinessNumber;
+pub use records::unprocessed::Unprocessed;
 pub use records::media::{MediaRecord, MediaState};
 pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::queue::Queue;

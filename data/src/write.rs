@@ -22,7 +22,9 @@ use std::sync::RwLock;
 use chrono::{DateTime, Utc};
 
 use crate::keys::{join, time};
-use crate::records::chat::{Chat, Contact, Message};
+use crate::records::chat::{Chat, Message};
+use crate::records::contact::Contact;
+use crate::keys::contact_key;
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
 use crate::records::report::DayStats;
@@ -44,13 +46,14 @@ pub(crate) enum T {
     ClientIds,
     Outbox,
     Contacts,
+    ContactsByKey,
     Search,
     PendingStatuses,
     Media,
     Reports,
 }
 
-pub(crate) const WRITE_TREES: usize = 14;
+pub(crate) const WRITE_TREES: usize = 15;
 
 /// The key of the journal record (one at most: groups are applied one at a time).
 const JOURNAL_KEY: &[u8] = b"write";
@@ -128,12 +131,9 @@ impl Write {
         if before.is_none() {
             self.put(
                 T::ByContact,
-                contact_key(&chat.wa_id, chat.id),
+                contact_key(chat.contact_id, chat.id),
                 chat.phone_number_id.as_bytes(),
             );
-            for term in search::number_terms(&chat.wa_id) {
-                self.put(T::Search, search_key(&term, chat.id), []);
-            }
         }
         if let Some(bytes) = self.encoded(chat, encode_compact) {
             self.put(T::Chats, chat.id.key(), bytes);
@@ -167,19 +167,33 @@ impl Write {
         self
     }
 
-    /// A contact's new state; names become search terms of `chat`.
-    pub fn contact(&mut self, contact: &Contact, chat: Option<ChatId>) -> &mut Self {
-        if let Some(chat) = chat {
-            for name in [&contact.name, &contact.profile_name].into_iter().flatten() {
-                for term in search::terms(name) {
-                    self.put(T::Search, search_key(&term, chat), []);
-                }
+    /// A contact's new state and the keys it is found by (a contact joined into another
+    /// leaves its keys to that one).
+    pub fn contact(&mut self, contact: &Contact) -> &mut Self {
+        if contact.merged_into.is_none() {
+            for (kind, key) in contact.keys() {
+                let entry = crate::contacts::key_entry(kind, &key, &contact.phone_number_id);
+                self.put(T::ContactsByKey, entry, contact.id.key());
             }
         }
-        if let Some(bytes) = self.encoded(contact, encode_compact) {
-            self.put(T::Contacts, contact.wa_id.as_bytes(), bytes);
+        if let Some(bytes) = self.encoded(contact, encode) {
+            self.put(T::Contacts, contact.id.key(), bytes);
         }
         self
+    }
+
+    /// Makes the contact's names, username and number find `chat`.
+    pub fn contact_terms(&mut self, contact: &Contact, chat: ChatId) -> &mut Self {
+        for term in crate::contacts::contact_terms(contact) {
+            self.put(T::Search, search_key(&term, chat), []);
+        }
+        self
+    }
+
+    /// Moves a chat's `chats_by_contact` entry to another contact (two were joined).
+    pub(crate) fn by_contact_moved(&mut self, from: &[u8], to: Vec<u8>, number: &[u8]) {
+        self.remove(T::ByContact, from);
+        self.put(T::ByContact, to, number);
     }
 
     /// Queues a request for the Cloud API.
@@ -422,10 +436,6 @@ pub(crate) fn assignee_key(user: [u8; 8], chat: &Chat) -> Vec<u8> {
         &time(chat.index_time()),
         &chat.id.key(),
     ])
-}
-
-pub(crate) fn contact_key(wa_id: &str, chat: ChatId) -> Vec<u8> {
-    join(&[wa_id.as_bytes(), &[0], &chat.key()])
 }
 
 pub(crate) fn message_key(chat: ChatId, message: MessageId) -> Vec<u8> {

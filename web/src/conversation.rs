@@ -9,11 +9,30 @@ use utoipa::ToSchema;
 /// The contact as shown on a chat.
 #[derive(Serialize, ToSchema)]
 pub struct ChatContact {
-    pub wa_id: String,
+    pub id: String,
+    /// The phone number; absent for a customer known only by a username.
+    pub wa_id: Option<String>,
+    /// Meta's business-scoped user id (BSUID).
+    pub user_id: Option<String>,
+    /// The customer's WhatsApp username.
+    pub username: Option<String>,
     /// The name the business gave the contact.
     pub name: Option<String>,
     /// The name the customer set in WhatsApp.
     pub profile_name: Option<String>,
+}
+
+impl ChatContact {
+    fn new(id: atende_data::ContactId, contact: Option<&Contact>) -> ChatContact {
+        ChatContact {
+            id: id.to_string(),
+            wa_id: contact.and_then(|c| c.wa_id.clone()),
+            user_id: contact.and_then(|c| c.user_id.clone()),
+            username: contact.and_then(|c| c.username.clone()),
+            name: contact.and_then(|c| c.name.clone()),
+            profile_name: contact.and_then(|c| c.profile_name.clone()),
+        }
+    }
 }
 
 /// The newest message of a chat.
@@ -51,7 +70,7 @@ pub struct ChatView {
 impl ChatView {
     /// The view of `chat`, with its contact's names read from the store.
     pub fn new(chat: &Chat, store: &Store) -> ChatView {
-        let contact = store.contact(&chat.wa_id).ok().flatten();
+        let contact = store.contact(chat.contact_id).ok().flatten();
         ChatView::with_contact(chat, contact.as_ref())
     }
 
@@ -59,11 +78,10 @@ impl ChatView {
     pub fn with_contact(chat: &Chat, contact: Option<&Contact>) -> ChatView {
         ChatView {
             id: chat.id.to_string(),
-            contact: ChatContact {
-                wa_id: chat.wa_id.clone(),
-                name: contact.and_then(|c| c.name.clone()),
-                profile_name: contact.and_then(|c| c.profile_name.clone()),
-            },
+            contact: ChatContact::new(
+                contact.map_or(chat.contact_id, |c| c.id),
+                contact,
+            ),
             phone_number_id: chat.phone_number_id.clone(),
             status: chat.status.as_str().into(),
             assignee_id: chat.assignee.map(|u| u.to_string()),
@@ -207,10 +225,20 @@ impl MessageView {
     }
 }
 
-/// A contact.
+/// A contact: a customer of one business number.
 #[derive(Serialize, ToSchema)]
 pub struct ContactView {
-    pub wa_id: String,
+    pub id: String,
+    /// The business number (phone number id) the customer writes to.
+    pub phone_number_id: String,
+    /// The phone number; absent for a customer known only by a username.
+    pub wa_id: Option<String>,
+    /// Meta's business-scoped user id (BSUID).
+    pub user_id: Option<String>,
+    /// The BSUID of the business portfolio's parent, when Meta gives one.
+    pub parent_user_id: Option<String>,
+    /// The customer's WhatsApp username.
+    pub username: Option<String>,
     pub name: Option<String>,
     pub profile_name: Option<String>,
     pub tags: Vec<String>,
@@ -223,9 +251,14 @@ pub struct ContactView {
 impl ContactView {
     /// The view of `contact`; the time of their last message is their newest chat's.
     pub fn new(c: &Contact, store: &Store) -> Self {
-        let newest = store.contact_chats(&c.wa_id, 1).ok().unwrap_or_default();
+        let newest = store.contact_chats(c.id, 1).ok().unwrap_or_default();
         ContactView {
+            id: c.id.to_string(),
+            phone_number_id: c.phone_number_id.clone(),
             wa_id: c.wa_id.clone(),
+            user_id: c.user_id.clone(),
+            parent_user_id: c.parent_user_id.clone(),
+            username: c.username.clone(),
             name: c.name.clone(),
             profile_name: c.profile_name.clone(),
             tags: c.tags.clone(),

@@ -12,8 +12,8 @@ use serde_json::{json, Value};
 
 use super::ChatActor;
 use crate::media::Fetch;
-use crate::messages::{AppendInbound, Ingested};
-use crate::whatsapp::webhook::InboundMessage;
+use crate::messages::{AppendInbound, ApplyEdit, Ingested};
+use crate::whatsapp::webhook::{InboundMessage, Origin};
 use crate::Result;
 
 /// A customer's message, ready to commit: the message, the chat after it, its contact,
@@ -34,7 +34,7 @@ impl Handler<AppendInbound> for ChatActor {
 
     fn handle(&mut self, msg: AppendInbound, _: &mut Context<Self>) -> Self::Result {
         self.last_used = Instant::now();
-        let mut appending = match self.append_inbound(msg.message) {
+        let mut appending = match self.append_inbound(msg.message, msg.contact) {
             Ok(Some(appending)) => appending,
             Ok(None) => return AtomicResponse::new(Box::pin(fut::ready(Ok(Ingested::Duplicate)))),
             Err(error) => return AtomicResponse::new(Box::pin(fut::ready(Err(error)))),
@@ -53,9 +53,63 @@ impl Handler<AppendInbound> for ChatActor {
     }
 }
 
+impl Handler<ApplyEdit> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: ApplyEdit, _: &mut Context<Self>) -> Self::Result {
+        self.last_used = Instant::now();
+        let result = self.change_message(msg.message_id, |message, _| {
+            edit_message(message, msg.new_text, msg.at)
+        });
+        self.durably(result)
+    }
+}
+
+/// Applies an edit (the new text; the earlier one kept in `details.edits` for the team)
+/// or a deletion (the content goes; `details.deleted_at` says when).
+fn edit_message(
+    message: &mut Message,
+    new_text: Option<Option<String>>,
+    at: chrono::DateTime<Utc>,
+) {
+    let mut details = match message.details.take() {
+        Some(Value::Object(details)) => details,
+        _ => serde_json::Map::new(),
+    };
+    let at = json!(at.to_rfc3339());
+    match new_text {
+        Some(text) => {
+            let field = if message.caption.is_some() || message.media.is_some() {
+                &mut message.caption
+            } else {
+                &mut message.text
+            };
+            let earlier = std::mem::replace(field, text);
+            let edits = details.entry("edits").or_insert_with(|| json!([]));
+            if let Some(edits) = edits.as_array_mut() {
+                edits.push(json!({"text": earlier, "replaced_at": at}));
+            }
+            details.insert("edited_at".into(), at);
+        }
+        None => {
+            message.text = None;
+            message.caption = None;
+            message.media = None;
+            message.location = None;
+            details.clear();
+            details.insert("deleted_at".into(), at);
+        }
+    }
+    message.details = Some(Value::Object(details));
+}
+
 impl ChatActor {
-    /// What appending `inbound` writes; `None` for a wamid seen before.
-    fn append_inbound(&self, inbound: InboundMessage) -> Result<Option<Appending>> {
+    /// What appending `inbound` from `contact` writes; `None` for a wamid seen before.
+    fn append_inbound(
+        &self,
+        inbound: InboundMessage,
+        contact: Contact,
+    ) -> Result<Option<Appending>> {
         if self.store.message_by_wamid(&inbound.wamid)?.is_some() {
             return Ok(None);
         }
@@ -91,9 +145,9 @@ impl ChatActor {
         };
         let message = to_message(id, self.chat.id, &inbound, media.as_ref(), reply_to, now);
         let first = self.chat.last_message.is_none();
-        let (contact, changed) = self.contact_after(&inbound, &message, first)?;
+        let customer_wrote = inbound.origin == Origin::Customer;
         let mut after = self.chat.clone();
-        if after.status == ChatStatus::Closed {
+        if after.status == ChatStatus::Closed && customer_wrote {
             // Routed here only within the reopen window: the conversation simply goes on.
             after.status = if after.assignee.is_some() {
                 ChatStatus::Open
@@ -104,28 +158,40 @@ impl ChatActor {
             after.closed_at = None;
             after.close_note = None;
         }
-        after.unread_count += 1;
-        after.last_message = Some(LastMessage {
-            preview: message.preview(),
-            direction: Direction::In,
-            at: now,
-        });
-        after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
-        after.updated_at = now;
+        // Imported history is older than what the chat shows: it only fills the thread.
+        let newest = !matches!(inbound.origin, Origin::History { .. }) || first;
+        if customer_wrote {
+            after.unread_count += 1;
+        }
+        if newest {
+            after.last_message = Some(LastMessage {
+                preview: message.preview(),
+                direction: message.direction,
+                at: now,
+            });
+            after.updated_at = now;
+        }
+        if message.direction == Direction::In {
+            after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
+        }
         let mut write = Write::default();
         write.message(&message);
-        if changed {
-            write.contact(&contact, Some(self.chat.id));
+        if first {
+            write.contact_terms(&contact, self.chat.id);
         }
         if let Some(media) = &media {
             write.media(media);
         }
-        let automatic = self.automatic_replies(&mut after, first, message.text.as_deref(), now)?;
+        let automatic = if customer_wrote {
+            self.automatic_replies(&mut after, first, message.text.as_deref(), now)?
+        } else {
+            Vec::new()
+        };
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
         }
         let counts = atende_data::DayStats {
-            messages_in: 1,
+            messages_in: u64::from(customer_wrote),
             messages_out: automatic.len() as u64,
             ..Default::default()
         };
@@ -214,33 +280,6 @@ impl ChatActor {
         }
         Ok(replies)
     }
-
-    /// The contact after this message, and whether to write it: when anything changed (a
-    /// new contact, a new profile name) or on a chat's first message (its names become the
-    /// chat's search terms). Otherwise the contact is left alone: rewriting it with every
-    /// message only moved its timestamps, and the time of the customer's last message is
-    /// the chat's.
-    fn contact_after(
-        &self,
-        inbound: &InboundMessage,
-        message: &Message,
-        first: bool,
-    ) -> Result<(Contact, bool)> {
-        let stored = self.store.contact(&inbound.from)?;
-        let renamed = inbound.profile_name.is_some()
-            && stored.as_ref().map(|c| &c.profile_name) != Some(&inbound.profile_name);
-        let mut contact = match stored {
-            Some(contact) if !renamed && !first => return Ok((contact, false)),
-            Some(contact) => contact,
-            None => Contact::new(&inbound.from, message.created_at),
-        };
-        if inbound.profile_name.is_some() {
-            contact.profile_name = inbound.profile_name.clone();
-        }
-        contact.last_inbound_at = contact.last_inbound_at.max(Some(message.timestamp));
-        contact.updated_at = message.created_at;
-        Ok((contact, true))
-    }
 }
 
 fn to_message(
@@ -255,7 +294,11 @@ fn to_message(
         id,
         chat_id,
         wamid: Some(inbound.wamid.clone()),
-        direction: Direction::In,
+        direction: if inbound.origin.outgoing() {
+            Direction::Out
+        } else {
+            Direction::In
+        },
         kind: inbound.kind.as_str().to_string(),
         text: inbound.text.clone(),
         caption: inbound.caption.clone(),
@@ -274,7 +317,11 @@ fn to_message(
             wamid: r.message_id.clone(),
             emoji: r.emoji.clone(),
         }),
-        status: MessageStatus::Received,
+        status: if inbound.origin.outgoing() {
+            MessageStatus::Sent
+        } else {
+            MessageStatus::Received
+        },
         error: inbound.errors.first().map(|e| atende_data::MessageError {
             code: e.code,
             title: e.title.clone(),
@@ -292,6 +339,12 @@ fn details(inbound: &InboundMessage) -> Option<Value> {
     let mut details = inbound.details.clone().unwrap_or_else(|| json!({}));
     if inbound.forwarded {
         details["forwarded"] = json!(true);
+    }
+    match inbound.origin {
+        Origin::Customer => {}
+        // Shown as sent from the phone; never sent again by the hub.
+        Origin::BusinessApp => details["from_business_app"] = json!(true),
+        Origin::History { .. } => details["imported"] = json!(true),
     }
     if let Some(media) = &inbound.media {
         if media.voice {

@@ -3,7 +3,7 @@
 use actix::prelude::*;
 use atende_data::{
     ChatStatus, Direction, LastMessage, MediaRef, Message, MessageId, MessageStatus, OutboxEntry,
-    OutboxId, OutboxKind, ReplyRef, Write,
+    OutboxId, OutboxKind, Recipient, ReplyRef, Write,
 };
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -177,7 +177,7 @@ impl ChatActor {
             created_at: now,
             timestamp: now,
         };
-        let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": self.chat.wa_id});
+        let mut body = self.envelope()?;
         let mut upload = None;
         match &msg.content {
             Outgoing::Text { text, reply_to } => {
@@ -311,8 +311,9 @@ impl ChatActor {
             created_at: now,
             timestamp: now,
         };
-        let body = json!({"messaging_product": "whatsapp", "recipient_type": "individual",
-            "to": self.chat.wa_id, "type": "text", "text": {"preview_url": false, "body": text}});
+        let mut body = self.envelope()?;
+        body["type"] = json!("text");
+        body["text"] = json!({"preview_url": false, "body": text});
         let entry = OutboxEntry {
             id: OutboxId(self.store.new_id()?),
             number: self.chat.phone_number_id.clone(),
@@ -408,7 +409,27 @@ impl ChatActor {
 
     /// Changes one message of this chat (its status, wamid ...) with whatever else
     /// `change` adds to the write.
-    fn change_message<F>(&mut self, id: MessageId, change: F) -> Result<()>
+    /// The start of a send to this chat's customer: `to` their phone when known, else
+    /// `recipient` their BSUID (a customer known only by a username).
+    fn envelope(&self) -> Result<Value> {
+        let contact = self
+            .store
+            .contact(self.chat.contact_id)?
+            .ok_or(Error::NotFound)?;
+        let mut body = json!({"messaging_product": "whatsapp", "recipient_type": "individual"});
+        match contact.recipient() {
+            Some(Recipient::Phone(phone)) => body["to"] = json!(phone),
+            Some(Recipient::UserId(user_id)) => body["recipient"] = json!(user_id),
+            None => {
+                return Err(Error::Conflict(
+                    "the customer has neither a phone nor a BSUID".into(),
+                ))
+            }
+        }
+        Ok(body)
+    }
+
+    pub(super) fn change_message<F>(&mut self, id: MessageId, change: F) -> Result<()>
     where
         F: FnOnce(&mut Message, &mut Write),
     {

@@ -222,6 +222,10 @@ fn status_error(status: u16, body: &Value) -> CloudApiError {
             reason: format!("HTTP {status}"),
             answer_lost: false,
         },
+        Some(BSUID_NOT_SUPPORTED) => CloudApiError::Permanent {
+            code: BSUID_NOT_SUPPORTED,
+            title: BSUID_NOT_SUPPORTED_TITLE.into(),
+        },
         Some(code) => CloudApiError::Permanent { code, title },
         None => CloudApiError::Permanent {
             code: i64::from(status),
@@ -229,6 +233,13 @@ fn status_error(status: u16, body: &Value) -> CloudApiError {
         },
     }
 }
+
+/// Meta's 131062: this kind of message cannot go to a BSUID (a customer known only by
+/// their username), e.g. an authentication template.
+pub const BSUID_NOT_SUPPORTED: i64 = 131062;
+/// What an agent is told of it (Meta's own text says only "not supported").
+const BSUID_NOT_SUPPORTED_TITLE: &str = "This kind of message cannot be sent to a customer \
+    known only by their WhatsApp username (no phone number); send another kind of message";
 
 #[cfg(test)]
 mod tests {

@@ -11,9 +11,10 @@ use crate::{Error, Result};
 
 mod v1;
 mod v2;
+mod v3;
 
 /// The schema this binary writes.
-pub const CURRENT: u32 = 2;
+pub const CURRENT: u32 = 3;
 
 /// Brings `db` to [`CURRENT`], or refuses it.
 pub(crate) fn run(db: &sled::Db, dir: &Path) -> Result<()> {
@@ -33,6 +34,7 @@ pub(crate) fn run(db: &sled::Db, dir: &Path) -> Result<()> {
         match version {
             0 => v1::up(db)?,
             1 => v2::up(db)?,
+            2 => v3::up(db)?,
             _ => unreachable!("every version below CURRENT has a step"),
         }
         meta_tree.insert(meta::SCHEMA_VERSION, &(version + 1).to_be_bytes())?;

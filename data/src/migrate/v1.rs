@@ -1,4 +1,4 @@
-//! Schema 1: the first layout, every tree of ARCHITECTURE.md's storage table.
+//! Schema 1: the first layout, every tree in docs/ARCHITECTURE.md, "Storage".
 
 use crate::keys::trees;
 use crate::Result;

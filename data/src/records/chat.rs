@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{ChatId, MediaId, MessageId, UserId};
+use crate::{ChatId, ContactId, MediaId, MessageId, UserId};
 
 /// How long after a customer's last message the business may write freely.
 pub const SERVICE_WINDOW_HOURS: i64 = 24;
@@ -72,7 +72,10 @@ pub struct LastMessage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Chat {
     pub id: ChatId,
-    pub wa_id: String,
+    /// The customer's phone as schema 2 kept it; empty since (see `contact_id`). Kept in
+    /// its place because chats are stored with their fields in order.
+    #[serde(rename = "wa_id", default)]
+    pub legacy_wa_id: String,
     pub phone_number_id: String,
     pub status: ChatStatus,
     pub assignee: Option<UserId>,
@@ -106,14 +109,17 @@ pub struct Chat {
     /// The greeting offered the queues as a numbered menu.
     #[serde(default)]
     pub menu_offered: bool,
+    /// The customer (schema 3; a chat of schema 2 gets it in the upgrade).
+    #[serde(default)]
+    pub contact_id: ContactId,
 }
 
 impl Chat {
     /// A new pending chat for a contact's first message.
-    pub fn new(id: ChatId, wa_id: &str, phone_number_id: &str, now: DateTime<Utc>) -> Chat {
+    pub fn new(id: ChatId, contact: ContactId, phone_number_id: &str, now: DateTime<Utc>) -> Chat {
         Chat {
             id,
-            wa_id: wa_id.to_string(),
+            legacy_wa_id: String::new(),
             phone_number_id: phone_number_id.to_string(),
             status: ChatStatus::Pending,
             assignee: None,
@@ -131,6 +137,7 @@ impl Chat {
             read_receipt_wamid: None,
             away_sent_at: None,
             menu_offered: false,
+            contact_id: contact,
         }
     }
 
@@ -151,41 +158,6 @@ impl Chat {
         match self.status {
             ChatStatus::Pending => self.pending_since.unwrap_or(self.updated_at),
             _ => self.updated_at,
-        }
-    }
-}
-
-/// A customer, by WhatsApp id.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Contact {
-    pub wa_id: String,
-    /// The name the business gave the contact.
-    pub name: Option<String>,
-    /// The name the customer set in WhatsApp.
-    pub profile_name: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    pub notes: Option<String>,
-    #[serde(default, with = "super::time::compact_opt")]
-    pub last_inbound_at: Option<DateTime<Utc>>,
-    #[serde(with = "super::time::compact")]
-    pub created_at: DateTime<Utc>,
-    #[serde(with = "super::time::compact")]
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Contact {
-    /// A contact seen for the first time.
-    pub fn new(wa_id: &str, now: DateTime<Utc>) -> Contact {
-        Contact {
-            wa_id: wa_id.to_string(),
-            name: None,
-            profile_name: None,
-            tags: Vec::new(),
-            notes: None,
-            last_inbound_at: None,
-            created_at: now,
-            updated_at: now,
         }
     }
 }

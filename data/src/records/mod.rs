@@ -3,12 +3,15 @@
 pub mod audit;
 pub mod canned;
 pub mod chat;
+pub mod contact;
 pub mod event;
 pub mod media;
+pub mod number;
 pub mod outbox;
 pub mod queue;
 pub mod report;
 pub mod session;
 pub mod settings;
 pub mod time;
+pub mod unprocessed;
 pub mod user;

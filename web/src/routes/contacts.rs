@@ -51,11 +51,15 @@ async fn list_contacts(
     let store = &state.store;
     let search = query.q.clone().filter(|q| !q.trim().is_empty());
     if search.is_none() && auth.0.role.is_staff() {
-        let mut contacts = store.contacts(query.cursor.as_deref(), limit + 1)?;
+        let cursor = match query.cursor.as_deref() {
+            Some(cursor) => Some(cursor.parse().map_err(|_| Error::field("cursor", "is not a cursor of this list"))?),
+            None => None,
+        };
+        let mut contacts = store.contacts(cursor, limit + 1)?;
         let more = contacts.len() > limit;
         contacts.truncate(limit);
         let next_cursor = more
-            .then(|| contacts.last().map(|c| c.wa_id.clone()))
+            .then(|| contacts.last().map(|c| c.id.to_string()))
             .flatten();
         return Ok(HttpResponse::Ok().json(Page {
             items: contacts
@@ -74,12 +78,11 @@ async fn list_contacts(
     let page = store.chats(&filter)?;
     let mut items: Vec<ContactView> = Vec::new();
     for chat in &page.chats {
-        if items.len() < limit && !items.iter().any(|c| c.wa_id == chat.wa_id) {
-            items.extend(
-                store
-                    .contact(&chat.wa_id)?
-                    .map(|c| ContactView::new(&c, store)),
-            );
+        let Some(contact) = store.contact(chat.contact_id)? else {
+            continue;
+        };
+        if items.len() < limit && !items.iter().any(|c| c.id == contact.id.to_string()) {
+            items.push(ContactView::new(&contact, store));
         }
     }
     Ok(HttpResponse::Ok().json(Page {
@@ -88,30 +91,49 @@ async fn list_contacts(
     }))
 }
 
-/// A contact the caller may see: staff see all, agents those with a chat they may see.
-fn visible_contact(state: &AppState, auth: &Auth, wa_id: &str) -> Result<Contact> {
-    let contact = state.store.contact(wa_id)?.ok_or(Error::NotFound)?;
-    if let Some(v) = visibility(auth) {
-        let chats = state.store.contact_chats(wa_id, MAX_HISTORY)?;
-        if !chats.iter().any(|c| v.allows(c)) {
-            return Err(Error::NotFound);
+/// Which business number a phone or BSUID is looked up on.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct KeyQuery {
+    /// A phone or BSUID names one contact per business number: this one's (else the
+    /// first the caller may see).
+    pub phone_number_id: Option<String>,
+}
+
+/// The contact `key` names (its id, phone in any form, or BSUID) that the caller may see:
+/// staff see all, agents those with a chat they may see.
+pub(crate) fn visible_contact(
+    state: &AppState,
+    auth: &Auth,
+    key: &str,
+    number: Option<&str>,
+) -> Result<Contact> {
+    let found = state.store.find_contacts(key, number)?;
+    let Some(v) = visibility(auth) else {
+        return found.into_iter().next().ok_or(Error::NotFound);
+    };
+    for contact in found {
+        let chats = state.store.contact_chats(contact.id, MAX_HISTORY)?;
+        if chats.iter().any(|c| v.allows(c)) {
+            return Ok(contact);
         }
     }
-    Ok(contact)
+    Err(Error::NotFound)
 }
 
 /// One contact.
-#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = ContactView),
     (status = 404, body = ErrorBody),
 ))]
-#[get("/contacts/{wa_id}")]
+#[get("/contacts/{key}")]
 async fn get_contact(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    key: web::Query<KeyQuery>,
 ) -> Result<HttpResponse> {
-    let contact = visible_contact(&state, &auth, &path)?;
+    let contact = visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
     Ok(HttpResponse::Ok().json(ContactView::new(&contact, &state.store)))
 }
 
@@ -129,19 +151,20 @@ pub struct ContactChange {
 }
 
 /// Changes a contact's name, notes or tags.
-#[utoipa::path(tag = "contacts", request_body = ContactChange, params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "contacts", request_body = ContactChange, params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = ContactView),
     (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody),
 ))]
-#[patch("/contacts/{wa_id}")]
+#[patch("/contacts/{key}")]
 async fn update_contact(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    key: web::Query<KeyQuery>,
     body: Json<ContactChange>,
 ) -> Result<HttpResponse> {
-    visible_contact(&state, &auth, &path)?;
+    let contact = visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
     let change = body.0;
     let mut fields = Fields::default();
     if let Some(Some(name)) = &change.name {
@@ -165,7 +188,7 @@ async fn update_contact(
         );
     }
     fields.finish()?;
-    let contact = state.store.update_contact(&path, |c| {
+    let contact = state.store.update_contact(contact.id, |c| {
         if let Some(name) = &change.name {
             c.name = name.as_ref().map(|n| n.trim().to_string());
         }
@@ -181,18 +204,19 @@ async fn update_contact(
 }
 
 /// A contact's chats, newest first (the ones the caller may see).
-#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ChatView>),
 ))]
-#[get("/contacts/{wa_id}/chats")]
+#[get("/contacts/{key}/chats")]
 async fn contact_chats(
     state: web::Data<AppState>,
     auth: Auth,
     path: web::Path<String>,
+    key: web::Query<KeyQuery>,
 ) -> Result<HttpResponse> {
-    visible_contact(&state, &auth, &path)?;
+    let contact = visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
     let seen_by = visibility(&auth);
-    let chats = state.store.contact_chats(&path, MAX_HISTORY)?;
+    let chats = state.store.contact_chats(contact.id, MAX_HISTORY)?;
     let items = chats
         .iter()
         .filter(|c| seen_by.as_ref().is_none_or(|v| v.allows(c)))

@@ -87,6 +87,23 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         "Sends refused for good, by Meta's code.",
         failed,
     );
+    let unprocessed = m
+        .unprocessed_counts()
+        .into_iter()
+        .map(|(reason, n)| (format!("{{reason=\"{reason}\"}}"), n as f64))
+        .collect();
+    metric(
+        "atende_webhook_unprocessed_total",
+        "counter",
+        "Webhook changes kept raw as unprocessed (listed and replayable), by reason.",
+        unprocessed,
+    );
+    metric(
+        "atende_webhook_unprocessed_kept",
+        "gauge",
+        "Webhook changes kept as unprocessed in the store.",
+        one(store.unprocessed_len() as u64),
+    );
     let now = Utc::now();
     let outboxes = m.outboxes();
     let per_number = |value: &dyn Fn(&OutboxGauge) -> f64| {

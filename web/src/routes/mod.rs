@@ -19,6 +19,7 @@ pub mod sandbox;
 pub mod settings;
 pub mod templates;
 pub mod users;
+pub mod unprocessed;
 pub mod webhook;
 
 use actix_web::HttpRequest;

@@ -16,22 +16,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Everything the hub holds about a contact, as JSON (admins).
-#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), super::contacts::KeyQuery), security(("bearer" = [])), responses(
     (status = 200, description = "`{contact, chats, messages}`"),
     (status = 404, body = ErrorBody),
 ))]
-#[get("/contacts/{wa_id}/export")]
+#[get("/contacts/{key}/export")]
 async fn export(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
+    key: web::Query<super::contacts::KeyQuery>,
 ) -> Result<HttpResponse> {
     auth.require_admin()?;
     let store = state.store.clone();
-    let wa_id = path.into_inner();
-    let target = wa_id.clone();
-    let data = web::block(move || store.export_contact(&wa_id)).await??;
+    let contact =
+        super::contacts::visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
+    let target = contact.id.to_string();
+    let data = web::block(move || store.export_contact(contact.id)).await??;
     super::audit::record(
         &state,
         &req,
@@ -50,23 +52,25 @@ async fn export(
 
 /// Erases a contact with all their chats, messages and media (admins); 409 while one of
 /// their chats is not closed.
-#[utoipa::path(tag = "contacts", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), super::contacts::KeyQuery), security(("bearer" = [])), responses(
     (status = 204, description = "erased"),
     (status = 404, body = ErrorBody),
     (status = 409, description = "a chat of the contact is still open or waiting", body = ErrorBody),
 ))]
-#[delete("/contacts/{wa_id}")]
+#[delete("/contacts/{key}")]
 async fn erase(
     state: web::Data<AppState>,
     req: HttpRequest,
     auth: Auth,
     path: web::Path<String>,
+    key: web::Query<super::contacts::KeyQuery>,
 ) -> Result<HttpResponse> {
     auth.require_admin()?;
     let store = state.store.clone();
-    let wa_id = path.into_inner();
-    let target = wa_id.clone();
-    let erased = web::block(move || store.erase_contact(&wa_id)).await??;
+    let contact =
+        super::contacts::visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
+    let target = contact.id.to_string();
+    let erased = web::block(move || store.erase_contact(contact.id)).await??;
     let detail = Some(format!("{erased} messages"));
     super::audit::record(
         &state,

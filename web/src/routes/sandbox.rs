@@ -4,8 +4,8 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use atende_actors::messages::{IngestMessage, Ingested};
-use atende_actors::whatsapp::webhook::{InboundMedia, InboundMessage, MessageKind};
-use atende_data::MessageId;
+use atende_actors::whatsapp::webhook::{InboundMedia, InboundMessage, MessageKind, Origin};
+use atende_data::{Identity, MessageId};
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -17,6 +17,8 @@ use crate::conversation::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
+use crate::sandbox::payloads::is_user_id;
+use crate::sandbox::SANDBOX_SECOND_NUMBER_ID;
 use crate::validate::Fields;
 use crate::views::{ErrorBody, Page};
 
@@ -39,6 +41,53 @@ pub struct CustomerMessage {
     pub profile_name: Option<String>,
     /// A message id of the conversation this one replies to.
     pub reply_to: Option<String>,
+    /// The customer's WhatsApp username (a customer named by a BSUID in the path).
+    pub username: Option<String>,
+    /// Which sandbox business number they write to (the first when left out).
+    pub phone_number_id: Option<String>,
+}
+
+/// A simulated customer's number query.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerQuery {
+    /// Which sandbox business number (the first when left out).
+    pub phone_number_id: Option<String>,
+}
+
+/// The sandbox number `given`, or the first.
+fn sandbox_number(state: &AppState, given: Option<&str>) -> Result<String> {
+    let first = state.hub.config.sandbox_number();
+    match given {
+        None => Ok(first),
+        Some(number) if number == first || number == SANDBOX_SECOND_NUMBER_ID => {
+            Ok(number.to_string())
+        }
+        Some(_) => Err(Error::field(
+            "phone_number_id",
+            "is not a number of the sandbox",
+        )),
+    }
+}
+
+/// Who the simulated customer is: a phone number, or a BSUID (a customer known only by
+/// their username).
+fn identity_of(key: &str, body: &CustomerMessage) -> Identity {
+    let profile_name = body.profile_name.clone().filter(|n| !n.trim().is_empty());
+    if is_user_id(key) {
+        Identity {
+            user_id: Some(key.to_string()),
+            username: body.username.clone().filter(|n| !n.trim().is_empty()),
+            profile_name,
+            ..Default::default()
+        }
+    } else {
+        Identity {
+            wa_id: Some(key.to_string()),
+            profile_name,
+            ..Default::default()
+        }
+    }
 }
 
 fn sandbox_only(state: &AppState) -> Result<()> {
@@ -49,12 +98,15 @@ fn sandbox_only(state: &AppState) -> Result<()> {
     }
 }
 
-fn check_number(wa_id: &str) -> Result<()> {
-    let ok = (8..=15).contains(&wa_id.len()) && wa_id.chars().all(|c| c.is_ascii_digit());
-    if ok {
+fn check_number(key: &str) -> Result<()> {
+    let phone = (8..=15).contains(&key.len()) && key.chars().all(|c| c.is_ascii_digit());
+    if phone || (is_user_id(key) && key.len() <= 140) {
         Ok(())
     } else {
-        Err(Error::field("wa_id", "must be 8 to 15 digits"))
+        Err(Error::field(
+            "wa_id",
+            "must be 8 to 15 digits, or a BSUID such as BR.1234567890",
+        ))
     }
 }
 
@@ -92,15 +144,18 @@ async fn customer_writes(
         "must be at most 4096 characters",
     );
     fields.finish()?;
+    let number = sandbox_number(&state, body.phone_number_id.as_deref())?;
+    let customer = state.store.find_contacts(&path, Some(&number))?;
     let reply_to =
         match &body.reply_to {
             Some(raw) => {
                 let id: MessageId = raw
                     .parse()
                     .map_err(|_| Error::field("reply_to", "is not a message id"))?;
-                let chat = state
-                    .store
-                    .latest_chat(&path, &state.hub.config.sandbox_number())?;
+                let chat = match customer.first() {
+                    Some(contact) => state.store.latest_chat(contact.id, &number)?,
+                    None => None,
+                };
                 let quoted = chat.and_then(|c| state.store.message(c.id, id).ok().flatten());
                 Some(quoted.and_then(|m| m.wamid).ok_or_else(|| {
                     Error::field("reply_to", "is not a message of this conversation")
@@ -118,9 +173,9 @@ async fn customer_writes(
     );
     let image = body.kind == "image";
     let message = InboundMessage {
-        phone_number_id: state.hub.config.sandbox_number(),
-        from: path.to_string(),
-        profile_name: body.profile_name.filter(|n| !n.trim().is_empty()),
+        phone_number_id: number,
+        identity: identity_of(&path, &body),
+        origin: Origin::Customer,
         wamid,
         timestamp: Some(now),
         kind: if image {
@@ -154,7 +209,7 @@ async fn customer_writes(
 }
 
 /// The simulated customer's side of the conversation: their messages and the replies.
-#[utoipa::path(tag = "sandbox", params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "sandbox", params(("wa_id" = String, Path), CustomerQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<MessageView>),
     (status = 404, description = "not in sandbox mode", body = ErrorBody),
 ))]
@@ -163,11 +218,17 @@ async fn customer_view(
     state: web::Data<AppState>,
     _auth: Auth,
     path: web::Path<String>,
+    query: web::Query<CustomerQuery>,
 ) -> Result<HttpResponse> {
     sandbox_only(&state)?;
     check_number(&path)?;
+    let number = sandbox_number(&state, query.phone_number_id.as_deref())?;
+    let mut chats = Vec::new();
+    for contact in state.store.find_contacts(&path, Some(&number))? {
+        chats.extend(state.store.contact_chats(contact.id, 20)?);
+    }
     let mut items = Vec::new();
-    for chat in state.store.contact_chats(&path, 20)?.into_iter().rev() {
+    for chat in chats.into_iter().rev() {
         let (messages, _) = state.store.messages(chat.id, None, MAX_SHOWN)?;
         items.extend(
             messages

@@ -5,10 +5,14 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use atende_actors::messages::{IngestMessage, IngestStatus, Ingested};
+use atende_actors::messages::{
+    IngestEdit, IngestMessage, IngestStatus, IngestUserIdChange, Ingested,
+};
 use atende_actors::metrics::Metrics;
 use atende_actors::whatsapp::signature;
-use atende_actors::whatsapp::webhook::{self, InboundMessage};
+use atende_actors::whatsapp::webhook::{self, InboundMessage, UnusedChange, WebhookBatch};
+use atende_data::Unprocessed;
+use chrono::Utc;
 use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::json;
@@ -26,7 +30,8 @@ pub const WEBHOOK_BODY_LIMIT: usize = 8 * 1024 * 1024;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(WEBHOOK_BODY_LIMIT))
         .service(verify)
-        .service(receive);
+        .service(receive)
+        .configure(super::unprocessed::configure);
 }
 
 /// Meta's verification request.
@@ -70,7 +75,7 @@ async fn verify(
 /// Receives messages and statuses from the Cloud API.
 #[utoipa::path(tag = "webhook", request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "everything in the body is durably stored"),
+        (status = 200, description = "everything in the body is durably stored: `{stored, duplicates, unprocessed}` (changes kept raw as unprocessed)"),
         (status = 400, description = "the body is not JSON", body = ErrorBody),
         (status = 401, description = "missing or wrong X-Hub-Signature-256", body = ErrorBody),
     ))]
@@ -93,18 +98,85 @@ async fn receive(
             });
         }
     }
-    let batch = webhook::parse(&body).map_err(|_| {
+    let serves = served_numbers(&state)?;
+    let mut batch = webhook::parse_for(&body, &|number| serves.allows(number)).map_err(|_| {
         Metrics::bump(&state.hub.metrics.webhooks_rejected);
         Error::field("body", "is not valid JSON")
     })?;
     Metrics::bump(&state.hub.metrics.webhooks_received);
-    for line in &batch.skipped {
-        tracing::info!(detail = %line, "webhook item not acted on");
+    let unused = std::mem::take(&mut batch.unused);
+    let kept = keep_unused(&state, &unused)?;
+    let done = process(&state, batch).await?;
+    if kept > 0 {
+        state.store.durable().await?;
     }
+    Ok(HttpResponse::Ok().json(json!({
+        "stored": done.stored, "duplicates": done.duplicates, "unprocessed": kept,
+    })))
+}
+
+/// The business numbers webhooks are taken for: the enabled configured ones, or any
+/// while none is configured (a hub set up before numbers were).
+pub(crate) struct Served(Option<Vec<String>>);
+
+impl Served {
+    pub(crate) fn allows(&self, number: &str) -> bool {
+        self.0.as_ref().is_none_or(|n| n.iter().any(|id| id == number))
+    }
+}
+
+pub(crate) fn served_numbers(state: &AppState) -> Result<Served> {
+    let numbers = state.store.numbers()?;
+    Ok(Served((!numbers.is_empty()).then(|| {
+        numbers
+            .into_iter()
+            .filter(|n| n.enabled)
+            .map(|n| n.id)
+            .collect()
+    })))
+}
+
+/// Stores each unused change raw with its reason (durable with the next flush), counts
+/// it, and says so in the log; how many were kept.
+fn keep_unused(state: &AppState, unused: &[UnusedChange]) -> Result<usize> {
+    for change in unused {
+        let reason = change.reason.as_str();
+        tracing::info!(reason, field = %change.field, detail = ?change.detail, "webhook change kept as unprocessed");
+        let entry = Unprocessed {
+            id: state.store.new_id()?,
+            received_at: Utc::now(),
+            reason: reason.to_string(),
+            detail: change.detail.clone(),
+            field: change.field.clone(),
+            phone_number_id: change.phone_number_id.clone(),
+            entry_id: change.entry_id.clone(),
+            raw: change.raw.to_string(),
+            replayed_at: None,
+            replay_outcome: None,
+        };
+        state.store.put_unprocessed(&entry)?;
+        state.hub.metrics.unprocessed(reason);
+    }
+    Ok(unused.len())
+}
+
+/// What a batch came to.
+pub(crate) struct Processed {
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+/// Applies a parsed batch: BSUID changes first (later messages name the new BSUID), then
+/// messages, statuses and edits (an edit may name a message of the same body). Returns
+/// once all of it is durable.
+pub(crate) async fn process(state: &AppState, batch: WebhookBatch) -> Result<Processed> {
     for error in &batch.errors {
         tracing::warn!(code = error.code, title = %error.title, "the Cloud API reported an error");
     }
     let router = &state.hub.router;
+    for change in batch.user_id_changes {
+        router.send(IngestUserIdChange { change }).await??;
+    }
     let statuses = batch
         .statuses
         .into_iter()
@@ -113,7 +185,10 @@ async fn receive(
     for result in join_all(statuses).await {
         result??;
     }
-    Ok(HttpResponse::Ok().json(json!({"stored": stored, "duplicates": duplicates})))
+    for edit in batch.edits {
+        router.send(IngestEdit { edit }).await??;
+    }
+    Ok(Processed { stored, duplicates })
 }
 
 /// Stores the messages: one contact's in order, different contacts at once.
@@ -124,7 +199,7 @@ async fn ingest(
     let mut by_contact: BTreeMap<(String, String), Vec<InboundMessage>> = BTreeMap::new();
     for message in messages {
         by_contact
-            .entry((message.phone_number_id.clone(), message.from.clone()))
+            .entry((message.phone_number_id.clone(), message.sender().to_string()))
             .or_default()
             .push(message);
     }

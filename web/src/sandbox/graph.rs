@@ -171,6 +171,14 @@ pub(super) fn check_token(sim: &Shared, req: &HttpRequest) -> Result<(), GraphEr
 
 /// Checks that a path names the simulator's own number or account (`verb`: how the
 /// request is described in the error, "get" or "post").
+/// A business number of the simulated account, else Meta's unknown-object error.
+pub(super) fn check_number(config: &super::SimConfig, given: &str) -> Result<(), GraphError> {
+    if config.serves(given) {
+        return Ok(());
+    }
+    check_object(&config.phone_number_id, given, "post")
+}
+
 pub(super) fn check_object(expected: &str, given: &str, verb: &str) -> Result<(), GraphError> {
     if expected == given {
         return Ok(());

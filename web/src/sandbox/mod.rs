@@ -45,6 +45,10 @@ pub const GRAPH_API_VERSION: &str = "v23.0";
 pub const SANDBOX_PHONE_NUMBER_ID: &str = "sandbox";
 /// The sandbox business number as people see it (a São Paulo mobile number).
 pub const SANDBOX_DISPLAY_PHONE_NUMBER: &str = "5511999990000";
+/// The sandbox's second business number, so that several numbers can be tried.
+pub const SANDBOX_SECOND_NUMBER_ID: &str = "sandbox-2";
+/// How the second number shows in webhooks' `metadata`.
+pub const SANDBOX_SECOND_DISPLAY_NUMBER: &str = "5521999990000";
 /// The sandbox WhatsApp Business Account id, under which templates are listed.
 pub const SANDBOX_WABA_ID: &str = "sandbox-waba";
 /// Pause before each status webhook in sandbox mode: long enough for a person watching
@@ -66,6 +70,8 @@ pub struct SimConfig {
     pub phone_number_id: String,
     /// The business number as shown in webhooks' `metadata`.
     pub display_phone_number: String,
+    /// More business numbers of the same account, accepted like the first.
+    pub other_numbers: Vec<String>,
     /// The WhatsApp Business Account id, the only one `/{id}/message_templates` accepts.
     pub waba_id: String,
     /// Where status webhooks go; [`CloudApiSim::set_webhook_url`] changes it later.
@@ -83,10 +89,16 @@ impl SimConfig {
             app_secret: app_secret.into(),
             phone_number_id: SANDBOX_PHONE_NUMBER_ID.to_string(),
             display_phone_number: SANDBOX_DISPLAY_PHONE_NUMBER.to_string(),
+            other_numbers: vec![SANDBOX_SECOND_NUMBER_ID.to_string()],
             waba_id: SANDBOX_WABA_ID.to_string(),
             webhook_url: None,
             status_delay: DEFAULT_STATUS_DELAY,
         }
+    }
+
+    /// Whether `id` is one of its business numbers.
+    pub fn serves(&self, id: &str) -> bool {
+        self.phone_number_id == id || self.other_numbers.iter().any(|n| n == id)
     }
 
     /// The number and account its webhooks speak for.
@@ -107,6 +119,7 @@ impl fmt::Debug for SimConfig {
             .field("app_secret", &"[redacted]")
             .field("phone_number_id", &self.phone_number_id)
             .field("display_phone_number", &self.display_phone_number)
+            .field("other_numbers", &self.other_numbers)
             .field("waba_id", &self.waba_id)
             .field("webhook_url", &self.webhook_url)
             .field("status_delay", &self.status_delay)

@@ -42,6 +42,16 @@ pub fn envelope(business: &BusinessNumber, fields: Value) -> Value {
     })
 }
 
+/// Whether `key` is a BSUID (`US.1349...`: a country code, a dot, letters and digits)
+/// rather than a phone number.
+pub fn is_user_id(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    bytes.len() > 3
+        && bytes[..2].iter().all(u8::is_ascii_uppercase)
+        && bytes[2] == b'.'
+        && key[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+}
+
 /// The webhook telling that the message `wamid` to `recipient` reached `status` (`sent`,
 /// `delivered`, `read`) at `timestamp` (Unix seconds).
 pub fn status_webhook(
@@ -51,14 +61,20 @@ pub fn status_webhook(
     status: &str,
     timestamp: i64,
 ) -> Value {
+    // A send to a BSUID is reported by it alone (Meta shares no phone it was not given).
+    let recipient_key = if is_user_id(recipient) {
+        "recipient_user_id"
+    } else {
+        "recipient_id"
+    };
     envelope(
         business,
         json!({
             "statuses": [{
+                recipient_key: recipient,
                 "id": wamid,
                 "status": status,
                 "timestamp": timestamp.to_string(),
-                "recipient_id": recipient,
                 "pricing": {
                     "billable": false,
                     "pricing_model": "PMP",

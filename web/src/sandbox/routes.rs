@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::delivery::deliver_statuses;
+use super::payloads;
 use super::graph::{self, GraphError};
 use super::state::{random_u64, Gate, Shared};
 use super::templates::approved_templates;
@@ -53,7 +54,7 @@ pub(super) async fn unknown_path(req: HttpRequest) -> Result<HttpResponse, Graph
 enum MessageRequest {
     /// Mark an inbound message read.
     Read { message_id: String },
-    /// Send a message of type `kind` to `to`.
+    /// Send a message of type `kind` to `to` (a phone, or a BSUID given as `recipient`).
     Send {
         to: String,
         kind: String,
@@ -70,7 +71,7 @@ async fn messages(
     let (version, phone_number_id) = path.into_inner();
     sim.lock().received += 1;
     graph::check(&sim, &req, &version)?;
-    graph::check_object(&sim.config.phone_number_id, &phone_number_id, "post")?;
+    graph::check_number(&sim.config, &phone_number_id)?;
     let mut answer_lost = false;
     match sim.admit() {
         Gate::Open => {}
@@ -111,7 +112,11 @@ async fn messages(
             }
             Ok(HttpResponse::Ok().json(json!({
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to}],
+                "contacts": [if payloads::is_user_id(&to) {
+                    json!({"input": to, "user_id": to})
+                } else {
+                    json!({"input": to, "wa_id": to})
+                }],
                 "messages": [message],
             })))
         }
@@ -136,7 +141,10 @@ fn parse_message(body: &[u8]) -> Result<MessageRequest, String> {
         let message_id = text("message_id").ok_or("The parameter message_id is required")?;
         return Ok(MessageRequest::Read { message_id });
     }
-    let to = text("to").ok_or("The parameter to is required")?;
+    // Meta takes `to` over `recipient` (a BSUID) when both are given.
+    let to = text("to")
+        .or_else(|| text("recipient"))
+        .ok_or("The parameter to is required")?;
     let kind = text("type").ok_or("The parameter type is required")?;
     if !MESSAGE_TYPES.contains(&kind.as_str()) {
         return Err(format!("Unsupported message type: {kind}"));
@@ -181,7 +189,7 @@ async fn upload(
 ) -> Result<HttpResponse, GraphError> {
     let (version, phone_number_id) = path.into_inner();
     graph::check(&sim, &req, &version)?;
-    graph::check_object(&sim.config.phone_number_id, &phone_number_id, "post")?;
+    graph::check_number(&sim.config, &phone_number_id)?;
     let upload = read_upload(form)
         .await
         .map_err(GraphError::invalid_parameter)?;

@@ -6,18 +6,31 @@ use serde_json::{Map, Value};
 
 use super::envelope::Change;
 use super::fields::{cloud_errors, flag, id, number, string, timestamp, word};
-use super::{InboundMedia, InboundMessage, Location, MessageKind, Reaction};
+use super::{
+    Identity, InboundMedia, InboundMessage, Location, MessageEdit, MessageKind, Origin, Reaction,
+    Reason,
+};
 
 /// The longest profile name taken: WhatsApp's are far shorter, and the name is copied
 /// into every message of its sender.
 const MAX_NAME_LEN: usize = 256;
 
-/// The profiles listed in a change's `contacts`: who is writing, as far as they tell.
+/// One `contacts[]` entry: who is writing, as far as they tell.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Profile<'a> {
+    name: Option<&'a str>,
+    username: Option<&'a str>,
+    wa_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    parent_user_id: Option<&'a str>,
+}
+
+/// The profiles listed in a change's `contacts`, by phone and by BSUID.
 pub(super) struct Senders<'a> {
-    /// The first entry's profile name for each `wa_id` (`None`: that entry has none).
-    names: HashMap<&'a str, Option<&'a str>>,
-    /// The profile name of the only entry, when there is exactly one.
-    only: Option<Option<&'a str>>,
+    /// The first entry for each `wa_id` and each `user_id`.
+    by_key: HashMap<&'a str, Profile<'a>>,
+    /// The only entry, when there is exactly one.
+    only: Option<Profile<'a>>,
 }
 
 /// The profiles listed in a change's `contacts`, indexed once for all its messages.
@@ -26,44 +39,104 @@ pub(super) fn senders(value: &Value) -> Senders<'_> {
         Some(Value::Array(contacts)) => contacts.as_slice(),
         _ => &[],
     };
-    let mut names = HashMap::with_capacity(contacts.len());
+    let mut by_key = HashMap::with_capacity(contacts.len());
     for contact in contacts {
-        if let Some(wa_id) = contact.get("wa_id").and_then(Value::as_str) {
-            names.entry(wa_id).or_insert_with(|| name(contact));
+        let profile = profile(contact);
+        for key in [profile.wa_id, profile.user_id].into_iter().flatten() {
+            by_key.entry(key).or_insert(profile);
         }
     }
     let only = match contacts {
-        [only] => Some(name(only)),
+        [only] => Some(profile(only)),
         _ => None,
     };
-    Senders { names, only }
+    Senders { by_key, only }
 }
 
-fn name(contact: &Value) -> Option<&str> {
-    let name = contact.get("profile").and_then(|p| p.get("name"));
-    name.and_then(Value::as_str)
+fn short(v: Option<&Value>) -> Option<&str> {
+    v.and_then(Value::as_str)
         .filter(|n| !n.is_empty() && n.len() <= MAX_NAME_LEN)
 }
 
-/// One message, or the line that describes why it is not one.
+fn profile(contact: &Value) -> Profile<'_> {
+    let profile = contact.get("profile");
+    Profile {
+        name: short(profile.and_then(|p| p.get("name"))),
+        username: short(profile.and_then(|p| p.get("username"))),
+        wa_id: short(contact.get("wa_id")),
+        user_id: short(contact.get("user_id")),
+        parent_user_id: short(contact.get("parent_user_id")),
+    }
+}
+
+impl Senders<'_> {
+    /// Who `item` is about: the sender of a customer's message (`from`, `from_user_id`),
+    /// the recipient of the business's own (`to`, `to_user_id`), completed from the
+    /// matching `contacts[]` entry (or the only one), else from `fallback` (a history
+    /// thread's context).
+    pub(super) fn identity(
+        &self,
+        item: &Value,
+        outgoing: bool,
+        fallback: Option<&Identity>,
+    ) -> Identity {
+        let (phone_key, user_key) = if outgoing {
+            ("to", "to_user_id")
+        } else {
+            ("from", "from_user_id")
+        };
+        let phone = id(item, phone_key);
+        let user_id = id(item, user_key);
+        let keyed = [&user_id, &phone]
+            .into_iter()
+            .flatten()
+            .find_map(|key| self.by_key.get(key.as_str()));
+        let profile = keyed.copied().or(self.only).unwrap_or_default();
+        let owned = |v: Option<&str>| v.map(str::to_owned);
+        let fallback = fallback.cloned().unwrap_or_default();
+        Identity {
+            wa_id: phone.or(owned(profile.wa_id)).or(fallback.wa_id),
+            user_id: user_id.or(owned(profile.user_id)).or(fallback.user_id),
+            parent_user_id: owned(profile.parent_user_id)
+                .or_else(|| id(item, "from_parent_user_id"))
+                .or(fallback.parent_user_id),
+            username: owned(profile.username).or(fallback.username),
+            profile_name: owned(profile.name).or(fallback.profile_name),
+        }
+    }
+}
+
+/// One message, or why it is not one. `outgoing`: the business sent it (an echo or a
+/// history message of the business), so the customer is its recipient.
 pub(super) fn read(
     item: &Value,
     change: &Change,
+    origin: Origin,
+    fallback: Option<&Identity>,
     skipped: &mut Vec<String>,
-) -> Result<InboundMessage, String> {
+) -> Result<InboundMessage, (Reason, String)> {
+    let unparseable = |line: &str| (Reason::Unparseable, line.to_owned());
     if !item.is_object() {
-        return Err("message that is not an object skipped".to_owned());
+        return Err(unparseable("message that is not an object skipped"));
     }
     let type_name = item.get("type").and_then(Value::as_str).unwrap_or("");
     if let Some(line) = not_a_new_message(item, type_name) {
-        return Err(line);
+        return Err((Reason::UnknownType, line));
     }
-    let wamid = id(item, "id").ok_or("message without id skipped")?;
-    let from = id(item, "from").ok_or("message without from skipped")?;
+    let wamid = id(item, "id").ok_or_else(|| unparseable("message without id skipped"))?;
+    let mut identity = change.senders.identity(item, origin.outgoing(), fallback);
+    if identity.is_empty() && type_name == "system" {
+        // A BSUID change names the customer by their new BSUID only.
+        identity.user_id = item.get("system").and_then(|s| id(s, "user_id"));
+    }
+    if identity.is_empty() {
+        let line = "message without from or from_user_id skipped";
+        return Err((Reason::MissingIdentity, line.to_owned()));
+    }
     let mut message = InboundMessage {
         phone_number_id: change.phone_number_id.clone(),
-        profile_name: change.senders.name_of(&from),
-        from,
+        identity,
+        origin,
         wamid,
         timestamp: timestamp(item, "timestamp", change.now),
         kind: MessageKind::Unsupported,
@@ -78,35 +151,62 @@ pub(super) fn read(
         errors: cloud_errors(item, "errors", skipped),
     };
     let mut details = Map::new();
-    fill(type_name, item, &mut message, &mut details)?;
+    fill(type_name, item, &mut message, &mut details).map_err(|line| unparseable(&line))?;
     read_context(item, &mut message);
     keep(&mut details, "referral", item.get("referral"));
+    keep(&mut details, "history_context", item.get("history_context"));
     message.details = (!details.is_empty()).then_some(Value::Object(details));
     Ok(message)
+}
+
+/// An edit (`type: "edit"`) or deletion (`type: "revoke"`) of an earlier message; `None`
+/// for any other type.
+pub(super) fn edit(
+    item: &Value,
+    change: &Change,
+    outgoing: bool,
+) -> Option<Result<MessageEdit, (Reason, String)>> {
+    let type_name = item.get("type").and_then(Value::as_str)?;
+    if type_name != "edit" && type_name != "revoke" {
+        return None;
+    }
+    let body = item.get(type_name).unwrap_or(&Value::Null);
+    let unparseable = |what: &str| Some(Err((Reason::Unparseable, format!("{type_name} {what} skipped"))));
+    let Some(original_wamid) = id(body, "original_message_id") else {
+        return unparseable("without original_message_id");
+    };
+    let Some(wamid) = id(item, "id") else {
+        return unparseable("without id");
+    };
+    let new_text = match type_name {
+        "revoke" => None,
+        _ => {
+            let new = body.get("message").unwrap_or(&Value::Null);
+            let kind = new.get("type").and_then(Value::as_str).unwrap_or("");
+            let content = new.get(kind).unwrap_or(&Value::Null);
+            Some(string(content, "body").or_else(|| string(content, "caption")))
+        }
+    };
+    Some(Ok(MessageEdit {
+        phone_number_id: change.phone_number_id.clone(),
+        identity: change.senders.identity(item, outgoing, None),
+        wamid,
+        original_wamid,
+        timestamp: timestamp(item, "timestamp", change.now),
+        new_text,
+    }))
 }
 
 /// Edits and deletions arrive in `messages` but change earlier messages; call permission
 /// replies answer a call request and say nothing to an agent.
 fn not_a_new_message(item: &Value, type_name: &str) -> Option<String> {
     match type_name {
-        "edit" | "revoke" => Some(format!("message type {type_name} ignored")),
         "interactive" => {
             let sub_type = item.get("interactive").and_then(|i| i.get("type"));
             (sub_type.and_then(Value::as_str) == Some("call_permission_reply"))
                 .then(|| format!("interactive {} ignored", word(sub_type)))
         }
         _ => None,
-    }
-}
-
-impl Senders<'_> {
-    /// The profile name of `from`, or the only profile's when none matches.
-    fn name_of(&self, from: &str) -> Option<String> {
-        let name = match self.names.get(from) {
-            Some(name) => *name,
-            None => self.only.flatten(),
-        };
-        name.map(str::to_owned)
     }
 }
 

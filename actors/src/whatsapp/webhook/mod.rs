@@ -17,6 +17,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
+pub use atende_data::Identity;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -29,9 +30,103 @@ pub struct WebhookBatch {
     pub statuses: Vec<StatusUpdate>,
     /// Webhook-level errors Meta reported (`value.errors`).
     pub errors: Vec<CloudError>,
-    /// One line per change or item accepted but not acted on (other change kinds, edits,
-    /// deletions, malformed items), for the log. Never holds message text or numbers.
+    /// Edits and deletions of earlier messages, in body order.
+    pub edits: Vec<MessageEdit>,
+    /// BSUIDs Meta changed (`user_id_update`, or a `user_changed_user_id` system message).
+    pub user_id_changes: Vec<UserIdChange>,
+    /// One line per change or item accepted but not acted on (other change kinds,
+    /// malformed items), for the log. Never holds message text or numbers.
     pub skipped: Vec<String>,
+    /// The changes that gave nothing to act on, or not all: kept raw with their reason.
+    pub unused: Vec<UnusedChange>,
+}
+
+/// A webhook change the hub could not (wholly) use, as Meta sent it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnusedChange {
+    pub reason: Reason,
+    /// The skipped lines of this change (safe for the log).
+    pub detail: Vec<String>,
+    pub field: String,
+    pub phone_number_id: Option<String>,
+    pub entry_id: Option<String>,
+    /// `{"field", "value"}` exactly as received.
+    pub raw: Value,
+}
+
+/// Why a change was not (wholly) used; `as_str` is the stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// A message or status of a type this version does not know.
+    UnknownType,
+    /// A message without `from` or `from_user_id`.
+    MissingIdentity,
+    /// A part that is not what the Cloud API sends.
+    Unparseable,
+    /// A change field this version does not act on (account, template, call updates ...).
+    UnhandledField,
+    /// A business number the hub does not serve (decided by the caller).
+    UnknownNumber,
+    /// A change that only reports errors of the Cloud API.
+    ErrorReport,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::UnknownType => "unknown_type",
+            Reason::MissingIdentity => "missing_identity",
+            Reason::Unparseable => "unparseable",
+            Reason::UnhandledField => "unhandled_field",
+            Reason::UnknownNumber => "unknown_number",
+            Reason::ErrorReport => "error_report",
+        }
+    }
+}
+
+/// Where a message in a webhook came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The customer wrote it now.
+    Customer,
+    /// The business sent it from the WhatsApp Business app (`smb_message_echoes`).
+    BusinessApp,
+    /// An earlier message imported from the Business app (`history`); `from_business`:
+    /// the business wrote it.
+    History { from_business: bool },
+}
+
+impl Origin {
+    /// Whether the business sent it (an outgoing message).
+    pub fn outgoing(self) -> bool {
+        matches!(
+            self,
+            Origin::BusinessApp | Origin::History { from_business: true }
+        )
+    }
+}
+
+/// A customer (or the business, from its phone) changed or deleted an earlier message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageEdit {
+    pub phone_number_id: String,
+    pub identity: Identity,
+    /// The edit's own id.
+    pub wamid: String,
+    /// The wamid of the message changed.
+    pub original_wamid: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// `None`: deleted ("revoke"); else the new text (or caption).
+    pub new_text: Option<Option<String>>,
+}
+
+/// Meta gave a customer a new BSUID.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserIdChange {
+    pub phone_number_id: String,
+    pub previous: String,
+    pub current: String,
+    pub wa_id: Option<String>,
 }
 
 /// A message a customer sent to a business number.
@@ -39,10 +134,11 @@ pub struct WebhookBatch {
 pub struct InboundMessage {
     /// The business number's id (`metadata.phone_number_id`).
     pub phone_number_id: String,
-    /// The customer's WhatsApp id (`from`).
-    pub from: String,
-    /// The customer's profile name, from `contacts[].profile.name` matching `from`.
-    pub profile_name: Option<String>,
+    /// Who the customer is: phone (`from`), BSUID (`from_user_id`) and their profile
+    /// from the matching `contacts[]` entry.
+    pub identity: Identity,
+    /// A customer's message, or the business's own from its phone app.
+    pub origin: Origin,
     /// The message's `id` (wamid): the dedupe key.
     pub wamid: String,
     /// `timestamp` (Unix seconds as a string); absent, unparsable or absurd (before 2009
@@ -69,6 +165,15 @@ pub struct InboundMessage {
     pub details: Option<Value>,
     /// Errors attached to the message (e.g. unsupported message types).
     pub errors: Vec<CloudError>,
+}
+
+impl InboundMessage {
+    /// The customer's key within its business number (BSUID, else phone): one
+    /// customer's messages are stored in order.
+    pub fn sender(&self) -> &str {
+        let id = &self.identity;
+        id.user_id.as_deref().or(id.wa_id.as_deref()).unwrap_or("")
+    }
 }
 
 /// What kind of message it is; `as_str` gives the API's `type`.
@@ -156,6 +261,8 @@ pub struct StatusUpdate {
     pub timestamp: Option<DateTime<Utc>>,
     /// The customer's wa_id (`recipient_id`).
     pub recipient_id: Option<String>,
+    /// The customer's BSUID (`recipient_user_id`), when the send went to one.
+    pub recipient_user_id: Option<String>,
     /// For `failed`: Meta's errors.
     pub errors: Vec<CloudError>,
     /// The `biz_opaque_callback_data` the send carried.
@@ -203,8 +310,19 @@ pub struct NotJson;
 /// Parses a webhook body. Fails only when the body is not JSON; any JSON value is
 /// accepted, and what cannot be used is described in `skipped`.
 pub fn parse(body: &[u8]) -> Result<WebhookBatch, NotJson> {
+    parse_for(body, &|_| true)
+}
+
+/// Parses a webhook body for the business numbers `serves` accepts: a change for any
+/// other number is kept whole as unused (`unknown_number`).
+pub fn parse_for(body: &[u8], serves: &dyn Fn(&str) -> bool) -> Result<WebhookBatch, NotJson> {
     let root: Value = serde_json::from_slice(body).map_err(|_| NotJson)?;
+    Ok(parse_value(&root, serves))
+}
+
+/// Reads an already parsed body (a kept change, replayed).
+pub fn parse_value(root: &Value, serves: &dyn Fn(&str) -> bool) -> WebhookBatch {
     let mut batch = WebhookBatch::default();
-    envelope::read(&root, Utc::now(), &mut batch);
-    Ok(batch)
+    envelope::read(root, Utc::now(), serves, &mut batch);
+    batch
 }
