@@ -71,6 +71,7 @@ impl Application {
             None => store.secret("verify_token")?,
         };
         let verify_token = web.verify_token.clone();
+        seed_numbers(&store, &settings, &hub_config, web.display_number.as_deref())?;
         let hub = Arc::new(Hub::start(
             store.clone(),
             hub_config,
@@ -191,6 +192,48 @@ async fn whatsapp_side(
         sandbox_number: Some(number),
     };
     Ok((config, Some(app_secret), Some(sim)))
+}
+
+/// Makes the environment's business number (and the sandbox's two) the first configured
+/// numbers, once: after that the admin's list is what counts.
+fn seed_numbers(
+    store: &Store,
+    settings: &Settings,
+    hub: &HubConfig,
+    display_number: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut seeds = Vec::new();
+    match (&hub.sandbox_number, &settings.whatsapp.phone_number_id) {
+        (Some(first), _) => {
+            seeds.push((first.clone(), "Sandbox", display_number.map(str::to_owned)));
+            seeds.push((
+                atende_web::sandbox::SANDBOX_SECOND_NUMBER_ID.to_string(),
+                "Sandbox 2",
+                Some(atende_web::sandbox::SANDBOX_SECOND_DISPLAY_NUMBER.to_string()),
+            ));
+        }
+        (None, Some(id)) => seeds.push((id.clone(), "WhatsApp", display_number.map(str::to_owned))),
+        (None, None) => {}
+    }
+    for (id, name, display) in seeds {
+        if store.number(&id)?.is_some() {
+            continue;
+        }
+        let number = atende_data::BusinessNumber {
+            id,
+            name: name.to_string(),
+            display_number: display,
+            business_account_id: hub.business_account_id.clone(),
+            rate_limit: None,
+            enabled: true,
+            created_at: chrono::Utc::now(),
+        };
+        match store.create_number(&number) {
+            Ok(()) | Err(atende_data::Error::Conflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Creates the first admin when no user exists. A generated password is printed once and

@@ -83,12 +83,17 @@ impl Router {
         if let Some(addr) = self.queues.get(number).filter(|a| a.connected()) {
             return addr.clone();
         }
+        // A number's own rate, when the admin set one.
+        let rate_limit = match self.store.number(number) {
+            Ok(Some(configured)) => configured.rate_limit.unwrap_or(self.config.rate_limit),
+            _ => self.config.rate_limit,
+        };
         let queue = OutboundQueue::new(
             number.to_string(),
             self.store.clone(),
             self.client.clone(),
             ctx.address(),
-            self.config.rate_limit,
+            rate_limit,
             self.config.send_recovery_wait,
             self.metrics.clone(),
         );

@@ -28,7 +28,7 @@ impl Store {
             Some(encode(number)?),
         )?;
         self.flush_blocking()?;
-        swapped.map_err(|_| Error::Conflict("number_taken"))
+        swapped.map_err(|_| Error::Conflict("a number with this id already exists"))
     }
 
     /// Replaces a number.

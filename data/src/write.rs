@@ -467,7 +467,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let start = chrono::Utc::now();
-        let mut chat = Chat::new(ChatId(1), "5511999990000", "n", start);
+        let mut chat = Chat::new(ChatId(1), crate::ContactId(1), "n", start);
         let mut write = Write::default();
         write.chat(None, &chat);
         store.commit(write).unwrap();
@@ -517,7 +517,7 @@ mod tests {
     fn a_write_a_crash_interrupted_is_finished_when_the_store_opens_again() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let chat = Chat::new(ChatId(1), "5511999990000", "n", chrono::Utc::now());
+        let chat = Chat::new(ChatId(1), crate::ContactId(1), "n", chrono::Utc::now());
         let mut write = Write::default();
         write.chat(None, &chat);
         // What a crash right after the journal record leaves: the record, no change.
@@ -544,7 +544,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let at = chrono::Utc::now();
         let contact = move |n: usize, name: &str| {
-            let mut contact = Contact::new(&format!("55119{n:08}"), at);
+            let mut contact = Contact::new(crate::ContactId(n as u64 + 1), "n", at);
+            contact.wa_id = Some(format!("55119{n:08}"));
             contact.profile_name = Some(name.to_string());
             let mut write = Write::default();
             let counts = DayStats {
@@ -552,7 +553,7 @@ mod tests {
                 ..Default::default()
             };
             write
-                .contact(&contact, None)
+                .contact(&contact)
                 .count(at, Some(UserId(7)), counts);
             write
         };
@@ -566,7 +567,7 @@ mod tests {
             done.unwrap().unwrap().unwrap();
         }
         for n in 0..200 {
-            let stored = store.contact(&format!("55119{n:08}")).unwrap().unwrap();
+            let stored = store.contact(crate::ContactId(n as u64 + 1)).unwrap().unwrap();
             assert_eq!(stored.profile_name.as_deref(), Some("Ana"));
         }
         // Two writes of one record queued one after the other: the later one wins.
@@ -576,7 +577,7 @@ mod tests {
         );
         first.unwrap().unwrap();
         second.unwrap().unwrap();
-        let stored = store.contact("5511900000000").unwrap().unwrap();
+        let stored = store.contact(crate::ContactId(1)).unwrap().unwrap();
         assert_eq!(stored.profile_name.as_deref(), Some("Carla"));
         // Every write's counts, for everyone and for the agent, added up.
         let today = at.date_naive();
@@ -602,7 +603,8 @@ mod tests {
                         .unwrap();
                     for n in 0..100 {
                         let mut write = Write::default();
-                        write.contact(&Contact::new(&format!("55{t:02}{n:08}"), at), None);
+                        let id = crate::ContactId(t * 1000 + n + 1);
+                        write.contact(&Contact::new(id, "n", at));
                         runtime
                             .block_on(store.commit_grouped(write))
                             .unwrap()

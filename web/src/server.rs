@@ -53,6 +53,7 @@ pub fn app(
                 .configure(routes::templates::configure)
                 .configure(routes::settings::configure)
                 .configure(routes::queues::configure)
+                .configure(routes::numbers::configure)
                 .configure(routes::canned::configure)
                 .configure(routes::audit::configure)
                 .configure(routes::backup::configure)

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod docs;
 pub mod health;
 pub mod media;
+pub mod numbers;
 pub mod messages;
 pub mod metrics;
 pub mod privacy;

@@ -154,10 +154,10 @@ fn each_message_example_yields_its_kind() {
 fn a_text_message_carries_body_sender_profile_and_time() {
     let m = message("message.json", "text");
     assert_eq!(m.text.as_deref(), Some("Body Text"));
-    assert_eq!(m.from, "972987654321");
+    assert_eq!(m.identity.wa_id.as_deref(), Some("972987654321"));
     assert_eq!(m.wamid, "wamid.xyzxyz");
     assert_eq!(m.phone_number_id, "1122334455667");
-    assert_eq!(m.profile_name.as_deref(), Some("Test Name"));
+    assert_eq!(m.identity.profile_name.as_deref(), Some("Test Name"));
     assert_eq!(m.timestamp, Utc.timestamp_opt(1_697_043_223, 0).single());
     assert_eq!((m.reply_to, m.forwarded, m.details), (None, false, None));
 }
@@ -324,12 +324,12 @@ fn a_system_message_shows_its_body() {
     let change = message("system.json", "phone_number_change");
     let body = "User A changed from 972987654321 to 972912345678";
     assert_eq!(change.text.as_deref(), Some(body));
-    assert_eq!(change.profile_name, None);
+    assert_eq!(change.identity.profile_name, None);
     let details = change.details.expect("details");
     assert_eq!(details["system"]["type"], "user_changed_number");
     let identity = message("system.json", "identity_change");
     assert_eq!(identity.text.as_deref(), Some("User identity changed"));
-    assert_eq!(identity.profile_name.as_deref(), Some("User A"));
+    assert_eq!(identity.identity.profile_name.as_deref(), Some("User A"));
 }
 
 #[test]
@@ -382,9 +382,9 @@ fn a_failed_status_carries_metas_error() {
 }
 
 #[test]
-fn edits_deletions_and_other_changes_give_no_messages() {
+fn edits_and_deletions_name_their_message_and_other_changes_are_kept_unused() {
     let files = fixture_files().into_iter().filter(|f| {
-        ["edited_", "deleted_", "template_", "account_", "call_"]
+        ["template_", "account_", "call_"]
             .iter()
             .any(|prefix| f.starts_with(prefix))
     });
@@ -395,14 +395,197 @@ fn edits_deletions_and_other_changes_give_no_messages() {
             assert!(batch.messages.is_empty(), "{file}/{name}");
             assert!(batch.statuses.is_empty(), "{file}/{name}");
             assert!(!batch.skipped.is_empty(), "{file}/{name}");
+            assert_eq!(batch.unused.len(), 1, "{file}/{name}");
+            assert_eq!(batch.unused[0].raw, body["entry"][0]["changes"][0], "{file}/{name}");
             checked += 1;
         }
     }
-    assert!(checked >= 28, "only {checked} examples checked");
+    assert!(checked >= 26, "only {checked} examples checked");
     let edit = example("edited_message.json", "image");
-    assert_eq!(edit.skipped, ["message type edit ignored"]);
+    assert!(edit.messages.is_empty() && edit.unused.is_empty(), "{:?}", edit.skipped);
+    assert_eq!(edit.edits.len(), 1);
+    assert_eq!(edit.edits[0].original_wamid.len() > 8, true);
+    assert!(matches!(&edit.edits[0].new_text, Some(Some(caption)) if !caption.is_empty()));
+    assert_eq!(
+        edit.edits[0].identity.user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
     let revoke = example("deleted_message.json", "revoke");
-    assert_eq!(revoke.skipped, ["message type revoke ignored"]);
+    assert_eq!(revoke.edits.len(), 1);
+    assert_eq!(revoke.edits[0].new_text, None);
+    assert_eq!(revoke.edits[0].original_wamid, "<ORIGINAL_WHATSAPP_MESSAGE_ID>");
+}
+
+/// The documentation's username-only message: no `from`, no `wa_id` (Meta's own example).
+fn username_only() -> Value {
+    messages_body(json!({
+        "contacts": [{
+            "profile": {"name": "Sheena Nelson", "username": "@realsheenanelson"},
+            "user_id": "US.13491208655302741918",
+            "parent_user_id": "US.ENT.11815799212886844830"
+        }],
+        "messages": [{
+            "from_user_id": "US.13491208655302741918",
+            "from_parent_user_id": "US.ENT.11815799212886844830",
+            "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+            "timestamp": "1749416383",
+            "type": "text",
+            "text": {"body": "Does it come in another color?"}
+        }]
+    }))
+}
+
+#[test]
+fn a_message_with_only_a_bsuid_names_its_customer_by_it() {
+    let batch = batch_of(&username_only());
+    assert!(batch.unused.is_empty(), "{:?}", batch.skipped);
+    let id = &batch.messages[0].identity;
+    assert_eq!(id.wa_id, None);
+    assert_eq!(id.user_id.as_deref(), Some("US.13491208655302741918"));
+    assert_eq!(id.parent_user_id.as_deref(), Some("US.ENT.11815799212886844830"));
+    assert_eq!(id.username.as_deref(), Some("@realsheenanelson"));
+    assert_eq!(id.profile_name.as_deref(), Some("Sheena Nelson"));
+    assert_eq!(batch.messages[0].sender(), "US.13491208655302741918");
+}
+
+#[test]
+fn a_message_without_any_identity_is_kept_unused_with_its_reason() {
+    let mut body = username_only();
+    let value = &mut body["entry"][0]["changes"][0]["value"];
+    value["messages"][0].as_object_mut().unwrap().remove("from_user_id");
+    value.as_object_mut().unwrap().remove("contacts");
+    let batch = batch_of(&body);
+    assert!(batch.messages.is_empty());
+    assert_eq!(batch.unused.len(), 1);
+    assert_eq!(batch.unused[0].reason, Reason::MissingIdentity);
+    assert_eq!(batch.unused[0].field, "messages");
+    assert_eq!(batch.unused[0].phone_number_id.as_deref(), Some("1122334455667"));
+}
+
+#[test]
+fn a_change_for_a_number_not_served_is_kept_whole() {
+    let bytes = serde_json::to_vec(&username_only()).unwrap();
+    let batch = parse_for(&bytes, &|number| number == "another").unwrap();
+    assert!(batch.messages.is_empty());
+    assert_eq!(batch.unused[0].reason, Reason::UnknownNumber);
+}
+
+#[test]
+fn statuses_name_a_bsuid_recipient_and_failures_come_without_contacts() {
+    let body = messages_body(json!({
+        "statuses": [
+            {"id": "wamid.a", "status": "delivered", "timestamp": "1750030073",
+             "recipient_user_id": "US.13491208655302741918",
+             "recipient_parent_user_id": "US.ENT.11815799212886844830"},
+            {"id": "wamid.b", "status": "failed", "timestamp": "1750030073",
+             "recipient_id": "16505551234",
+             "errors": [{"code": 131049, "title": "This message was not delivered to maintain healthy ecosystem engagement."}]},
+        ]
+    }));
+    let batch = batch_of(&body);
+    assert!(batch.unused.is_empty(), "{:?}", batch.skipped);
+    assert_eq!(batch.statuses[0].recipient_id, None);
+    assert_eq!(
+        batch.statuses[0].recipient_user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
+    assert_eq!(batch.statuses[1].status, DeliveryStatus::Failed);
+    assert_eq!(batch.statuses[1].errors[0].code, 131049);
+}
+
+#[test]
+fn bsuid_changes_come_as_their_own_field_or_as_a_system_message() {
+    let field = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "user_id_update", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Pablo Morales"}, "wa_id": "16505551234"}],
+            "user_id_update": [{
+                "wa_id": "16505551234",
+                "detail": "User id for Pablo Morales has been updated.",
+                "user_id": {"previous": "US.13491208655302741918", "current": "US.20957718302284419377"},
+                "timestamp": "1767225600"
+            }]
+        }}]}]
+    });
+    let batch = batch_of(&field);
+    assert_eq!(batch.user_id_changes.len(), 1, "{:?}", batch.skipped);
+    assert_eq!(batch.user_id_changes[0].previous, "US.13491208655302741918");
+    assert_eq!(batch.user_id_changes[0].current, "US.20957718302284419377");
+    assert_eq!(batch.user_id_changes[0].wa_id.as_deref(), Some("16505551234"));
+    let system = messages_body(json!({"messages": [{
+        "id": "wamid.sys", "timestamp": "1767225600", "type": "system",
+        "system": {
+            "body": "User Pablo Morales changed from US.13491208655302741918 to US.20957718302284419377",
+            "user_id": "US.20957718302284419377",
+            "previous_user_id": "US.13491208655302741918",
+            "type": "user_changed_user_id"
+        }
+    }]}));
+    let batch = batch_of(&system);
+    assert_eq!(batch.user_id_changes[0].current, "US.20957718302284419377");
+    assert_eq!(
+        batch.messages[0].identity.user_id.as_deref(),
+        Some("US.20957718302284419377")
+    );
+}
+
+#[test]
+fn business_app_echoes_and_history_name_the_customer_they_were_sent_to() {
+    let echo = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "smb_message_echoes", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Pablo Morales"}, "wa_id": "16505551234", "user_id": "US.13491208655302741918"}],
+            "message_echoes": [{
+                "from": "15550783881", "to": "16505551234", "to_user_id": "US.13491208655302741918",
+                "id": "wamid.echo", "timestamp": "1739321024", "type": "text",
+                "text": {"body": "Here's the info you requested!"}
+            }]
+        }}]}]
+    });
+    let batch = batch_of(&echo);
+    let m = &batch.messages[0];
+    assert_eq!(m.origin, Origin::BusinessApp);
+    assert_eq!(m.identity.wa_id.as_deref(), Some("16505551234"));
+    assert_eq!(m.text.as_deref(), Some("Here's the info you requested!"));
+    let history = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "history", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "history": [{"metadata": {"phase": 0, "chunk_order": 1, "progress": 55}, "threads": [{
+                "id": "16505551234",
+                "context": {"wa_id": "16505551234", "user_id": "US.13491208655302741918"},
+                "messages": [
+                    {"from": "16505551234", "from_user_id": "US.13491208655302741918",
+                     "id": "wamid.h1", "timestamp": "1739230955", "type": "text",
+                     "text": {"body": "Is the store open on Sunday?"},
+                     "history_context": {"status": "READ"}},
+                    {"from": "15550783881", "to": "16505551234",
+                     "id": "wamid.h2", "timestamp": "1739231012", "type": "text",
+                     "text": {"body": "Yes, 10am to 4pm."},
+                     "history_context": {"status": "DELIVERED"}}
+                ]
+            }]}]
+        }}]}]
+    });
+    let batch = batch_of(&history);
+    assert!(batch.unused.is_empty(), "{:?}", batch.skipped);
+    let origins: Vec<_> = batch.messages.iter().map(|m| m.origin).collect();
+    assert_eq!(
+        origins,
+        [
+            Origin::History { from_business: false },
+            Origin::History { from_business: true }
+        ]
+    );
+    for m in &batch.messages {
+        assert_eq!(m.identity.user_id.as_deref(), Some("US.13491208655302741918"));
+        assert_eq!(m.identity.wa_id.as_deref(), Some("16505551234"));
+    }
 }
 
 #[test]
@@ -468,7 +651,7 @@ fn malformed_items_are_skipped_and_good_ones_kept() {
     let expected = [
         "errors that are not a list skipped",
         "message without id skipped",
-        "message without from skipped",
+        "message without from or from_user_id skipped",
         "message that is not an object skipped",
         "reaction without message_id skipped",
         "status word weird skipped",
@@ -543,12 +726,12 @@ fn the_profile_name_is_the_senders_or_the_only_one() {
     let names: Vec<_> = batch_of(&messages_body(value))
         .messages
         .into_iter()
-        .map(|m| m.profile_name)
+        .map(|m| m.identity.profile_name)
         .collect();
     assert_eq!(names, [Some("Bia".to_owned()), None]);
     let only = json!({"contacts": [{"profile": {"name": "Ana"}}], "messages": [msg("111")]});
     let batch = batch_of(&messages_body(only));
-    assert_eq!(batch.messages[0].profile_name.as_deref(), Some("Ana"));
+    assert_eq!(batch.messages[0].identity.profile_name.as_deref(), Some("Ana"));
 }
 
 /// Strings under keys that hold text, names or numbers in the fixtures.

@@ -117,10 +117,13 @@ pub(super) fn output_bytes(batch: &WebhookBatch) -> usize {
             .map_or(0, |r| r.message_id.len() + texts(&[r.emoji.as_ref()]));
         let details = m.details.as_ref().map_or(0, |d| d.to_string().len());
         m.phone_number_id.len()
-            + m.from.len()
             + m.wamid.len()
             + texts(&[
-                m.profile_name.as_ref(),
+                m.identity.wa_id.as_ref(),
+                m.identity.user_id.as_ref(),
+                m.identity.parent_user_id.as_ref(),
+                m.identity.username.as_ref(),
+                m.identity.profile_name.as_ref(),
                 m.text.as_ref(),
                 m.caption.as_ref(),
                 m.reply_to.as_ref(),
@@ -143,8 +146,8 @@ pub(super) fn output_bytes(batch: &WebhookBatch) -> usize {
 
 fn check_message(m: &InboundMessage, now: DateTime<Utc>) -> Result<(), TestCaseError> {
     prop_assert!(!m.wamid.is_empty(), "a message without wamid: {m:?}");
-    prop_assert!(!m.from.is_empty() && !m.phone_number_id.is_empty(), "{m:?}");
-    for text in [&m.profile_name, &m.text, &m.caption, &m.reply_to] {
+    prop_assert!(!m.identity.is_empty() && !m.phone_number_id.is_empty(), "{m:?}");
+    for text in [&m.identity.profile_name, &m.text, &m.caption, &m.reply_to] {
         prop_assert_ne!(text.as_deref(), Some(""), "an empty text in {:?}", m);
     }
     check_time(m.timestamp, now)?;
@@ -199,7 +202,7 @@ pub(super) fn outline(batch: &WebhookBatch) -> Value {
             let reaction = m.reaction.as_ref().map(|r| (&r.message_id, &r.emoji));
             json!([
                 m.wamid,
-                m.from,
+                m.sender(),
                 m.kind.as_str(),
                 m.text,
                 m.caption,

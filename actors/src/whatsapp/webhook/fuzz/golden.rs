@@ -23,6 +23,12 @@ fn canonical(batch: &WebhookBatch) -> Value {
         "statuses": batch.statuses.iter().map(status).collect::<Vec<_>>(),
         "errors": batch.errors,
         "skipped": batch.skipped,
+        "edits": batch.edits.iter().map(|e| json!({
+            "wamid": e.wamid, "original": e.original_wamid, "new_text": e.new_text,
+        })).collect::<Vec<_>>(),
+        "unused": batch.unused.iter().map(|u| json!({
+            "reason": u.reason.as_str(), "field": u.field,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -38,8 +44,10 @@ fn message(m: &InboundMessage) -> Value {
         .as_ref()
         .map(|r| json!({"message_id": r.message_id, "emoji": r.emoji}));
     json!({
-        "phone_number_id": m.phone_number_id, "from": m.from,
-        "profile_name": m.profile_name, "wamid": m.wamid,
+        "phone_number_id": m.phone_number_id, "from": m.identity.wa_id,
+        "from_user_id": m.identity.user_id, "username": m.identity.username,
+        "profile_name": m.identity.profile_name, "origin": format!("{:?}", m.origin),
+        "wamid": m.wamid,
         "timestamp": m.timestamp.map(|t| t.timestamp()), "kind": m.kind.as_str(),
         "text": m.text, "caption": m.caption, "media": media, "location": m.location,
         "reaction": reaction, "reply_to": m.reply_to, "forwarded": m.forwarded,

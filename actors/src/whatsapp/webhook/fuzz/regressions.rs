@@ -42,7 +42,7 @@ fn many_senders_and_their_messages_parse_in_linear_time() {
     let took = started.elapsed();
     assert!(took < PARSE_BUDGET, "{took:?}");
     assert_eq!(batch.messages.len(), SENDERS);
-    let name = batch.messages[0].profile_name.as_deref();
+    let name = batch.messages[0].identity.profile_name.as_deref();
     assert_eq!(name, Some(format!("N{}", SENDERS - 1).as_str()));
 }
 
@@ -57,7 +57,7 @@ fn a_huge_business_number_id_is_not_copied_into_every_item() {
     let batch = parse(&body).expect("JSON is accepted");
     assert_not_multiplied(&batch, body.len());
     assert!(batch.messages.is_empty() && batch.statuses.is_empty());
-    let skipped = "messages change without metadata.phone_number_id skipped";
+    let skipped = "change without metadata.phone_number_id skipped";
     assert_eq!(batch.skipped, [skipped]);
 }
 
@@ -71,7 +71,7 @@ fn a_huge_profile_name_is_not_copied_into_every_message() {
     let batch = parse(&body).expect("JSON is accepted");
     assert_not_multiplied(&batch, body.len());
     assert_eq!(batch.messages.len(), 2000, "the messages are kept");
-    assert!(batch.messages.iter().all(|m| m.profile_name.is_none()));
+    assert!(batch.messages.iter().all(|m| m.identity.profile_name.is_none()));
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn ids_longer_than_metas_drop_their_item() {
     assert_eq!(batch.messages[0].wamid.len(), 256);
     let skipped = [
         "message without id skipped",
-        "message without from skipped",
+        "message without from or from_user_id skipped",
         "status without id skipped",
     ];
     assert_eq!(batch.skipped, skipped);

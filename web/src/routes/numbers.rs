@@ -1,0 +1,266 @@
+//! Business numbers: the WhatsApp numbers this install answers (admins change them,
+//! supervisors read them). Webhooks are routed by a number's id (Meta's phone number id);
+//! each number sends through its own outbound queue, at its own rate.
+
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use atende_data::{phone, BusinessNumber};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::Fields;
+use crate::views::{ErrorBody, Page};
+
+/// Longest id and name.
+const MAX_ID: usize = 64;
+const MAX_NAME: usize = 60;
+/// Meta's cap per number.
+const MAX_RATE: u32 = 1000;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_numbers)
+        .service(create_number)
+        .service(update_number)
+        .service(delete_number);
+}
+
+/// A business number as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct NumberView {
+    /// Meta's phone number id (`metadata.phone_number_id` of its webhooks).
+    pub id: String,
+    pub name: String,
+    /// The number in international digits.
+    pub display_number: Option<String>,
+    pub business_account_id: Option<String>,
+    /// Messages per second (the hub's WHATSAPP_RATE_LIMIT when null).
+    pub rate_limit: Option<u32>,
+    /// Webhooks for a disabled number are kept as unprocessed.
+    pub enabled: bool,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<&BusinessNumber> for NumberView {
+    fn from(n: &BusinessNumber) -> Self {
+        NumberView {
+            id: n.id.clone(),
+            name: n.name.clone(),
+            display_number: n.display_number.clone(),
+            business_account_id: n.business_account_id.clone(),
+            rate_limit: n.rate_limit,
+            enabled: n.enabled,
+            created_at: n.created_at,
+        }
+    }
+}
+
+/// A new number.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNumber {
+    /// Meta's phone number id.
+    pub id: String,
+    pub name: String,
+    /// Any form: `+55 (11) 98765-4321` is kept as `5511987654321`.
+    pub display_number: Option<String>,
+    pub business_account_id: Option<String>,
+    pub rate_limit: Option<u32>,
+    pub enabled: Option<bool>,
+}
+
+/// Changes to a number; `null` clears an optional field.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NumberChange {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub display_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub business_account_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub rate_limit: Option<Option<u32>>,
+    pub enabled: Option<bool>,
+}
+
+fn check(
+    fields: &mut Fields,
+    name: Option<&str>,
+    display: Option<&str>,
+    rate: Option<u32>,
+    account: Option<&str>,
+) {
+    if let Some(name) = name {
+        fields.text("name", name, MAX_NAME);
+    }
+    if let Some(display) = display {
+        let digits = phone::digits(display);
+        fields.check(
+            (8..=15).contains(&digits.len()),
+            "display_number",
+            "must be a phone number of 8 to 15 digits",
+        );
+    }
+    if let Some(rate) = rate {
+        fields.check(
+            (1..=MAX_RATE).contains(&rate),
+            "rate_limit",
+            "must be 1 to 1000 messages per second",
+        );
+    }
+    if let Some(account) = account {
+        fields.check(
+            !account.is_empty() && account.len() <= MAX_ID && account.bytes().all(|b| b.is_ascii_digit()),
+            "business_account_id",
+            "must be the account's digits",
+        );
+    }
+}
+
+/// Every business number (supervisors and admins).
+#[utoipa::path(tag = "numbers", security(("bearer" = [])), responses(
+    (status = 200, body = Page<NumberView>),
+    (status = 403, body = ErrorBody),
+))]
+#[get("/numbers")]
+async fn list_numbers(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
+    auth.require_staff()?;
+    let items = state.store.numbers()?.iter().map(NumberView::from).collect();
+    Ok(HttpResponse::Ok().json(Page::<NumberView> {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Adds a business number (admins).
+#[utoipa::path(tag = "numbers", request_body = NewNumber, security(("bearer" = [])), responses(
+    (status = 201, body = NumberView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 409, description = "a number with this id exists", body = ErrorBody),
+))]
+#[post("/numbers")]
+async fn create_number(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    body: Json<NewNumber>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let body = body.0;
+    let id = body.id.trim().to_string();
+    let mut fields = Fields::default();
+    fields.check(
+        !id.is_empty()
+            && id.len() <= MAX_ID
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "id",
+        "must be Meta's phone number id (1 to 64 letters, digits, - or _)",
+    );
+    let business_account_id = body.business_account_id.map(|a| a.trim().to_string());
+    check(
+        &mut fields,
+        Some(&body.name),
+        body.display_number.as_deref(),
+        body.rate_limit,
+        business_account_id.as_deref(),
+    );
+    fields.finish()?;
+    let number = BusinessNumber {
+        id,
+        name: body.name.trim().to_string(),
+        display_number: body.display_number.as_deref().map(phone::digits),
+        business_account_id,
+        rate_limit: body.rate_limit,
+        enabled: body.enabled.unwrap_or(true),
+        created_at: Utc::now(),
+    };
+    state.store.create_number(&number)?;
+    super::audit::record(&state, &req, Some(auth.0.id), "number.created", Some(number.id.clone()), None)?;
+    Ok(HttpResponse::Created().json(NumberView::from(&number)))
+}
+
+/// Changes a business number (admins); a new rate applies from the number's next start.
+#[utoipa::path(tag = "numbers", request_body = NumberChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = NumberView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+#[patch("/numbers/{id}")]
+async fn update_number(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<NumberChange>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let mut number = state.store.number(&path)?.ok_or(Error::NotFound)?;
+    let change = body.0;
+    let mut fields = Fields::default();
+    let account = change.business_account_id.clone().flatten();
+    check(
+        &mut fields,
+        change.name.as_deref(),
+        change.display_number.clone().flatten().as_deref(),
+        change.rate_limit.flatten(),
+        account.as_deref().map(str::trim),
+    );
+    fields.finish()?;
+    if let Some(name) = change.name {
+        number.name = name.trim().to_string();
+    }
+    if let Some(display) = change.display_number {
+        number.display_number = display.as_deref().map(phone::digits);
+    }
+    if let Some(account) = change.business_account_id {
+        number.business_account_id = account.map(|a| a.trim().to_string());
+    }
+    if let Some(rate) = change.rate_limit {
+        number.rate_limit = rate;
+    }
+    if let Some(enabled) = change.enabled {
+        number.enabled = enabled;
+    }
+    state.store.put_number(&number)?;
+    super::audit::record(&state, &req, Some(auth.0.id), "number.updated", Some(number.id.clone()), None)?;
+    Ok(HttpResponse::Ok().json(NumberView::from(&number)))
+}
+
+/// Removes a business number (admins); its chats keep their history. The last number
+/// stays (without one, every number's webhooks would be taken).
+#[utoipa::path(tag = "numbers", params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 204, description = "removed"),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "it is the last number", body = ErrorBody),
+))]
+#[delete("/numbers/{id}")]
+async fn delete_number(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    auth.require_admin()?;
+    let numbers = state.store.numbers()?;
+    if !numbers.iter().any(|n| n.id == *path) {
+        return Err(Error::NotFound);
+    }
+    if numbers.len() == 1 {
+        return Err(Error::Conflict(
+            "the last business number cannot be removed; add another first".into(),
+        ));
+    }
+    state.store.delete_number(&path)?;
+    super::audit::record(&state, &req, Some(auth.0.id), "number.deleted", Some(path.into_inner()), None)?;
+    Ok(HttpResponse::NoContent().finish())
+}
