@@ -18,6 +18,10 @@ fn with_unique_ids(body: &mut Value, tag: &str) {
             continue;
         };
         for change in changes {
+            // Sent to the hub's own number (the examples name Meta's sample numbers).
+            if change["value"]["metadata"]["phone_number_id"].is_string() {
+                change["value"]["metadata"]["phone_number_id"] = Value::from(NUMBER);
+            }
             for list in ["messages", "statuses"] {
                 if let Some(items) = change["value"][list].as_array_mut() {
                     for (i, item) in items.iter_mut().enumerate() {

@@ -12,6 +12,7 @@ mod conversations;
 mod crash;
 mod faults;
 mod fixtures;
+mod identity;
 mod media;
 mod process;
 mod queues;

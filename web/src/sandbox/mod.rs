@@ -132,6 +132,8 @@ impl fmt::Debug for SimConfig {
 pub struct SentMessage {
     /// The id it answered with.
     pub wamid: String,
+    /// The business number (phone number id) it was sent from.
+    pub number: String,
     /// The request body as the hub sent it.
     pub body: serde_json::Value,
     /// When it arrived.

@@ -91,7 +91,7 @@ async fn messages(
         }
         MessageRequest::Send { to, kind, body } => {
             let callback = body["biz_opaque_callback_data"].as_str().map(str::to_owned);
-            let wamid = sim.accept(&to, body);
+            let wamid = sim.accept(&phone_number_id, &to, body);
             let statuses = deliver_statuses(
                 sim.clone().into_inner(),
                 wamid.clone(),

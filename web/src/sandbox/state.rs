@@ -94,11 +94,12 @@ impl Shared {
     }
 
     /// Records an accepted message and returns its new wamid.
-    pub fn accept(&self, to: &str, body: serde_json::Value) -> String {
+    pub fn accept(&self, number: &str, to: &str, body: serde_json::Value) -> String {
         let mut state = self.lock();
         let wamid = state.new_wamid(to);
         state.sent.push(SentMessage {
             wamid: wamid.clone(),
+            number: number.to_string(),
             body,
             at: Instant::now(),
         });
