@@ -71,7 +71,12 @@ impl Application {
             None => store.secret("verify_token")?,
         };
         let verify_token = web.verify_token.clone();
-        seed_numbers(&store, &settings, &hub_config, web.display_number.as_deref())?;
+        seed_numbers(
+            &store,
+            &settings,
+            &hub_config,
+            web.display_number.as_deref(),
+        )?;
         let hub = Arc::new(Hub::start(
             store.clone(),
             hub_config,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, ChatId, ChatStatus, Contact, MessageError, MessageId, MessageStatus, OutboxId, PendingStatus,
-    Store, Write,
+    Chat, ChatId, ChatStatus, Contact, MessageError, MessageId, MessageStatus, OutboxId,
+    PendingStatus, Store, Write,
 };
 use chrono::Utc;
 
@@ -378,7 +378,9 @@ impl Handler<IngestUserIdChange> for Router {
         };
         Box::pin(async move {
             match rekeyed? {
-                Some(contact) => tracing::info!(contact_id = %contact.id, "a customer's BSUID changed"),
+                Some(contact) => {
+                    tracing::info!(contact_id = %contact.id, "a customer's BSUID changed")
+                }
                 None => tracing::info!("a BSUID change for an unknown customer"),
             }
             Ok(store.durable().await?)

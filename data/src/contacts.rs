@@ -118,7 +118,9 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Resolved> {
         if identity.is_empty() {
-            return Err(Error::Conflict("the customer has neither a phone nor a BSUID"));
+            return Err(Error::Conflict(
+                "the customer has neither a phone nor a BSUID",
+            ));
         }
         let _lock = self.contact_lock();
         let by_phone = match &identity.wa_id {

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::keys::read_u64;
 use crate::keys::contact_key;
+use crate::keys::read_u64;
 use crate::records::chat::{Chat, ChatStatus, Message};
 use crate::records::contact::Contact;
 use crate::records::media::{MediaRecord, MediaState};
@@ -79,8 +79,11 @@ impl Store {
         let lock = self.contact_lock();
         let gate = self.writing();
         for (kind, key) in contact.keys() {
-            t.contacts_by_key
-                .remove(crate::contacts::key_entry(kind, &key, &contact.phone_number_id))?;
+            t.contacts_by_key.remove(crate::contacts::key_entry(
+                kind,
+                &key,
+                &contact.phone_number_id,
+            ))?;
         }
         // Contacts joined into this one are erased with it.
         for entry in t.contacts.iter() {

@@ -26,8 +26,8 @@ mod ids;
 pub mod keys;
 mod migrate;
 mod numbers;
-pub mod phone;
 pub mod password;
+pub mod phone;
 pub mod records;
 pub mod reports;
 pub mod search;
@@ -39,26 +39,26 @@ mod users;
 mod write;
 
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
+pub use contacts::Resolved;
 pub use erase::ContactExport;
 pub use error::{Error, Result};
-pub use contacts::Resolved;
 pub use ids::{ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId};
 pub use records::audit::AuditEntry;
 pub use records::canned::CannedResponse;
 pub use records::chat::{
-    Chat, ChatStatus, Direction, LastMessage, MediaRef, Message, MessageError,
-    MessageStatus, PendingStatus, ReactionRef, ReplyRef,
+    Chat, ChatStatus, Direction, LastMessage, MediaRef, Message, MessageError, MessageStatus,
+    PendingStatus, ReactionRef, ReplyRef,
 };
 pub use records::contact::{Contact, Identity, KeyKind, Recipient};
 pub use records::event::{Event, Scope, Viewer};
-pub use records::number::BusinessNumber;
-pub use records::unprocessed::Unprocessed;
 pub use records::media::{MediaRecord, MediaState};
+pub use records::number::BusinessNumber;
 pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::queue::Queue;
 pub use records::report::DayStats;
 pub use records::session::RotateOutcome;
 pub use records::settings::{BusinessHours, DayHours, Settings};
+pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, User};
 pub use store::{random_bytes, RawDb, Store};
 pub use write::Write;

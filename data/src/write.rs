@@ -21,10 +21,10 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 
+use crate::keys::contact_key;
 use crate::keys::{join, time};
 use crate::records::chat::{Chat, Message};
 use crate::records::contact::Contact;
-use crate::keys::contact_key;
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
 use crate::records::report::DayStats;
@@ -552,9 +552,7 @@ mod tests {
                 messages_in: 1,
                 ..Default::default()
             };
-            write
-                .contact(&contact)
-                .count(at, Some(UserId(7)), counts);
+            write.contact(&contact).count(at, Some(UserId(7)), counts);
             write
         };
         // Many actors at once: their writes share groups and flushes.
@@ -567,7 +565,10 @@ mod tests {
             done.unwrap().unwrap().unwrap();
         }
         for n in 0..200 {
-            let stored = store.contact(crate::ContactId(n as u64 + 1)).unwrap().unwrap();
+            let stored = store
+                .contact(crate::ContactId(n as u64 + 1))
+                .unwrap()
+                .unwrap();
             assert_eq!(stored.profile_name.as_deref(), Some("Ana"));
         }
         // Two writes of one record queued one after the other: the later one wins.

@@ -478,3 +478,56 @@ async fn the_simulator_shows_the_agents_reply_with_its_ticks() {
         .await;
     browser.screenshot("simulator").await;
 }
+
+#[actix_web::test]
+async fn a_username_only_customer_and_each_chats_number_are_shown() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    // A customer known only by a username writes to the second number; another, by phone,
+    // to the first.
+    let username_only = json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "waba", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "5521999990000",
+                "phone_number_id": atende_web::sandbox::SANDBOX_SECOND_NUMBER_ID},
+            "contacts": [{"profile": {"username": "@realsheenanelson"},
+                "user_id": "US.13491208655302741918"}],
+            "messages": [{"from_user_id": "US.13491208655302741918", "id": "wamid.UN1",
+                "timestamp": chrono::Utc::now().timestamp().to_string(),
+                "type": "text", "text": {"body": "Tem em azul?"}}]
+        }}]}]
+    });
+    assert_eq!(app.webhook(&username_only).await.status(), 200);
+    app.customer_says("5511912340000", "wamid.UN2", "Bom dia")
+        .await;
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.click("[data-testid=tab-pending]").await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "@realsheenanelson")
+        .await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "Sandbox 2")
+        .await;
+    let rows = "[...document.querySelectorAll('[data-testid=chat-row]')]";
+    let row = browser
+        .eval(
+            &format!("return {rows}.findIndex((r) => r.textContent.includes('@realsheenanelson'))"),
+            json!([]),
+        )
+        .await;
+    let index = row.as_u64().expect("the username's row");
+    browser
+        .eval(&format!("{rows}[{index}].click(); return true"), json!([]))
+        .await;
+    browser
+        .wait_text("[data-testid=conv-sub]", "@realsheenanelson")
+        .await;
+    browser
+        .wait_text("[data-testid=conv-sub]", "Sandbox 2")
+        .await;
+    browser.screenshot("username-only-customer").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

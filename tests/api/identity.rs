@@ -15,7 +15,13 @@ const SECOND: &str = atende_web::sandbox::SANDBOX_SECOND_NUMBER_ID;
 
 /// A `messages` webhook to `number` whose sender is named by `from` (phone) and/or
 /// `from_user_id` (BSUID), with the matching `contacts[]` entry, as Meta's docs show it.
-fn message_to(number: &str, phone: Option<&str>, user_id: Option<&str>, wamid: &str, body: &str) -> Value {
+fn message_to(
+    number: &str,
+    phone: Option<&str>,
+    user_id: Option<&str>,
+    wamid: &str,
+    body: &str,
+) -> Value {
     let mut message = json!({"id": wamid, "timestamp": chrono::Utc::now().timestamp().to_string(),
         "type": "text", "text": {"body": body}});
     let mut contact = json!({"profile": {"name": "Sheena Nelson"}});
@@ -29,7 +35,11 @@ fn message_to(number: &str, phone: Option<&str>, user_id: Option<&str>, wamid: &
         contact["parent_user_id"] = json!(PARENT);
         contact["profile"]["username"] = json!("@realsheenanelson");
     }
-    change(number, "messages", json!({"contacts": [contact], "messages": [message]}))
+    change(
+        number,
+        "messages",
+        json!({"contacts": [contact], "messages": [message]}),
+    )
 }
 
 fn message_from(phone: Option<&str>, user_id: Option<&str>, wamid: &str, body: &str) -> Value {
@@ -53,7 +63,12 @@ async fn post(app: &TestApp, body: &Value) -> Value {
 }
 
 async fn chats(app: &TestApp, token: &str) -> Vec<Value> {
-    let page: Value = app.get("/api/v1/chats?limit=200", token).await.json().await.unwrap();
+    let page: Value = app
+        .get("/api/v1/chats?limit=200", token)
+        .await
+        .json()
+        .await
+        .unwrap();
     page["items"].as_array().unwrap().clone()
 }
 
@@ -64,26 +79,48 @@ async fn messages(app: &TestApp, token: &str, chat: &Value) -> Vec<Value> {
 }
 
 /// Claims `chat` and replies `text`; the reply's request body as the Cloud API got it.
-async fn reply(app: &TestApp, admin: &Tokens, chat: &Value, text: &str) -> atende_web::sandbox::SentMessage {
+async fn reply(
+    app: &TestApp,
+    admin: &Tokens,
+    chat: &Value,
+    text: &str,
+) -> atende_web::sandbox::SentMessage {
     let id = chat["id"].as_str().unwrap();
     app.claim(id, admin).await;
     let before = app.sim.sent().len();
     let body = json!({"client_id": format!("c-{text}"), "type": "text", "text": text});
-    let response = app.post(&format!("/api/v1/chats/{id}/messages"), Some(&admin.access), &body).await;
+    let response = app
+        .post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &body,
+        )
+        .await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let sent = app
         .sim
         .wait_for_sent(before + 1, Duration::from_secs(20))
         .await
         .expect("the reply reached the Cloud API");
-    sent.into_iter().find(|m| m.body["text"]["body"] == text).expect("the reply")
+    sent.into_iter()
+        .find(|m| m.body["text"]["body"] == text)
+        .expect("the reply")
 }
 
 #[actix_web::test]
 async fn a_username_only_customer_is_stored_shown_and_answered_by_bsuid() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let answer = post(&app, &message_from(None, Some(BSUID), "wamid.U1", "Does it come in another color?")).await;
+    let answer = post(
+        &app,
+        &message_from(
+            None,
+            Some(BSUID),
+            "wamid.U1",
+            "Does it come in another color?",
+        ),
+    )
+    .await;
     assert_eq!(answer["stored"], 1, "{answer}");
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 1);
@@ -97,15 +134,34 @@ async fn a_username_only_customer_is_stored_shown_and_answered_by_bsuid() {
     assert_eq!(found["id"], contact["id"]);
     assert_eq!(found["parent_user_id"], PARENT);
     // The same wamid again is stored once.
-    let again = post(&app, &message_from(None, Some(BSUID), "wamid.U1", "Does it come in another color?")).await;
-    assert_eq!((again["stored"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(1)));
+    let again = post(
+        &app,
+        &message_from(
+            None,
+            Some(BSUID),
+            "wamid.U1",
+            "Does it come in another color?",
+        ),
+    )
+    .await;
+    assert_eq!(
+        (again["stored"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(1))
+    );
     // A reply goes to the BSUID as `recipient`; Meta's statuses name it alike.
     let sent = reply(&app, &admin, &chats[0], "Sim, em azul").await;
     assert_eq!(sent.body["recipient"], BSUID);
     assert!(sent.body.get("to").is_none(), "{}", sent.body);
-    let path = format!("/api/v1/chats/{}/messages", chats[0]["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/chats/{}/messages",
+        chats[0]["id"].as_str().unwrap()
+    );
     app.eventually(&path, &admin.access, "the reply read", |page| {
-        page["items"].as_array().unwrap().iter().any(|m| m["text"] == "Sim, em azul" && m["status"] == "read")
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "Sim, em azul" && m["status"] == "read")
     })
     .await;
 }
@@ -116,7 +172,11 @@ async fn phone_then_phone_and_bsuid_then_bsuid_only_land_in_one_chat() {
     let admin = app.admin().await;
     let phone = "16505551234";
     post(&app, &message_from(Some(phone), None, "wamid.J1", "oi")).await;
-    post(&app, &message_from(Some(phone), Some(BSUID), "wamid.J2", "tudo bem?")).await;
+    post(
+        &app,
+        &message_from(Some(phone), Some(BSUID), "wamid.J2", "tudo bem?"),
+    )
+    .await;
     post(&app, &message_from(None, Some(BSUID), "wamid.J3", "alô")).await;
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 1, "{chats:?}");
@@ -133,19 +193,57 @@ async fn a_phone_and_a_bsuid_seen_apart_are_joined_by_a_message_with_both() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let phone = "16505551234";
-    post(&app, &message_from(None, Some(BSUID), "wamid.A1", "pelo usuário")).await;
-    post(&app, &message_from(Some(phone), None, "wamid.A2", "pelo telefone")).await;
-    assert_eq!(chats(&app, &admin.access).await.len(), 2, "two customers so far");
-    post(&app, &message_from(Some(phone), Some(BSUID), "wamid.A3", "os dois")).await;
-    let by_phone: Value = app.get(&format!("/api/v1/contacts/{phone}"), &admin.access).await.json().await.unwrap();
-    let by_bsuid: Value = app.get(&format!("/api/v1/contacts/{BSUID}"), &admin.access).await.json().await.unwrap();
+    post(
+        &app,
+        &message_from(None, Some(BSUID), "wamid.A1", "pelo usuário"),
+    )
+    .await;
+    post(
+        &app,
+        &message_from(Some(phone), None, "wamid.A2", "pelo telefone"),
+    )
+    .await;
+    assert_eq!(
+        chats(&app, &admin.access).await.len(),
+        2,
+        "two customers so far"
+    );
+    post(
+        &app,
+        &message_from(Some(phone), Some(BSUID), "wamid.A3", "os dois"),
+    )
+    .await;
+    let by_phone: Value = app
+        .get(&format!("/api/v1/contacts/{phone}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let by_bsuid: Value = app
+        .get(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(by_phone["id"], by_bsuid["id"], "one contact");
     assert_eq!(by_phone["wa_id"], phone);
     assert_eq!(by_phone["user_id"], BSUID);
-    let path = format!("/api/v1/contacts/{}/chats", by_phone["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/contacts/{}/chats",
+        by_phone["id"].as_str().unwrap()
+    );
     let history: Value = app.get(&path, &admin.access).await.json().await.unwrap();
-    assert_eq!(history["items"].as_array().unwrap().len(), 2, "one chat history: {history}");
-    let listed: Value = app.get("/api/v1/contacts", &admin.access).await.json().await.unwrap();
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        2,
+        "one chat history: {history}"
+    );
+    let listed: Value = app
+        .get("/api/v1/contacts", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
@@ -155,18 +253,27 @@ async fn a_new_bsuid_for_a_known_customer_rekeys_the_contact() {
     let admin = app.admin().await;
     let new = "US.20957718302284419377";
     post(&app, &message_from(None, Some(BSUID), "wamid.K1", "antes")).await;
-    let update = change(NUMBER, "user_id_update", json!({
-        "contacts": [{"profile": {"name": "Pablo Morales"}}],
-        "user_id_update": [{"detail": "User id for Pablo Morales has been updated.",
-            "user_id": {"previous": BSUID, "current": new}, "timestamp": "1767225600"}]
-    }));
+    let update = change(
+        NUMBER,
+        "user_id_update",
+        json!({
+            "contacts": [{"profile": {"name": "Pablo Morales"}}],
+            "user_id_update": [{"detail": "User id for Pablo Morales has been updated.",
+                "user_id": {"previous": BSUID, "current": new}, "timestamp": "1767225600"}]
+        }),
+    );
     assert_eq!(post(&app, &update).await["unprocessed"], 0);
     post(&app, &message_from(None, Some(new), "wamid.K2", "depois")).await;
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 1, "{chats:?}");
     assert_eq!(chats[0]["contact"]["user_id"], new);
     // The old BSUID still finds the contact; sends use the new one.
-    let old: Value = app.get(&format!("/api/v1/contacts/{BSUID}"), &admin.access).await.json().await.unwrap();
+    let old: Value = app
+        .get(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(old["user_id"], new);
     let sent = reply(&app, &admin, &chats[0], "oi de novo").await;
     assert_eq!(sent.body["recipient"], new);
@@ -176,15 +283,25 @@ async fn a_new_bsuid_for_a_known_customer_rekeys_the_contact() {
 async fn the_ninth_digit_pair_is_one_chat_and_replies_use_the_form_meta_sent_last() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    post(&app, &message_from(Some("551187654321"), None, "wamid.N1", "sem o nove")).await;
-    post(&app, &message_from(Some("5511987654321"), None, "wamid.N2", "com o nove")).await;
+    post(
+        &app,
+        &message_from(Some("551187654321"), None, "wamid.N1", "sem o nove"),
+    )
+    .await;
+    post(
+        &app,
+        &message_from(Some("5511987654321"), None, "wamid.N2", "com o nove"),
+    )
+    .await;
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 1, "{chats:?}");
     let sent = reply(&app, &admin, &chats[0], "um só").await;
     assert_eq!(sent.body["to"], "5511987654321");
     // Either form, or a formatted one, finds the contact.
     for key in ["551187654321", "5511987654321", "+55%20(11)%2098765-4321"] {
-        let found = app.get(&format!("/api/v1/contacts/{key}"), &admin.access).await;
+        let found = app
+            .get(&format!("/api/v1/contacts/{key}"), &admin.access)
+            .await;
         assert_eq!(found.status(), 200, "{key}");
     }
 }
@@ -194,8 +311,16 @@ async fn two_numbers_keep_two_chats_with_one_customer_and_send_through_their_own
     let app = spawn_app().await;
     let admin = app.admin().await;
     let phone = "5511955550000";
-    post(&app, &message_to(NUMBER, Some(phone), None, "wamid.T1", "no primeiro")).await;
-    post(&app, &message_to(SECOND, Some(phone), None, "wamid.T2", "no segundo")).await;
+    post(
+        &app,
+        &message_to(NUMBER, Some(phone), None, "wamid.T1", "no primeiro"),
+    )
+    .await;
+    post(
+        &app,
+        &message_to(SECOND, Some(phone), None, "wamid.T2", "no segundo"),
+    )
+    .await;
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 2);
     for chat in &chats {
@@ -205,8 +330,18 @@ async fn two_numbers_keep_two_chats_with_one_customer_and_send_through_their_own
         assert_eq!(sent.number, number);
         assert_eq!(sent.body["to"], phone);
     }
-    let numbers: Value = app.get("/api/v1/numbers", &admin.access).await.json().await.unwrap();
-    let ids: Vec<&str> = numbers["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    let numbers: Value = app
+        .get("/api/v1/numbers", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = numbers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [NUMBER, SECOND]);
 }
 
@@ -216,63 +351,209 @@ async fn numbers_are_managed_by_admins_and_checked() {
     let admin = app.admin().await;
     let agent = app.user(&admin, "ana@test.local", "agent").await;
     let new = json!({"id": "106540352242922", "name": "Vendas", "display_number": "+55 (11) 3333-4444", "rate_limit": 20});
-    assert_error(app.post("/api/v1/numbers", Some(&agent.access), &new).await, 403, "forbidden").await;
-    assert_error(app.get("/api/v1/numbers", &agent.access).await, 403, "forbidden").await;
+    assert_error(
+        app.post("/api/v1/numbers", Some(&agent.access), &new).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/numbers", &agent.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
     let created = app.post("/api/v1/numbers", Some(&admin.access), &new).await;
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
     assert_eq!(created["display_number"], "551133334444");
-    assert_error(app.post("/api/v1/numbers", Some(&admin.access), &new).await, 409, "conflict").await;
+    assert_error(
+        app.post("/api/v1/numbers", Some(&admin.access), &new).await,
+        409,
+        "conflict",
+    )
+    .await;
     let bad = json!({"id": "a b", "name": "", "rate_limit": 5000});
-    let refused = assert_error(app.post("/api/v1/numbers", Some(&admin.access), &bad).await, 400, "validation_failed").await;
+    let refused = assert_error(
+        app.post("/api/v1/numbers", Some(&admin.access), &bad).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     for field in ["id", "name", "rate_limit"] {
-        assert!(refused["error"]["fields"][field].is_string(), "{field}: {refused}");
+        assert!(
+            refused["error"]["fields"][field].is_string(),
+            "{field}: {refused}"
+        );
     }
     let path = "/api/v1/numbers/106540352242922";
-    let patched = app.send(reqwest::Method::PATCH, path, Some(&admin.access), &json!({"enabled": false, "rate_limit": null})).await;
+    let patched = app
+        .send(
+            reqwest::Method::PATCH,
+            path,
+            Some(&admin.access),
+            &json!({"enabled": false, "rate_limit": null}),
+        )
+        .await;
     let patched: Value = patched.json().await.unwrap();
-    assert_eq!((patched["enabled"].as_bool(), patched["rate_limit"].is_null()), (Some(false), true));
-    let gone = app.send(reqwest::Method::DELETE, path, Some(&admin.access), &json!({})).await;
+    assert_eq!(
+        (
+            patched["enabled"].as_bool(),
+            patched["rate_limit"].is_null()
+        ),
+        (Some(false), true)
+    );
+    let gone = app
+        .send(
+            reqwest::Method::DELETE,
+            path,
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
     assert_eq!(gone.status(), 204);
-    let missing = app.send(reqwest::Method::DELETE, path, Some(&admin.access), &json!({})).await;
+    let missing = app
+        .send(
+            reqwest::Method::DELETE,
+            path,
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
     assert_error(missing, 404, "not_found").await;
     let second = format!("/api/v1/numbers/{SECOND}");
-    assert_eq!(app.send(reqwest::Method::DELETE, &second, Some(&admin.access), &json!({})).await.status(), 204);
+    assert_eq!(
+        app.send(
+            reqwest::Method::DELETE,
+            &second,
+            Some(&admin.access),
+            &json!({})
+        )
+        .await
+        .status(),
+        204
+    );
     let last = format!("/api/v1/numbers/{NUMBER}");
-    assert_error(app.send(reqwest::Method::DELETE, &last, Some(&admin.access), &json!({})).await, 409, "conflict").await;
+    assert_error(
+        app.send(
+            reqwest::Method::DELETE,
+            &last,
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await,
+        409,
+        "conflict",
+    )
+    .await;
 }
 
 #[actix_web::test]
 async fn an_unknown_number_is_kept_counted_listed_and_replayed_once_it_is_added() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let body = message_to("106540352242922", Some("16505551234"), None, "wamid.R1", "para outro número");
+    let body = message_to(
+        "106540352242922",
+        Some("16505551234"),
+        None,
+        "wamid.R1",
+        "para outro número",
+    );
     let answer = post(&app, &body).await;
-    assert_eq!((answer["stored"].as_u64(), answer["unprocessed"].as_u64()), (Some(0), Some(1)), "{answer}");
+    assert_eq!(
+        (answer["stored"].as_u64(), answer["unprocessed"].as_u64()),
+        (Some(0), Some(1)),
+        "{answer}"
+    );
     assert!(chats(&app, &admin.access).await.is_empty());
-    let kept: Value = app.get("/api/v1/webhooks/unprocessed", &admin.access).await.json().await.unwrap();
+    let kept: Value = app
+        .get("/api/v1/webhooks/unprocessed", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let entry = &kept["items"][0];
     assert_eq!(entry["reason"], "unknown_number");
     assert_eq!(entry["raw"], body["entry"][0]["changes"][0]);
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert_eq!(metric_value(&metrics, "atende_webhook_unprocessed_total{reason=\"unknown_number\"}"), 1.0);
-    assert_eq!(metric_value(&metrics, "atende_webhook_unprocessed_kept"), 1.0);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric_value(
+            &metrics,
+            "atende_webhook_unprocessed_total{reason=\"unknown_number\"}"
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric_value(&metrics, "atende_webhook_unprocessed_kept"),
+        1.0
+    );
     let agent = app.user(&admin, "ana@test.local", "agent").await;
-    assert_error(app.get("/api/v1/webhooks/unprocessed", &agent.access).await, 403, "forbidden").await;
-    let replay = format!("/api/v1/webhooks/unprocessed/{}/replay", entry["id"].as_str().unwrap());
+    assert_error(
+        app.get("/api/v1/webhooks/unprocessed", &agent.access).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let replay = format!(
+        "/api/v1/webhooks/unprocessed/{}/replay",
+        entry["id"].as_str().unwrap()
+    );
     // Still unknown: the replay says so and stores nothing.
-    let first: Value = app.post(&replay, Some(&admin.access), &json!({})).await.json().await.unwrap();
-    assert!(first["replay_outcome"].as_str().unwrap().contains("unknown_number"), "{first}");
+    let first: Value = app
+        .post(&replay, Some(&admin.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        first["replay_outcome"]
+            .as_str()
+            .unwrap()
+            .contains("unknown_number"),
+        "{first}"
+    );
     let number = json!({"id": "106540352242922", "name": "Vendas"});
-    assert_eq!(app.post("/api/v1/numbers", Some(&admin.access), &number).await.status(), 201);
-    let second: Value = app.post(&replay, Some(&admin.access), &json!({})).await.json().await.unwrap();
-    assert_eq!(second["replay_outcome"], "1 stored, 0 already stored", "{second}");
+    assert_eq!(
+        app.post("/api/v1/numbers", Some(&admin.access), &number)
+            .await
+            .status(),
+        201
+    );
+    let second: Value = app
+        .post(&replay, Some(&admin.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        second["replay_outcome"], "1 stored, 0 already stored",
+        "{second}"
+    );
     let chats = chats(&app, &admin.access).await;
     assert_eq!(chats.len(), 1);
     assert_eq!(chats[0]["phone_number_id"], "106540352242922");
-    let third: Value = app.post(&replay, Some(&admin.access), &json!({})).await.json().await.unwrap();
+    let third: Value = app
+        .post(&replay, Some(&admin.access), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(third["replay_outcome"], "0 stored, 1 already stored");
-    let missing = app.post("/api/v1/webhooks/unprocessed/12345/replay", Some(&admin.access), &json!({})).await;
+    let missing = app
+        .post(
+            "/api/v1/webhooks/unprocessed/12345/replay",
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
     assert_error(missing, 404, "not_found").await;
 }
 
@@ -280,12 +561,30 @@ async fn an_unknown_number_is_kept_counted_listed_and_replayed_once_it_is_added(
 async fn other_change_kinds_and_messages_without_identity_are_kept_not_dropped() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let template = change(NUMBER, "message_template_status_update", json!({"event": "APPROVED", "message_template_id": 1}));
+    let template = change(
+        NUMBER,
+        "message_template_status_update",
+        json!({"event": "APPROVED", "message_template_id": 1}),
+    );
     assert_eq!(post(&app, &template).await["unprocessed"], 1);
-    let nobody = change(NUMBER, "messages", json!({"messages": [{"id": "wamid.X", "type": "text", "text": {"body": "?"}}]}));
+    let nobody = change(
+        NUMBER,
+        "messages",
+        json!({"messages": [{"id": "wamid.X", "type": "text", "text": {"body": "?"}}]}),
+    );
     assert_eq!(post(&app, &nobody).await["unprocessed"], 1);
-    let kept: Value = app.get("/api/v1/webhooks/unprocessed", &admin.access).await.json().await.unwrap();
-    let reasons: Vec<&str> = kept["items"].as_array().unwrap().iter().map(|e| e["reason"].as_str().unwrap()).collect();
+    let kept: Value = app
+        .get("/api/v1/webhooks/unprocessed", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = kept["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
     assert_eq!(reasons, ["missing_identity", "unhandled_field"]);
 }
 
@@ -293,26 +592,46 @@ async fn other_change_kinds_and_messages_without_identity_are_kept_not_dropped()
 async fn edits_and_deletions_change_the_message_and_keep_the_history() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    post(&app, &message_from(Some("16505551234"), None, "wamid.E1", "pedido 123")).await;
+    post(
+        &app,
+        &message_from(Some("16505551234"), None, "wamid.E1", "pedido 123"),
+    )
+    .await;
     let edit = |kind: &str, id: &str, content: Value| {
-        let mut item = json!({"from": "16505551234", "id": id, "timestamp": "1749854575", "type": kind});
+        let mut item =
+            json!({"from": "16505551234", "id": id, "timestamp": "1749854575", "type": kind});
         item[kind] = content;
-        change(NUMBER, "messages", json!({"contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}], "messages": [item]}))
+        change(
+            NUMBER,
+            "messages",
+            json!({"contacts": [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}], "messages": [item]}),
+        )
     };
-    let edited = edit("edit", "wamid.E2", json!({"original_message_id": "wamid.E1",
-        "message": {"type": "text", "text": {"body": "pedido 1234"}}}));
+    let edited = edit(
+        "edit",
+        "wamid.E2",
+        json!({"original_message_id": "wamid.E1",
+        "message": {"type": "text", "text": {"body": "pedido 1234"}}}),
+    );
     assert_eq!(post(&app, &edited).await["unprocessed"], 0);
     let chat = chats(&app, &admin.access).await.remove(0);
     let message = messages(&app, &admin.access, &chat).await.remove(0);
     assert_eq!(message["text"], "pedido 1234");
     assert_eq!(message["details"]["edits"][0]["text"], "pedido 123");
     assert!(message["details"]["edited_at"].is_string());
-    let revoked = edit("revoke", "wamid.E3", json!({"original_message_id": "wamid.E1"}));
+    let revoked = edit(
+        "revoke",
+        "wamid.E3",
+        json!({"original_message_id": "wamid.E1"}),
+    );
     post(&app, &revoked).await;
     let message = messages(&app, &admin.access, &chat).await.remove(0);
     assert_eq!(message["text"], Value::Null);
     assert!(message["details"]["deleted_at"].is_string(), "{message}");
-    assert!(message["details"].get("edits").is_none(), "a deleted message keeps no text");
+    assert!(
+        message["details"].get("edits").is_none(),
+        "a deleted message keeps no text"
+    );
 }
 
 #[actix_web::test]
@@ -320,36 +639,56 @@ async fn business_app_echoes_show_as_sent_from_the_phone_and_history_imports_onc
     let app = spawn_app().await;
     let admin = app.admin().await;
     let phone = "16505551234";
-    let history = change(NUMBER, "history", json!({"history": [{
-        "metadata": {"phase": 0, "chunk_order": 1, "progress": 100},
-        "threads": [{"id": phone, "context": {"wa_id": phone, "user_id": BSUID}, "messages": [
-            {"from": phone, "from_user_id": BSUID, "id": "wamid.H1", "timestamp": "1739230955",
-             "type": "text", "text": {"body": "Abre domingo?"}, "history_context": {"status": "READ"}},
-            {"from": "5511000000000", "to": phone, "id": "wamid.H2", "timestamp": "1739231012",
-             "type": "text", "text": {"body": "Sim, das 10h às 16h."}, "history_context": {"status": "DELIVERED"}}
-        ]}]
-    }]}));
+    let history = change(
+        NUMBER,
+        "history",
+        json!({"history": [{
+            "metadata": {"phase": 0, "chunk_order": 1, "progress": 100},
+            "threads": [{"id": phone, "context": {"wa_id": phone, "user_id": BSUID}, "messages": [
+                {"from": phone, "from_user_id": BSUID, "id": "wamid.H1", "timestamp": "1739230955",
+                 "type": "text", "text": {"body": "Abre domingo?"}, "history_context": {"status": "READ"}},
+                {"from": "5511000000000", "to": phone, "id": "wamid.H2", "timestamp": "1739231012",
+                 "type": "text", "text": {"body": "Sim, das 10h às 16h."}, "history_context": {"status": "DELIVERED"}}
+            ]}]
+        }]}),
+    );
     assert_eq!(post(&app, &history).await["stored"], 2);
     assert_eq!(post(&app, &history).await["duplicates"], 2, "imported once");
     let chats_now = chats(&app, &admin.access).await;
     assert_eq!(chats_now.len(), 1);
-    assert_eq!(chats_now[0]["status"], "closed", "old history waits in no queue");
+    assert_eq!(
+        chats_now[0]["status"], "closed",
+        "old history waits in no queue"
+    );
     let imported = messages(&app, &admin.access, &chats_now[0]).await;
-    let directions: Vec<&str> = imported.iter().map(|m| m["direction"].as_str().unwrap()).collect();
+    let directions: Vec<&str> = imported
+        .iter()
+        .map(|m| m["direction"].as_str().unwrap())
+        .collect();
     assert_eq!(directions, ["in", "out"]);
-    let echo = change(NUMBER, "smb_message_echoes", json!({
-        "contacts": [{"profile": {"name": "Pablo"}, "wa_id": phone, "user_id": BSUID}],
-        "message_echoes": [{"from": "5511000000000", "to": phone, "to_user_id": BSUID,
-            "id": "wamid.H3", "timestamp": "1739321024", "type": "text",
-            "text": {"body": "Respondi pelo celular"}}]
-    }));
+    let echo = change(
+        NUMBER,
+        "smb_message_echoes",
+        json!({
+            "contacts": [{"profile": {"name": "Pablo"}, "wa_id": phone, "user_id": BSUID}],
+            "message_echoes": [{"from": "5511000000000", "to": phone, "to_user_id": BSUID,
+                "id": "wamid.H3", "timestamp": "1739321024", "type": "text",
+                "text": {"body": "Respondi pelo celular"}}]
+        }),
+    );
     assert_eq!(post(&app, &echo).await["stored"], 1);
     let all = messages(&app, &admin.access, &chats_now[0]).await;
-    let echoed = all.iter().find(|m| m["wamid"] == "wamid.H3").expect("the echo");
+    let echoed = all
+        .iter()
+        .find(|m| m["wamid"] == "wamid.H3")
+        .expect("the echo");
     assert_eq!(echoed["direction"], "out");
     assert_eq!(echoed["status"], "sent");
     assert_eq!(echoed["details"]["from_business_app"], true);
-    assert!(app.sim.sent().is_empty(), "nothing the phone sent is sent again");
+    assert!(
+        app.sim.sent().is_empty(),
+        "nothing the phone sent is sent again"
+    );
 }
 
 #[actix_web::test]
@@ -363,18 +702,45 @@ async fn a_type_that_cannot_go_to_a_bsuid_fails_for_good_with_a_reason() {
     app.sim.script([atende_web::sandbox::Failure::CloudError {
         http_status: 400,
         code: 131062,
-        title: "Business-scoped User ID (BSUID) recipients are not supported for this message.".into(),
+        title: "Business-scoped User ID (BSUID) recipients are not supported for this message."
+            .into(),
     }]);
     let body = json!({"client_id": "f1", "type": "text", "text": "não vai"});
-    assert_eq!(app.post(&format!("/api/v1/chats/{id}/messages"), Some(&admin.access), &body).await.status(), 202);
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &body
+        )
+        .await
+        .status(),
+        202
+    );
     let path = format!("/api/v1/chats/{id}/messages");
-    let page = app.eventually(&path, &admin.access, "the send failed", |page| {
-        page["items"].as_array().unwrap().iter().any(|m| m["status"] == "failed")
-    })
-    .await;
-    let failed = page["items"].as_array().unwrap().iter().find(|m| m["status"] == "failed").unwrap().clone();
+    let page = app
+        .eventually(&path, &admin.access, "the send failed", |page| {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["status"] == "failed")
+        })
+        .await;
+    let failed = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["status"] == "failed")
+        .unwrap()
+        .clone();
     assert_eq!(failed["error"]["code"], 131062);
-    assert!(failed["error"]["title"].as_str().unwrap().contains("username"), "{failed}");
+    assert!(
+        failed["error"]["title"]
+            .as_str()
+            .unwrap()
+            .contains("username"),
+        "{failed}"
+    );
 }
 
 #[actix_web::test]
@@ -394,6 +760,8 @@ async fn a_username_only_message_survives_kill_9_right_after_its_200() {
     let chats = all_chats(&hub, &token).await;
     let stored = stored_inbound(&hub, &token, &chats).await;
     assert_eq!(stored.get("wamid.KILL"), Some(&1));
-    let contact = hub.get_json(&format!("/api/v1/contacts/{BSUID}"), &token).await;
+    let contact = hub
+        .get_json(&format!("/api/v1/contacts/{BSUID}"), &token)
+        .await;
     assert_eq!(contact["username"], "@realsheenanelson");
 }

@@ -78,10 +78,7 @@ impl ChatView {
     pub fn with_contact(chat: &Chat, contact: Option<&Contact>) -> ChatView {
         ChatView {
             id: chat.id.to_string(),
-            contact: ChatContact::new(
-                contact.map_or(chat.contact_id, |c| c.id),
-                contact,
-            ),
+            contact: ChatContact::new(contact.map_or(chat.contact_id, |c| c.id), contact),
             phone_number_id: chat.phone_number_id.clone(),
             status: chat.status.as_str().into(),
             assignee_id: chat.assignee.map(|u| u.to_string()),

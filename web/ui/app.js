@@ -217,6 +217,10 @@ async function loadReference() {
       state.queues = page.items;
       emit("queues", null);
     }).catch(() => {}),
+    api.get("/numbers").then((page) => {
+      state.numbers = page.items;
+      emit("chats", null);
+    }).catch(() => {}),
     // Canned responses may not exist on this hub: only a 200 turns the feature on.
     api.get("/canned-responses").then((page) => {
       state.canned = page.items || [];

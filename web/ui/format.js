@@ -4,7 +4,13 @@ import { lang, t, has } from "./i18n.js";
 
 export function contactName(contact) {
   if (!contact) return "";
-  return contact.name || contact.profile_name || formatPhone(contact.wa_id);
+  return contact.name || contact.profile_name || contactHandle(contact);
+}
+
+/** How the customer is reached: the phone, else the WhatsApp username (no phone shared). */
+export function contactHandle(contact) {
+  if (!contact) return "";
+  return formatPhone(contact.wa_id) || contact.username || "";
 }
 
 /** +55 11 91234-5678 for Brazilian numbers, +<digits> otherwise. */

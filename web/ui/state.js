@@ -6,6 +6,7 @@ export const state = {
   chats: new Map(), // id -> chat
   users: new Map(), // id -> user (staff only can list)
   queues: [], // [{id, name, color, greeting}]
+  numbers: [], // [{id, name, display_number}]: the business numbers
   presence: new Map(), // user id -> online|away|offline
   myPresence: "online",
   typing: new Map(), // chat id -> Map(user id -> {name, until})
@@ -63,6 +64,12 @@ export function queueById(id) {
   return state.queues.find((q) => q.id === id) || null;
 }
 
+/** The business number's name (its id when not listed), for chats of several numbers. */
+export function numberName(id) {
+  const number = state.numbers.find((n) => n.id === id);
+  return number ? number.name : id || "";
+}
+
 export function userName(id) {
   if (!id) return "";
   if (state.user && state.user.id === id) return state.user.name;
@@ -88,6 +95,7 @@ export function reset() {
   state.chats.clear();
   state.users.clear();
   state.queues = [];
+  state.numbers = [];
   state.presence.clear();
   state.typing.clear();
   state.viewing.clear();

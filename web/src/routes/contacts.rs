@@ -52,7 +52,11 @@ async fn list_contacts(
     let search = query.q.clone().filter(|q| !q.trim().is_empty());
     if search.is_none() && auth.0.role.is_staff() {
         let cursor = match query.cursor.as_deref() {
-            Some(cursor) => Some(cursor.parse().map_err(|_| Error::field("cursor", "is not a cursor of this list"))?),
+            Some(cursor) => Some(
+                cursor
+                    .parse()
+                    .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
+            ),
             None => None,
         };
         let mut contacts = store.contacts(cursor, limit + 1)?;

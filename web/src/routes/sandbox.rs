@@ -16,9 +16,9 @@ use crate::auth::Auth;
 use crate::conversation::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
-use crate::state::AppState;
 use crate::sandbox::payloads::is_user_id;
 use crate::sandbox::SANDBOX_SECOND_NUMBER_ID;
+use crate::state::AppState;
 use crate::validate::Fields;
 use crate::views::{ErrorBody, Page};
 

@@ -92,7 +92,9 @@ async fn list(
     let mut entries = state.store.unprocessed_page(before, limit + 1)?;
     let more = entries.len() > limit;
     entries.truncate(limit);
-    let next_cursor = more.then(|| entries.last().map(|e| e.id.to_string())).flatten();
+    let next_cursor = more
+        .then(|| entries.last().map(|e| e.id.to_string()))
+        .flatten();
     Ok(HttpResponse::Ok().json(Page {
         items: entries.iter().map(UnprocessedView::from).collect(),
         next_cursor,

@@ -121,7 +121,9 @@ pub(crate) struct Served(Option<Vec<String>>);
 
 impl Served {
     pub(crate) fn allows(&self, number: &str) -> bool {
-        self.0.as_ref().is_none_or(|n| n.iter().any(|id| id == number))
+        self.0
+            .as_ref()
+            .is_none_or(|n| n.iter().any(|id| id == number))
     }
 }
 
@@ -199,7 +201,10 @@ async fn ingest(
     let mut by_contact: BTreeMap<(String, String), Vec<InboundMessage>> = BTreeMap::new();
     for message in messages {
         by_contact
-            .entry((message.phone_number_id.clone(), message.sender().to_string()))
+            .entry((
+                message.phone_number_id.clone(),
+                message.sender().to_string(),
+            ))
             .or_default()
             .push(message);
     }

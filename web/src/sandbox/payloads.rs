@@ -49,7 +49,9 @@ pub fn is_user_id(key: &str) -> bool {
     bytes.len() > 3
         && bytes[..2].iter().all(u8::is_ascii_uppercase)
         && bytes[2] == b'.'
-        && key[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        && key[3..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.')
 }
 
 /// The webhook telling that the message `wamid` to `recipient` reached `status` (`sent`,

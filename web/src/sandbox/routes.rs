@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::delivery::deliver_statuses;
-use super::payloads;
 use super::graph::{self, GraphError};
+use super::payloads;
 use super::state::{random_u64, Gate, Shared};
 use super::templates::approved_templates;
 use super::Failure;

@@ -211,6 +211,7 @@ export default {
   "contact.notes": "Notes",
   "contact.saved": "Contact saved.",
   "contact.this_chat": "This chat",
+  "contact.number": "Business number",
   "contact.status": "Status",
   "contact.queue": "Queue",
   "contact.no_queue": "No queue",

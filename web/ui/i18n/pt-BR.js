@@ -212,6 +212,7 @@ export default {
   "contact.saved": "Contato salvo.",
   "contact.this_chat": "Esta conversa",
   "contact.status": "Situação",
+  "contact.number": "Número da empresa",
   "contact.queue": "Fila",
   "contact.no_queue": "Sem fila",
   "contact.assignee": "Atendente",

@@ -4,7 +4,7 @@
 import { h, icon, avatar, perFrame, debounce, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { get, query } from "../api.js";
-import { state, on, isStaff, upsertChats, queueById, userName } from "../state.js";
+import { state, on, isStaff, upsertChats, queueById, userName, numberName } from "../state.js";
 import { contactName, listTime, previewText } from "../format.js";
 import { toast, errorText } from "./ui.js";
 
@@ -153,8 +153,11 @@ export function createChatList({ onOpen }) {
       dot.style.setProperty("--queue-color", queue.color);
       meta.push(h("span", { class: "row-queue" }, dot, queue.name));
     }
+    if (state.numbers.length > 1) {
+      meta.push(h("span", { class: "row-number", test: "chat-row-number", text: numberName(chat.phone_number_id) }));
+    }
     replace(row,
-      avatar(name, chat.contact.wa_id),
+      avatar(name, chat.contact.wa_id || chat.contact.user_id),
       h("span", { class: "row-main" },
         h("span", { class: "row-top" },
           h("span", { class: "row-name", test: "chat-row-name", text: name }),

@@ -3,13 +3,13 @@
 import { h, icon, avatar } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
-import { contactName, formatPhone, dateTime, previewText } from "../format.js";
-import { queueById, userName } from "../state.js";
+import { contactName, contactHandle, dateTime, previewText } from "../format.js";
+import { queueById, userName, numberName } from "../state.js";
 import { field, showFieldErrors, errorText, toast } from "./ui.js";
 
 /** options: {chat, onClose, onOpenChat(id)} -> {el, destroy} */
 export function createContactPanel({ chat, onClose, onOpenChat }) {
-  const waId = chat.contact.wa_id;
+  const key = chat.contact.id;
   const body = h("div", { class: "panel-body" }, h("p", { class: "muted", text: t("common.loading") }));
   const el = h("aside", { class: "contact-panel", test: "contact-panel", "aria-label": t("contact.title") },
     h("header", { class: "pane-head" },
@@ -21,6 +21,7 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     const queue = chat.queue_id ? queueById(chat.queue_id) : null;
     const rows = [
       [t("contact.status"), t("status." + chat.status)],
+      [t("contact.number"), numberName(chat.phone_number_id)],
       [t("contact.queue"), queue ? queue.name : (chat.queue_id || t("contact.no_queue"))],
       [t("contact.assignee"), chat.assignee_id ? (userName(chat.assignee_id) || "—") : t("contact.nobody")],
       [t("contact.started"), dateTime(chat.created_at)],
@@ -34,8 +35,8 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     let history = [];
     try {
       [contact, history] = await Promise.all([
-        api.get(`/contacts/${encodeURIComponent(waId)}`),
-        api.get(`/contacts/${encodeURIComponent(waId)}/chats`).then((p) => p.items).catch(() => []),
+        api.get(`/contacts/${encodeURIComponent(key)}`),
+        api.get(`/contacts/${encodeURIComponent(key)}/chats`).then((p) => p.items).catch(() => []),
       ]);
     } catch (err) {
       body.replaceChildren(h("p", { class: "form-error", text: errorText(err) }));
@@ -62,7 +63,7 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
         tags: tags.value.split(",").map((x) => x.trim()).filter(Boolean),
       };
       try {
-        await api.patch(`/contacts/${encodeURIComponent(waId)}`, change);
+        await api.patch(`/contacts/${encodeURIComponent(key)}`, change);
         toast(t("contact.saved"), "success");
       } catch (err) {
         status.textContent = showFieldErrors(form, err) || "";
@@ -75,9 +76,9 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     const pastChats = history.filter((c) => c.id !== chat.id);
     body.replaceChildren(
       h("div", { class: "contact-hero" },
-        avatar(contactName(contact), waId, "large"),
+        avatar(contactName(contact), contact.wa_id || contact.user_id, "large"),
         h("h3", { test: "contact-display-name", text: contactName(contact) }),
-        h("p", { class: "muted", test: "contact-number", text: formatPhone(waId) })),
+        h("p", { class: "muted", test: "contact-number", text: contactHandle(contact) })),
       h("section", { class: "panel-section" }, h("h4", { text: t("contact.this_chat") }), chatInfo()),
       h("section", { class: "panel-section" }, form),
       h("section", { class: "panel-section" },

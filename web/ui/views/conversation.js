@@ -4,8 +4,8 @@
 import { h, icon, avatar, perFrame, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
-import { state, on, isStaff, upsertChat, windowOpen, userName, queueById } from "../state.js";
-import { contactName, formatPhone, dateTime } from "../format.js";
+import { state, on, isStaff, upsertChat, windowOpen, userName, queueById, numberName } from "../state.js";
+import { contactName, contactHandle, dateTime } from "../format.js";
 import { releaseMedia } from "../media.js";
 import { QUICK_REACTIONS } from "./message.js";
 import { createMessageList } from "./message-list.js";
@@ -76,7 +76,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     if (!chat) return;
     const name = contactName(chat.contact);
     title.textContent = name;
-    headAvatar.replaceChildren(avatar(name, chat.contact.wa_id));
+    headAvatar.replaceChildren(avatar(name, chat.contact.wa_id || chat.contact.user_id));
     renderSubtitle();
     const mine = chat.assignee_id === me.id;
     const canAct = mine || isStaff();
@@ -113,13 +113,14 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       return;
     }
     subtitle.dataset.testid = "conv-sub";
-    const parts = [formatPhone(chat.contact.wa_id), t("status." + chat.status)];
+    const parts = [contactHandle(chat.contact), t("status." + chat.status)];
     if (chat.assignee_id && chat.status !== "pending") {
       const who = chat.assignee_id === me.id ? t("conv.you") : userName(chat.assignee_id);
       if (who) parts.push(t("conv.with", { name: who }));
     }
     const queue = chat.queue_id ? queueById(chat.queue_id) : null;
     if (queue) parts.push(queue.name);
+    if (state.numbers.length > 1) parts.push(numberName(chat.phone_number_id));
     subtitle.textContent = parts.filter(Boolean).join(" · ");
   }
 

@@ -86,15 +86,19 @@ fn read_change(
     batch: &mut WebhookBatch,
 ) -> Option<Reason> {
     let field = change.get("field").and_then(Value::as_str).unwrap_or("");
-    if !matches!(field, "messages" | "smb_message_echoes" | "history" | "user_id_update") {
+    if !matches!(
+        field,
+        "messages" | "smb_message_echoes" | "history" | "user_id_update"
+    ) {
         let field = word(change.get("field"));
         batch.skipped.push(format!("change field {field} ignored"));
         return Some(Reason::UnhandledField);
     }
     let Some(value) = change.get("value").filter(|v| v.is_object()) else {
-        batch
-            .skipped
-            .push(format!("{} change without value skipped", word(change.get("field"))));
+        batch.skipped.push(format!(
+            "{} change without value skipped",
+            word(change.get("field"))
+        ));
         return Some(Reason::Unparseable);
     };
     // Webhook-level errors need no business number to be worth reporting.
@@ -118,7 +122,15 @@ fn read_change(
     let mut reason = None;
     match field {
         "messages" => {
-            read_messages(value, "messages", &change, Origin::Customer, None, batch, &mut reason);
+            read_messages(
+                value,
+                "messages",
+                &change,
+                Origin::Customer,
+                None,
+                batch,
+                &mut reason,
+            );
             for item in list(value, "statuses", &mut batch.skipped) {
                 match status(item, &change, &mut batch.skipped) {
                     Ok(status) => batch.statuses.push(status),
@@ -128,7 +140,15 @@ fn read_change(
         }
         "smb_message_echoes" => {
             let origin = Origin::BusinessApp;
-            read_messages(value, "message_echoes", &change, origin, None, batch, &mut reason);
+            read_messages(
+                value,
+                "message_echoes",
+                &change,
+                origin,
+                None,
+                batch,
+                &mut reason,
+            );
         }
         "history" => read_history(value, &change, batch, &mut reason),
         _ => read_user_id_updates(value, &change, batch),
@@ -193,10 +213,19 @@ fn user_id_changed(item: &Value, message: &InboundMessage) -> Option<UserIdChang
 
 /// Earlier messages of the Business app: `history[].threads[].messages[]`, or (for
 /// media) `messages` and `message_echoes` of the change itself.
-fn read_history(value: &Value, change: &Change, batch: &mut WebhookBatch, reason: &mut Option<Reason>) {
-    let history = Origin::History { from_business: false };
+fn read_history(
+    value: &Value,
+    change: &Change,
+    batch: &mut WebhookBatch,
+    reason: &mut Option<Reason>,
+) {
+    let history = Origin::History {
+        from_business: false,
+    };
     read_messages(value, "messages", change, history, None, batch, reason);
-    let echoes = Origin::History { from_business: true };
+    let echoes = Origin::History {
+        from_business: true,
+    };
     read_messages(value, "message_echoes", change, echoes, None, batch, reason);
     for chunk in list(value, "history", &mut batch.skipped) {
         for thread in list(chunk, "threads", &mut batch.skipped) {
@@ -208,7 +237,15 @@ fn read_history(value: &Value, change: &Change, batch: &mut WebhookBatch, reason
                 username: id(context, "username"),
                 profile_name: None,
             };
-            read_messages(thread, "messages", change, history, Some(&fallback), batch, reason);
+            read_messages(
+                thread,
+                "messages",
+                change,
+                history,
+                Some(&fallback),
+                batch,
+                reason,
+            );
         }
     }
 }

@@ -171,7 +171,12 @@ pub(super) fn edit(
         return None;
     }
     let body = item.get(type_name).unwrap_or(&Value::Null);
-    let unparseable = |what: &str| Some(Err((Reason::Unparseable, format!("{type_name} {what} skipped"))));
+    let unparseable = |what: &str| {
+        Some(Err((
+            Reason::Unparseable,
+            format!("{type_name} {what} skipped"),
+        )))
+    };
     let Some(original_wamid) = id(body, "original_message_id") else {
         return unparseable("without original_message_id");
     };

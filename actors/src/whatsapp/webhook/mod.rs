@@ -101,7 +101,10 @@ impl Origin {
     pub fn outgoing(self) -> bool {
         matches!(
             self,
-            Origin::BusinessApp | Origin::History { from_business: true }
+            Origin::BusinessApp
+                | Origin::History {
+                    from_business: true
+                }
         )
     }
 }

@@ -396,13 +396,20 @@ fn edits_and_deletions_name_their_message_and_other_changes_are_kept_unused() {
             assert!(batch.statuses.is_empty(), "{file}/{name}");
             assert!(!batch.skipped.is_empty(), "{file}/{name}");
             assert_eq!(batch.unused.len(), 1, "{file}/{name}");
-            assert_eq!(batch.unused[0].raw, body["entry"][0]["changes"][0], "{file}/{name}");
+            assert_eq!(
+                batch.unused[0].raw, body["entry"][0]["changes"][0],
+                "{file}/{name}"
+            );
             checked += 1;
         }
     }
     assert!(checked >= 26, "only {checked} examples checked");
     let edit = example("edited_message.json", "image");
-    assert!(edit.messages.is_empty() && edit.unused.is_empty(), "{:?}", edit.skipped);
+    assert!(
+        edit.messages.is_empty() && edit.unused.is_empty(),
+        "{:?}",
+        edit.skipped
+    );
     assert_eq!(edit.edits.len(), 1);
     assert_eq!(edit.edits[0].original_wamid.len() > 8, true);
     assert!(matches!(&edit.edits[0].new_text, Some(Some(caption)) if !caption.is_empty()));
@@ -413,7 +420,10 @@ fn edits_and_deletions_name_their_message_and_other_changes_are_kept_unused() {
     let revoke = example("deleted_message.json", "revoke");
     assert_eq!(revoke.edits.len(), 1);
     assert_eq!(revoke.edits[0].new_text, None);
-    assert_eq!(revoke.edits[0].original_wamid, "<ORIGINAL_WHATSAPP_MESSAGE_ID>");
+    assert_eq!(
+        revoke.edits[0].original_wamid,
+        "<ORIGINAL_WHATSAPP_MESSAGE_ID>"
+    );
 }
 
 /// The documentation's username-only message: no `from`, no `wa_id` (Meta's own example).
@@ -442,7 +452,10 @@ fn a_message_with_only_a_bsuid_names_its_customer_by_it() {
     let id = &batch.messages[0].identity;
     assert_eq!(id.wa_id, None);
     assert_eq!(id.user_id.as_deref(), Some("US.13491208655302741918"));
-    assert_eq!(id.parent_user_id.as_deref(), Some("US.ENT.11815799212886844830"));
+    assert_eq!(
+        id.parent_user_id.as_deref(),
+        Some("US.ENT.11815799212886844830")
+    );
     assert_eq!(id.username.as_deref(), Some("@realsheenanelson"));
     assert_eq!(id.profile_name.as_deref(), Some("Sheena Nelson"));
     assert_eq!(batch.messages[0].sender(), "US.13491208655302741918");
@@ -452,14 +465,20 @@ fn a_message_with_only_a_bsuid_names_its_customer_by_it() {
 fn a_message_without_any_identity_is_kept_unused_with_its_reason() {
     let mut body = username_only();
     let value = &mut body["entry"][0]["changes"][0]["value"];
-    value["messages"][0].as_object_mut().unwrap().remove("from_user_id");
+    value["messages"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("from_user_id");
     value.as_object_mut().unwrap().remove("contacts");
     let batch = batch_of(&body);
     assert!(batch.messages.is_empty());
     assert_eq!(batch.unused.len(), 1);
     assert_eq!(batch.unused[0].reason, Reason::MissingIdentity);
     assert_eq!(batch.unused[0].field, "messages");
-    assert_eq!(batch.unused[0].phone_number_id.as_deref(), Some("1122334455667"));
+    assert_eq!(
+        batch.unused[0].phone_number_id.as_deref(),
+        Some("1122334455667")
+    );
 }
 
 #[test]
@@ -513,7 +532,10 @@ fn bsuid_changes_come_as_their_own_field_or_as_a_system_message() {
     assert_eq!(batch.user_id_changes.len(), 1, "{:?}", batch.skipped);
     assert_eq!(batch.user_id_changes[0].previous, "US.13491208655302741918");
     assert_eq!(batch.user_id_changes[0].current, "US.20957718302284419377");
-    assert_eq!(batch.user_id_changes[0].wa_id.as_deref(), Some("16505551234"));
+    assert_eq!(
+        batch.user_id_changes[0].wa_id.as_deref(),
+        Some("16505551234")
+    );
     let system = messages_body(json!({"messages": [{
         "id": "wamid.sys", "timestamp": "1767225600", "type": "system",
         "system": {
@@ -578,12 +600,19 @@ fn business_app_echoes_and_history_name_the_customer_they_were_sent_to() {
     assert_eq!(
         origins,
         [
-            Origin::History { from_business: false },
-            Origin::History { from_business: true }
+            Origin::History {
+                from_business: false
+            },
+            Origin::History {
+                from_business: true
+            }
         ]
     );
     for m in &batch.messages {
-        assert_eq!(m.identity.user_id.as_deref(), Some("US.13491208655302741918"));
+        assert_eq!(
+            m.identity.user_id.as_deref(),
+            Some("US.13491208655302741918")
+        );
         assert_eq!(m.identity.wa_id.as_deref(), Some("16505551234"));
     }
 }
@@ -731,7 +760,10 @@ fn the_profile_name_is_the_senders_or_the_only_one() {
     assert_eq!(names, [Some("Bia".to_owned()), None]);
     let only = json!({"contacts": [{"profile": {"name": "Ana"}}], "messages": [msg("111")]});
     let batch = batch_of(&messages_body(only));
-    assert_eq!(batch.messages[0].identity.profile_name.as_deref(), Some("Ana"));
+    assert_eq!(
+        batch.messages[0].identity.profile_name.as_deref(),
+        Some("Ana")
+    );
 }
 
 /// Strings under keys that hold text, names or numbers in the fixtures.

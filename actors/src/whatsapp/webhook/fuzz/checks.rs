@@ -146,7 +146,10 @@ pub(super) fn output_bytes(batch: &WebhookBatch) -> usize {
 
 fn check_message(m: &InboundMessage, now: DateTime<Utc>) -> Result<(), TestCaseError> {
     prop_assert!(!m.wamid.is_empty(), "a message without wamid: {m:?}");
-    prop_assert!(!m.identity.is_empty() && !m.phone_number_id.is_empty(), "{m:?}");
+    prop_assert!(
+        !m.identity.is_empty() && !m.phone_number_id.is_empty(),
+        "{m:?}"
+    );
     for text in [&m.identity.profile_name, &m.text, &m.caption, &m.reply_to] {
         prop_assert_ne!(text.as_deref(), Some(""), "an empty text in {:?}", m);
     }

@@ -71,7 +71,10 @@ fn a_huge_profile_name_is_not_copied_into_every_message() {
     let batch = parse(&body).expect("JSON is accepted");
     assert_not_multiplied(&batch, body.len());
     assert_eq!(batch.messages.len(), 2000, "the messages are kept");
-    assert!(batch.messages.iter().all(|m| m.identity.profile_name.is_none()));
+    assert!(batch
+        .messages
+        .iter()
+        .all(|m| m.identity.profile_name.is_none()));
 }
 
 #[test]
