@@ -411,7 +411,7 @@ fn edits_and_deletions_name_their_message_and_other_changes_are_kept_unused() {
         edit.skipped
     );
     assert_eq!(edit.edits.len(), 1);
-    assert_eq!(edit.edits[0].original_wamid.len() > 8, true);
+    assert!(edit.edits[0].original_wamid.len() > 8);
     assert!(matches!(&edit.edits[0].new_text, Some(Some(caption)) if !caption.is_empty()));
     assert_eq!(
         edit.edits[0].identity.user_id.as_deref(),
