@@ -95,3 +95,95 @@ fn contact_from(db: &sled::Db, chat: &Chat, old: Option<&OldContact>) -> Result<
     }
     Ok(contact)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde::Serialize;
+
+    use crate::keys::{meta, trees};
+    use crate::{ChatId, KeyKind, Store};
+
+    /// A contact as schema 2 wrote it (fields in order, compact).
+    #[derive(Serialize)]
+    struct OldContact {
+        wa_id: String,
+        name: Option<String>,
+        profile_name: Option<String>,
+        tags: Vec<String>,
+        notes: Option<String>,
+        #[serde(with = "crate::records::time::compact_opt")]
+        last_inbound_at: Option<chrono::DateTime<Utc>>,
+        #[serde(with = "crate::records::time::compact")]
+        created_at: chrono::DateTime<Utc>,
+        #[serde(with = "crate::records::time::compact")]
+        updated_at: chrono::DateTime<Utc>,
+    }
+
+    #[test]
+    fn a_schema_2_directory_opens_with_contacts_found_by_phone_and_their_chats() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Utc::now();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let db = store.db();
+            db.open_tree(trees::META)
+                .unwrap()
+                .insert(meta::SCHEMA_VERSION, &2u32.to_be_bytes())
+                .unwrap();
+            let old = OldContact {
+                wa_id: "551187654321".into(),
+                name: Some("Ana".into()),
+                profile_name: Some("Ana W".into()),
+                tags: vec!["vip".into()],
+                notes: Some("prefere e-mail".into()),
+                last_inbound_at: Some(now),
+                created_at: now,
+                updated_at: now,
+            };
+            let contacts = db.open_tree(trees::CONTACTS).unwrap();
+            contacts
+                .insert(old.wa_id.as_bytes(), rmp_serde::to_vec(&old).unwrap())
+                .unwrap();
+            let chats = db.open_tree(trees::CHATS).unwrap();
+            let by_contact = db.open_tree(trees::CHATS_BY_CONTACT).unwrap();
+            for (id, number) in [(7u64, "n1"), (8, "n1"), (9, "n2")] {
+                let mut chat = crate::Chat::new(ChatId(id), crate::ContactId(0), number, now);
+                chat.legacy_wa_id = old.wa_id.clone();
+                chats
+                    .insert(ChatId(id).key(), rmp_serde::to_vec(&chat).unwrap())
+                    .unwrap();
+                let old_key = [old.wa_id.as_bytes(), &[0], &ChatId(id).key()].concat();
+                by_contact.insert(old_key, number.as_bytes()).unwrap();
+            }
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        // Either form of the number finds the contact of each business number.
+        let on_n1 = store
+            .contact_by("n1", KeyKind::Phone, "5511987654321")
+            .unwrap()
+            .expect("the contact of n1");
+        assert_eq!(on_n1.wa_id.as_deref(), Some("551187654321"));
+        assert_eq!(on_n1.name.as_deref(), Some("Ana"));
+        assert_eq!(on_n1.notes.as_deref(), Some("prefere e-mail"));
+        let chats: Vec<u64> = store
+            .contact_chats(on_n1.id, 10)
+            .unwrap()
+            .iter()
+            .map(|c| c.id.0)
+            .collect();
+        assert_eq!(chats, [8, 7]);
+        let on_n2 = store
+            .contact_by("n2", KeyKind::Phone, "551187654321")
+            .unwrap()
+            .expect("the contact of n2");
+        assert_ne!(on_n2.id, on_n1.id, "one contact per business number");
+        let chat = store.chat(ChatId(9)).unwrap().unwrap();
+        assert_eq!(chat.contact_id, on_n2.id);
+        assert_eq!(
+            store.latest_chat(on_n2.id, "n2").unwrap().unwrap().id,
+            ChatId(9)
+        );
+    }
+}
