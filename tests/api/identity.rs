@@ -761,3 +761,47 @@ async fn a_username_only_message_survives_kill_9_right_after_its_200() {
         .await;
     assert_eq!(contact["username"], "@realsheenanelson");
 }
+
+#[actix_web::test]
+async fn an_authentication_template_to_a_username_only_customer_is_refused_before_sending() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    post(
+        &app,
+        &message_from(None, Some(BSUID), "wamid.AT1", "meu código?"),
+    )
+    .await;
+    let chat = chats(&app, &admin.access).await.remove(0);
+    let id = chat["id"].as_str().unwrap();
+    app.claim(id, &admin).await;
+    let path = format!("/api/v1/chats/{id}/messages");
+    let template = |client_id: &str, name: &str| {
+        json!({"client_id": client_id, "type": "template",
+            "template": {"name": name, "language": "pt_BR"}})
+    };
+    let refused = app
+        .post(&path, Some(&admin.access), &template("t1", "codigo_acesso"))
+        .await;
+    assert_error(refused, 422, "recipient_needs_phone").await;
+    assert_eq!(
+        messages(&app, &admin.access, &chat).await.len(),
+        1,
+        "nothing queued"
+    );
+    // Other templates go to the BSUID.
+    let utility = app
+        .post(&path, Some(&admin.access), &template("t2", "boas_vindas"))
+        .await;
+    assert_eq!(utility.status(), 202);
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
+    assert_eq!(sent[0].body["recipient"], BSUID);
+    assert!(app
+        .sim
+        .sent()
+        .iter()
+        .all(|m| m.body["template"]["name"] != "codigo_acesso"));
+}

@@ -43,6 +43,9 @@ pub enum Error {
     /// Outside the 24-hour customer-service window only templates may be sent.
     #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
     WindowClosed,
+    /// An authentication template needs a phone; this customer is known only by a BSUID.
+    #[error("an authentication template can only go to a phone number, and this customer is known only by their WhatsApp username")]
+    NeedsPhone,
     /// The body is over the size limit.
     #[error("the request body is too large")]
     TooLarge,
@@ -90,6 +93,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::TooLarge => "too_large",
             Error::WindowClosed => "window_closed",
+            Error::NeedsPhone => "recipient_needs_phone",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable(_) => "unavailable",
@@ -145,7 +149,7 @@ impl ResponseError for Error {
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::WindowClosed => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::WindowClosed | Error::NeedsPhone => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

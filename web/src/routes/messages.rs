@@ -120,7 +120,7 @@ pub struct SendRequest {
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
     (status = 409, description = "the chat is closed", body = ErrorBody),
-    (status = 422, description = "`window_closed`", body = ErrorBody),
+    (status = 422, description = "`window_closed`, or `recipient_needs_phone` (an authentication template to a customer known only by their username)", body = ErrorBody),
 ))]
 #[post("/chats/{id}/messages")]
 async fn send_message(
@@ -132,6 +132,9 @@ async fn send_message(
     let chat = visible_chat(&state, &auth, &path)?;
     let request = body.0;
     let content = outgoing(&request)?;
+    if let Outgoing::Template { name, language, .. } = &content {
+        refuse_authentication_without_phone(&state, &chat, name, language).await?;
+    }
     let msg = SendReply {
         chat_id: chat.id,
         by: Caller::from(&auth.0),
@@ -145,6 +148,33 @@ async fn send_message(
     } else {
         HttpResponse::Ok().json(view)
     })
+}
+
+/// Meta sends authentication templates (one-tap, zero-tap, copy-code) only to phone
+/// numbers: refused here, before anything is queued, for a customer known only by a BSUID.
+async fn refuse_authentication_without_phone(
+    state: &AppState,
+    chat: &atende_data::Chat,
+    name: &str,
+    language: &str,
+) -> Result<()> {
+    let contact = state.store.contact(chat.contact_id)?;
+    if contact.is_some_and(|c| c.wa_id.is_some()) {
+        return Ok(());
+    }
+    // An unreachable template list refuses nothing: Meta's 131062 then says it.
+    let templates = state.hub.templates().await.unwrap_or_default();
+    let authentication = templates.iter().any(|t| {
+        t["name"] == name
+            && t["language"] == language
+            && t["category"]
+                .as_str()
+                .is_some_and(|c| c.eq_ignore_ascii_case("authentication"))
+    });
+    if authentication {
+        return Err(Error::NeedsPhone);
+    }
+    Ok(())
 }
 
 /// Checks a send request and turns it into what the chat actor sends.

@@ -21,6 +21,13 @@ pub(super) fn approved_templates() -> Value {
                 &["#4821", "3 dias úteis"],
             ),
             template(
+                "codigo_acesso",
+                "AUTHENTICATION",
+                "810000000000004",
+                "{{1}} é o seu código de verificação.",
+                &["123456"],
+            ),
+            template(
                 "retomar_atendimento",
                 "UTILITY",
                 "810000000000003",

@@ -20,6 +20,7 @@ export default {
   "error.forbidden": "You are not allowed to do this.",
   "error.server": "The server ran into an error. Try again shortly.",
   "error.generic": "Something went wrong.",
+  "error.recipient_needs_phone": "Authentication templates can only go to a phone number, and this customer is known only by their WhatsApp username.",
 
   "login.title": "Sign in",
   "login.email": "Email",

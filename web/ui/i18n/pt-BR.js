@@ -20,6 +20,7 @@ export default {
   "error.forbidden": "Você não tem permissão para isso.",
   "error.server": "O servidor encontrou um erro. Tente de novo em instantes.",
   "error.generic": "Algo deu errado.",
+  "error.recipient_needs_phone": "Modelos de autenticação só podem ir para um número de telefone, e este cliente só é conhecido pelo nome de usuário do WhatsApp.",
 
   "login.title": "Entrar",
   "login.email": "E-mail",

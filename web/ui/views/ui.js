@@ -1,7 +1,7 @@
 // Shared pieces: modal dialogs, toasts, form fields with the API's field errors.
 
 import { h, icon } from "../dom.js";
-import { t } from "../i18n.js";
+import { t, has } from "../i18n.js";
 
 /**
  * A modal <dialog>. body: Node or array; actions: [{label, test, kind, onClick}] where
@@ -166,6 +166,8 @@ export function errorText(error) {
   if (error.code === "rate_limited") return t("error.rate_limited");
   if (error.status === 403) return t("error.forbidden");
   if (error.status >= 500) return t("error.server");
+  // A failure the hub names by its own code is told in the user's language.
+  if (error.code && has("error." + error.code)) return t("error." + error.code);
   if (!error.message || /^HTTP \d+$/.test(error.message)) return t("error.generic");
   return error.message;
 }
