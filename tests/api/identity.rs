@@ -805,3 +805,74 @@ async fn an_authentication_template_to_a_username_only_customer_is_refused_befor
         .iter()
         .all(|m| m.body["template"]["name"] != "codigo_acesso"));
 }
+
+#[actix_web::test]
+async fn queues_bound_to_a_number_are_offered_only_to_its_customers() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let queues = [
+        json!({"name": "Suporte Técnico", "color": "#000000"}),
+        json!({"name": "Vendas Rio", "color": "#111111", "number_ids": [SECOND]}),
+    ];
+    let mut ids = Vec::new();
+    for body in queues {
+        let created = app.post("/api/v1/queues", Some(&admin.access), &body).await;
+        assert_eq!(created.status(), 201);
+        let created: Value = created.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(
+        ids,
+        ["suporte-tecnico", "vendas-rio"],
+        "ids made from the names"
+    );
+    let unknown = json!({"name": "X", "color": "#000000", "number_ids": ["nope"]});
+    let refused = app
+        .post("/api/v1/queues", Some(&admin.access), &unknown)
+        .await;
+    assert_error(refused, 400, "validation_failed").await;
+    let settings = json!({
+        "greeting_message": "Olá! Escolha:", "away_message": null,
+        "business_hours": {"timezone": "America/Sao_Paulo", "days": []},
+        "auto_assign": false, "default_max_concurrent_chats": 5, "reopen_window_minutes": 0,
+        "retention_media_days": null, "retention_message_days": null
+    });
+    let saved = app
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &settings,
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    post(
+        &app,
+        &message_to(NUMBER, Some("5511900010001"), None, "wamid.Q1", "oi"),
+    )
+    .await;
+    let first = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("greeting");
+    assert_eq!(
+        first[0].body["text"]["body"],
+        "Olá! Escolha:\n\n1 - Suporte Técnico"
+    );
+    post(
+        &app,
+        &message_to(SECOND, Some("5511900010002"), None, "wamid.Q2", "oi"),
+    )
+    .await;
+    let both = app
+        .sim
+        .wait_for_sent(2, Duration::from_secs(20))
+        .await
+        .expect("greeting");
+    assert_eq!(
+        both[1].body["text"]["body"],
+        "Olá! Escolha:\n\n1 - Suporte Técnico\n2 - Vendas Rio"
+    );
+    assert_eq!(both[1].number, SECOND);
+}

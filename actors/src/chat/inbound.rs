@@ -248,8 +248,11 @@ impl ChatActor {
     ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
         let settings = self.store.settings()?;
         let greeting = settings.greeting_message.as_ref().filter(|_| first);
+        // The menu offers the queues that serve this chat's business number.
         let queues = if greeting.is_some() || choosing_queue(after) {
-            self.store.queues()?
+            let mut queues = self.store.queues()?;
+            queues.retain(|q| q.serves(&after.phone_number_id));
+            queues
         } else {
             Vec::new()
         };

@@ -14,4 +14,14 @@ pub struct Queue {
     /// Sent when a chat enters the queue, if set.
     pub greeting: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The business numbers it serves (its customers write to them); none: every number.
+    #[serde(default)]
+    pub number_ids: Vec<String>,
+}
+
+impl Queue {
+    /// Whether customers of business number `number` may be served here.
+    pub fn serves(&self, number: &str) -> bool {
+        self.number_ids.is_empty() || self.number_ids.iter().any(|n| n == number)
+    }
 }

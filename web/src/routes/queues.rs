@@ -34,12 +34,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueBody {
-    /// A slug: lower-case letters, digits, `-` and `_`.
-    pub id: String,
+    /// A slug: lower-case letters, digits, `-` and `_`; made from the name when left out.
+    #[serde(default)]
+    pub id: Option<String>,
     pub name: String,
     /// #RRGGBB.
     pub color: String,
     pub greeting: Option<String>,
+    /// The business numbers whose customers it serves (empty or left out: every number).
+    #[serde(default)]
+    pub number_ids: Vec<String>,
 }
 
 /// Changes to a queue.
@@ -51,15 +55,59 @@ pub struct QueueChange {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
     pub greeting: Option<Option<String>>,
+    /// The business numbers it serves (empty: every number).
+    pub number_ids: Option<Vec<String>>,
 }
 
 fn view(queue: &Queue) -> QueueBody {
     QueueBody {
-        id: queue.id.clone(),
+        id: Some(queue.id.clone()),
         name: queue.name.clone(),
         color: queue.color.clone(),
         greeting: queue.greeting.clone(),
+        number_ids: queue.number_ids.clone(),
     }
+}
+
+/// Every id in `numbers` names a configured business number.
+fn check_numbers(state: &AppState, fields: &mut Fields, numbers: &[String]) -> Result<()> {
+    let known = state.store.numbers()?;
+    fields.check(
+        numbers.iter().all(|n| known.iter().any(|k| &k.id == n)),
+        "number_ids",
+        "must be ids of configured business numbers",
+    );
+    Ok(())
+}
+
+/// A free queue id made from `name`: lower-case, accents folded, other signs as `-`.
+fn slug_for(state: &AppState, name: &str) -> Result<String> {
+    let folded = atende_data::search::fold(name.trim());
+    let mut slug = String::new();
+    for c in folded.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let base: String = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(MAX_ID - 4)
+        .collect();
+    let base = if base.is_empty() {
+        "fila".to_string()
+    } else {
+        base
+    };
+    let mut id = base.clone();
+    let mut n = 2;
+    while state.store.queue(&id)?.is_some() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    Ok(id)
 }
 
 fn check(fields: &mut Fields, name: Option<&str>, color: Option<&str>, greeting: Option<&str>) {
@@ -103,10 +151,13 @@ async fn create_queue(
     auth.require_admin()?;
     let body = body.0;
     let mut fields = Fields::default();
-    let slug = !body.id.is_empty()
-        && body.id.len() <= MAX_ID
-        && body
-            .id
+    let id = match body.id.as_deref().map(str::trim) {
+        Some(id) => id.to_string(),
+        None => slug_for(&state, &body.name)?,
+    };
+    let slug = !id.is_empty()
+        && id.len() <= MAX_ID
+        && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     fields.check(
@@ -120,13 +171,15 @@ async fn create_queue(
         Some(&body.color),
         body.greeting.as_deref(),
     );
+    check_numbers(&state, &mut fields, &body.number_ids)?;
     fields.finish()?;
     let queue = Queue {
-        id: body.id,
+        id,
         name: body.name.trim().to_string(),
         color: body.color.to_lowercase(),
         greeting: body.greeting,
         created_at: Utc::now(),
+        number_ids: body.number_ids,
     };
     state.store.create_queue(&queue)?;
     state.store.durable().await?;
@@ -155,6 +208,9 @@ async fn update_queue(
         change.color.as_deref(),
         change.greeting.as_ref().and_then(|g| g.as_deref()),
     );
+    if let Some(numbers) = &change.number_ids {
+        check_numbers(&state, &mut fields, numbers)?;
+    }
     fields.finish()?;
     let mut queue = state.store.queue(&path)?.ok_or(Error::NotFound)?;
     if let Some(name) = change.name {
@@ -165,6 +221,9 @@ async fn update_queue(
     }
     if let Some(greeting) = change.greeting {
         queue.greeting = greeting;
+    }
+    if let Some(numbers) = change.number_ids {
+        queue.number_ids = numbers;
     }
     state.store.put_queue(&queue)?;
     state.store.durable().await?;
