@@ -531,3 +531,152 @@ async fn a_username_only_customer_and_each_chats_number_are_shown() {
     browser.screenshot("username-only-customer").await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn admins_add_a_number_and_replay_its_kept_webhook_from_the_console() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    let mut body = inbound("5511900020002", "wamid.UI-R1", text("para o número novo"));
+    body["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] =
+        json!("106540352242922");
+    let answer: serde_json::Value = app.webhook(&body).await.json().await.unwrap();
+    assert_eq!(answer["unprocessed"], 1);
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.click("[data-testid=nav-admin]").await;
+    browser.click("[data-testid=admin-numbers]").await;
+    browser
+        .wait_text("[data-testid=numbers-table]", "Sandbox 2")
+        .await;
+    browser.click("[data-testid=number-create]").await;
+    browser
+        .type_into("[data-testid=number-id]", "106540352242922")
+        .await;
+    browser
+        .type_into("[data-testid=number-name]", "Vendas")
+        .await;
+    browser.click("[data-testid=number-save]").await;
+    browser
+        .wait_text("[data-testid=numbers-table]", "Vendas")
+        .await;
+    browser.click("[data-testid=admin-unprocessed]").await;
+    browser
+        .wait_text("[data-testid=unprocessed-reason]", "Number not configured")
+        .await;
+    browser.click("[data-testid=unprocessed-replay]").await;
+    browser
+        .wait_text("[data-testid=unprocessed-outcome]", "1 stored")
+        .await;
+    browser.screenshot("admin-unprocessed").await;
+    let admin = app.admin().await;
+    app.eventually(
+        "/api/v1/chats",
+        &admin.access,
+        "the replayed chat",
+        |page| page["items"][0]["phone_number_id"] == "106540352242922",
+    )
+    .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn edits_deletions_and_messages_sent_from_the_phone_are_marked_in_the_thread() {
+    let app = spawn_app().await;
+    let customer = "5511900030003";
+    app.customer_says(customer, "wamid.UI-E1", "pedido 123")
+        .await;
+    app.customer_says(customer, "wamid.UI-E2", "número errado")
+        .await;
+    let change = |item: serde_json::Value, field: &str, list: &str| {
+        let mut body = inbound(customer, "unused", text("x"));
+        let value = &mut body["entry"][0]["changes"][0];
+        value["field"] = json!(field);
+        value["value"].as_object_mut().unwrap().remove("messages");
+        value["value"][list] = json!([item]);
+        body
+    };
+    let edit = json!({"from": customer, "id": "wamid.UI-E3", "timestamp": "1749854575", "type": "edit",
+        "edit": {"original_message_id": "wamid.UI-E1", "message": {"type": "text", "text": {"body": "pedido 1234"}}}});
+    let revoke = json!({"from": customer, "id": "wamid.UI-E4", "timestamp": "1749854575", "type": "revoke",
+        "revoke": {"original_message_id": "wamid.UI-E2"}});
+    let echo = json!({"from": "5511000000000", "to": customer, "id": "wamid.UI-E5",
+        "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "Respondi pelo celular"}});
+    for body in [
+        change(edit, "messages", "messages"),
+        change(revoke, "messages", "messages"),
+        change(echo, "smb_message_echoes", "message_echoes"),
+    ] {
+        let answer: serde_json::Value = app.webhook(&body).await.json().await.unwrap();
+        assert_eq!(answer["unprocessed"], 0, "{answer}");
+    }
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.click("[data-testid=tab-pending]").await;
+    browser.click("[data-testid=chat-row]").await;
+    browser
+        .wait_text("[data-testid=message-edited]", "edited")
+        .await;
+    browser
+        .wait_text("[data-testid=message-deleted]", "This message was deleted")
+        .await;
+    browser
+        .wait_text("[data-testid=message-from-phone]", "from the phone")
+        .await;
+    let thread = "document.querySelector('[data-testid=messages]') || document.body";
+    let shown = browser
+        .eval(&format!("return ({thread}).textContent"), json!([]))
+        .await;
+    let shown = shown.as_str().unwrap_or_default();
+    assert!(
+        shown.contains("pedido 1234") && !shown.contains("número errado"),
+        "{shown}"
+    );
+    browser.screenshot("edited-deleted-phone").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn the_simulator_plays_a_username_only_customer_of_the_second_number() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    browser.goto(&app.url("/simulator")).await;
+    submit_login(&browser, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser
+        .type_into("[data-testid=sim-new-name]", "Sheena Nelson")
+        .await;
+    browser.click("[data-testid=sim-username-only]").await;
+    browser
+        .eval(
+            "const s = document.querySelector('[data-testid=sim-number]'); s.value = arguments[0]; return s.value",
+            json!([atende_web::sandbox::SANDBOX_SECOND_NUMBER_ID]),
+        )
+        .await;
+    browser.click("[data-testid=sim-add]").await;
+    browser
+        .type_into("[data-testid=sim-composer]", "Tem em azul?")
+        .await;
+    browser.click("[data-testid=sim-send]").await;
+    let admin = app.admin().await;
+    let page = app
+        .eventually("/api/v1/chats", &admin.access, "the username's chat", |c| {
+            c["items"][0]["last_message"]["preview"] == "Tem em azul?"
+        })
+        .await;
+    let chat = &page["items"][0];
+    assert_eq!(
+        chat["phone_number_id"],
+        atende_web::sandbox::SANDBOX_SECOND_NUMBER_ID
+    );
+    assert_eq!(chat["contact"]["wa_id"], serde_json::Value::Null);
+    assert_eq!(chat["contact"]["username"], "@sheenanelson");
+    assert!(chat["contact"]["user_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("BR."));
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

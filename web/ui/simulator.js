@@ -1,10 +1,12 @@
 // The sandbox customer simulator (/simulator): play WhatsApp customers in a second window.
 // The browser cannot sign webhooks (the secret stays on the server), so it asks the hub,
 // as a signed-in user of the hub:
-//   POST /api/v1/sandbox/customers/{wa_id}/messages
-//        {"type": "text", "text", "profile_name", "reply_to"?: <message id>}
+//   POST /api/v1/sandbox/customers/{wa_id or BSUID}/messages
+//        {"type": "text", "text", "profile_name", "reply_to"?: <message id>,
+//         "username"?, "phone_number_id"?: the sandbox number written to}
 //        {"type": "image", "text"?: <caption>, "profile_name"}   (the hub makes the picture)
-//   GET  /api/v1/sandbox/customers/{wa_id}/messages -> {"items": [message, ...]}
+//   GET  /api/v1/sandbox/customers/{key}/messages?phone_number_id= -> {"items": [message, ...]}
+// A customer is a phone number, or (a username-only customer) a BSUID such as BR.123.
 // The GET shows the customer's messages and the agents' replies with their ticks.
 
 import { h, icon, avatar, replace } from "./dom.js";
@@ -51,13 +53,40 @@ function path(waId) {
   return `/sandbox/customers/${encodeURIComponent(waId)}/messages`;
 }
 
+/** The customer's conversation on the sandbox number they write to. */
+function viewPath(customer) {
+  const number = customer.number ? `?phone_number_id=${encodeURIComponent(customer.number)}` : "";
+  return path(customer.wa_id) + number;
+}
+
+/** How the customer is shown: their phone, else their username. */
+function handle(customer) {
+  return customer.username || formatPhone(customer.wa_id);
+}
+
+/** A made-up BSUID, for a customer who hides their phone behind a username. */
+function randomUserId() {
+  return "BR." + Array.from(crypto.getRandomValues(new Uint8Array(18)), (n) => n % 10).join("");
+}
+
+/** The sandbox's business numbers, for the "writes to" choice. */
+let numbers = [];
+async function loadNumbers() {
+  try {
+    numbers = (await api.get("/numbers")).items || [];
+  } catch (e) {
+    numbers = [];
+  }
+}
+
 async function poll() {
   clearTimeout(pollTimer);
   if (!signedIn || !current || !available) return;
   const waId = current.wa_id;
+  const shown = current;
   try {
-    const page = await api.get(path(waId));
-    if (!current || current.wa_id !== waId) return;
+    const page = await api.get(viewPath(current));
+    if (!current || current.wa_id !== waId || current !== shown) return;
     const before = JSON.stringify(messages.map((m) => [m.id, m.status]));
     messages = page.items || [];
     if (before !== JSON.stringify(messages.map((m) => [m.id, m.status]))) renderConversation();
@@ -74,7 +103,10 @@ async function poll() {
 async function send(body) {
   if (!current) return;
   try {
-    const message = await api.post(path(current.wa_id), { ...body, profile_name: current.name });
+    const extra = { profile_name: current.name };
+    if (current.username) extra.username = current.username;
+    if (current.number) extra.phone_number_id = current.number;
+    const message = await api.post(path(current.wa_id), { ...body, ...extra });
     if (message && message.id && !messages.some((m) => m.id === message.id)) messages.push(message);
     replyTo = null;
     renderConversation();
@@ -101,23 +133,40 @@ function notice() {
     h("code", { text: "atende simulate --url " + location.origin + " --customers 3 --rate 1 --count 20" }));
 }
 
+/** The name of the sandbox number a customer writes to, when there are several. */
+function numberLabel(customer) {
+  if (numbers.length < 2) return "";
+  const number = numbers.find((n) => n.id === customer.number) || numbers[0];
+  return number ? number.name : "";
+}
+
 function customerList() {
   const number = h("input", { type: "tel", test: "sim-new-number", value: randomNumber(), inputmode: "numeric", autocomplete: "off" });
   const name = h("input", { type: "text", test: "sim-new-name", maxlength: "60", autocomplete: "off", placeholder: t("sim.name_placeholder") });
+  const usernameOnly = h("input", { type: "checkbox", test: "sim-username-only" });
+  const writesTo = h("select", { test: "sim-number" },
+    numbers.map((n) => h("option", { value: n.id, text: n.name })));
   const form = h("form", { class: "sim-new", novalidate: true },
     h("h2", { text: t("sim.new_customer") }),
     h("label", { class: "field" }, h("span", { text: t("sim.number") }), number),
     h("label", { class: "field" }, h("span", { text: t("sim.name") }), name),
+    h("label", { class: "field field-check" }, usernameOnly, h("span", { text: t("sim.username_only") })),
+    numbers.length > 1 ? h("label", { class: "field" }, h("span", { text: t("sim.writes_to") }), writesTo) : null,
     h("button", { type: "submit", class: "btn btn-primary", test: "sim-add", text: t("sim.add") }));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const waId = number.value.replace(/\D/g, "");
-    if (waId.length < 8 || waId.length > 15) {
+    const chosenName = name.value.trim() || t("sim.default_name");
+    const waId = usernameOnly.checked ? randomUserId() : number.value.replace(/\D/g, "");
+    if (!usernameOnly.checked && (waId.length < 8 || waId.length > 15)) {
       toast(t("sim.bad_number"), "error");
       return;
     }
-    const existing = customers.find((c) => c.wa_id === waId);
-    const customer = existing || { wa_id: waId, name: name.value.trim() || t("sim.default_name") };
+    const target = numbers.length > 1 ? writesTo.value : null;
+    const existing = customers.find((c) => c.wa_id === waId && (c.number || null) === target);
+    const username = usernameOnly.checked
+      ? "@" + (chosenName.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[^a-z0-9._]+/g, "") || "cliente")
+      : null;
+    const customer = existing || { wa_id: waId, name: chosenName, username, number: target };
     if (!existing) customers.unshift(customer);
     save();
     select(customer);
@@ -134,11 +183,11 @@ function customerList() {
     h("h2", { class: "sim-list-title", text: t("sim.customers") }),
     customers.length
       ? h("div", { class: "sim-customers" }, customers.map((c) => h("button", {
-        type: "button", class: ["chat-row", current && c.wa_id === current.wa_id && "active"], test: "sim-customer",
+        type: "button", class: ["chat-row", current === c && "active"], test: "sim-customer",
         on: { click: () => select(c) },
       }, avatar(c.name, c.wa_id), h("span", { class: "row-main" },
         h("span", { class: "row-name", text: c.name }),
-        h("span", { class: "row-preview", text: formatPhone(c.wa_id) })))))
+        h("span", { class: "row-preview", text: [handle(c), numberLabel(c)].filter(Boolean).join(" · ") })))))
       : h("p", { class: "empty", text: t("sim.no_customers") }));
 }
 
@@ -218,7 +267,7 @@ function renderConversation() {
     h("header", { class: "pane-head conv-head" },
       avatar(current.name, current.wa_id),
       h("span", { class: "conv-titles" }, h("h2", { class: "conv-name", test: "sim-current", text: current.name }),
-        h("p", { class: "conv-sub", text: formatPhone(current.wa_id) })),
+        h("p", { class: "conv-sub", text: [handle(current), numberLabel(current)].filter(Boolean).join(" · ") })),
       h("button", { type: "button", class: "btn btn-small", test: "sim-remove", text: t("sim.remove"), on: { click: removeCurrent } })),
     h("div", { class: "messages-wrap" }, scroller),
     h("footer", { class: "conv-footer" }, composer));
@@ -254,8 +303,9 @@ function render() {
   renderConversation();
 }
 
-function start() {
+async function start() {
   signedIn = true;
+  await loadNumbers();
   render();
   poll();
 }

@@ -58,6 +58,10 @@ export function createQueuesSection() {
     const id = h("input", { type: "text", maxlength: "64", value: queue ? queue.id : "", test: "queue-id", pattern: "[a-z0-9_-]+", disabled: !creating });
     const color = h("input", { type: "color", value: queue ? queue.color : "#00a884", test: "queue-color" });
     const greeting = h("textarea", { rows: "3", maxlength: "4096", value: queue && queue.greeting ? queue.greeting : "", test: "queue-greeting" });
+    // With several business numbers, a queue may serve some of them only.
+    const numbers = h("select", { multiple: true, test: "queue-numbers", size: String(Math.min(4, state.numbers.length)) },
+      state.numbers.map((n) => h("option", { value: n.id, text: n.name, selected: !!queue && (queue.number_ids || []).includes(n.id) })));
+    const chosenNumbers = () => [...numbers.selectedOptions].map((o) => o.value);
     let idTouched = !creating;
     id.addEventListener("input", () => {
       idTouched = true;
@@ -74,14 +78,15 @@ export function createQueuesSection() {
         field(t("queues.id"), id, { name: "id", hint: t("queues.id_hint") }),
         field(t("queues.color"), color, { name: "color" }),
         field(t("queues.greeting"), greeting, { name: "greeting", hint: t("queues.greeting_hint") }),
-      ],
+        state.numbers.length > 1 ? field(t("queues.numbers"), numbers, { name: "number_ids", hint: t("queues.numbers_hint") }) : null,
+      ].filter(Boolean),
       onSubmit: async () => {
         const text = greeting.value.trim() ? greeting.value : null;
         if (creating) {
-          await api.post("/queues", { id: id.value.trim(), name: name.value.trim(), color: color.value, greeting: text });
+          await api.post("/queues", { id: id.value.trim() || undefined, name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers() });
           toast(t("queues.created"), "success");
         } else {
-          await api.patch(`/queues/${encodeURIComponent(queue.id)}`, { name: name.value.trim(), color: color.value, greeting: text });
+          await api.patch(`/queues/${encodeURIComponent(queue.id)}`, { name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers() });
           toast(t("queues.saved"), "success");
         }
         load();

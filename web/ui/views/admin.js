@@ -1,11 +1,11 @@
-// Admin pages: users, queues, settings, (when the hub has them) canned responses, and the
-// click-to-chat QR code.
+// Admin pages: users, queues, business numbers, settings, (when the hub has them) canned responses, and the
+// click-to-chat QR code, and the webhook changes kept as unprocessed.
 
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 
-const SECTIONS = ["users", "queues", "settings", "canned", "qr"];
+const SECTIONS = ["users", "queues", "numbers", "settings", "canned", "qr", "unprocessed"];
 
 export function createAdminView({ navigate }) {
   const tabs = {};
@@ -50,6 +50,8 @@ export function createAdminView({ navigate }) {
     const modules = {
       users: () => import("./admin-users.js").then((m) => m.createUsersSection()),
       queues: () => import("./admin-queues.js").then((m) => m.createQueuesSection()),
+      numbers: () => import("./admin-numbers.js").then((m) => m.createNumbersSection()),
+      unprocessed: () => import("./admin-unprocessed.js").then((m) => m.createUnprocessedSection()),
       settings: () => import("./admin-settings.js").then((m) => m.createSettingsSection()),
       canned: () => import("./admin-canned.js").then((m) => m.createCannedSection()),
       qr: () => import("./admin-qr.js").then((m) => m.createQrSection()),

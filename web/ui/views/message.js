@@ -264,9 +264,15 @@ export function renderMessage(message, ctx) {
   } else if (outbound && ctx.showAuthors && message.author_id && message.author_id !== ctx.me) {
     bubble.appendChild(h("span", { class: "msg-author", text: userName(message.author_id) }));
   }
+  const details = message.details || {};
   const quoted = quote(message, ctx);
-  if (quoted) bubble.appendChild(quoted);
-  for (const part of content(message, ctx)) bubble.appendChild(part);
+  if (quoted && !details.deleted_at) bubble.appendChild(quoted);
+  if (details.deleted_at) {
+    // The customer deleted it: its content is gone, as on WhatsApp.
+    bubble.appendChild(h("em", { class: "muted msg-deleted", test: "message-deleted", text: t("msg.deleted") }));
+  } else {
+    for (const part of content(message, ctx)) bubble.appendChild(part);
+  }
   if (message.status === "failed" && message.error) {
     bubble.appendChild(h("span", { class: "msg-error", test: "message-error", role: "note", text: message.error.title }));
   }
@@ -274,7 +280,12 @@ export function renderMessage(message, ctx) {
     bubble.appendChild(h("button", { type: "button", class: "btn btn-small", test: "retry-send", text: t("msg.retry"),
       on: { click: () => ctx.onRetry(message) } }));
   }
+  const earlier = Array.isArray(details.edits) ? details.edits.map((e) => e.text).filter(Boolean) : [];
   bubble.appendChild(h("span", { class: "msg-meta" },
+    details.edited_at && !details.deleted_at
+      ? h("span", { class: "msg-flag", test: "message-edited", title: earlier.length ? t("msg.edited_before", { text: earlier.join(" → ") }) : "", text: t("msg.edited") })
+      : null,
+    details.from_business_app ? h("span", { class: "msg-flag", test: "message-from-phone", text: t("msg.from_phone") }) : null,
     h("time", { datetime: message.timestamp || message.created_at, text: time(message.timestamp || message.created_at) }),
     outbound ? tick(message) : null));
 
