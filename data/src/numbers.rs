@@ -1,14 +1,29 @@
 //! The `numbers` and `unprocessed` trees.
 
+use std::sync::Arc;
+
 use crate::records::number::BusinessNumber;
 use crate::records::unprocessed::Unprocessed;
 use crate::store::{decode, encode};
 use crate::{Error, Result, Store};
 
 impl Store {
-    /// Every configured business number, by id.
-    pub fn numbers(&self) -> Result<Vec<BusinessNumber>> {
-        self.trees().numbers.iter().map(|e| decode(&e?.1)).collect()
+    /// Every configured business number, by id. Read with every webhook, so kept in
+    /// memory; only the methods below change them.
+    pub fn numbers(&self) -> Result<Arc<Vec<BusinessNumber>>> {
+        let mut kept = self.numbers_kept();
+        if let Some(numbers) = kept.as_ref() {
+            return Ok(numbers.clone());
+        }
+        let read: Vec<BusinessNumber> = self
+            .trees()
+            .numbers
+            .iter()
+            .map(|e| decode(&e?.1))
+            .collect::<Result<_>>()?;
+        let numbers = Arc::new(read);
+        *kept = Some(numbers.clone());
+        Ok(numbers)
     }
 
     /// One business number.
@@ -22,6 +37,8 @@ impl Store {
 
     /// Adds a number; [`Error::Conflict`] when its id is taken.
     pub fn create_number(&self, number: &BusinessNumber) -> Result<()> {
+        let mut kept = self.numbers_kept();
+        *kept = None;
         let swapped = self.trees().numbers.compare_and_swap(
             number.id.as_bytes(),
             None::<&[u8]>,
@@ -33,6 +50,8 @@ impl Store {
 
     /// Replaces a number.
     pub fn put_number(&self, number: &BusinessNumber) -> Result<()> {
+        let mut kept = self.numbers_kept();
+        *kept = None;
         self.trees()
             .numbers
             .insert(number.id.as_bytes(), encode(number)?)?;
@@ -41,6 +60,8 @@ impl Store {
 
     /// Removes a number; false when there was none. Its chats keep their history.
     pub fn delete_number(&self, id: &str) -> Result<bool> {
+        let mut kept = self.numbers_kept();
+        *kept = None;
         let removed = self.trees().numbers.remove(id.as_bytes())?.is_some();
         self.flush_blocking()?;
         Ok(removed)

@@ -40,6 +40,8 @@ struct Inner {
     settings: Mutex<Option<Arc<crate::Settings>>>,
     /// Held by every change to a contact's record or keys (contacts.rs).
     contacts: Mutex<()>,
+    /// The business numbers as last read or saved (read with every webhook).
+    pub(crate) numbers: Mutex<Option<Arc<Vec<crate::BusinessNumber>>>>,
     db: sled::Db,
     dir: PathBuf,
 }
@@ -160,6 +162,7 @@ impl Store {
             events,
             settings: Mutex::new(None),
             contacts: Mutex::new(()),
+            numbers: Mutex::new(None),
             dir: dir.to_path_buf(),
             db,
         };
@@ -294,6 +297,11 @@ impl Store {
             .contacts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept business numbers (numbers.rs); `None` until first read.
+    pub(crate) fn numbers_kept(&self) -> MutexGuard<'_, Option<Arc<Vec<crate::BusinessNumber>>>> {
+        self.inner.numbers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub(crate) fn trees(&self) -> &Trees {

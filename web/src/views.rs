@@ -79,6 +79,17 @@ pub fn page_limit(limit: Option<u32>) -> Result<usize, Error> {
     }
 }
 
+/// The `cursor` of a list whose cursors are ids (`None`: the first page); anything else
+/// is refused as a field error.
+pub fn page_cursor<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Option<T>, Error> {
+    cursor
+        .map(|c| {
+            c.parse()
+                .map_err(|_| Error::field("cursor", "is not a cursor of this list"))
+        })
+        .transpose()
+}
+
 /// One page of a list.
 #[derive(Serialize, ToSchema)]
 pub struct Page<T> {

@@ -11,7 +11,7 @@ use super::client_address;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::views::{page_limit, ErrorBody, Page};
+use crate::views::{page_cursor, page_limit, ErrorBody, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list);
@@ -88,13 +88,7 @@ async fn list(
         ),
         None => None,
     };
-    let before = match &query.cursor {
-        Some(raw) => Some(
-            raw.parse::<u64>()
-                .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
-        ),
-        None => None,
-    };
+    let before: Option<u64> = page_cursor(query.cursor.as_deref())?;
     let keep = |e: &AuditEntry| {
         actor.is_none_or(|a| e.actor == Some(a))
             && query

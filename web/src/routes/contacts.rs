@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::{page_limit, ErrorBody, Page, MAX_PAGE};
+use crate::views::{page_cursor, page_limit, ErrorBody, Page, MAX_PAGE};
 
 /// Longest contact note.
 const MAX_NOTES: usize = 4096;
@@ -51,14 +51,7 @@ async fn list_contacts(
     let store = &state.store;
     let search = query.q.clone().filter(|q| !q.trim().is_empty());
     if search.is_none() && auth.0.role.is_staff() {
-        let cursor = match query.cursor.as_deref() {
-            Some(cursor) => Some(
-                cursor
-                    .parse()
-                    .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
-            ),
-            None => None,
-        };
+        let cursor = page_cursor(query.cursor.as_deref())?;
         let mut contacts = store.contacts(cursor, limit + 1)?;
         let more = contacts.len() > limit;
         contacts.truncate(limit);

@@ -14,7 +14,7 @@ use super::webhook::{process, served_numbers};
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::views::{page_limit, ErrorBody, Page};
+use crate::views::{page_cursor, page_limit, ErrorBody, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list).service(replay);
@@ -81,14 +81,7 @@ async fn list(
 ) -> Result<HttpResponse> {
     auth.require_admin()?;
     let limit = page_limit(query.limit)?;
-    let before = match query.cursor.as_deref() {
-        Some(cursor) => Some(
-            cursor
-                .parse()
-                .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
-        ),
-        None => None,
-    };
+    let before = page_cursor(query.cursor.as_deref())?;
     let mut entries = state.store.unprocessed_page(before, limit + 1)?;
     let more = entries.len() > limit;
     entries.truncate(limit);

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::{Fields, MAX_NAME};
-use crate::views::{ErrorBody, Page, PageQuery, RoleName, UserView};
+use crate::views::{page_cursor, ErrorBody, Page, PageQuery, RoleName, UserView};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_users)
@@ -73,14 +73,7 @@ async fn list_users(
 ) -> Result<HttpResponse> {
     auth.require_staff()?;
     let limit = query.limit()?;
-    let after = match &query.cursor {
-        Some(cursor) => Some(
-            cursor
-                .parse::<UserId>()
-                .map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
-        ),
-        None => None,
-    };
+    let after: Option<UserId> = page_cursor(query.cursor.as_deref())?;
     let mut users = state.store.users(after, limit + 1)?;
     let next_cursor = (users.len() > limit).then(|| {
         users.truncate(limit);

@@ -131,9 +131,9 @@ pub(crate) fn served_numbers(state: &AppState) -> Result<Served> {
     let numbers = state.store.numbers()?;
     Ok(Served((!numbers.is_empty()).then(|| {
         numbers
-            .into_iter()
+            .iter()
             .filter(|n| n.enabled)
-            .map(|n| n.id)
+            .map(|n| n.id.clone())
             .collect()
     })))
 }
