@@ -366,3 +366,67 @@ pub(crate) fn contact_terms(contact: &Contact) -> Vec<String> {
     terms.dedup();
     terms
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(phone: Option<&str>, user_id: Option<&str>) -> Identity {
+        Identity {
+            wa_id: phone.map(str::to_owned),
+            user_id: user_id.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn keys_seen_apart_join_and_erasing_the_contact_leaves_no_key_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let by_phone = store
+            .resolve_contact("n", &identity(Some("551187654321"), None), now)
+            .unwrap();
+        let by_user = store
+            .resolve_contact("n", &identity(None, Some("BR.1")), now)
+            .unwrap();
+        assert_ne!(by_phone.contact.id, by_user.contact.id);
+        let joined = store
+            .resolve_contact("n", &identity(Some("5511987654321"), Some("BR.1")), now)
+            .unwrap();
+        assert!(joined.changed);
+        assert_eq!(joined.contact.id, by_phone.contact.id, "the older stays");
+        // Both old ids read as the joined contact; nothing changes on a repeat.
+        assert_eq!(
+            store.contact(by_user.contact.id).unwrap().unwrap().id,
+            joined.contact.id
+        );
+        let again = store
+            .resolve_contact("n", &identity(Some("5511987654321"), Some("BR.1")), now)
+            .unwrap();
+        assert!(!again.changed);
+        // A new BSUID: the old one still finds the contact.
+        store
+            .rekey_contact("n", "BR.1", "BR.2", now)
+            .unwrap()
+            .unwrap();
+        let found = store.find_contacts("BR.1", None).unwrap();
+        assert_eq!(found[0].user_id.as_deref(), Some("BR.2"));
+        assert_eq!(
+            store.contacts(None, 10).unwrap().len(),
+            1,
+            "one contact listed"
+        );
+        // A new phone (the customer changed numbers): the old one still finds them.
+        store
+            .resolve_contact("n", &identity(Some("5511955550000"), Some("BR.2")), now)
+            .unwrap();
+        assert_eq!(store.find_contacts("551187654321", None).unwrap().len(), 1);
+        store.erase_contact(joined.contact.id).unwrap();
+        for key in ["551187654321", "5511955550000", "BR.1", "BR.2"] {
+            assert!(store.find_contacts(key, None).unwrap().is_empty(), "{key}");
+        }
+        assert!(store.trees().contacts_by_key.is_empty());
+        assert!(store.trees().contacts.is_empty());
+    }
+}

@@ -78,19 +78,22 @@ impl Store {
         }
         let lock = self.contact_lock();
         let gate = self.writing();
-        for (kind, key) in contact.keys() {
-            t.contacts_by_key.remove(crate::contacts::key_entry(
-                kind,
-                &key,
-                &contact.phone_number_id,
-            ))?;
-        }
         // Contacts joined into this one are erased with it.
+        let mut erased_ids = vec![contact.id.key()];
         for entry in t.contacts.iter() {
             let (key, value) = entry?;
             let other: Contact = decode(&value)?;
             if other.merged_into == Some(contact.id) {
+                erased_ids.push(other.id.key());
                 t.contacts.remove(key)?;
+            }
+        }
+        // Every key that names them, the phones and BSUIDs they once had too: keys are
+        // personal data (a rare, whole scan).
+        for entry in t.contacts_by_key.iter() {
+            let (key, id) = entry?;
+            if erased_ids.iter().any(|e| e[..] == id[..]) {
+                t.contacts_by_key.remove(key)?;
             }
         }
         t.contacts.remove(contact.id.key())?;
