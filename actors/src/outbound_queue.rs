@@ -46,6 +46,14 @@ pub struct Enqueue {
     pub entry: OutboxEntry,
 }
 
+/// The admin changed the number's rate limit: it applies from the next send.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRate {
+    /// Messages per second.
+    pub per_second: u32,
+}
+
 /// How one attempt ended.
 enum Outcome {
     /// Sent, or refused for good: the entry is finished.
@@ -294,6 +302,15 @@ impl Actor for OutboundQueue {
         }
         self.publish();
         self.pump(ctx);
+    }
+}
+
+impl Handler<SetRate> for OutboundQueue {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetRate, _: &mut Context<Self>) {
+        let rate = NonZeroU32::new(msg.per_second).unwrap_or(NonZeroU32::MIN);
+        self.limiter = RateLimiter::direct(Quota::per_second(rate));
     }
 }
 

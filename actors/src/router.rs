@@ -388,6 +388,26 @@ impl Handler<IngestUserIdChange> for Router {
     }
 }
 
+/// A business number's settings changed (its rate limit); its queue, if running, follows.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct NumberChanged {
+    pub number: String,
+    /// Its own rate limit (`None`: the hub's).
+    pub rate_limit: Option<u32>,
+}
+
+impl Handler<NumberChanged> for Router {
+    type Result = ();
+
+    fn handle(&mut self, msg: NumberChanged, _: &mut Context<Self>) {
+        if let Some(queue) = self.queues.get(&msg.number) {
+            let per_second = msg.rate_limit.unwrap_or(self.config.rate_limit);
+            queue.do_send(crate::outbound_queue::SetRate { per_second });
+        }
+    }
+}
+
 /// Where a status webhook's message was found.
 enum Found {
     /// By its wamid.

@@ -60,6 +60,14 @@ async fn the_openapi_document_lists_every_route() {
         ("/api/v1/users/{id}", "get"),
         ("/api/v1/users/{id}", "patch"),
         ("/api/v1/users/{id}", "delete"),
+        ("/api/v1/numbers", "get"),
+        ("/api/v1/numbers", "post"),
+        ("/api/v1/numbers/{id}", "patch"),
+        ("/api/v1/numbers/{id}", "delete"),
+        ("/api/v1/contacts/{key}", "get"),
+        ("/api/v1/contacts/{key}", "patch"),
+        ("/api/v1/webhooks/unprocessed", "get"),
+        ("/api/v1/webhooks/unprocessed/{id}/replay", "post"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

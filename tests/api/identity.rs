@@ -876,3 +876,51 @@ async fn queues_bound_to_a_number_are_offered_only_to_its_customers() {
     );
     assert_eq!(both[1].number, SECOND);
 }
+
+#[actix_web::test]
+async fn a_numbers_new_rate_limit_paces_its_next_sends() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    post(
+        &app,
+        &message_from(Some("5511900040004"), None, "wamid.P1", "oi"),
+    )
+    .await;
+    let chat = chats(&app, &admin.access).await.remove(0);
+    // The queue runs (one send), then the admin slows the number to one a second.
+    reply(&app, &admin, &chat, "primeira").await;
+    let path = format!("/api/v1/numbers/{NUMBER}");
+    let slowed = app
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&admin.access),
+            &json!({"rate_limit": 1}),
+        )
+        .await;
+    assert_eq!(slowed.status(), 200);
+    let id = chat["id"].as_str().unwrap();
+    let started = std::time::Instant::now();
+    for n in 0..3 {
+        let body =
+            json!({"client_id": format!("r{n}"), "type": "text", "text": format!("lenta {n}")});
+        let response = app
+            .post(
+                &format!("/api/v1/chats/{id}/messages"),
+                Some(&admin.access),
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), 202);
+    }
+    app.sim
+        .wait_for_sent(4, Duration::from_secs(20))
+        .await
+        .expect("the three sends");
+    // One a second with a burst of one: the third waits for two more seconds at least.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -3,6 +3,7 @@
 //! each number sends through its own outbound queue, at its own rate.
 
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use atende_actors::router::NumberChanged;
 use atende_data::{phone, BusinessNumber};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -201,7 +202,7 @@ async fn create_number(
     Ok(HttpResponse::Created().json(NumberView::from(&number)))
 }
 
-/// Changes a business number (admins); a new rate applies from the number's next start.
+/// Changes a business number (admins); a new rate applies from its next send.
 #[utoipa::path(tag = "numbers", request_body = NumberChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = NumberView),
     (status = 400, body = ErrorBody),
@@ -245,6 +246,10 @@ async fn update_number(
         number.enabled = enabled;
     }
     state.store.put_number(&number)?;
+    state.hub.router.do_send(NumberChanged {
+        number: number.id.clone(),
+        rate_limit: number.rate_limit,
+    });
     super::audit::record(
         &state,
         &req,
