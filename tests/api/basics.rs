@@ -1,6 +1,6 @@
 //! Health, the API document, the error format, limits and the layers around every route.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header;
 use serde_json::{json, Value};
@@ -300,36 +300,37 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
     assert_eq!(sent.status(), 202);
     let gauge =
         |text: &str, name: &str| metric_value(text, &format!("{name}{{number=\"{NUMBER}\"}}"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = scrape().await;
-        if gauge(&text, "atende_outbox_depth") >= 1.0
-            && gauge(&text, "atende_outbox_oldest_seconds") > 0.0
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the reply never showed:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        "the reply in the outbox gauges",
+        Duration::from_secs(10),
+        || async {
+            let text = scrape().await;
+            let waiting = gauge(&text, "atende_outbox_depth") >= 1.0
+                && gauge(&text, "atende_outbox_oldest_seconds") > 0.0;
+            if waiting {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .await;
     app.sim.set_down(false);
     app.sim
         .wait_for_sent(1, Duration::from_secs(30))
         .await
         .expect("the reply goes out");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    wait_until("the outbox to empty", Duration::from_secs(10), || async {
         let text = scrape().await;
-        if gauge(&text, "atende_outbox_depth") == 0.0
-            && gauge(&text, "atende_outbox_oldest_seconds") == 0.0
-        {
-            break;
+        let empty = gauge(&text, "atende_outbox_depth") == 0.0
+            && gauge(&text, "atende_outbox_oldest_seconds") == 0.0;
+        if empty {
+            Ok(())
+        } else {
+            Err(text)
         }
-        assert!(
-            Instant::now() < deadline,
-            "the outbox never emptied:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     // Loopback is allowed by default.
     let local = spawn_app().await;
     assert_eq!(

@@ -26,18 +26,16 @@ async fn readiness(app: &TestApp) -> Value {
 
 /// Waits until /readyz says the Cloud API is `state` ("ok" or "failing").
 async fn cloud_api_becomes(app: &TestApp, state: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let what = format!("the Cloud API to be {state}");
+    wait_until(&what, Duration::from_secs(20), || async {
         let ready = readiness(app).await;
         if ready["cloud_api"] == state {
-            return ready;
+            Ok(ready)
+        } else {
+            Err(ready)
         }
-        assert!(
-            Instant::now() < deadline,
-            "the Cloud API never showed {state}: {ready}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[actix_web::test]

@@ -183,18 +183,15 @@ impl TestApp {
     where
         F: Fn(&Value) -> bool,
     {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
+        wait_until(what, Duration::from_secs(20), || async {
             let body: Value = self.get(path, token).await.json().await.expect("json");
             if check(&body) {
-                return body;
+                Ok(body)
+            } else {
+                Err(body)
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "timed out waiting for {what}: {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        })
+        .await
     }
 
     /// Signs in; panics unless it works.
@@ -292,6 +289,27 @@ impl Drop for HubProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it answers `Ok`, or panics once `within` has passed, naming `what`
+/// and the last `Err` it saw: a test that waits fails instead of hanging.
+pub async fn wait_until<T, S, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    S: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, S>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(done) => return done,
+            Err(last) => assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}; last seen: {last}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
