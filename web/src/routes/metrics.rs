@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use atende_actors::metrics::{Metrics, OutboxGauge, LATENCY_BUCKETS};
 use atende_data::ChatStatus;
 use chrono::Utc;
+use subtle::ConstantTimeEq;
 
 use crate::auth::bearer;
 use crate::error::{Error, Result};
@@ -20,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn allowed(state: &AppState, req: &HttpRequest) -> bool {
     let config = &state.config;
     if let Some(token) = &config.metrics_token {
-        if bearer(req).is_some_and(|t| t.as_bytes() == token.as_bytes()) {
+        // Compared in constant time: the token is a secret.
+        if bearer(req).is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.as_bytes()))) {
             return true;
         }
     }

@@ -16,6 +16,7 @@ use chrono::Utc;
 use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -63,7 +64,7 @@ async fn verify(
         && query
             .verify_token
             .as_deref()
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), expected));
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(expected)));
     match (&query.challenge, matches) {
         (Some(challenge), true) => Ok(HttpResponse::Ok()
             .content_type("text/plain")
@@ -224,8 +225,4 @@ async fn ingest(
         totals = (totals.0 + stored, totals.1 + duplicates);
     }
     Ok(totals)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
