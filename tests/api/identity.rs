@@ -924,3 +924,57 @@ async fn a_numbers_new_rate_limit_paces_its_next_sends() {
         started.elapsed()
     );
 }
+
+#[actix_web::test]
+async fn an_entry_an_older_hub_could_not_use_replays_once_this_one_can() {
+    // An older hub kept a username-only customer's message it could not read (no `from`)
+    // as unprocessed; this version knows BSUIDs, and the replay stores it.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let body = message_from(None, Some(BSUID), "wamid.OLD", "guardada desde antes");
+    let change = body["entry"][0]["changes"][0].clone();
+    {
+        let store = atende_data::Store::open(&data).unwrap();
+        let entry = atende_data::Unprocessed {
+            id: store.new_id().unwrap(),
+            received_at: chrono::Utc::now(),
+            reason: "missing_identity".into(),
+            detail: vec!["message without from skipped".into()],
+            field: "messages".into(),
+            phone_number_id: Some(NUMBER.into()),
+            entry_id: Some("waba".into()),
+            raw: change.to_string(),
+            replayed_at: None,
+            replay_outcome: None,
+        };
+        store.put_unprocessed(&entry).unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let kept = hub.get_json("/api/v1/webhooks/unprocessed", &token).await;
+    let entry = &kept["items"][0];
+    assert_eq!(entry["reason"], "missing_identity");
+    let replay = format!(
+        "/api/v1/webhooks/unprocessed/{}/replay",
+        entry["id"].as_str().unwrap()
+    );
+    let replayed: Value = reqwest::Client::new()
+        .post(hub.url(&replay))
+        .bearer_auth(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed["replay_outcome"], "1 stored, 0 already stored",
+        "{replayed}"
+    );
+    let chats = all_chats(&hub, &token).await;
+    let stored = stored_inbound(&hub, &token, &chats).await;
+    assert_eq!(stored.get("wamid.OLD"), Some(&1));
+}
