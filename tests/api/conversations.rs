@@ -483,9 +483,17 @@ async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
             202
         );
     }
-    while app.sim.received_requests() < 2 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "two requests at the Cloud API",
+        Duration::from_secs(20),
+        || async {
+            match app.sim.received_requests() {
+                n if n >= 2 => Ok(()),
+                n => Err(n),
+            }
+        },
+    )
+    .await;
     app.sim.set_down(false);
     let sent = app
         .sim
@@ -1114,9 +1122,17 @@ async fn a_status_naming_a_send_that_never_left_changes_nothing() {
         .await
         .unwrap();
     let message_id = queued["id"].as_str().unwrap();
-    while app.sim.received_requests() < 2 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until(
+        "two requests at the Cloud API",
+        Duration::from_secs(20),
+        || async {
+            match app.sim.received_requests() {
+                n if n >= 2 => Ok(()),
+                n => Err(n),
+            }
+        },
+    )
+    .await;
     // A status that names it (forged, or meant for another hub) is no proof it went out.
     for outbox in 0..64u64 {
         let status = json!({"id": format!("wamid.FORGED{outbox}"), "status": "delivered",
