@@ -10,8 +10,8 @@ pub enum Error {
     #[error("{0}")]
     Forbidden(&'static str),
     /// The chat's state does not allow it (someone else holds it, it is closed ...).
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{}", .0.message)]
+    Conflict(atende_data::refusals::Refusal),
     /// Outside the 24-hour window only a template may be sent.
     #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
     WindowClosed,

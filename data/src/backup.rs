@@ -98,9 +98,7 @@ impl Store {
     pub fn restore(file: &Path, dir: &Path) -> Result<()> {
         let has_files = dir.exists() && std::fs::read_dir(dir).map_err(io(dir))?.next().is_some();
         if has_files {
-            return Err(Error::Conflict(
-                "the data directory is not empty; restore into an empty directory",
-            ));
+            return Err(Error::Conflict(crate::refusals::RESTORE_TARGET_NOT_EMPTY));
         }
         // Check the whole file before writing anything.
         read_backup(file, |_| Ok(()))?;
@@ -120,9 +118,9 @@ impl Store {
             Record::Media { name, bytes } => {
                 let dir = self.media_dir();
                 std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-                let safe = Path::new(&name).file_name().ok_or(Error::Conflict(
-                    "a media file name in the backup is not valid",
-                ))?;
+                let safe = Path::new(&name)
+                    .file_name()
+                    .ok_or(Error::Conflict(crate::refusals::BACKUP_DAMAGED))?;
                 std::fs::write(dir.join(safe), bytes).map_err(io(&dir))?;
             }
         }
@@ -142,8 +140,7 @@ enum Record {
     },
 }
 
-const DAMAGED: Error =
-    Error::Conflict("the file is not an Atende backup, or it is damaged or truncated");
+const DAMAGED: Error = Error::Conflict(crate::refusals::BACKUP_DAMAGED);
 /// No single key, value or file in a backup is larger (a damaged length fails fast).
 const MAX_FIELD: u64 = 1 << 34;
 

@@ -118,9 +118,7 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Resolved> {
         if identity.is_empty() {
-            return Err(Error::Conflict(
-                "the customer has neither a phone nor a BSUID",
-            ));
+            return Err(Error::Conflict(crate::refusals::NO_RECIPIENT));
         }
         let _lock = self.contact_lock();
         let by_phone = match &identity.wa_id {

@@ -50,9 +50,7 @@ impl Store {
         let contact = self.contact(id)?.ok_or(Error::NotFound)?;
         let chats = self.contact_chats(contact.id, usize::MAX)?;
         if chats.iter().any(|c| c.status != ChatStatus::Closed) {
-            return Err(Error::Conflict(
-                "the contact has chats that are not closed; close them first",
-            ));
+            return Err(Error::Conflict(crate::refusals::CONTACT_HAS_OPEN_CHATS));
         }
         let t = self.trees();
         let mut erased = 0;

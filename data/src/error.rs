@@ -21,9 +21,9 @@ pub enum Error {
     /// A record that was asked for does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule or a state rule refused the change.
-    #[error("{0}")]
-    Conflict(&'static str),
+    /// A uniqueness rule or a state rule refused the change (`refusals.rs`).
+    #[error("{}", .0.message)]
+    Conflict(crate::refusals::Refusal),
     /// sled failed while reading or writing.
     #[error("storage failure")]
     Storage(#[from] sled::Error),

@@ -62,7 +62,7 @@ impl Store {
             None::<&[u8]>,
             Some(encode(queue)?),
         )?;
-        swapped.map_err(|_| crate::Error::Conflict("a queue with this id already exists"))
+        swapped.map_err(|_| crate::Error::Conflict(crate::refusals::QUEUE_TAKEN))
     }
 
     /// Replaces a queue.
@@ -108,9 +108,7 @@ impl Store {
             .into_iter()
             .any(|c| c.id != canned.id && c.shortcut == canned.shortcut);
         if taken {
-            return Err(crate::Error::Conflict(
-                "a canned response with this shortcut exists",
-            ));
+            return Err(crate::Error::Conflict(crate::refusals::SHORTCUT_TAKEN));
         }
         self.trees()
             .canned

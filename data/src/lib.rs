@@ -29,6 +29,7 @@ mod numbers;
 pub mod password;
 pub mod phone;
 pub mod records;
+pub mod refusals;
 pub mod reports;
 pub mod search;
 mod sessions;

@@ -45,7 +45,7 @@ impl Store {
             Some(encode(number)?),
         )?;
         self.flush_blocking()?;
-        swapped.map_err(|_| Error::Conflict("a number with this id already exists"))
+        swapped.map_err(|_| Error::Conflict(crate::refusals::NUMBER_TAKEN))
     }
 
     /// Replaces a number.

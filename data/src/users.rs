@@ -8,7 +8,7 @@ use crate::records::user::{normalize_email, NewUser, User};
 use crate::store::{decode, encode};
 use crate::{Error, Result, Store, UserId};
 
-const EMAIL_TAKEN: &str = "a user with this email already exists";
+use crate::refusals::EMAIL_TAKEN;
 
 impl Store {
     /// Creates a user; [`Error::Conflict`] when the email is taken.

@@ -199,6 +199,8 @@ async fn claiming_is_first_come_and_a_second_agent_gets_a_conflict() {
     statuses.sort();
     assert_eq!(statuses, [200, 409], "exactly one winner");
     let winner = if a.status() == 200 { &ana } else { &bia };
+    let loser = if a.status() == 200 { b } else { a };
+    assert_error(loser, 409, "claim_taken").await;
     let chat: Value = app
         .get(
             &format!("/api/v1/chats/{}", chat["id"].as_str().unwrap()),
@@ -613,7 +615,7 @@ async fn bad_sends_are_clear_4xx_and_send_nothing() {
             &json!({"client_id": "b6", "type": "text", "text": "x"}),
         )
         .await;
-    assert_error(closed, 409, "conflict").await;
+    assert_error(closed, 409, "chat_closed_write").await;
     assert_error(
         app.post(
             "/api/v1/chats/999999/messages",
@@ -682,7 +684,7 @@ async fn close_reopen_transfer_and_notes_follow_the_lifecycle() {
     assert_error(
         app.post(&at("close"), Some(&ana.access), &json!({})).await,
         409,
-        "conflict",
+        "chat_already_closed",
     )
     .await;
     let reopened: Value = app

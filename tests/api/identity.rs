@@ -366,7 +366,7 @@ async fn numbers_are_managed_by_admins_and_checked() {
     assert_error(
         app.post("/api/v1/numbers", Some(&admin.access), &new).await,
         409,
-        "conflict",
+        "number_taken",
     )
     .await;
     let bad = json!({"id": "a b", "name": "", "rate_limit": 5000});
@@ -439,7 +439,7 @@ async fn numbers_are_managed_by_admins_and_checked() {
         )
         .await,
         409,
-        "conflict",
+        "last_number",
     )
     .await;
 }

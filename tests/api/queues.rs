@@ -57,7 +57,7 @@ async fn admins_manage_queues_and_agents_read_them() {
         app.post("/api/v1/queues", Some(&admin.access), &vendas)
             .await,
         409,
-        "conflict",
+        "queue_taken",
     )
     .await;
     assert_error(

@@ -204,7 +204,7 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
         app.post("/api/v1/canned-responses", Some(&admin.access), &body)
             .await,
         409,
-        "conflict",
+        "shortcut_taken",
     )
     .await;
     assert_error(
@@ -596,7 +596,7 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         )
         .await,
         409,
-        "conflict",
+        "contact_has_open_chats",
     )
     .await;
     app.claim(&id, &admin).await;

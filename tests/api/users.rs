@@ -86,7 +86,7 @@ async fn a_taken_email_is_a_conflict() {
             &json!({"email": "ANA@test.local", "name": "Other", "role": "agent", "password": "password-2"}),
         )
         .await;
-    assert_error(response, 409, "conflict").await;
+    assert_error(response, 409, "email_taken").await;
 }
 
 #[actix_web::test]
@@ -307,11 +307,11 @@ async fn the_last_active_admin_cannot_be_lost() {
             &json!({"role": "agent"}),
         )
         .await;
-    assert_error(demote, 409, "conflict").await;
+    assert_error(demote, 409, "last_admin").await;
     let deactivate = app
         .send(Method::DELETE, &path, Some(&admin.access), &json!({}))
         .await;
-    assert_error(deactivate, 409, "conflict").await;
+    assert_error(deactivate, 409, "last_admin").await;
     // With a second admin it is allowed.
     app.user(&admin, "second@test.local", "admin").await;
     let demote = app

@@ -37,9 +37,10 @@ pub enum Error {
     /// The method is not served at this path.
     #[error("this method is not allowed here")]
     MethodNotAllowed,
-    /// The change contradicts the current state.
-    #[error("{0}")]
-    Conflict(String),
+    /// The change contradicts the current state; each rule has its own code
+    /// (`atende_data::refusals`, the one list of them).
+    #[error("{}", .0.message)]
+    Conflict(atende_data::refusals::Refusal),
     /// Outside the 24-hour customer-service window only templates may be sent.
     #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
     WindowClosed,
@@ -90,7 +91,7 @@ impl Error {
             Error::PasswordChangeRequired => "password_change_required",
             Error::NotFound => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
-            Error::Conflict(_) => "conflict",
+            Error::Conflict(refusal) => refusal.code,
             Error::TooLarge => "too_large",
             Error::WindowClosed => "window_closed",
             Error::NeedsPhone => "recipient_needs_phone",
@@ -195,7 +196,7 @@ impl From<atende_data::Error> for Error {
     fn from(error: atende_data::Error) -> Self {
         match error {
             atende_data::Error::NotFound => Error::NotFound,
-            atende_data::Error::Conflict(message) => Error::Conflict(message.into()),
+            atende_data::Error::Conflict(refusal) => Error::Conflict(refusal),
             // The disk: the client should try again later (Meta retries webhooks).
             other if other.is_storage() => {
                 tracing::error!(error = %chain(&other), "storage failure");
@@ -212,7 +213,7 @@ impl From<atende_actors::Error> for Error {
         match error {
             A::NotFound => Error::NotFound,
             A::Forbidden(message) => Error::Forbidden(message),
-            A::Conflict(message) => Error::Conflict(message),
+            A::Conflict(refusal) => Error::Conflict(refusal),
             A::WindowClosed => Error::WindowClosed,
             A::Invalid { field, problem } => Error::field(field, problem),
             A::Data(error) => error.into(),

@@ -79,15 +79,11 @@ impl ChatActor {
         }
         match (chat.status, chat.assignee) {
             (ChatStatus::Closed, _) => {
-                return Err(Error::Conflict(
-                    "the chat is closed; reopen it instead".into(),
-                ))
+                return Err(Error::Conflict(atende_data::refusals::CHAT_CLOSED_CLAIM))
             }
             (ChatStatus::Open, Some(holder)) if holder == by.id => return Ok(chat.clone()),
             (ChatStatus::Open, Some(_)) => {
-                return Err(Error::Conflict(
-                    "another agent already holds this chat".into(),
-                ))
+                return Err(Error::Conflict(atende_data::refusals::CLAIM_TAKEN))
             }
             _ => {}
         }
@@ -104,9 +100,7 @@ impl ChatActor {
     fn transfer(&mut self, by: &Caller, to: TransferTarget) -> Result<Chat> {
         self.check_holder(by)?;
         if self.chat.status == ChatStatus::Closed {
-            return Err(Error::Conflict(
-                "the chat is closed; reopen it first".into(),
-            ));
+            return Err(Error::Conflict(atende_data::refusals::CHAT_CLOSED_TRANSFER));
         }
         let now = Utc::now();
         let mut after = self.chat.clone();
@@ -139,7 +133,7 @@ impl ChatActor {
     fn close(&mut self, by: &Caller, note: Option<String>) -> Result<Chat> {
         self.check_holder(by)?;
         if self.chat.status == ChatStatus::Closed {
-            return Err(Error::Conflict("the chat is already closed".into()));
+            return Err(Error::Conflict(atende_data::refusals::CHAT_ALREADY_CLOSED));
         }
         let now = Utc::now();
         let mut after = self.chat.clone();
@@ -168,7 +162,7 @@ impl ChatActor {
             return Err(Error::NotFound);
         }
         if self.chat.status != ChatStatus::Closed {
-            return Err(Error::Conflict("the chat is not closed".into()));
+            return Err(Error::Conflict(atende_data::refusals::CHAT_NOT_CLOSED));
         }
         let mut after = self.chat.clone();
         after.status = ChatStatus::Open;

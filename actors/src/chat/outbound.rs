@@ -95,9 +95,7 @@ impl ChatActor {
         }
         self.check_holder(&msg.by)?;
         if self.chat.status == ChatStatus::Closed {
-            return Err(Error::Conflict(
-                "the chat is closed; reopen it to write".into(),
-            ));
+            return Err(Error::Conflict(atende_data::refusals::CHAT_CLOSED_WRITE));
         }
         let now = Utc::now();
         let is_template = matches!(msg.content, Outgoing::Template { .. });
@@ -420,11 +418,7 @@ impl ChatActor {
         match contact.recipient() {
             Some(Recipient::Phone(phone)) => body["to"] = json!(phone),
             Some(Recipient::UserId(user_id)) => body["recipient"] = json!(user_id),
-            None => {
-                return Err(Error::Conflict(
-                    "the customer has neither a phone nor a BSUID".into(),
-                ))
-            }
+            None => return Err(Error::Conflict(atende_data::refusals::NO_RECIPIENT)),
         }
         Ok(body)
     }

@@ -282,9 +282,7 @@ async fn delete_number(
         return Err(Error::NotFound);
     }
     if numbers.len() == 1 {
-        return Err(Error::Conflict(
-            "the last business number cannot be removed; add another first".into(),
-        ));
+        return Err(Error::Conflict(atende_data::refusals::LAST_NUMBER));
     }
     state.store.delete_number(&path)?;
     super::audit::record(

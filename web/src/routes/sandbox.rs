@@ -204,7 +204,7 @@ async fn customer_writes(
         Ingested::Stored(message) => {
             Ok(HttpResponse::Created().json(MessageView::new(&message, &state.store)))
         }
-        Ingested::Duplicate => Err(Error::Conflict("this message was already stored".into())),
+        Ingested::Duplicate => Err(Error::Conflict(atende_data::refusals::ALREADY_STORED)),
     }
 }
 

@@ -30,7 +30,6 @@ pub const MAX_CONCURRENT_CHATS: u32 = 100;
 const MAX_QUEUES_PER_USER: usize = 50;
 /// Longest queue id.
 const MAX_QUEUE_ID: usize = 64;
-const LAST_ADMIN: &str = "this is the last active admin; make another user admin first";
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -334,7 +333,7 @@ fn parse_id(raw: &str) -> Result<UserId> {
 fn guard_last_admin(store: &Store, current: &User, stays_admin: bool) -> Result<()> {
     let is_admin = current.active && current.role == Role::Admin;
     if is_admin && !stays_admin && store.active_admin_count()? <= 1 {
-        return Err(Error::Conflict(LAST_ADMIN.into()));
+        return Err(Error::Conflict(atende_data::refusals::LAST_ADMIN));
     }
     Ok(())
 }

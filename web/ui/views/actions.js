@@ -15,8 +15,7 @@ export async function claim(chat) {
     toast(t("chat.claimed"), "success");
     return updated;
   } catch (err) {
-    if (err.status === 409) toast(t("chat.claim_conflict"), "error", 6000);
-    else toast(errorText(err), "error");
+    toast(errorText(err), "error", err.status === 409 ? 6000 : undefined);
     return null;
   }
 }
@@ -27,7 +26,7 @@ export async function reopen(chat) {
     upsertChat(updated, "reopened");
     toast(t("chat.reopened"), "success");
   } catch (err) {
-    toast(err.status === 409 ? (err.message || t("chat.reopen_conflict")) : errorText(err), "error", 6000);
+    toast(errorText(err), "error", 6000);
   }
 }
 

@@ -123,8 +123,8 @@ export function createUsersSection() {
             toast(t("users.saved"), "success");
           }
         } catch (err) {
-          // 409 is a taken email, or losing the last admin (the API's sentence says which).
-          if (err.status === 409 && !err.fields && /e-?mail/i.test(err.message)) {
+          // A taken email belongs beside the email field (the last admin, in the form's note).
+          if (err.code === "email_taken") {
             err.fields = { email: t("users.conflict") };
           }
           throw err;

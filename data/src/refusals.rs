@@ -1,0 +1,76 @@
+//! Refusals: the state rules a change can break (HTTP 409), each with its own stable code
+//! for programs and a sentence for people. This is the one list of them: every crate
+//! refuses with one of these, the API answers with its code, and the console tells each
+//! in the user's language by its code.
+
+/// A state rule refused the change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// snake_case, stable: the API's `error.code`.
+    pub code: &'static str,
+    /// A short English sentence for people (the console translates by `code`).
+    pub message: &'static str,
+}
+
+macro_rules! refusals {
+    ($($(#[$doc:meta])* $name:ident = $code:literal, $message:literal;)*) => {
+        $($(#[$doc])* pub const $name: Refusal = Refusal { code: $code, message: $message };)*
+        /// Every refusal, for the documentation and its test.
+        pub const ALL: &[Refusal] = &[$($name),*];
+    };
+}
+
+refusals! {
+    /// A user with this email exists.
+    EMAIL_TAKEN = "email_taken", "a user with this email already exists";
+    /// The last active admin cannot be demoted or deactivated.
+    LAST_ADMIN = "last_admin", "this is the last active admin; make another user admin first";
+    /// A queue with this id exists.
+    QUEUE_TAKEN = "queue_taken", "a queue with this id already exists";
+    /// A business number with this id exists.
+    NUMBER_TAKEN = "number_taken", "a number with this id already exists";
+    /// The last business number stays.
+    LAST_NUMBER = "last_number", "the last business number cannot be removed; add another first";
+    /// Another canned response has this shortcut.
+    SHORTCUT_TAKEN = "shortcut_taken", "a canned response with this shortcut exists";
+    /// Another agent holds the chat ("Assumir" lost the race).
+    CLAIM_TAKEN = "claim_taken", "another agent already holds this chat";
+    /// A closed chat is reopened, not claimed.
+    CHAT_CLOSED_CLAIM = "chat_closed", "the chat is closed; reopen it instead";
+    /// A closed chat takes no reply until reopened.
+    CHAT_CLOSED_WRITE = "chat_closed_write", "the chat is closed; reopen it to write";
+    /// A closed chat is reopened before a transfer.
+    CHAT_CLOSED_TRANSFER = "chat_closed_transfer", "the chat is closed; reopen it first";
+    /// Closing what is closed.
+    CHAT_ALREADY_CLOSED = "chat_already_closed", "the chat is already closed";
+    /// Reopening what is not closed.
+    CHAT_NOT_CLOSED = "chat_not_closed", "the chat is not closed";
+    /// A contact with open or waiting chats is not erased.
+    CONTACT_HAS_OPEN_CHATS = "contact_has_open_chats", "the contact has chats that are not closed; close them first";
+    /// Nobody to write to (neither a phone nor a BSUID).
+    NO_RECIPIENT = "no_recipient", "the customer has neither a phone nor a BSUID";
+    /// A sandbox message whose id was stored before.
+    ALREADY_STORED = "already_stored", "this message was already stored";
+    /// A restore goes into an empty directory only.
+    RESTORE_TARGET_NOT_EMPTY = "restore_target_not_empty", "the data directory is not empty; restore into an empty directory";
+    /// The backup file is not one, or it is damaged.
+    BACKUP_DAMAGED = "backup_damaged", "the file is not an Atende backup, or it is damaged or truncated";
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_refusal_has_its_own_snake_case_code() {
+        let mut codes: Vec<&str> = super::ALL.iter().map(|r| r.code).collect();
+        for code in &codes {
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+        }
+        let count = codes.len();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), count, "a code used twice");
+    }
+}
