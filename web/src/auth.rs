@@ -126,6 +126,45 @@ impl FromRequest for Auth {
     }
 }
 
+/// A signed-in admin: a route that takes one is for admins only (403 for anyone else),
+/// as its signature says.
+pub struct Admin(pub User);
+
+/// A signed-in supervisor or admin (403 for an agent).
+pub struct Staff(pub User);
+
+impl FromRequest for Admin {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            Auth::from_request(req, payload)
+                .into_inner()
+                .and_then(|auth| {
+                    auth.require_admin()?;
+                    Ok(Admin(auth.0))
+                }),
+        )
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            Auth::from_request(req, payload)
+                .into_inner()
+                .and_then(|auth| {
+                    auth.require_staff()?;
+                    Ok(Staff(auth.0))
+                }),
+        )
+    }
+}
+
 impl FromRequest for Session {
     type Error = Error;
     type Future = Ready<Result<Self, Error>>;

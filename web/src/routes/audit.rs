@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::client_address;
-use crate::auth::Auth;
+use crate::auth::Admin;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::views::{page_cursor, page_limit, ErrorBody, Page};
@@ -75,10 +75,9 @@ pub struct AuditView {
 #[get("/audit")]
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _admin: Admin,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let query = query.into_inner();
     let limit = page_limit(query.limit)?;
     let actor = match &query.actor {

@@ -4,7 +4,7 @@
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Auth;
+use crate::auth::Admin;
 use crate::error::Result;
 use crate::state::AppState;
 use crate::views::ErrorBody;
@@ -19,8 +19,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     (status = 403, body = ErrorBody),
 ))]
 #[get("/backup")]
-async fn backup(state: web::Data<AppState>, req: HttpRequest, auth: Auth) -> Result<HttpResponse> {
-    auth.require_admin()?;
+async fn backup(state: web::Data<AppState>, req: HttpRequest, auth: Admin) -> Result<HttpResponse> {
     let store = state.store.clone();
     let name = format!(".backup-{}.tmp", hex::encode(atende_data::random_bytes(8)));
     let path = store.dir().join(name);

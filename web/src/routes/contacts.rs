@@ -97,6 +97,12 @@ pub struct KeyQuery {
     pub phone_number_id: Option<String>,
 }
 
+/// The contact `key` names (its id, phone in any form, or BSUID), for staff.
+pub(crate) fn any_contact(state: &AppState, key: &str, number: Option<&str>) -> Result<Contact> {
+    let found = state.store.find_contacts(key, number)?;
+    found.into_iter().next().ok_or(Error::NotFound)
+}
+
 /// The contact `key` names (its id, phone in any form, or BSUID) that the caller may see:
 /// staff see all, agents those with a chat they may see.
 pub(crate) fn visible_contact(
@@ -105,10 +111,10 @@ pub(crate) fn visible_contact(
     key: &str,
     number: Option<&str>,
 ) -> Result<Contact> {
-    let found = state.store.find_contacts(key, number)?;
     let Some(v) = visibility(auth) else {
-        return found.into_iter().next().ok_or(Error::NotFound);
+        return any_contact(state, key, number);
     };
+    let found = state.store.find_contacts(key, number)?;
     for contact in found {
         let chats = state.store.contact_chats(contact.id, MAX_HISTORY)?;
         if chats.iter().any(|c| v.allows(c)) {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Auth;
+use crate::auth::{Admin, Auth};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -156,10 +156,9 @@ async fn list_numbers(state: web::Data<AppState>, _auth: Auth) -> Result<HttpRes
 async fn create_number(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     body: Json<NewNumber>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let body = body.0;
     let id = body.id.trim().to_string();
     let mut fields = Fields::default();
@@ -213,11 +212,10 @@ async fn create_number(
 async fn update_number(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     path: web::Path<String>,
     body: Json<NumberChange>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let mut number = state.store.number(&path)?.ok_or(Error::NotFound)?;
     let change = body.0;
     let mut fields = Fields::default();
@@ -273,10 +271,9 @@ async fn update_number(
 async fn delete_number(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let numbers = state.store.numbers()?;
     if !numbers.iter().any(|n| n.id == *path) {
         return Err(Error::NotFound);

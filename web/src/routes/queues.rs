@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Auth;
+use crate::auth::{Admin, Auth, Staff};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -145,10 +145,9 @@ async fn list_queues(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResp
 #[post("/queues")]
 async fn create_queue(
     state: web::Data<AppState>,
-    auth: Auth,
+    _admin: Admin,
     body: Json<QueueBody>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let body = body.0;
     let mut fields = Fields::default();
     let id = match body.id.as_deref().map(str::trim) {
@@ -195,11 +194,10 @@ async fn create_queue(
 #[patch("/queues/{id}")]
 async fn update_queue(
     state: web::Data<AppState>,
-    auth: Auth,
+    _admin: Admin,
     path: web::Path<String>,
     body: Json<QueueChange>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let change = body.0;
     let mut fields = Fields::default();
     check(
@@ -238,10 +236,9 @@ async fn update_queue(
 #[delete("/queues/{id}")]
 async fn delete_queue(
     state: web::Data<AppState>,
-    auth: Auth,
+    _admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     if !state.store.delete_queue(&path)? {
         return Err(Error::NotFound);
     }
@@ -256,8 +253,7 @@ async fn delete_queue(
     (status = 403, body = ErrorBody),
 ))]
 #[get("/queues/live")]
-async fn live(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
-    auth.require_staff()?;
+async fn live(state: web::Data<AppState>, _staff: Staff) -> Result<HttpResponse> {
     let hub = state.hub.clone();
     let view = web::block(move || live_queues(&hub.store, &hub.board)).await??;
     Ok(HttpResponse::Ok().json(view))

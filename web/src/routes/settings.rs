@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Auth;
+use crate::auth::{Admin, Staff};
 use crate::error::Result;
 use crate::extract::Json;
 use crate::state::AppState;
@@ -97,8 +97,7 @@ impl From<Settings> for SettingsBody {
     (status = 403, body = ErrorBody),
 ))]
 #[get("/settings")]
-async fn get_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse> {
-    auth.require_staff()?;
+async fn get_settings(state: web::Data<AppState>, _staff: Staff) -> Result<HttpResponse> {
     let settings = state.store.settings()?;
     Ok(HttpResponse::Ok().json(SettingsBody::from((*settings).clone())))
 }
@@ -113,10 +112,9 @@ async fn get_settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResp
 async fn put_settings(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
-    auth: Auth,
+    auth: Admin,
     body: Json<SettingsBody>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let settings = checked(body.0)?;
     state.store.put_settings(&settings)?;
     state.store.durable().await?;

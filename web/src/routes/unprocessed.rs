@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::webhook::{process, served_numbers};
-use crate::auth::Auth;
+use crate::auth::Admin;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::views::{page_cursor, page_limit, ErrorBody, Page};
@@ -76,10 +76,9 @@ pub struct UnprocessedQuery {
 #[get("/unprocessed")]
 async fn list(
     state: web::Data<AppState>,
-    auth: Auth,
+    _admin: Admin,
     query: web::Query<UnprocessedQuery>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let limit = page_limit(query.limit)?;
     let before = page_cursor(query.cursor.as_deref())?;
     let mut entries = state.store.unprocessed_page(before, limit + 1)?;
@@ -105,10 +104,9 @@ async fn list(
 async fn replay(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let id: u64 = path.parse().map_err(|_| Error::NotFound)?;
     let mut entry = state.store.unprocessed(id)?.ok_or(Error::NotFound)?;
     let change: Value = serde_json::from_str(&entry.raw).map_err(Error::internal)?;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::auth::Auth;
+use crate::auth::{Admin, Auth, Staff};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -67,10 +67,9 @@ pub struct UpdateUser {
 #[get("/users")]
 async fn list_users(
     state: web::Data<AppState>,
-    auth: Auth,
+    _staff: Staff,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    auth.require_staff()?;
     let limit = query.limit()?;
     let after: Option<UserId> = page_cursor(query.cursor.as_deref())?;
     let mut users = state.store.users(after, limit + 1)?;
@@ -98,10 +97,9 @@ async fn list_users(
 async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     body: Json<CreateUser>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let body = body.0;
     let capacity = match body.max_concurrent_chats {
         Some(capacity) => capacity,
@@ -174,11 +172,10 @@ async fn get_user(
 async fn update_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     path: web::Path<String>,
     body: Json<UpdateUser>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let id = parse_id(&path)?;
     let change = body.0;
     let changed_fields = change.field_names();
@@ -292,10 +289,9 @@ fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sess
 async fn deactivate_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    auth: Auth,
+    auth: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    auth.require_admin()?;
     let id = parse_id(&path)?;
     let store = &state.store;
     let current = store.user(id)?.ok_or(Error::NotFound)?;
