@@ -680,3 +680,37 @@ async fn the_simulator_plays_a_username_only_customer_of_the_second_number() {
         .starts_with("BR."));
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_new_waiting_chat_is_announced_with_its_first_message() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let _ana = app.user(&admin, "ana@test.local", "agent").await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    sign_in(&browser, &app, "ana@test.local", "user-password-1").await;
+    // The page's notifications, recorded instead of shown.
+    browser
+        .eval(
+            "window.__notes = []; window.Notification = class { \
+               static permission = 'granted'; \
+               constructor(title, options) { window.__notes.push(title + ' | ' + options.body); } \
+               close() {} }; return true",
+            json!([]),
+        )
+        .await;
+    app.customer_says("5511912345000", "wamid.UI-N1", "Preciso de ajuda")
+        .await;
+    browser
+        .wait_until(
+            "the new-chat notification",
+            "window.__notes.some((n) => n.includes('Cliente 5511912345000: Preciso de ajuda'))",
+        )
+        .await;
+    let count = browser
+        .eval("return window.__notes.length", json!([]))
+        .await;
+    assert_eq!(count, 1, "announced once");
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

@@ -106,6 +106,9 @@ function typingOrViewing(kind, data) {
   if (kind === "typing") setTimeout(() => emit("typing", data.chat_id), TYPING_SHOWN + 50);
 }
 
+/** New waiting chats whose alert waits for their first message. */
+const newChatAlerts = new Set();
+
 function wantsNewChatAlerts(chat) {
   if (state.user.role === "agent") return true;
   return !state.user.queue_ids.length || (chat.queue_id && state.user.queue_ids.includes(chat.queue_id));
@@ -128,10 +131,8 @@ function onEvent(name, data) {
       const change = data.change || (name === "chat.created" ? "created" : "updated");
       const chat = upsertChat(data, change);
       if (name === "chat.created" && chat.status === "pending" && wantsNewChatAlerts(chat)) {
-        // The first message (with the customer's name) follows the creation at once.
-        setTimeout(() => {
-          if (session) alertChat(state.chats.get(chat.id) || chat, t("notify.new_chat"));
-        }, 700);
+        // Told when its first message (with the customer's name) arrives, right after.
+        newChatAlerts.add(chat.id);
       } else if ((change === "assigned" || change === "transferred") && chat.assignee_id === state.user.id &&
         (!old || old.assignee_id !== state.user.id)) {
         alertChat(chat, t("notify.assigned"));
@@ -144,6 +145,9 @@ function onEvent(name, data) {
       const chat = message.chat ? upsertChat(message.chat, "message") : state.chats.get(message.chat_id);
       delete message.chat;
       emit("message", { message, created: name === "message.created" });
+      if (name === "message.created" && newChatAlerts.delete(message.chat_id) && chat) {
+        alertChat(chat, t("notify.new_chat"));
+      }
       if (name === "message.created" && message.direction === "in" && message.type !== "reaction" && chat &&
         chat.assignee_id === state.user.id && chat.status === "open" &&
         (document.visibilityState !== "visible" || state.openChatId !== chat.id)) {
@@ -277,6 +281,7 @@ function startSession(user) {
 
 function endSession(notice) {
   session = false;
+  newChatAlerts.clear();
   if (socket) socket.stop();
   socket = null;
   if (view) view.instance.destroy();

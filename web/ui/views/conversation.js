@@ -14,18 +14,9 @@ import { createContactPanel } from "./contact-panel.js";
 import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, attachmentPreview, loadTemplates } from "./actions.js";
 import { visible } from "./chat-list.js";
 import { toast, errorText } from "./ui.js";
+import { uuid } from "../util.js";
 
 const TYPING_EVERY = 2000;
-
-/** A v4 UUID; crypto.randomUUID needs a secure context, getRandomValues does not. */
-export function uuid() {
-  if (window.crypto && crypto.randomUUID && window.isSecureContext) return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const x = [...b].map((n) => n.toString(16).padStart(2, "0")).join("");
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
-}
 
 /** options: {chatId, socket, onBack, onOpenChat(id)} -> {el, destroy} */
 export function createConversation({ chatId, socket, onBack, onOpenChat }) {
