@@ -80,7 +80,7 @@ impl Application {
         let hub = Arc::new(Hub::start(
             store.clone(),
             hub_config,
-            atende_web::conversation::render_event,
+            atende_web::views::render_event,
         ));
         let state = AppState::new(hub, &jwt_secret, web);
         let tls = settings.tls.as_deref().cloned();

@@ -23,7 +23,7 @@ mod event_log;
 mod events;
 mod flusher;
 mod ids;
-pub mod keys;
+mod keys;
 mod migrate;
 mod numbers;
 pub mod password;

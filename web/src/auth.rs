@@ -130,8 +130,8 @@ impl FromRequest for Auth {
 /// as its signature says.
 pub struct Admin(pub User);
 
-/// A signed-in supervisor or admin (403 for an agent).
-pub struct Staff(pub User);
+/// Proof that the caller is a signed-in supervisor or admin (403 for an agent).
+pub struct Staff;
 
 impl FromRequest for Admin {
     type Error = Error;
@@ -159,7 +159,7 @@ impl FromRequest for Staff {
                 .into_inner()
                 .and_then(|auth| {
                     auth.require_staff()?;
-                    Ok(Staff(auth.0))
+                    Ok(Staff)
                 }),
         )
     }

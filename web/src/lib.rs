@@ -11,21 +11,21 @@
 //! else slow runs through `web::block`; durability waits on the store's group-commit thread
 //! without blocking a worker.
 
-pub mod auth;
-pub mod conversation;
-pub mod error;
-pub mod extract;
-pub mod limits;
-pub mod middleware;
-pub mod openapi;
+mod auth;
+
+mod error;
+mod extract;
+mod limits;
+mod middleware;
+mod openapi;
 pub mod routes;
 pub mod sandbox;
-pub mod server;
-pub mod state;
-pub mod ui;
+mod server;
+mod state;
+mod ui;
 pub mod validate;
 pub mod views;
-pub mod ws;
+mod ws;
 
 pub use error::{Error, Result};
 pub use limits::{Rate, RateLimits};

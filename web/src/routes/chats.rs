@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Auth;
-use crate::conversation::{ChatView, MessageView};
+use crate::views::{ChatView, MessageView};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;

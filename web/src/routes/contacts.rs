@@ -8,7 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::chats::visibility;
 use crate::auth::Auth;
-use crate::conversation::{ChatView, ContactView};
+use crate::views::{ChatView, ContactView};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;

@@ -11,7 +11,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::chats::visible_chat;
 use crate::auth::Auth;
-use crate::conversation::MessageView;
+use crate::views::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;

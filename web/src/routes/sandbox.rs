@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::messages::MAX_TEXT;
 use crate::auth::Auth;
-use crate::conversation::MessageView;
+use crate::views::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::sandbox::payloads::is_user_id;

@@ -1,4 +1,5 @@
-//! Shapes the API shows: the public views of records, list pages and the error body.
+//! How records look in the API, in one place: users, list pages and the error body here;
+//! chats, messages and contacts (and the events' data) in `conversation`.
 
 use std::collections::BTreeMap;
 
@@ -7,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::Error;
+
+mod conversation;
+pub use conversation::{render_event, ChatView, ContactView, MessageView};
 
 /// Page size when a list request names none.
 pub const DEFAULT_PAGE: u32 = 50;
