@@ -3,13 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::keys::contact_key;
-use crate::keys::read_u64;
+use crate::keys::{
+    assignee_key, client_key, contact_key, message_key, read_u64, status_key, time_key,
+};
 use crate::records::chat::{Chat, ChatStatus, Message};
 use crate::records::contact::Contact;
 use crate::records::media::{MediaRecord, MediaState};
 use crate::store::{decode, encode};
-use crate::write::{assignee_key, client_key, message_key, status_key, time_key};
 use crate::{ChatId, ContactId, Error, Result, Store};
 
 /// Everything the hub holds about one contact.

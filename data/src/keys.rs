@@ -25,6 +25,45 @@ pub(crate) fn contact_key(contact: crate::ContactId, chat: crate::ChatId) -> Vec
     join(&[&contact.key(), &chat.key()])
 }
 
+/// A `chats_by_status_time` key: status, index time, chat.
+pub(crate) fn status_key(chat: &crate::Chat) -> Vec<u8> {
+    join(&[
+        &[chat.status.code()],
+        &time(chat.index_time()),
+        &chat.id.key(),
+    ])
+}
+
+/// A `chats_by_time` key: last activity, chat.
+pub(crate) fn time_key(chat: &crate::Chat) -> Vec<u8> {
+    join(&[&time(chat.updated_at), &chat.id.key()])
+}
+
+/// A `chats_by_assignee` key: user, status, index time, chat.
+pub(crate) fn assignee_key(user: [u8; 8], chat: &crate::Chat) -> Vec<u8> {
+    join(&[
+        &user,
+        &[chat.status.code()],
+        &time(chat.index_time()),
+        &chat.id.key(),
+    ])
+}
+
+/// A `messages` key: chat, message (a chat's messages in id order).
+pub(crate) fn message_key(chat: crate::ChatId, message: crate::MessageId) -> Vec<u8> {
+    join(&[&chat.key(), &message.key()])
+}
+
+/// A `client_ids` key: chat, the client's id.
+pub(crate) fn client_key(chat: crate::ChatId, client_id: &str) -> Vec<u8> {
+    join(&[&chat.key(), client_id.as_bytes()])
+}
+
+/// A `search` key: term, 0, chat.
+pub(crate) fn search_key(term: &str, chat: crate::ChatId) -> Vec<u8> {
+    join(&[term.as_bytes(), &[0], &chat.key()])
+}
+
 /// The tree names, one per record kind and index (docs/ARCHITECTURE.md, "Storage").
 pub mod trees {
     pub const META: &str = "meta";

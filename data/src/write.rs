@@ -21,8 +21,9 @@ use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 
-use crate::keys::contact_key;
-use crate::keys::{join, time};
+use crate::keys::{
+    assignee_key, client_key, contact_key, message_key, search_key, status_key, time_key,
+};
 use crate::records::chat::{Chat, Message};
 use crate::records::contact::Contact;
 use crate::records::media::MediaRecord;
@@ -31,7 +32,7 @@ use crate::records::report::DayStats;
 use crate::reports;
 use crate::search;
 use crate::store::{encode, encode_compact};
-use crate::{ChatId, MessageId, OutboxId, Result, Store, UserId};
+use crate::{ChatId, OutboxId, Result, Store, UserId};
 
 /// The trees a [`Write`] touches, in the order of [`Writer`]'s.
 #[derive(Clone, Copy)]
@@ -415,39 +416,6 @@ impl Store {
     pub async fn commit_grouped(&self, write: Write) -> Result<Result<()>> {
         self.flusher().commit(write).await
     }
-}
-
-pub(crate) fn status_key(chat: &Chat) -> Vec<u8> {
-    join(&[
-        &[chat.status.code()],
-        &time(chat.index_time()),
-        &chat.id.key(),
-    ])
-}
-
-pub(crate) fn time_key(chat: &Chat) -> Vec<u8> {
-    join(&[&time(chat.updated_at), &chat.id.key()])
-}
-
-pub(crate) fn assignee_key(user: [u8; 8], chat: &Chat) -> Vec<u8> {
-    join(&[
-        &user,
-        &[chat.status.code()],
-        &time(chat.index_time()),
-        &chat.id.key(),
-    ])
-}
-
-pub(crate) fn message_key(chat: ChatId, message: MessageId) -> Vec<u8> {
-    join(&[&chat.key(), &message.key()])
-}
-
-pub(crate) fn client_key(chat: ChatId, client_id: &str) -> Vec<u8> {
-    join(&[&chat.key(), client_id.as_bytes()])
-}
-
-pub(crate) fn search_key(term: &str, chat: ChatId) -> Vec<u8> {
-    join(&[term.as_bytes(), &[0], &chat.key()])
 }
 
 #[cfg(test)]

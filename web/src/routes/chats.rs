@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Auth;
-use crate::views::{ChatView, MessageView};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
 use crate::views::{page_limit, ErrorBody, Page};
+use crate::views::{ChatView, MessageView};
 
 /// Longest close note or internal note.
 pub const MAX_NOTE: usize = 4096;

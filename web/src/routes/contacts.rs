@@ -8,12 +8,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::chats::visibility;
 use crate::auth::Auth;
-use crate::views::{ChatView, ContactView};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
 use crate::views::{page_cursor, page_limit, ErrorBody, Page, MAX_PAGE};
+use crate::views::{ChatView, ContactView};
 
 /// Longest contact note.
 const MAX_NOTES: usize = 4096;

@@ -11,11 +11,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::chats::visible_chat;
 use crate::auth::Auth;
-use crate::views::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
+use crate::views::MessageView;
 use crate::views::{page_limit, ErrorBody, Page};
 
 /// WhatsApp's limit on a text message body.

@@ -13,13 +13,13 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::messages::MAX_TEXT;
 use crate::auth::Auth;
-use crate::views::MessageView;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::sandbox::payloads::is_user_id;
 use crate::sandbox::SANDBOX_SECOND_NUMBER_ID;
 use crate::state::AppState;
 use crate::validate::Fields;
+use crate::views::MessageView;
 use crate::views::{ErrorBody, Page};
 
 /// Messages of a simulated customer shown at most.
