@@ -4,6 +4,7 @@
 //! It is the only user of actix-web-actors (deprecated upstream for actix-ws), so a swap
 //! stays in this module.
 
+use std::num::NonZeroU32;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use atende_actors::chat::scope_of;
 use atende_actors::events::{lagged, Attach, Attached, Detach, Payload, Publish, ToConnection};
 use atende_actors::metrics::Metrics;
 use atende_data::{ChatId, User, UserId, Visibility};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -37,8 +39,8 @@ pub const MAX_FRAME: usize = 64 * 1024;
 /// a socket further behind resumes from the log).
 const MAILBOX: usize = 4096;
 /// Client frames per second allowed (typing bursts included), and the burst.
-const FRAMES_PER_SECOND: f64 = 10.0;
-const FRAME_BURST: f64 = 30.0;
+const FRAMES_PER_SECOND: NonZeroU32 = NonZeroU32::new(10).unwrap();
+const FRAME_BURST: NonZeroU32 = NonZeroU32::new(30).unwrap();
 /// A typing notice per chat at most this often.
 const TYPING_EVERY: Duration = Duration::from_secs(2);
 
@@ -110,8 +112,8 @@ pub struct WsConnection {
     authenticating: bool,
     last_heard: Instant,
     lagged: Arc<AtomicBool>,
-    tokens: f64,
-    refilled: Instant,
+    /// A token bucket over the client's frames.
+    frames: DefaultDirectRateLimiter,
     viewing: Option<ChatId>,
     last_typing: Option<(ChatId, Instant)>,
 }
@@ -124,8 +126,9 @@ impl WsConnection {
             authenticating: false,
             last_heard: Instant::now(),
             lagged: Arc::new(AtomicBool::new(false)),
-            tokens: FRAME_BURST,
-            refilled: Instant::now(),
+            frames: RateLimiter::direct(
+                Quota::per_second(FRAMES_PER_SECOND).allow_burst(FRAME_BURST),
+            ),
             viewing: None,
             last_typing: None,
         }
@@ -145,16 +148,7 @@ impl WsConnection {
 
     /// A token bucket over client frames; false when the client is flooding.
     fn admit_frame(&mut self) -> bool {
-        let now = Instant::now();
-        let earned = now.duration_since(self.refilled).as_secs_f64() * FRAMES_PER_SECOND;
-        self.tokens = (self.tokens + earned).min(FRAME_BURST);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        self.frames.check().is_ok()
     }
 
     fn authenticate(
