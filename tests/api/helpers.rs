@@ -119,6 +119,25 @@ impl TestApp {
         self.send(reqwest::Method::POST, path, token, body).await
     }
 
+    /// A DELETE with `token`.
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.send(reqwest::Method::DELETE, path, Some(token), &json!({}))
+            .await
+    }
+
+    /// `user` sends the text `text` to chat `id` with the client id `client_id`.
+    pub async fn send_text(
+        &self,
+        id: &str,
+        client_id: &str,
+        text: &str,
+        user: &Tokens,
+    ) -> Response {
+        let path = format!("/api/v1/chats/{id}/messages");
+        let body = json!({"client_id": client_id, "type": "text", "text": text});
+        self.post(&path, Some(&user.access), &body).await
+    }
+
     pub async fn send(
         &self,
         method: reqwest::Method,

@@ -88,14 +88,7 @@ async fn reply(
     let id = chat["id"].as_str().unwrap();
     app.claim(id, admin).await;
     let before = app.sim.sent().len();
-    let body = json!({"client_id": format!("c-{text}"), "type": "text", "text": text});
-    let response = app
-        .post(
-            &format!("/api/v1/chats/{id}/messages"),
-            Some(&admin.access),
-            &body,
-        )
-        .await;
+    let response = app.send_text(id, &format!("c-{text}"), text, admin).await;
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let sent = app
         .sim
@@ -399,49 +392,14 @@ async fn numbers_are_managed_by_admins_and_checked() {
         ),
         (Some(false), true)
     );
-    let gone = app
-        .send(
-            reqwest::Method::DELETE,
-            path,
-            Some(&admin.access),
-            &json!({}),
-        )
-        .await;
+    let gone = app.delete(path, &admin.access).await;
     assert_eq!(gone.status(), 204);
-    let missing = app
-        .send(
-            reqwest::Method::DELETE,
-            path,
-            Some(&admin.access),
-            &json!({}),
-        )
-        .await;
+    let missing = app.delete(path, &admin.access).await;
     assert_error(missing, 404, "not_found").await;
     let second = format!("/api/v1/numbers/{SECOND}");
-    assert_eq!(
-        app.send(
-            reqwest::Method::DELETE,
-            &second,
-            Some(&admin.access),
-            &json!({})
-        )
-        .await
-        .status(),
-        204
-    );
+    assert_eq!(app.delete(&second, &admin.access).await.status(), 204);
     let last = format!("/api/v1/numbers/{NUMBER}");
-    assert_error(
-        app.send(
-            reqwest::Method::DELETE,
-            &last,
-            Some(&admin.access),
-            &json!({}),
-        )
-        .await,
-        409,
-        "last_number",
-    )
-    .await;
+    assert_error(app.delete(&last, &admin.access).await, 409, "last_number").await;
 }
 
 #[actix_web::test]
@@ -701,15 +659,8 @@ async fn a_type_that_cannot_go_to_a_bsuid_fails_for_good_with_a_reason() {
         title: "Business-scoped User ID (BSUID) recipients are not supported for this message."
             .into(),
     }]);
-    let body = json!({"client_id": "f1", "type": "text", "text": "não vai"});
     assert_eq!(
-        app.post(
-            &format!("/api/v1/chats/{id}/messages"),
-            Some(&admin.access),
-            &body
-        )
-        .await
-        .status(),
+        app.send_text(id, "f1", "não vai", &admin).await.status(),
         202
     );
     let path = format!("/api/v1/chats/{id}/messages");
@@ -902,14 +853,8 @@ async fn a_numbers_new_rate_limit_paces_its_next_sends() {
     let id = chat["id"].as_str().unwrap();
     let started = std::time::Instant::now();
     for n in 0..3 {
-        let body =
-            json!({"client_id": format!("r{n}"), "type": "text", "text": format!("lenta {n}")});
         let response = app
-            .post(
-                &format!("/api/v1/chats/{id}/messages"),
-                Some(&admin.access),
-                &body,
-            )
+            .send_text(id, &format!("r{n}"), &format!("lenta {n}"), &admin)
             .await;
         assert_eq!(response.status(), 202);
     }

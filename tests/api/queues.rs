@@ -107,24 +107,13 @@ async fn admins_manage_queues_and_agents_read_them() {
         .unwrap();
     assert_eq!(list["items"][0]["id"], "vendas");
     assert_eq!(
-        app.send(
-            Method::DELETE,
-            "/api/v1/queues/vendas",
-            Some(&admin.access),
-            &json!({})
-        )
-        .await
-        .status(),
+        app.delete("/api/v1/queues/vendas", &admin.access)
+            .await
+            .status(),
         204
     );
     assert_error(
-        app.send(
-            Method::DELETE,
-            "/api/v1/queues/vendas",
-            Some(&admin.access),
-            &json!({}),
-        )
-        .await,
+        app.delete("/api/v1/queues/vendas", &admin.access).await,
         404,
         "not_found",
     )

@@ -250,19 +250,8 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
         changed.json::<Value>().await.unwrap()["text"],
         "Novo horário"
     );
-    assert_eq!(
-        app.send(Method::DELETE, &path, Some(&admin.access), &json!({}))
-            .await
-            .status(),
-        204
-    );
-    assert_error(
-        app.send(Method::DELETE, &path, Some(&admin.access), &json!({}))
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
+    assert_eq!(app.delete(&path, &admin.access).await.status(), 204);
+    assert_error(app.delete(&path, &admin.access).await, 404, "not_found").await;
 }
 
 #[actix_web::test]
@@ -588,13 +577,8 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
     let id = chat["id"].as_str().unwrap().to_string();
     // Erasure waits until the chat is closed.
     assert_error(
-        app.send(
-            Method::DELETE,
-            &format!("/api/v1/contacts/{number}"),
-            Some(&admin.access),
-            &json!({}),
-        )
-        .await,
+        app.delete(&format!("/api/v1/contacts/{number}"), &admin.access)
+            .await,
         409,
         "contact_has_open_chats",
     )
@@ -648,12 +632,7 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
     let (_, ready) = Socket::signed_in(&app, &admin.access, None).await;
     let before = ready["seq"].as_u64().unwrap();
     let erased = app
-        .send(
-            Method::DELETE,
-            &format!("/api/v1/contacts/{number}"),
-            Some(&admin.access),
-            &json!({}),
-        )
+        .delete(&format!("/api/v1/contacts/{number}"), &admin.access)
         .await;
     assert_eq!(erased.status(), 204);
     assert_error(

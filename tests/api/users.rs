@@ -168,9 +168,7 @@ async fn agents_and_supervisors_cannot_administer_users() {
             )
             .await;
         assert_error(patch, 403, "forbidden").await;
-        let delete = app
-            .send(Method::DELETE, &path, Some(&who.access), &json!({}))
-            .await;
+        let delete = app.delete(&path, &who.access).await;
         assert_error(delete, 403, "forbidden").await;
     }
     // Supervisors read; agents read only themselves.
@@ -237,9 +235,7 @@ async fn deactivating_a_user_ends_their_sessions_at_once() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     assert_eq!(app.get("/api/v1/auth/me", &ana.access).await.status(), 200);
     let path = format!("/api/v1/users/{}", ana.id());
-    let response = app
-        .send(Method::DELETE, &path, Some(&admin.access), &json!({}))
-        .await;
+    let response = app.delete(&path, &admin.access).await;
     assert_eq!(response.status(), 204);
     assert_error(
         app.get("/api/v1/auth/me", &ana.access).await,
@@ -308,9 +304,7 @@ async fn the_last_active_admin_cannot_be_lost() {
         )
         .await;
     assert_error(demote, 409, "last_admin").await;
-    let deactivate = app
-        .send(Method::DELETE, &path, Some(&admin.access), &json!({}))
-        .await;
+    let deactivate = app.delete(&path, &admin.access).await;
     assert_error(deactivate, 409, "last_admin").await;
     // With a second admin it is allowed.
     app.user(&admin, "second@test.local", "admin").await;
