@@ -196,6 +196,13 @@ pub struct ServeArgs {
     /// Hours events are kept for reconnecting browsers, at most.
     #[arg(long, env = "ATENDE_EVENT_RETENTION_HOURS", default_value_t = 24)]
     pub event_retention_hours: u32,
+    /// Milliseconds before the first retry of a failed outgoing webhook; each next retry
+    /// waits twice as long, up to an hour.
+    #[arg(long, env = "ATENDE_HOOK_RETRY_MS", default_value_t = 15_000)]
+    pub hook_retry_ms: u64,
+    /// Seconds a webhook subscription may fail on every delivery before it is paused.
+    #[arg(long, env = "ATENDE_HOOK_PAUSE_AFTER", default_value_t = 86_400)]
+    pub hook_pause_after: u64,
     /// Graph API base URL, with version.
     #[arg(long, env = "WHATSAPP_API_URL", default_value = DEFAULT_WHATSAPP_API_URL)]
     pub whatsapp_api_url: String,
@@ -290,6 +297,8 @@ pub struct Settings {
     /// How long events are kept for resuming sockets.
     pub retention: atende_actors::events::Retention,
     pub presence: atende_actors::events::PresenceRules,
+    /// How outgoing webhooks are retried and paused.
+    pub hooks: atende_actors::hooks::HookRules,
     /// Stop gracefully on SIGINT/SIGTERM (off in tests that run many hubs in a process).
     pub handle_signals: bool,
 }
@@ -386,6 +395,11 @@ impl Settings {
             },
             presence: atende_actors::events::PresenceRules {
                 offline_grace: std::time::Duration::from_secs(args.offline_grace),
+            },
+            hooks: atende_actors::hooks::HookRules {
+                retry_base: std::time::Duration::from_millis(args.hook_retry_ms.max(1)),
+                pause_after: chrono::Duration::seconds(args.hook_pause_after.clamp(1, 1 << 40) as i64),
+                ..Default::default()
             },
             handle_signals: true,
         })

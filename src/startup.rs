@@ -160,6 +160,7 @@ async fn whatsapp_side(
             retention: settings.retention,
             presence: settings.presence,
             sandbox_number: None,
+            hooks: settings.hooks,
         };
         return Ok((
             config,
@@ -195,6 +196,7 @@ async fn whatsapp_side(
         retention: settings.retention,
         presence: settings.presence,
         sandbox_number: Some(number),
+        hooks: settings.hooks,
     };
     Ok((config, Some(app_secret), Some(sim)))
 }

@@ -43,6 +43,8 @@ pub enum Payload {
         chat: Box<Chat>,
         contact: Option<Box<Contact>>,
     },
+    /// A contact, created or changed.
+    Contact(Box<Contact>),
     /// Anything else, already JSON (typing, presence, queue statistics).
     Json(Value),
 }
@@ -63,6 +65,18 @@ pub struct Retention {
 pub struct PresenceRules {
     /// A user with no socket stays online this long (reloads, short network drops).
     pub offline_grace: Duration,
+}
+
+impl Publish {
+    /// `contact.updated`, for the staff and the webhooks, once the change is written.
+    pub fn contact(contact: Contact, flushed: bool) -> Publish {
+        Publish {
+            name: "contact.updated",
+            scope: Scope::Staff,
+            payload: Payload::Contact(Box::new(contact)),
+            flushed,
+        }
+    }
 }
 
 /// Number, log and fan out an event.
@@ -175,6 +189,9 @@ pub struct EventBus {
     flushing: bool,
     sessions: HashMap<UserId, SessionEntry>,
     next_connection: u64,
+    /// The webhook dispatcher, told of every event fanned out while `hooks_wanted`.
+    hooks: Option<Recipient<crate::hooks::Fanned>>,
+    hooks_wanted: Arc<AtomicBool>,
 }
 
 impl EventBus {
@@ -200,6 +217,8 @@ impl EventBus {
             flushing: false,
             sessions: HashMap::new(),
             next_connection: 0,
+            hooks: None,
+            hooks_wanted: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -229,8 +248,20 @@ impl EventBus {
         }));
     }
 
+    /// Logs an event whose change is on disk and hands it to every socket that may see
+    /// it and to the webhook dispatcher. Only such events are logged: a browser resuming
+    /// after a crash, or the dispatcher catching up, never hears of a change the crash
+    /// took back.
     fn fan_out(&mut self, event: Event) {
+        if let Err(error) = self.store.append_event(&event) {
+            tracing::error!(%error, "an event could not be logged");
+        }
         self.published = event.seq;
+        if let Some(hooks) = &self.hooks {
+            if self.hooks_wanted.load(Ordering::SeqCst) {
+                hooks.do_send(crate::hooks::Fanned(event.clone()));
+            }
+        }
         let frame = ToConnection::Event(ByteString::from(event.frame()));
         for entry in self.sessions.values_mut() {
             if event.scope.allows(&entry.viewer) {
@@ -288,9 +319,6 @@ impl Handler<Publish> for EventBus {
             at: Utc::now(),
         };
         self.next_seq += 1;
-        if let Err(error) = self.store.append_event(&event) {
-            tracing::error!(%error, "an event could not be logged");
-        }
         if self.flushing {
             self.pending.push((event, msg.flushed));
         } else if msg.flushed {
@@ -384,6 +412,24 @@ impl Handler<SetRouter> for EventBus {
 
     fn handle(&mut self, msg: SetRouter, _: &mut Context<Self>) {
         self.router = Some(msg.0);
+    }
+}
+
+/// Tells the bus where the webhook dispatcher is, and the flag that says whether it has
+/// any subscription.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetHooks {
+    pub hooks: Recipient<crate::hooks::Fanned>,
+    pub wanted: Arc<AtomicBool>,
+}
+
+impl Handler<SetHooks> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetHooks, _: &mut Context<Self>) {
+        self.hooks = Some(msg.hooks);
+        self.hooks_wanted = msg.wanted;
     }
 }
 

@@ -9,7 +9,8 @@ use atende_data::Store;
 use serde_json::Value;
 
 use crate::agent_session::PresenceBoard;
-use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetRouter};
+use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetHooks, SetRouter};
+use crate::hooks::{HookRules, Hooks};
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
 use crate::router::{Router, RouterParts};
@@ -41,6 +42,8 @@ pub struct HubConfig {
     pub presence: PresenceRules,
     /// In sandbox mode, the simulated business number.
     pub sandbox_number: Option<String>,
+    /// How outgoing webhooks are retried.
+    pub hooks: HookRules,
 }
 
 impl HubConfig {
@@ -54,6 +57,7 @@ impl HubConfig {
 pub struct Hub {
     pub router: Addr<Router>,
     pub bus: Addr<EventBus>,
+    pub hooks: Addr<Hooks>,
     pub board: PresenceBoard,
     pub store: Store,
     pub config: HubConfig,
@@ -90,11 +94,18 @@ impl Hub {
         };
         let router = Router::new(store.clone(), config.clone(), parts).start();
         bus.do_send(SetRouter(router.clone()));
+        let wanted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hooks = Hooks::new(store.clone(), config.hooks, bus.clone(), wanted.clone()).start();
+        bus.do_send(SetHooks {
+            hooks: hooks.clone().recipient(),
+            wanted,
+        });
         watch_clock(metrics.clone());
         Hub {
             metrics,
             router,
             bus,
+            hooks,
             board,
             store,
             config,

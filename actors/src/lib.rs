@@ -12,6 +12,7 @@ pub mod assign;
 pub mod chat;
 mod error;
 pub mod events;
+pub mod hooks;
 pub mod hours;
 pub mod hub;
 pub mod media;

@@ -134,10 +134,13 @@ impl Router {
     fn resolve_chat(&mut self, message: &InboundMessage) -> Result<(ChatId, Contact)> {
         let now = Utc::now();
         let number = &message.phone_number_id;
-        let contact = self
+        let resolved = self
             .store
-            .resolve_contact(number, &message.identity, now)?
-            .contact;
+            .resolve_contact(number, &message.identity, now)?;
+        let contact = resolved.contact;
+        if resolved.changed {
+            self.bus.do_send(Publish::contact(contact.clone(), false));
+        }
         let customer_wrote = message.origin == Origin::Customer;
         if let Some(chat) = self.store.latest_chat(contact.id, number)? {
             if chat.status != ChatStatus::Closed || !customer_wrote {
@@ -360,6 +363,7 @@ impl Handler<IngestUserIdChange> for Router {
     fn handle(&mut self, msg: IngestUserIdChange, _: &mut Context<Self>) -> Self::Result {
         let change = msg.change;
         let store = self.store.clone();
+        let bus = self.bus.clone();
         let number = &change.phone_number_id;
         let now = Utc::now();
         let rekeyed = match store.rekey_contact(number, &change.previous, &change.current, now) {
@@ -379,7 +383,8 @@ impl Handler<IngestUserIdChange> for Router {
         Box::pin(async move {
             match rekeyed? {
                 Some(contact) => {
-                    tracing::info!(contact_id = %contact.id, "a customer's BSUID changed")
+                    tracing::info!(contact_id = %contact.id, "a customer's BSUID changed");
+                    bus.do_send(Publish::contact(contact, false));
                 }
                 None => tracing::info!("a BSUID change for an unknown customer"),
             }

@@ -99,6 +99,14 @@ pub mod trees {
     pub const REPORTS: &str = "reports";
     /// The record of the write being applied (see `write.rs`).
     pub const JOURNAL: &str = "journal";
+    /// API tokens by id.
+    pub const API_TOKENS: &str = "api_tokens";
+    /// Outgoing webhook subscriptions by id.
+    pub const WEBHOOK_SUBSCRIPTIONS: &str = "webhook_subscriptions";
+    /// (subscription id, event number) -> delivery.
+    pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
+    /// The keys of the deliveries still pending, so start-up need not read them all.
+    pub const WEBHOOK_PENDING: &str = "webhook_pending";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -129,6 +137,10 @@ pub mod trees {
         AUDIT,
         REPORTS,
         JOURNAL,
+        API_TOKENS,
+        WEBHOOK_SUBSCRIPTIONS,
+        WEBHOOK_DELIVERIES,
+        WEBHOOK_PENDING,
     ];
 }
 
@@ -136,6 +148,8 @@ pub mod trees {
 pub mod meta {
     pub const SCHEMA_VERSION: &[u8] = b"schema_version";
     pub const JWT_KEY: &[u8] = b"jwt_key";
+    /// The newest event the webhook dispatcher made deliveries for.
+    pub const HOOKS_CURSOR: &[u8] = b"hooks_cursor";
 }
 
 #[cfg(test)]

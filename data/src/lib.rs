@@ -23,6 +23,7 @@ mod event_log;
 mod events;
 mod flusher;
 mod ids;
+mod integrations;
 mod keys;
 mod migrate;
 mod numbers;
@@ -52,6 +53,9 @@ pub use records::chat::{
 };
 pub use records::contact::{Contact, Identity, KeyKind, Recipient};
 pub use records::event::{Event, Scope, Viewer};
+pub use records::integration::{
+    ApiToken, Attempt, Delivery, DeliveryState, Subscription, TokenScope,
+};
 pub use records::media::{MediaRecord, MediaState};
 pub use records::number::BusinessNumber;
 pub use records::outbox::{OutboxEntry, OutboxKind};

@@ -55,6 +55,10 @@ refusals! {
     RESTORE_TARGET_NOT_EMPTY = "restore_target_not_empty", "the data directory is not empty; restore into an empty directory";
     /// The backup file is not one, or it is damaged.
     BACKUP_DAMAGED = "backup_damaged", "the file is not an Atende backup, or it is damaged or truncated";
+    /// An install keeps a bounded number of API tokens.
+    TOO_MANY_TOKENS = "too_many_tokens", "this install has as many API tokens as it may; revoke one first";
+    /// An install keeps a bounded number of webhook subscriptions.
+    TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions", "this install has as many webhook subscriptions as it may; remove one first";
 }
 
 #[cfg(test)]

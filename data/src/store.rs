@@ -74,6 +74,10 @@ pub(crate) struct Trees {
     pub(crate) canned: sled::Tree,
     pub(crate) audit: sled::Tree,
     pub(crate) reports: sled::Tree,
+    pub(crate) api_tokens: sled::Tree,
+    pub(crate) subscriptions: sled::Tree,
+    pub(crate) deliveries: sled::Tree,
+    pub(crate) deliveries_pending: sled::Tree,
 }
 
 impl Trees {
@@ -144,6 +148,10 @@ impl Store {
             queues: tree(trees::QUEUES)?,
             canned: tree(trees::CANNED_RESPONSES)?,
             audit: tree(trees::AUDIT)?,
+            api_tokens: tree(trees::API_TOKENS)?,
+            subscriptions: tree(trees::WEBHOOK_SUBSCRIPTIONS)?,
+            deliveries: tree(trees::WEBHOOK_DELIVERIES)?,
+            deliveries_pending: tree(trees::WEBHOOK_PENDING)?,
             reports: {
                 let reports = tree(trees::REPORTS)?;
                 reports.set_merge_operator(crate::reports::merge_counts);

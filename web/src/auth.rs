@@ -8,12 +8,14 @@ use std::future::{ready, Ready};
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use atende_data::{User, UserId};
+use atende_data::{ApiToken, Role, TokenScope, User, UserId};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use crate::error::Error;
+use crate::scopes::Need;
 use crate::state::AppState;
 
 /// How long an access token lives; short, because refresh tokens renew it silently.
@@ -93,15 +95,103 @@ fn authenticate(req: &HttpRequest) -> Result<User, Error> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| Error::internal(std::io::Error::other("app state missing")))?;
-    let claims = bearer(req)
-        .and_then(|token| state.tokens.verify(token))
-        .ok_or(SIGN_IN)?;
+    let token = bearer(req).ok_or(SIGN_IN)?;
+    if token.starts_with(API_TOKEN_PREFIX) {
+        return authenticate_token(state, req, token);
+    }
+    let claims = state.tokens.verify(token).ok_or(SIGN_IN)?;
     let id: UserId = claims.sub.parse().map_err(|_| SIGN_IN)?;
     let user = state.store.user(id)?.ok_or(SESSION_ENDED)?;
     if !user.active || user.session_epoch != claims.ep {
         return Err(SESSION_ENDED);
     }
     Ok(user)
+}
+
+/// How every API token begins, so it is told from an access token at a glance (and by
+/// secret scanners).
+pub const API_TOKEN_PREFIX: &str = "atd_";
+/// A token's last use is written at most this often.
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
+const BAD_TOKEN: Error = Error::Unauthorized {
+    code: "invalid_token",
+    message: "this API token is not valid: it was revoked, or was never issued",
+};
+
+/// A new API token's text for token `id`: the prefix, the id, and 256 random bits.
+pub fn new_api_token(id: UserId) -> (String, [u8; 32]) {
+    let secret = atende_data::tokens::generate();
+    let hash = atende_data::tokens::hash(&secret);
+    (format!("{API_TOKEN_PREFIX}{id}_{secret}"), hash)
+}
+
+/// The stored token an API token's text names, if its secret matches.
+pub fn api_token(state: &AppState, text: &str) -> Result<ApiToken, Error> {
+    let rest = text.strip_prefix(API_TOKEN_PREFIX).ok_or(BAD_TOKEN)?;
+    let (id, secret) = rest.split_once('_').ok_or(BAD_TOKEN)?;
+    let id: UserId = id.parse().map_err(|_| BAD_TOKEN)?;
+    let token = state.store.api_token(id)?.ok_or(BAD_TOKEN)?;
+    let hash = atende_data::tokens::hash(secret);
+    if bool::from(hash.ct_eq(&token.hash)) {
+        Ok(token)
+    } else {
+        Err(BAD_TOKEN)
+    }
+}
+
+/// An API token's request: the token must hold what the route needs (scopes.rs); it acts
+/// as a user of its own, named after it, who sees every chat.
+fn authenticate_token(state: &AppState, req: &HttpRequest, text: &str) -> Result<User, Error> {
+    let token = api_token(state, text)?;
+    let pattern = req.match_pattern().unwrap_or_default();
+    let need = crate::scopes::need(req.method(), &pattern);
+    match need {
+        Some(Need::AnyToken) => {}
+        Some(Need::Scope(scope)) if token.allows(scope) => {}
+        Some(Need::Scope(scope)) => return Err(Error::ScopeMissing(Some(scope.as_str()))),
+        None => return Err(Error::ScopeMissing(None)),
+    }
+    let now = Utc::now();
+    if token
+        .last_used_at
+        .is_none_or(|at| (now - at).num_seconds() >= TOUCH_EVERY_SECONDS)
+    {
+        state.store.touch_api_token(token.id, now)?;
+    }
+    if need == Some(Need::Scope(TokenScope::Admin)) {
+        crate::routes::audit::record(
+            state,
+            req,
+            Some(token.id),
+            "token.used",
+            Some(token.id.to_string()),
+            Some(format!("{} {pattern}", req.method())),
+        )?;
+    }
+    Ok(token_user(&token))
+}
+
+/// The user an API token acts as.
+pub fn token_user(token: &ApiToken) -> User {
+    User {
+        id: token.id,
+        email: String::new(),
+        name: token.name.clone(),
+        role: if token.scopes.contains(&TokenScope::Admin) {
+            Role::Admin
+        } else {
+            Role::Supervisor
+        },
+        active: true,
+        max_concurrent_chats: 0,
+        queue_ids: Vec::new(),
+        password_hash: String::new(),
+        must_change_password: false,
+        session_epoch: 0,
+        created_at: token.created_at,
+        updated_at: token.created_at,
+    }
 }
 
 /// A signed-in user who may use the hub (no password change pending).

@@ -28,6 +28,9 @@ pub enum Error {
     /// Signed in, but not allowed to do this.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// An API token without the scope a route needs (`None`: the route is for people).
+    #[error("{}", match .0 { Some(scope) => format!("this API token lacks the scope {scope}"), None => "this route is for people signed in, not API tokens".into() })]
+    ScopeMissing(Option<&'static str>),
     /// Signed in with a password that must be changed before anything else.
     #[error("the password must be changed before using the hub")]
     PasswordChangeRequired,
@@ -89,6 +92,7 @@ impl Error {
             Error::Unauthorized { code, .. } => code,
             Error::Forbidden(_) => "forbidden",
             Error::PasswordChangeRequired => "password_change_required",
+            Error::ScopeMissing(_) => "scope_missing",
             Error::NotFound => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
             Error::Conflict(refusal) => refusal.code,
@@ -145,7 +149,9 @@ impl ResponseError for Error {
         match self {
             Error::Validation { .. } => StatusCode::BAD_REQUEST,
             Error::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) | Error::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::PasswordChangeRequired | Error::ScopeMissing(_) => {
+                StatusCode::FORBIDDEN
+            }
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Error::Conflict(_) => StatusCode::CONFLICT,

@@ -20,6 +20,7 @@ mod middleware;
 mod openapi;
 pub mod routes;
 pub mod sandbox;
+mod scopes;
 mod server;
 mod state;
 mod ui;

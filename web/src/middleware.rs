@@ -200,10 +200,17 @@ fn check_rates(req: &ServiceRequest, state: &AppState) -> Result<(), std::time::
     if let Some(ip) = address {
         limits.per_address.check(&ip)?;
     }
-    // The signature check is cheap; the user is looked up later, by the extractor.
-    let user = bearer(req.request())
-        .and_then(|token| state.tokens.verify(token))
-        .and_then(|claims| claims.sub.parse::<u64>().ok());
+    // The signature check is cheap; the user is looked up later, by the extractor. An API
+    // token counts against its own bucket once its secret is checked (so nobody can spend
+    // another token's requests by naming its id).
+    let user = bearer(req.request()).and_then(|token| {
+        if token.starts_with(crate::auth::API_TOKEN_PREFIX) {
+            crate::auth::api_token(state, token).ok().map(|t| t.id.0)
+        } else {
+            let claims = state.tokens.verify(token)?;
+            claims.sub.parse::<u64>().ok()
+        }
+    });
     user.map_or(Ok(()), |id| limits.per_user.check(&id))
 }
 

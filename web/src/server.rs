@@ -54,6 +54,8 @@ pub fn app(
                 .configure(routes::settings::configure)
                 .configure(routes::queues::configure)
                 .configure(routes::numbers::configure)
+                .configure(routes::tokens::configure)
+                .configure(routes::integrations::configure)
                 .configure(routes::canned::configure)
                 .configure(routes::audit::configure)
                 .configure(routes::backup::configure)

@@ -5,6 +5,7 @@ pub mod canned;
 pub mod chat;
 pub mod contact;
 pub mod event;
+pub mod integration;
 pub mod media;
 pub mod number;
 pub mod outbox;

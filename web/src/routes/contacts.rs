@@ -203,7 +203,12 @@ async fn update_contact(
         }
     })?;
     state.store.durable().await?;
-    Ok(HttpResponse::Ok().json(ContactView::new(&contact, &state.store)))
+    let view = ContactView::new(&contact, &state.store);
+    state
+        .hub
+        .bus
+        .do_send(atende_actors::events::Publish::contact(contact, true));
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// A contact's chats, newest first (the ones the caller may see).

@@ -306,6 +306,7 @@ pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> 
                 None => ChatView::new(chat, store),
             },
         }),
+        Payload::Contact(contact) => serde_json::to_string(&ContactView::new(contact, store)),
         Payload::Json(value) => return value.to_string(),
     };
     // The views are plain data: serializing them cannot fail.

@@ -1,0 +1,681 @@
+//! [`Hooks`]: outgoing webhooks (docs/ARCHITECTURE.md, "Integrations").
+//!
+//! The event bus hands over every event it fans out, so only events whose change is on
+//! disk. For each subscription that wants it, the event becomes a [`Delivery`], stored
+//! under (subscription, event number) with the exact JSON body that is signed and sent on
+//! every attempt. Deliveries are not flushed on their own: after a crash the dispatcher
+//! reads the event log from its cursor and makes any lost one again, under the same key
+//! and delivery id, so none is lost and a receiver that deduplicates by id sees each once.
+//!
+//! Order: the deliveries of one chat (or contact) go one after another, each only after
+//! the one before it succeeded or was given up; different chats go in parallel, up to
+//! [`IN_FLIGHT`] per subscription. A failed attempt is retried with exponential backoff
+//! until the delivery is [`HookRules::give_up_after`] old; a subscription that has failed
+//! for [`HookRules::pause_after`] is paused and the admins are told. A paused
+//! subscription keeps its pending deliveries (and gathers new ones) until it is resumed.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use atende_data::{
+    AuditEntry, Attempt, Delivery, DeliveryState, Event, Scope, Store, Subscription, Viewer,
+};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::events::{EventBus, Payload, Publish};
+
+/// The events a subscription may ask for.
+pub const HOOK_EVENTS: &[&str] = &[
+    "message.created",
+    "message.updated",
+    "chat.created",
+    "chat.assigned",
+    "chat.updated",
+    "chat.closed",
+    "contact.updated",
+    "csat.answered",
+];
+
+/// Attempts at once per subscription (each to a different chat).
+const IN_FLIGHT: usize = 4;
+/// Attempts kept in a delivery's log.
+const KEPT_ATTEMPTS: usize = 10;
+/// Bytes of a response body kept in the log.
+const EXCERPT_BYTES: usize = 512;
+/// Finished deliveries are kept this long for the delivery log.
+const KEEP_FINISHED: chrono::Duration = chrono::Duration::days(7);
+/// How often finished deliveries are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How deliveries are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct HookRules {
+    /// The first retry's wait; each next one waits twice as long, up to `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// A delivery older than this is not retried again (failed; it can be redelivered).
+    pub give_up_after: chrono::Duration,
+    /// A subscription failing this long is paused.
+    pub pause_after: chrono::Duration,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+}
+
+impl Default for HookRules {
+    fn default() -> Self {
+        HookRules {
+            retry_base: Duration::from_secs(15),
+            retry_cap: Duration::from_secs(3600),
+            give_up_after: chrono::Duration::days(3),
+            pause_after: chrono::Duration::hours(24),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl HookRules {
+    /// The wait before the retry that follows `attempts` failed attempts.
+    pub fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+        self.retry_base.saturating_mul(factor).min(self.retry_cap)
+    }
+}
+
+/// The value of `X-Atende-Signature` for `body` sent at Unix time `t`.
+pub fn signature(secret: &str, t: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes a key of any length");
+    mac.update(t.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// An event the bus fanned out.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fanned(pub Event);
+
+/// Subscriptions were added, changed or removed: read them again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscriptionsChanged;
+
+/// Send a delivery again now, whatever its state.
+#[derive(Message)]
+#[rtype(result = "crate::Result<()>")]
+pub struct Redeliver {
+    pub subscription: u64,
+    pub seq: u64,
+}
+
+/// A pending delivery, as much of it as scheduling needs.
+struct Waiting {
+    seq: u64,
+    due: DateTime<Utc>,
+}
+
+/// One subscription's pending deliveries: per order key, by event number.
+#[derive(Default)]
+struct Lane {
+    chains: HashMap<String, BTreeSet<u64>>,
+    due: HashMap<u64, DateTime<Utc>>,
+    in_flight: HashMap<String, u64>,
+}
+
+impl Lane {
+    fn add(&mut self, order_key: String, waiting: Waiting) {
+        self.due.insert(waiting.seq, waiting.due);
+        self.chains.entry(order_key).or_default().insert(waiting.seq);
+    }
+
+    fn remove(&mut self, order_key: &str, seq: u64) {
+        self.due.remove(&seq);
+        if let Some(chain) = self.chains.get_mut(order_key) {
+            chain.remove(&seq);
+            if chain.is_empty() {
+                self.chains.remove(order_key);
+            }
+        }
+    }
+
+    /// Chain heads due by `now` and not in flight, oldest event first.
+    fn ready(&self, now: DateTime<Utc>) -> Vec<(String, u64)> {
+        let mut ready: Vec<(String, u64)> = self
+            .chains
+            .iter()
+            .filter(|(key, _)| !self.in_flight.contains_key(*key))
+            .filter_map(|(key, chain)| chain.first().map(|seq| (key.clone(), *seq)))
+            .filter(|(_, seq)| self.due.get(seq).is_some_and(|due| *due <= now))
+            .collect();
+        ready.sort_by_key(|(_, seq)| *seq);
+        ready
+    }
+
+    /// The earliest time a head not in flight falls due.
+    fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.chains
+            .iter()
+            .filter(|(key, _)| !self.in_flight.contains_key(*key))
+            .filter_map(|(_, chain)| chain.first())
+            .filter_map(|seq| self.due.get(seq).copied())
+            .min()
+    }
+}
+
+/// The dispatcher.
+pub struct Hooks {
+    store: Store,
+    rules: HookRules,
+    client: reqwest::Client,
+    bus: Addr<EventBus>,
+    /// Whether any subscription exists (the bus reads it to skip the hand-over).
+    wanted: Arc<AtomicBool>,
+    subscriptions: HashMap<u64, Subscription>,
+    lanes: HashMap<u64, Lane>,
+    /// When the next timer fires, if one is set.
+    wake_at: Option<Instant>,
+}
+
+impl Hooks {
+    pub fn new(
+        store: Store,
+        rules: HookRules,
+        bus: Addr<EventBus>,
+        wanted: Arc<AtomicBool>,
+    ) -> Hooks {
+        let client = reqwest::Client::builder()
+            .timeout(rules.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Atende-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Hooks {
+            store,
+            rules,
+            client,
+            bus,
+            wanted,
+            subscriptions: HashMap::new(),
+            lanes: HashMap::new(),
+            wake_at: None,
+        }
+    }
+
+    fn load_subscriptions(&mut self) {
+        match self.store.subscriptions() {
+            Ok(list) => {
+                self.subscriptions = list.into_iter().map(|s| (s.id, s)).collect();
+                self.lanes.retain(|id, _| self.subscriptions.contains_key(id));
+                self.wanted
+                    .store(!self.subscriptions.is_empty(), Ordering::SeqCst);
+            }
+            Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
+        }
+    }
+
+    /// Makes the deliveries lost with the process: events in the log after the cursor.
+    fn catch_up(&mut self) {
+        let result = (|| {
+            let cursor = self.store.hooks_cursor()?;
+            let last = self.store.last_event_seq()?;
+            if cursor < last && !self.subscriptions.is_empty() {
+                let everyone = Viewer {
+                    user: atende_data::UserId(0),
+                    staff: true,
+                    queues: Vec::new(),
+                };
+                for event in self.store.events_since(cursor, last, &everyone)? {
+                    self.take(&event);
+                }
+            }
+            self.store.set_hooks_cursor(last)?;
+            self.store.pending_deliveries()
+        })();
+        match result {
+            Ok(pending) => {
+                for delivery in pending {
+                    self.lanes.entry(delivery.subscription).or_default().add(
+                        delivery.order_key,
+                        Waiting {
+                            seq: delivery.seq,
+                            due: delivery.next_attempt_at,
+                        },
+                    );
+                }
+            }
+            Err(error) => tracing::error!(%error, "pending webhook deliveries could not be read"),
+        }
+    }
+
+    /// Makes the deliveries of one event.
+    fn take(&mut self, event: &Event) {
+        let Some((hook, order_key)) = hook_event(event) else {
+            return;
+        };
+        for subscription in self.subscriptions.values() {
+            // Disabled by an admin: not subscribed. Paused by the hub: kept for later.
+            let disabled = !subscription.active && subscription.paused_reason.is_none();
+            if disabled || !subscription.wants(hook) || event.at < subscription.created_at {
+                continue;
+            }
+            let delivery = Delivery {
+                subscription: subscription.id,
+                seq: event.seq,
+                event: hook.to_string(),
+                order_key: order_key.clone(),
+                body: body(
+                    &atende_data::records::integration::delivery_id(subscription.id, event.seq),
+                    hook,
+                    event,
+                ),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                log: Vec::new(),
+                next_attempt_at: event.at,
+                created_at: event.at,
+            };
+            match self.store.add_delivery(&delivery) {
+                Ok(true) => self.lanes.entry(subscription.id).or_default().add(
+                    order_key.clone(),
+                    Waiting {
+                        seq: event.seq,
+                        due: event.at,
+                    },
+                ),
+                Ok(false) => {}
+                Err(error) => tracing::error!(%error, "a webhook delivery could not be stored"),
+            }
+        }
+    }
+
+    /// Starts every attempt that is due and may go, and sets the timer for the next.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        let now = Utc::now();
+        let mut next: Option<DateTime<Utc>> = None;
+        let ids: Vec<u64> = self.lanes.keys().copied().collect();
+        for id in ids {
+            let Some(subscription) = self.subscriptions.get(&id).cloned() else {
+                continue;
+            };
+            if !subscription.active {
+                continue;
+            }
+            let ready = self.lanes.get(&id).map(|l| l.ready(now)).unwrap_or_default();
+            for (order_key, seq) in ready {
+                let lane = self.lanes.entry(id).or_default();
+                if lane.in_flight.len() >= IN_FLIGHT {
+                    break;
+                }
+                lane.in_flight.insert(order_key.clone(), seq);
+                self.attempt(ctx, subscription.clone(), order_key, seq);
+            }
+            let lane = &self.lanes[&id];
+            if lane.in_flight.len() < IN_FLIGHT {
+                next = [next, lane.next_due()].into_iter().flatten().min();
+            }
+        }
+        if let Some(at) = next {
+            let wait = (at - Utc::now()).to_std().unwrap_or_default();
+            let when = Instant::now() + wait;
+            if self.wake_at.is_none_or(|w| when < w) {
+                self.wake_at = Some(when);
+                ctx.run_later(wait, |hooks, ctx| {
+                    hooks.wake_at = None;
+                    hooks.pump(ctx);
+                });
+            }
+        }
+    }
+
+    fn attempt(
+        &mut self,
+        ctx: &mut Context<Self>,
+        subscription: Subscription,
+        order_key: String,
+        seq: u64,
+    ) {
+        let delivery = match self.store.delivery(subscription.id, seq) {
+            Ok(Some(delivery)) => delivery,
+            Ok(None) => {
+                self.finish(subscription.id, &order_key, seq);
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, "a webhook delivery could not be read");
+                if let Some(lane) = self.lanes.get_mut(&subscription.id) {
+                    lane.in_flight.remove(&order_key);
+                    let later = Utc::now() + chrono::Duration::from_std(self.rules.retry_base)
+                        .unwrap_or(chrono::Duration::seconds(15));
+                    lane.due.insert(seq, later);
+                }
+                return;
+            }
+        };
+        let request = self
+            .client
+            .post(&subscription.url)
+            .header("content-type", "application/json")
+            .header(
+                "x-atende-signature",
+                signature(&subscription.secret, Utc::now().timestamp(), &delivery.body),
+            )
+            .header("x-atende-delivery", delivery.id())
+            .header("x-atende-event", &delivery.event)
+            .body(delivery.body.clone());
+        let started = Instant::now();
+        let sent = async move {
+            let at = Utc::now();
+            let (status, excerpt) = match request.send().await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let text = response.text().await.unwrap_or_default();
+                    (Some(status), excerpt(&text))
+                }
+                Err(error) => (None, describe(&error)),
+            };
+            Attempt {
+                at,
+                status,
+                latency_ms: started.elapsed().as_millis() as u64,
+                excerpt,
+            }
+        };
+        ctx.spawn(sent.into_actor(self).map(move |attempt, hooks, ctx| {
+            hooks.record(delivery, attempt, &order_key);
+            hooks.pump(ctx);
+        }));
+    }
+
+    /// Keeps what an attempt gave and what follows from it.
+    fn record(&mut self, mut delivery: Delivery, attempt: Attempt, order_key: &str) {
+        let id = delivery.subscription;
+        if let Some(lane) = self.lanes.get_mut(&id) {
+            lane.in_flight.remove(order_key);
+        }
+        let ok = attempt.status.is_some_and(|s| (200..300).contains(&s));
+        let now = attempt.at;
+        // A redelivery asked for while this attempt was out: it goes again.
+        let redelivered = matches!(
+            self.store.delivery(id, delivery.seq),
+            Ok(Some(stored)) if stored.attempts == 0 && delivery.attempts > 0
+        );
+        delivery.attempts += 1;
+        delivery.log.push(attempt);
+        if delivery.log.len() > KEPT_ATTEMPTS {
+            delivery.log.remove(0);
+        }
+        if ok {
+            delivery.state = DeliveryState::Delivered;
+        } else if now - delivery.created_at >= self.rules.give_up_after {
+            delivery.state = DeliveryState::Failed;
+        } else {
+            let wait = chrono::Duration::from_std(self.rules.backoff(delivery.attempts))
+                .unwrap_or(chrono::Duration::hours(1));
+            delivery.next_attempt_at = now + wait;
+        }
+        if redelivered {
+            delivery.state = DeliveryState::Pending;
+            delivery.next_attempt_at = now;
+        }
+        if let Err(error) = self.store.put_delivery(&delivery) {
+            tracing::error!(%error, "a webhook delivery's attempt could not be stored");
+        }
+        match delivery.state {
+            DeliveryState::Pending => {
+                if let Some(lane) = self.lanes.get_mut(&id) {
+                    lane.due.insert(delivery.seq, delivery.next_attempt_at);
+                }
+            }
+            _ => self.finish(id, order_key, delivery.seq),
+        }
+        self.health(id, ok, now);
+    }
+
+    fn finish(&mut self, subscription: u64, order_key: &str, seq: u64) {
+        if let Some(lane) = self.lanes.get_mut(&subscription) {
+            lane.remove(order_key, seq);
+        }
+    }
+
+    /// Follows a subscription's health: clears its failing mark on success, pauses it
+    /// when it has failed too long.
+    fn health(&mut self, id: u64, ok: bool, now: DateTime<Utc>) {
+        let Some(subscription) = self.subscriptions.get_mut(&id) else {
+            return;
+        };
+        let before = subscription.clone();
+        match (ok, subscription.failing_since) {
+            (true, _) => subscription.failing_since = None,
+            (false, None) => subscription.failing_since = Some(now),
+            (false, Some(since)) if now - since >= self.rules.pause_after => {
+                subscription.active = false;
+                subscription.paused_reason = Some("failing".into());
+            }
+            (false, Some(_)) => {}
+        }
+        if *subscription == before {
+            return;
+        }
+        subscription.updated_at = now;
+        let subscription = subscription.clone();
+        if let Err(error) = self.store.put_subscription(&subscription) {
+            tracing::error!(%error, "a webhook subscription's state could not be stored");
+        }
+        if before.active && !subscription.active {
+            self.paused(&subscription);
+        }
+    }
+
+    /// Tells the admins (audit log, and an event their consoles show) that `subscription`
+    /// was paused.
+    fn paused(&self, subscription: &Subscription) {
+        tracing::warn!(
+            subscription = subscription.id,
+            "a webhook subscription was paused after failing"
+        );
+        let _ = self.store.audit(AuditEntry {
+            id: 0,
+            at: Utc::now(),
+            actor: None,
+            action: "webhook.paused".into(),
+            target: Some(subscription.id.to_string()),
+            address: None,
+            detail: subscription.paused_reason.clone(),
+        });
+        self.bus.do_send(Publish {
+            name: "integration.paused",
+            scope: Scope::Staff,
+            payload: Payload::Json(serde_json::json!({
+                "subscription_id": subscription.id.to_string(),
+                "url": subscription.url,
+                "reason": subscription.paused_reason,
+            })),
+            flushed: false,
+        });
+    }
+}
+
+impl Actor for Hooks {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.load_subscriptions();
+        self.catch_up();
+        self.pump(ctx);
+        ctx.run_interval(PRUNE_EVERY, |hooks, _| {
+            if let Err(error) = hooks.store.prune_deliveries(Utc::now() - KEEP_FINISHED) {
+                tracing::warn!(%error, "old webhook deliveries could not be pruned");
+            }
+        });
+    }
+}
+
+impl Handler<Fanned> for Hooks {
+    type Result = ();
+
+    fn handle(&mut self, msg: Fanned, ctx: &mut Context<Self>) {
+        self.take(&msg.0);
+        if let Err(error) = self.store.set_hooks_cursor(msg.0.seq) {
+            tracing::error!(%error, "the webhook cursor could not be stored");
+        }
+        self.pump(ctx);
+    }
+}
+
+impl Handler<SubscriptionsChanged> for Hooks {
+    type Result = ();
+
+    fn handle(&mut self, _: SubscriptionsChanged, ctx: &mut Context<Self>) {
+        self.load_subscriptions();
+        self.pump(ctx);
+    }
+}
+
+impl Handler<Redeliver> for Hooks {
+    type Result = crate::Result<()>;
+
+    fn handle(&mut self, msg: Redeliver, ctx: &mut Context<Self>) -> Self::Result {
+        let mut delivery = self
+            .store
+            .delivery(msg.subscription, msg.seq)?
+            .ok_or(crate::Error::NotFound)?;
+        let now = Utc::now();
+        delivery.state = DeliveryState::Pending;
+        delivery.next_attempt_at = now;
+        // Counted afresh (the log keeps the earlier attempts), so its retries start over.
+        delivery.attempts = 0;
+        delivery.created_at = now;
+        self.store.put_delivery(&delivery)?;
+        self.lanes.entry(msg.subscription).or_default().add(
+            delivery.order_key,
+            Waiting {
+                seq: msg.seq,
+                due: now,
+            },
+        );
+        self.pump(ctx);
+        Ok(())
+    }
+}
+
+/// The webhook event an event is, and what orders its deliveries; `None` for events no
+/// subscription can ask for (typing, presence ...).
+fn hook_event(event: &Event) -> Option<(&'static str, String)> {
+    #[derive(Deserialize)]
+    struct Head {
+        id: Option<String>,
+        chat_id: Option<String>,
+        change: Option<String>,
+    }
+    let name: &'static str = match event.name.as_str() {
+        "chat.updated" => "chat.updated",
+        other => HOOK_EVENTS.iter().find(|e| **e == other)?,
+    };
+    let head: Head = serde_json::from_str(&event.data).ok()?;
+    let name = match (name, head.change.as_deref()) {
+        ("chat.updated", Some("claimed" | "assigned" | "transferred")) => "chat.assigned",
+        ("chat.updated", Some("closed")) => "chat.closed",
+        (name, _) => name,
+    };
+    let order_key = match name {
+        "contact.updated" => format!("contact:{}", head.id?),
+        _ if name.starts_with("chat.") => format!("chat:{}", head.id?),
+        _ => format!("chat:{}", head.chat_id?),
+    };
+    Some((name, order_key))
+}
+
+/// A delivery's JSON body: its id, the event's name and time, and the event's data.
+fn body(id: &str, hook: &str, event: &Event) -> String {
+    format!(
+        r#"{{"id":"{id}","event":"{hook}","created_at":{},"data":{}}}"#,
+        serde_json::Value::String(event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        event.data
+    )
+}
+
+fn excerpt(text: &str) -> String {
+    let mut end = text.len().min(EXCERPT_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
+}
+
+/// Why a request got no answer, in a few words (never the URL's query, which may hold a
+/// secret).
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".into()
+    } else if error.is_connect() {
+        "could not connect".into()
+    } else {
+        "the request failed".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, data: serde_json::Value) -> Event {
+        Event {
+            seq: 7,
+            name: name.into(),
+            data: data.to_string(),
+            scope: Scope::Staff,
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn chat_changes_become_the_hook_events_integrations_ask_for() {
+        let claimed = event("chat.updated", serde_json::json!({"id": "5", "change": "claimed"}));
+        assert_eq!(hook_event(&claimed), Some(("chat.assigned", "chat:5".into())));
+        let closed = event("chat.updated", serde_json::json!({"id": "5", "change": "closed"}));
+        assert_eq!(hook_event(&closed), Some(("chat.closed", "chat:5".into())));
+        let read = event("chat.updated", serde_json::json!({"id": "5", "change": "read"}));
+        assert_eq!(hook_event(&read), Some(("chat.updated", "chat:5".into())));
+        let message = event(
+            "message.created",
+            serde_json::json!({"id": "9", "chat_id": "5"}),
+        );
+        assert_eq!(hook_event(&message), Some(("message.created", "chat:5".into())));
+        let typing = event("typing", serde_json::json!({"chat_id": "5"}));
+        assert_eq!(hook_event(&typing), None);
+    }
+
+    #[test]
+    fn the_body_is_json_with_the_event_data_as_it_was() {
+        let e = event("message.created", serde_json::json!({"id": "9", "chat_id": "5"}));
+        let parsed: serde_json::Value =
+            serde_json::from_str(&body("1-7", "message.created", &e)).unwrap();
+        assert_eq!(parsed["id"], "1-7");
+        assert_eq!(parsed["event"], "message.created");
+        assert_eq!(parsed["data"]["chat_id"], "5");
+    }
+
+    #[test]
+    fn signatures_follow_the_documented_recipe() {
+        // printf '1700000000.{}' | openssl dgst -sha256 -hmac secret
+        assert_eq!(
+            signature("secret", 1_700_000_000, "{}"),
+            "t=1700000000,v1=b8569b78799ff9e3cbff0fc2d63a33a2b57f3282abd07c37ae5e8e7d79a5f163"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let rules = HookRules::default();
+        assert_eq!(rules.backoff(1), Duration::from_secs(15));
+        assert_eq!(rules.backoff(2), Duration::from_secs(30));
+        assert_eq!(rules.backoff(40), Duration::from_secs(3600));
+    }
+}
