@@ -13,6 +13,7 @@ mod crash;
 mod faults;
 mod fixtures;
 mod identity;
+mod integrations;
 mod media;
 mod process;
 mod queues;

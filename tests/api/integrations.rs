@@ -1,0 +1,611 @@
+//! Integrations: API tokens and their scopes, and outgoing webhooks checked by a real HTTP
+//! receiver (signatures, each event once, per-chat order) across a receiver outage and a
+//! SIGKILL of the hub.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::*;
+
+/// What a receiver saw.
+#[derive(Default)]
+struct Seen {
+    /// Deliveries it accepted (2xx), in arrival order: (delivery id, body).
+    accepted: Vec<(String, Value)>,
+    /// Requests whose signature did not check out.
+    bad_signatures: usize,
+    /// Requests it refused while failing.
+    refused: usize,
+}
+
+/// A webhook receiver, as an integrator would write one: it checks every signature and
+/// answers 503 while `failing`.
+struct Receiver {
+    url: String,
+    secret: Arc<Mutex<String>>,
+    failing: Arc<AtomicBool>,
+    seen: Arc<Mutex<Seen>>,
+    _server: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+        let secret = Arc::new(Mutex::new(String::new()));
+        let failing = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let state = (secret.clone(), failing.clone(), seen.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .route("/hooks", web::post().to(receive))
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Receiver {
+            url,
+            secret,
+            failing,
+            seen,
+            _server: handle,
+        }
+    }
+
+    fn accepted(&self) -> Vec<(String, Value)> {
+        self.seen.lock().unwrap().accepted.clone()
+    }
+}
+
+type ReceiverState = (Arc<Mutex<String>>, Arc<AtomicBool>, Arc<Mutex<Seen>>);
+
+async fn receive(
+    state: web::Data<ReceiverState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (secret, failing, seen) = state.get_ref();
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut seen = seen.lock().unwrap();
+    if !verify(&secret.lock().unwrap(), &header("x-atende-signature"), &body) {
+        seen.bad_signatures += 1;
+        return HttpResponse::BadRequest().body("bad signature");
+    }
+    if failing.load(Ordering::SeqCst) {
+        seen.refused += 1;
+        return HttpResponse::ServiceUnavailable().body("receiver down for maintenance");
+    }
+    let payload: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(payload["id"], header("x-atende-delivery").as_str());
+    assert_eq!(payload["event"], header("x-atende-event").as_str());
+    seen.accepted.push((header("x-atende-delivery"), payload));
+    HttpResponse::Ok().body("ok")
+}
+
+/// The receiver's check, as README tells it: HMAC-SHA256 of "<t>.<raw body>" with the
+/// subscription's secret, compared in constant time, and a timestamp within 5 minutes.
+fn verify(secret: &str, header: &str, body: &[u8]) -> bool {
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", value)) => t = Some(value),
+            Some(("v1", value)) => v1 = hex::decode(value).ok(),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return false;
+    };
+    let fresh = t
+        .parse::<i64>()
+        .is_ok_and(|t| (chrono::Utc::now().timestamp() - t).abs() < 300);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(t.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    fresh && mac.verify_slice(&v1).is_ok()
+}
+
+/// Makes a token with `scopes`; (its secret, its view).
+async fn make_token(app: &TestApp, admin: &Tokens, scopes: &[&str]) -> (String, Value) {
+    let response = app
+        .post(
+            "/api/v1/tokens",
+            Some(&admin.access),
+            &json!({"name": "Integração", "scopes": scopes}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    (body["token"].as_str().unwrap().to_string(), body)
+}
+
+/// Subscribes `receiver` to every event, and gives it the secret.
+async fn subscribe(app: &TestApp, admin: &Tokens, receiver: &Receiver) -> Value {
+    let response = app
+        .post(
+            "/api/v1/integrations/webhooks",
+            Some(&admin.access),
+            &json!({"url": receiver.url, "events": ["*"], "description": "CRM"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    *receiver.secret.lock().unwrap() = body["secret"].as_str().unwrap().to_string();
+    body
+}
+
+#[actix_web::test]
+async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app.customer_says("5511987654321", "wamid.t1", "oi").await;
+    let chat_id = chat["id"].as_str().unwrap();
+
+    let (secret, view) = make_token(&app, &admin, &["chats:read", "CHATS:READ "]).await;
+    assert!(secret.starts_with("atd_"), "{secret}");
+    assert_eq!(view["scopes"], json!(["chats:read"]));
+    let list: Value = app.get("/api/v1/tokens", &admin.access).await.json().await.unwrap();
+    assert!(!list.to_string().contains(&secret), "the list never shows a secret");
+    assert_eq!(list["items"][0]["last_used_at"], Value::Null);
+
+    let chats = app.get("/api/v1/chats", &secret).await;
+    assert_eq!(chats.status(), 200);
+    let me: Value = app.get("/api/v1/auth/me", &secret).await.json().await.unwrap();
+    assert_eq!(me["name"], "Integração");
+    let send = app
+        .post(
+            &format!("/api/v1/chats/{chat_id}/messages"),
+            Some(&secret),
+            &json!({"type": "text", "text": "oi"}),
+        )
+        .await;
+    let refused = assert_error(send, 403, "scope_missing").await;
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("messages:send"));
+    assert_error(app.get("/api/v1/users", &secret).await, 403, "scope_missing").await;
+    let claim = app.post(&format!("/api/v1/chats/{chat_id}/claim"), Some(&secret), &json!({})).await;
+    assert_error(claim, 403, "scope_missing").await;
+    let list: Value = app.get("/api/v1/tokens", &admin.access).await.json().await.unwrap();
+    assert!(list["items"][0]["last_used_at"].is_string(), "its use is shown");
+
+    // A wrong secret with a real id, and a token that never was.
+    let forged = format!("{}x", &secret[..secret.len() - 1]);
+    assert_error(app.get("/api/v1/chats", &forged).await, 401, "invalid_token").await;
+    assert_error(app.get("/api/v1/chats", "atd_1_nothing").await, 401, "invalid_token").await;
+
+    let id = view["id"].as_str().unwrap();
+    let revoke = app.delete(&format!("/api/v1/tokens/{id}"), &admin.access).await;
+    assert_eq!(revoke.status(), 204);
+    assert_error(app.get("/api/v1/chats", &secret).await, 401, "invalid_token").await;
+
+    // Only admins make tokens, and only with scopes that exist.
+    let agent = app.user(&admin, "agent@test.local", "agent").await;
+    let by_agent = app
+        .post("/api/v1/tokens", Some(&agent.access), &json!({"name": "x", "scopes": ["chats:read"]}))
+        .await;
+    assert_error(by_agent, 403, "forbidden").await;
+    let bad = app
+        .post("/api/v1/tokens", Some(&admin.access), &json!({"name": "x", "scopes": ["chats:delete"]}))
+        .await;
+    let body = assert_error(bad, 400, "validation_failed").await;
+    assert!(body["error"]["fields"]["scopes"].is_string());
+}
+
+#[actix_web::test]
+async fn every_use_of_an_admin_token_is_audited_and_tokens_are_rate_limited() {
+    let app = spawn_app_with(&["--user-rate-limit", "1", "--user-rate-limit-burst", "3"]).await;
+    let admin = app.admin().await;
+    let (secret, view) = make_token(&app, &admin, &["admin"]).await;
+    assert_eq!(app.get("/api/v1/settings", &secret).await.status(), 200);
+    let audit: Value = app
+        .get("/api/v1/audit?action=token.used", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entry = &audit["items"][0];
+    assert_eq!(entry["actor_id"], view["id"], "{audit}");
+    assert!(entry["detail"].as_str().unwrap().contains("GET /api/v1/settings"));
+
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get("/api/v1/settings", &secret).await.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "a token has a rate: {statuses:?}");
+}
+
+/// Routes that no token may use, whatever its scopes.
+const PEOPLE_ONLY: &[(&str, &str)] = &[
+    ("post", "/api/v1/chats/{id}/claim"),
+    ("post", "/api/v1/auth/password"),
+    ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/sandbox/customers/{wa_id}/messages"),
+    ("post", "/api/v1/sandbox/customers/{wa_id}/messages"),
+];
+
+#[actix_web::test]
+async fn each_scope_admits_exactly_its_routes() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // (method, path) of every operation that takes a bearer token.
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("security").is_some() {
+                operations.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    assert!(operations.len() > 50, "{}", operations.len());
+
+    // What each scope must admit: the table an integrator reads in README.
+    let expected = |scope: &str, method: &str, path: &str| -> bool {
+        let p = path.trim_start_matches("/api/v1");
+        let read = method == "get";
+        if PEOPLE_ONLY.contains(&(method, path)) {
+            return false;
+        }
+        if p == "/auth/me" || scope == "admin" {
+            return true;
+        }
+        match scope {
+            "chats:read" => {
+                read && (p.starts_with("/chats")
+                    || p == "/media/{id}"
+                    || p == "/queues"
+                    || p == "/numbers"
+                    || p == "/templates"
+                    || p == "/canned-responses")
+            }
+            "chats:write" => {
+                (method == "patch" && p == "/chats/{id}")
+                    || (method == "post"
+                        && ["transfer", "close", "reopen", "notes", "read"]
+                            .iter()
+                            .any(|a| p == format!("/chats/{{id}}/{a}")))
+            }
+            "messages:send" => {
+                method == "post" && (p == "/chats/{id}/messages" || p == "/media")
+            }
+            "contacts:read" => {
+                read && (p == "/contacts" || p == "/contacts/{key}" || p == "/contacts/{key}/chats")
+            }
+            "contacts:write" => method == "patch" && p == "/contacts/{key}",
+            _ => unreachable!(),
+        }
+    };
+
+    let scopes = [
+        "chats:read",
+        "chats:write",
+        "messages:send",
+        "contacts:read",
+        "contacts:write",
+        "admin",
+    ];
+    let mut wrong = Vec::new();
+    for scope in scopes {
+        let (secret, _) = make_token(&app, &admin, &[scope]).await;
+        for (method, path) in &operations {
+            let concrete = path
+                .replace("{id}", "999999")
+                .replace("{key}", "999999")
+                .replace("{delivery}", "1-1")
+                .replace("{wa_id}", "5511900000000");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app.send(method.clone(), &concrete, Some(&secret), &json!({})).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let refused = status == 401
+                || (status == 403 && body["error"]["code"] == "scope_missing");
+            let admitted = expected(scope, method.as_str().to_lowercase().as_str(), path);
+            if admitted == refused {
+                wrong.push(format!("{scope} {method} {path}: {status} {body}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "scopes admit the wrong routes:\n{}", wrong.join("\n"));
+}
+
+/// The accepted deliveries' event numbers per chat, in arrival order.
+fn order_per_chat(accepted: &[(String, Value)]) -> HashMap<String, Vec<u64>> {
+    let mut per_chat: HashMap<String, Vec<u64>> = HashMap::new();
+    for (id, payload) in accepted {
+        let data = &payload["data"];
+        let chat = match payload["event"].as_str().unwrap() {
+            e if e.starts_with("chat.") => data["id"].as_str(),
+            e if e.starts_with("message.") => data["chat_id"].as_str(),
+            _ => None,
+        };
+        if let Some(chat) = chat {
+            let seq = id.split('-').nth(1).unwrap().parse().unwrap();
+            per_chat.entry(chat.to_string()).or_default().push(seq);
+        }
+    }
+    per_chat
+}
+
+fn assert_in_order(accepted: &[(String, Value)]) {
+    for (chat, seqs) in order_per_chat(accepted) {
+        let mut sorted = seqs.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seqs, sorted, "chat {chat}'s deliveries came out of order");
+    }
+}
+
+/// The wamids of the customer messages the receiver accepted, with how many distinct
+/// deliveries carried each.
+fn delivered_messages(accepted: &[(String, Value)]) -> BTreeMap<String, usize> {
+    let mut ids_per_wamid: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (id, payload) in accepted {
+        if payload["event"] == "message.created" {
+            if let Some(wamid) = payload["data"]["wamid"].as_str() {
+                ids_per_wamid.entry(wamid.to_string()).or_default().insert(id.clone());
+            }
+        }
+    }
+    ids_per_wamid.into_iter().map(|(w, ids)| (w, ids.len())).collect()
+}
+
+#[actix_web::test]
+async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an_outage() {
+    let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start().await;
+    let subscription = subscribe(&app, &admin, &receiver).await;
+    assert_eq!(subscription["events"], json!(["*"]));
+    let sub_id = subscription["id"].as_str().unwrap().to_string();
+    let list: Value = app
+        .get("/api/v1/integrations/webhooks", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(list["items"][0].get("secret").is_none(), "the secret is shown once");
+
+    let chat = app.customer_says("5511911110000", "wamid.h1", "olá").await;
+    let chat_id = chat["id"].as_str().unwrap().to_string();
+    app.claim(&chat_id, &admin).await;
+    wait_until("the first events", Duration::from_secs(20), || async {
+        let events: Vec<String> = receiver
+            .accepted()
+            .iter()
+            .map(|(_, p)| p["event"].as_str().unwrap().to_string())
+            .collect();
+        let want = ["chat.created", "message.created", "contact.updated", "chat.assigned"];
+        if want.iter().all(|w| events.iter().any(|e| e == w)) {
+            Ok(())
+        } else {
+            Err(format!("{events:?}"))
+        }
+    })
+    .await;
+
+    // The receiver goes down; the customers keep writing, the agent answers and closes.
+    receiver.failing.store(true, Ordering::SeqCst);
+    for i in 0..4 {
+        app.customer_says("5511911110000", &format!("wamid.h2.{i}"), "mais").await;
+        app.customer_says("5511922220000", &format!("wamid.h3.{i}"), "outro").await;
+    }
+    let reply = app.send_text(&chat_id, "c-1", "Já vejo", &admin).await;
+    assert_eq!(reply.status(), 202);
+    let close = app
+        .post(&format!("/api/v1/chats/{chat_id}/close"), Some(&admin.access), &json!({}))
+        .await;
+    assert_eq!(close.status(), 200);
+    let path = format!("/api/v1/integrations/webhooks/{sub_id}/deliveries");
+    let log = app
+        .eventually(&path, &admin.access, "failed attempts in the log", |page| {
+            page["items"].as_array().unwrap().iter().any(|d| {
+                d["state"] == "pending"
+                    && d["log"][0]["status"] == 503
+                    && d["log"][0]["response_excerpt"] == "receiver down for maintenance"
+            })
+        })
+        .await;
+    let tried = log["items"].as_array().unwrap().iter().find(|d| d["attempts"].as_u64() > Some(0));
+    assert!(tried.unwrap()["log"][0]["latency_ms"].is_u64(), "{log}");
+    receiver.failing.store(false, Ordering::SeqCst);
+
+    let accepted = wait_until("every message delivered", Duration::from_secs(30), || async {
+        let accepted = receiver.accepted();
+        let messages = delivered_messages(&accepted);
+        let closed = accepted.iter().any(|(_, p)| p["event"] == "chat.closed");
+        if messages.len() == 9 && closed {
+            Ok(accepted)
+        } else {
+            Err(format!("{} messages, closed: {closed}", messages.len()))
+        }
+    })
+    .await;
+    assert!(receiver.seen.lock().unwrap().refused > 0, "the outage was felt");
+    assert_eq!(receiver.seen.lock().unwrap().bad_signatures, 0);
+    assert!(delivered_messages(&accepted).values().all(|n| *n == 1));
+    let mut ids: Vec<&String> = accepted.iter().map(|(id, _)| id).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "no delivery accepted twice");
+    assert_in_order(&accepted);
+    let agent_reply = accepted
+        .iter()
+        .find(|(_, p)| p["event"] == "message.created" && p["data"]["direction"] == "out");
+    assert!(agent_reply.is_some(), "the agent's reply is an event too");
+    let log: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    assert!(log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["state"] == "delivered" || d["state"] == "pending"));
+
+    // Redelivery sends the same delivery, with the same id, again.
+    let first = &accepted[0].0;
+    let again = app
+        .post(&format!("{path}/{first}/redeliver"), Some(&admin.access), &json!({}))
+        .await;
+    assert_eq!(again.status(), 202);
+    wait_until("the redelivery", Duration::from_secs(20), || async {
+        let n = receiver.accepted().iter().filter(|(id, _)| id == first).count();
+        if n == 2 {
+            Ok(())
+        } else {
+            Err(n)
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn a_subscription_failing_too_long_is_paused_told_and_resumed() {
+    let app = spawn_app_with(&["--hook-retry-ms", "40", "--hook-pause-after", "1"]).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start().await;
+    receiver.failing.store(true, Ordering::SeqCst);
+    let subscription = subscribe(&app, &admin, &receiver).await;
+    let id = subscription["id"].as_str().unwrap();
+    app.customer_says("5511933330000", "wamid.p1", "oi").await;
+    app.eventually("/api/v1/integrations/webhooks", &admin.access, "the pause", |list| {
+        list["items"][0]["active"] == false && list["items"][0]["paused_reason"] == "failing"
+    })
+    .await;
+    app.eventually("/api/v1/audit?action=webhook.paused", &admin.access, "the audit entry", |a| {
+        a["items"][0]["target"] == id
+    })
+    .await;
+    // Paused, it still gathers what happens.
+    app.customer_says("5511933330000", "wamid.p2", "ainda aqui").await;
+
+    receiver.failing.store(false, Ordering::SeqCst);
+    let resume = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/integrations/webhooks/{id}"),
+            Some(&admin.access),
+            &json!({"active": true}),
+        )
+        .await;
+    assert_eq!(resume.status(), 200);
+    wait_until("both messages after the resume", Duration::from_secs(20), || async {
+        let messages = delivered_messages(&receiver.accepted());
+        if messages.len() == 2 {
+            Ok(())
+        } else {
+            Err(format!("{messages:?}"))
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn bad_subscriptions_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for body in [
+        json!({"url": "ftp://example.com/x", "events": ["*"]}),
+        json!({"url": "not a url", "events": ["*"]}),
+        json!({"url": "http://example.com/x", "events": []}),
+        json!({"url": "http://example.com/x", "events": ["message.deleted"]}),
+    ] {
+        let response = app
+            .post("/api/v1/integrations/webhooks", Some(&admin.access), &body)
+            .await;
+        assert_error(response, 400, "validation_failed").await;
+    }
+    let list: Value = app
+        .get("/api/v1/integrations/webhooks", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn a_sigkill_loses_no_delivery() {
+    let receiver = Receiver::start().await;
+    receiver.failing.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [
+        ("WHATSAPP_APP_SECRET", APP_SECRET),
+        ("ATENDE_HOOK_RETRY_MS", "40"),
+        ("ATENDE_USER_RATE_LIMIT", "100000"),
+        ("ATENDE_USER_RATE_LIMIT_BURST", "100000"),
+    ];
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let client = reqwest::Client::new();
+    let subscription: Value = client
+        .post(hub.url("/api/v1/integrations/webhooks"))
+        .bearer_auth(&token)
+        .json(&json!({"url": receiver.url, "events": ["message.created", "chat.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    *receiver.secret.lock().unwrap() = subscription["secret"].as_str().unwrap().to_string();
+    let sent = 30;
+    for i in 0..sent {
+        let from = format!("55119444{:05}", i % 3);
+        let body = inbound(&from, &format!("wamid.k.{i}"), text("oi"));
+        let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    // At once, while deliveries are pending (the receiver is down) or not yet made.
+    hub.kill_9();
+
+    let hub = spawn_hub(&data, &env);
+    receiver.failing.store(false, Ordering::SeqCst);
+    let accepted = wait_until("every message delivered after the kill", Duration::from_secs(30), || async {
+        let accepted = receiver.accepted();
+        let messages = delivered_messages(&accepted);
+        if messages.len() == sent {
+            Ok(accepted)
+        } else {
+            Err(format!("{} of {sent}", messages.len()))
+        }
+    })
+    .await;
+    assert!(
+        delivered_messages(&accepted).values().all(|n| *n == 1),
+        "one delivery id per event"
+    );
+    assert_in_order(&accepted);
+    assert_eq!(receiver.seen.lock().unwrap().bad_signatures, 0);
+    drop(hub);
+}
