@@ -714,3 +714,57 @@ async fn a_new_waiting_chat_is_announced_with_its_first_message() {
     assert_eq!(count, 1, "announced once");
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn admins_make_a_token_and_a_webhook_and_read_its_delivery_log_in_the_console() {
+    let app = spawn_app_with(&["--hook-retry-ms", "60000"]).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    browser.click("[data-testid=nav-admin]").await;
+    browser.click("[data-testid=admin-integrations]").await;
+    browser.wait_text("[data-testid=tokens-empty]", "No tokens").await;
+    browser.click("[data-testid=token-create]").await;
+    browser.type_into("[data-testid=token-name]", "CRM <b>x</b>").await;
+    browser.click("[data-testid=token-scope-chats-read]").await;
+    browser.click("[data-testid=token-save]").await;
+    browser.find("[data-testid=token-secret]").await;
+    let secret = browser
+        .eval(
+            "return document.querySelector('[data-testid=token-secret]').value",
+            json!([]),
+        )
+        .await;
+    let secret = secret.as_str().expect("the secret is shown").to_string();
+    assert!(secret.starts_with("atd_"));
+    assert_eq!(app.get("/api/v1/chats", &secret).await.status(), 200);
+    browser.click("[data-testid=secret-done]").await;
+    // The name is text, never markup.
+    browser.wait_text("[data-testid=token-row]", "CRM <b>x</b>").await;
+
+    // A receiver that is not there: the log tells why each attempt failed.
+    browser.click("[data-testid=webhook-create]").await;
+    browser
+        .type_into("[data-testid=webhook-url]", "http://127.0.0.1:9/hooks")
+        .await;
+    browser.click("[data-testid=webhook-save]").await;
+    browser.find("[data-testid=webhook-secret]").await;
+    browser.click("[data-testid=secret-done]").await;
+    browser
+        .wait_text("[data-testid=webhook-row]", "127.0.0.1:9")
+        .await;
+    app.customer_says("5511900040004", "wamid.UI-W1", "oi").await;
+    browser.click("[data-testid=webhook-deliveries]").await;
+    browser.find("[data-testid=delivery]").await;
+    browser
+        .wait_until(
+            "a failed attempt in the log",
+            "(() => { const seen = [...document.querySelectorAll('[data-testid=delivery-last]')]\
+             .some(e => e.textContent.includes('no answer')); \
+             if (!seen) document.querySelector('[data-testid=deliveries-refresh]').click(); return seen; })()",
+        )
+        .await;
+    browser.screenshot("admin-integrations").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

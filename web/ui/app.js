@@ -179,6 +179,20 @@ function onEvent(name, data) {
       state.live = data;
       emit("stats", data);
       break;
+    case "contact.updated": {
+      let changed = false;
+      for (const chat of state.chats.values()) {
+        if (chat.contact && chat.contact.id === data.id) {
+          chat.contact = { ...chat.contact, ...data };
+          changed = true;
+        }
+      }
+      if (changed) emit("chats", null);
+      break;
+    }
+    case "integration.paused":
+      if (isAdmin()) toast(t("webhooks.paused_toast", { url: data.url }), "error", 10000);
+      break;
     default:
       break;
   }

@@ -1,11 +1,12 @@
 // Admin pages: users, queues, business numbers, settings, (when the hub has them) canned responses, and the
-// click-to-chat QR code, and the webhook changes kept as unprocessed.
+// click-to-chat QR code, integrations (API tokens, outgoing webhooks), and the webhook
+// changes kept as unprocessed.
 
 import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 
-const SECTIONS = ["users", "queues", "numbers", "settings", "canned", "qr", "unprocessed"];
+const SECTIONS = ["users", "queues", "numbers", "settings", "canned", "qr", "integrations", "unprocessed"];
 
 export function createAdminView({ navigate }) {
   const tabs = {};
@@ -51,6 +52,7 @@ export function createAdminView({ navigate }) {
       users: () => import("./admin-users.js").then((m) => m.createUsersSection()),
       queues: () => import("./admin-queues.js").then((m) => m.createQueuesSection()),
       numbers: () => import("./admin-numbers.js").then((m) => m.createNumbersSection()),
+      integrations: () => import("./admin-integrations.js").then((m) => m.createIntegrationsSection()),
       unprocessed: () => import("./admin-unprocessed.js").then((m) => m.createUnprocessedSection()),
       settings: () => import("./admin-settings.js").then((m) => m.createSettingsSection()),
       canned: () => import("./admin-canned.js").then((m) => m.createCannedSection()),
