@@ -108,6 +108,9 @@ pub enum Outgoing {
         language: String,
         components: Option<Value>,
     },
+    /// Reply buttons, a list or a call-to-action URL button: `interactive` is the Cloud
+    /// API's object, already checked; `text` its body, for previews and search.
+    Interactive { interactive: Value, text: String },
     /// An emoji on a message of the chat; an empty emoji removes the reaction.
     Reaction {
         message_id: MessageId,

@@ -15,6 +15,7 @@ mod auth;
 
 mod error;
 mod extract;
+mod interactive;
 mod limits;
 mod middleware;
 mod openapi;

@@ -211,6 +211,7 @@ function bubble(m) {
   }
   const text = m.type === "template" ? null : (m.text || m.caption);
   if (text) content.push(richText(text));
+  if (!mine && m.type === "interactive" && m.details && m.details.interactive) content.push(choices(m));
   const actions = mine ? null : h("div", { class: "msg-actions" },
     h("button", { type: "button", class: "icon-btn msg-action", test: "sim-reply", "aria-label": t("msg.reply"), title: t("msg.reply"),
       on: { click: () => {
@@ -222,6 +223,24 @@ function bubble(m) {
       h("div", { class: "bubble" }, content,
         h("span", { class: "msg-meta" }, h("time", { text: time(m.timestamp || m.created_at) }), mine ? null : tick(m))),
       actions));
+}
+
+/** The buttons or list rows of an interactive message from the business: tapping one
+ * answers it as WhatsApp would (a button_reply or list_reply naming the question). */
+function choices(m) {
+  const interactive = m.details.interactive;
+  const action = interactive.action || {};
+  let options = [];
+  if (interactive.type === "button") options = (action.buttons || []).map((b) => b.reply || {});
+  else if (interactive.type === "list") options = (action.sections || []).flatMap((sec) => sec.rows || []);
+  const tap = (option) => send({ type: "choice", reply_to: m.id, choice_id: option.id });
+  const buttons = options.map((option) => h("button", { type: "button", class: "sim-choice", test: "sim-choice", dataset: { choiceId: option.id }, text: option.title,
+    on: { click: () => tap(option) } }));
+  if (interactive.type === "cta_url") {
+    const params = action.parameters || {};
+    buttons.push(h("a", { class: "sim-choice", href: params.url, target: "_blank", rel: "noopener noreferrer", text: params.display_text }));
+  }
+  return h("div", { class: "sim-choices" }, buttons);
 }
 
 function renderConversation() {

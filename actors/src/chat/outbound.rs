@@ -262,6 +262,13 @@ impl ChatActor {
                 body["type"] = json!("reaction");
                 body["reaction"] = json!({"message_id": wamid, "emoji": emoji});
             }
+            Outgoing::Interactive { interactive, text } => {
+                message.kind = "interactive".into();
+                message.text = Some(text.clone());
+                message.details = Some(json!({"interactive": interactive}));
+                body["type"] = json!("interactive");
+                body["interactive"] = interactive.clone();
+            }
             Outgoing::Template {
                 name,
                 language,

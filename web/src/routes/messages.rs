@@ -95,13 +95,14 @@ pub struct ReactionRequest {
 }
 
 /// What to send: `text` (with `text`, optional `reply_to`), a media type (with `media_id`
-/// from `POST /api/v1/media`, optional `caption`), `template`, or `reaction`.
+/// from `POST /api/v1/media`, optional `caption`), `template`, `reaction`, or
+/// `interactive` (reply buttons, a list or a URL button).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// Chosen by the client; the same id again returns the first message and sends nothing.
     pub client_id: String,
-    /// text, image, audio, video, document, sticker, template or reaction.
+    /// text, image, audio, video, document, sticker, template, reaction or interactive.
     #[serde(rename = "type")]
     pub kind: String,
     pub text: Option<String>,
@@ -110,6 +111,7 @@ pub struct SendRequest {
     pub caption: Option<String>,
     pub template: Option<TemplateRequest>,
     pub reaction: Option<ReactionRequest>,
+    pub interactive: Option<crate::interactive::InteractiveRequest>,
 }
 
 /// Sends a message: stored with status `queued` and answered 202, then sent by the
@@ -220,6 +222,16 @@ fn outgoing(request: &SendRequest) -> Result<Outgoing> {
                 components: t.components.clone(),
             }
         }
+        "interactive" => {
+            let Some(i) = &request.interactive else {
+                return Err(Error::field(
+                    "interactive",
+                    "is required for an interactive message",
+                ));
+            };
+            let (interactive, text) = crate::interactive::build(&mut fields, i);
+            Outgoing::Interactive { interactive, text }
+        }
         "reaction" => {
             let Some(r) = &request.reaction else {
                 return Err(Error::field("reaction", "is required for a reaction"));
@@ -267,7 +279,7 @@ fn outgoing(request: &SendRequest) -> Result<Outgoing> {
         _ => {
             return Err(Error::field(
                 "type",
-                "must be text, image, audio, video, document, sticker, template or reaction",
+                "must be text, image, audio, video, document, sticker, template, reaction or interactive",
             ))
         }
     };

@@ -33,9 +33,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerMessage {
-    /// text or image (a generated picture).
+    /// text, image (a generated picture), or choice: a tap on a button or list row of the
+    /// interactive message `reply_to`, whose id is `choice_id`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The id of the button or row tapped (type choice).
+    pub choice_id: Option<String>,
     pub text: Option<String>,
     /// The customer's name as WhatsApp shows it.
     pub profile_name: Option<String>,
@@ -129,9 +132,14 @@ async fn customer_writes(
     let text = body.text.clone().filter(|t| !t.trim().is_empty());
     let mut fields = Fields::default();
     fields.check(
-        matches!(body.kind.as_str(), "text" | "image"),
+        matches!(body.kind.as_str(), "text" | "image" | "choice"),
         "type",
-        "must be text or image",
+        "must be text, image or choice",
+    );
+    fields.check(
+        body.kind != "choice" || (body.choice_id.is_some() && body.reply_to.is_some()),
+        "choice_id",
+        "a choice names the interactive message (reply_to) and its button or row",
     );
     fields.check(
         body.kind != "text" || text.is_some(),
@@ -146,7 +154,7 @@ async fn customer_writes(
     fields.finish()?;
     let number = sandbox_number(&state, body.phone_number_id.as_deref())?;
     let customer = state.store.find_contacts(&path, Some(&number))?;
-    let reply_to =
+    let quoted =
         match &body.reply_to {
             Some(raw) => {
                 let id: MessageId = raw
@@ -157,12 +165,20 @@ async fn customer_writes(
                     None => None,
                 };
                 let quoted = chat.and_then(|c| state.store.message(c.id, id).ok().flatten());
-                Some(quoted.and_then(|m| m.wamid).ok_or_else(|| {
+                Some(quoted.filter(|m| m.wamid.is_some()).ok_or_else(|| {
                     Error::field("reply_to", "is not a message of this conversation")
                 })?)
             }
             None => None,
         };
+    let choice = match (&body.choice_id, &quoted) {
+        (Some(choice), Some(question)) if body.kind == "choice" => Some(
+            tapped(question, choice)
+                .ok_or_else(|| Error::field("choice_id", "is not a button or row of reply_to"))?,
+        ),
+        _ => None,
+    };
+    let reply_to = quoted.and_then(|m| m.wamid);
     let now = Utc::now();
     let wamid = format!(
         "wamid.SANDBOX{}",
@@ -180,10 +196,16 @@ async fn customer_writes(
         timestamp: Some(now),
         kind: if image {
             MessageKind::Image
+        } else if choice.is_some() {
+            MessageKind::Interactive
         } else {
             MessageKind::Text
         },
-        text: if image { None } else { text.clone() },
+        text: match &choice {
+            Some((_, title)) => Some(title.clone()),
+            None if image => None,
+            None => text.clone(),
+        },
         caption: if image { text } else { None },
         media: image.then(|| InboundMedia {
             id: format!("sim-image-{}", now.timestamp_millis()),
@@ -197,7 +219,7 @@ async fn customer_writes(
         reaction: None,
         reply_to,
         forwarded: false,
-        details: None,
+        details: choice.map(|(reply, _)| serde_json::json!({"interactive": reply})),
         errors: Vec::new(),
     };
     match state.hub.router.send(IngestMessage { message }).await?? {
@@ -241,4 +263,30 @@ async fn customer_view(
         items,
         next_cursor: None,
     }))
+}
+
+/// The answer WhatsApp sends when the customer taps `id` on the interactive `question`:
+/// its `interactive` object and the title tapped.
+fn tapped(question: &atende_data::Message, id: &str) -> Option<(serde_json::Value, String)> {
+    let interactive = question.details.as_ref()?.get("interactive")?;
+    let action = interactive.get("action")?;
+    let (kind, title) = match interactive.get("type")?.as_str()? {
+        "button" => {
+            let buttons = action.get("buttons")?.as_array()?;
+            let reply = buttons.iter().filter_map(|b| b.get("reply")).find(|r| r["id"] == id)?;
+            ("button_reply", reply.get("title")?.as_str()?.to_string())
+        }
+        "list" => {
+            let sections = action.get("sections")?.as_array()?;
+            let row = sections
+                .iter()
+                .filter_map(|s| s.get("rows")?.as_array())
+                .flatten()
+                .find(|r| r["id"] == id)?;
+            ("list_reply", row.get("title")?.as_str()?.to_string())
+        }
+        _ => return None,
+    };
+    let reply = serde_json::json!({"type": kind, kind: {"id": id, "title": title}});
+    Some((reply, title))
 }

@@ -209,7 +209,9 @@ function content(message, ctx) {
     case "interactive":
     case "button":
     case "order":
-      parts.push(h("span", { class: "msg-kind", text: typeLabel(message.type) }));
+      if (!(message.details && message.details.interactive && message.direction === "out")) {
+        parts.push(h("span", { class: "msg-kind", text: typeLabel(message.type) }));
+      }
       break;
     default:
       break;
@@ -217,7 +219,25 @@ function content(message, ctx) {
   const text = message.type === "text" || message.type === "note" || message.type === "system" ||
     message.type === "interactive" || message.type === "button" || message.type === "order" ? message.text : message.caption;
   if (text) parts.push(richText(text));
+  if (message.type === "interactive" && message.direction === "out" && message.details && message.details.interactive) {
+    parts.push(interactiveChoices(message.details.interactive));
+  }
   return parts;
+}
+
+/** What the customer can tap under an interactive message we sent: its buttons, list rows
+ * or URL button, as WhatsApp shows them (not clickable here). */
+function interactiveChoices(interactive) {
+  const action = interactive.action || {};
+  let labels = [];
+  if (interactive.type === "button") labels = (action.buttons || []).map((b) => (b.reply || {}).title);
+  else if (interactive.type === "list") labels = (action.sections || []).flatMap((s) => (s.rows || []).map((r) => r.title));
+  else if (interactive.type === "cta_url") labels = [(action.parameters || {}).display_text];
+  const footer = interactive.footer && interactive.footer.text;
+  return h("div", { class: "msg-choices", test: "message-choices" },
+    footer ? h("div", { class: "msg-footer muted", text: footer }) : null,
+    interactive.type === "list" && action.button ? h("div", { class: "msg-list-button", text: "☰ " + action.button }) : null,
+    labels.filter(Boolean).map((label) => h("span", { class: "msg-choice", text: label })));
 }
 
 function quote(message, ctx) {
