@@ -256,13 +256,26 @@ impl Hooks {
 
     /// Makes the deliveries of one event.
     fn take(&mut self, event: &Event) {
-        let Some((hook, order_key)) = hook_event(event) else {
+        let Some(HookEvent {
+            name: hook,
+            order_key,
+            held_by,
+        }) = hook_event(event)
+        else {
             return;
         };
         for subscription in self.subscriptions.values() {
             // Disabled by an admin: not subscribed. Paused by the hub: kept for later.
             let disabled = !subscription.active && subscription.paused_reason.is_none();
-            if disabled || !subscription.wants(hook) || event.at < subscription.created_at {
+            // A bot's subscription hears only of the chats that bot holds.
+            let other_bots = subscription
+                .bot_id
+                .is_some_and(|bot| held_by.as_deref() != Some(bot.to_string().as_str()));
+            if disabled
+                || other_bots
+                || !subscription.wants(hook)
+                || event.at < subscription.created_at
+            {
                 continue;
             }
             let delivery = Delivery {
@@ -567,12 +580,20 @@ impl Handler<Redeliver> for Hooks {
 
 /// The webhook event an event is, and what orders its deliveries; `None` for events no
 /// subscription can ask for (typing, presence ...).
-fn hook_event(event: &Event) -> Option<(&'static str, String)> {
+fn hook_event(event: &Event) -> Option<HookEvent> {
+    #[derive(Deserialize)]
+    struct Chat {
+        status: Option<String>,
+        bot_id: Option<String>,
+    }
     #[derive(Deserialize)]
     struct Head {
         id: Option<String>,
         chat_id: Option<String>,
         change: Option<String>,
+        status: Option<String>,
+        bot_id: Option<String>,
+        chat: Option<Chat>,
     }
     let name: &'static str = match event.name.as_str() {
         "chat.updated" => "chat.updated",
@@ -584,12 +605,32 @@ fn hook_event(event: &Event) -> Option<(&'static str, String)> {
         ("chat.updated", Some("closed")) => "chat.closed",
         (name, _) => name,
     };
+    // The bot holding the chat the event is about, if one does.
+    let (status, bot) = match head.chat {
+        Some(chat) => (chat.status, chat.bot_id),
+        None => (head.status, head.bot_id),
+    };
+    let held_by = bot.filter(|_| status.as_deref() == Some("bot"));
     let order_key = match name {
         "contact.updated" => format!("contact:{}", head.id?),
         _ if name.starts_with("chat.") => format!("chat:{}", head.id?),
         _ => format!("chat:{}", head.chat_id?),
     };
-    Some((name, order_key))
+    Some(HookEvent {
+        name,
+        order_key,
+        held_by,
+    })
+}
+
+/// What the dispatcher needs to know of an event.
+#[derive(Debug, PartialEq)]
+struct HookEvent {
+    name: &'static str,
+    /// Deliveries with the same key go in order.
+    order_key: String,
+    /// The bot (token id) holding the event's chat.
+    held_by: Option<String>,
 }
 
 /// A delivery's JSON body: its id, the event's name and time, and the event's data.
@@ -638,18 +679,24 @@ mod tests {
     #[test]
     fn chat_changes_become_the_hook_events_integrations_ask_for() {
         let claimed = event("chat.updated", serde_json::json!({"id": "5", "change": "claimed"}));
-        assert_eq!(hook_event(&claimed), Some(("chat.assigned", "chat:5".into())));
+        let named = |e: &Event| hook_event(e).map(|h| (h.name, h.order_key));
+        assert_eq!(named(&claimed), Some(("chat.assigned", "chat:5".into())));
         let closed = event("chat.updated", serde_json::json!({"id": "5", "change": "closed"}));
-        assert_eq!(hook_event(&closed), Some(("chat.closed", "chat:5".into())));
+        assert_eq!(named(&closed), Some(("chat.closed", "chat:5".into())));
         let read = event("chat.updated", serde_json::json!({"id": "5", "change": "read"}));
-        assert_eq!(hook_event(&read), Some(("chat.updated", "chat:5".into())));
+        assert_eq!(named(&read), Some(("chat.updated", "chat:5".into())));
         let message = event(
             "message.created",
             serde_json::json!({"id": "9", "chat_id": "5"}),
         );
-        assert_eq!(hook_event(&message), Some(("message.created", "chat:5".into())));
+        assert_eq!(named(&message), Some(("message.created", "chat:5".into())));
+        let held = event(
+            "message.created",
+            serde_json::json!({"id": "9", "chat_id": "5", "chat": {"status": "bot", "bot_id": "3"}}),
+        );
+        assert_eq!(hook_event(&held).unwrap().held_by.as_deref(), Some("3"));
         let typing = event("typing", serde_json::json!({"chat_id": "5"}));
-        assert_eq!(hook_event(&typing), None);
+        assert_eq!(named(&typing), None);
     }
 
     #[test]

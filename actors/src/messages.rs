@@ -91,6 +91,18 @@ pub struct ApplyEdit {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A bot gives its chat to the people: it waits in `queue_id` like any other, with the
+/// bot's `note` for the agent who takes it. `by` is `None` when the hub hands over for a
+/// bot that stayed silent.
+#[derive(Message)]
+#[rtype(result = "Result<atende_data::Chat>")]
+pub struct HandOff {
+    pub chat_id: ChatId,
+    pub by: Option<Caller>,
+    pub queue_id: Option<String>,
+    pub note: Option<String>,
+}
+
 /// What an agent sends.
 #[derive(Clone, Debug)]
 pub enum Outgoing {

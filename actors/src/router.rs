@@ -26,6 +26,8 @@ use crate::{Error, HubConfig, Result};
 
 /// How often the map of chat actors is swept of stopped ones.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// How often chats of silent bots are looked for.
+const BOT_SWEEP: Duration = Duration::from_secs(1);
 
 /// The hub's supervisor.
 pub struct Router {
@@ -159,6 +161,11 @@ impl Router {
             chat.status = ChatStatus::Closed;
             chat.pending_since = None;
             chat.closed_at = Some(now);
+        } else if let Some(bot) = self.store.bot_for_number(number)? {
+            // The number's bot answers first; it hands over when it is done.
+            chat.status = ChatStatus::Bot;
+            chat.bot_id = Some(bot.id);
+            chat.pending_since = None;
         }
         let mut write = Write::default();
         write.chat(None, &chat);
@@ -202,6 +209,50 @@ impl Actor for Router {
         ctx.run_interval(SWEEP_INTERVAL, |router, _| {
             router.chats.retain(|_, addr| addr.connected())
         });
+        ctx.run_interval(BOT_SWEEP, |router, ctx| router.hand_over_silent_bots(ctx));
+    }
+}
+
+impl Router {
+    /// Chats whose bot left the customer's last message unanswered longer than its
+    /// timeout (or whose bot is gone) go to the people.
+    fn hand_over_silent_bots(&mut self, ctx: &mut Context<Self>) {
+        let filter = atende_data::ChatFilter {
+            status: Some(ChatStatus::Bot),
+            limit: 500,
+            ..Default::default()
+        };
+        let (Ok(page), Ok(bots)) = (self.store.chats(&filter), self.store.bots()) else {
+            return;
+        };
+        let now = Utc::now();
+        for chat in page.chats {
+            let rules = bots
+                .iter()
+                .find(|b| Some(b.id) == chat.bot_id)
+                .and_then(|b| b.bot.clone());
+            let silent = |rules: &atende_data::BotRules| {
+                chat.last_message.as_ref().is_some_and(|last| {
+                    last.direction == atende_data::Direction::In
+                        && (now - last.at).num_seconds() >= i64::from(rules.silence_timeout_secs)
+                })
+            };
+            let queue = match &rules {
+                None => None,
+                Some(rules) if silent(rules) => rules.fallback_queue.clone(),
+                Some(_) => continue,
+            };
+            tracing::info!(chat_id = %chat.id, "a silent bot's chat goes to the queue");
+            let Ok(addr) = self.chat_actor(chat.id, ctx) else {
+                continue;
+            };
+            addr.do_send(HandOff {
+                chat_id: chat.id,
+                by: None,
+                queue_id: queue,
+                note: None,
+            });
+        }
     }
 }
 
@@ -447,6 +498,7 @@ forward!(
     UpdateChat => Chat,
     AssignChat => Chat,
     RequeueChat => Chat,
+    HandOff => Chat,
     RecordSent => (),
     RecordFailed => (),
     ApplyDelivery => (),

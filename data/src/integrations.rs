@@ -53,6 +53,31 @@ impl crate::Store {
             .collect()
     }
 
+    /// The tokens that are bots.
+    pub fn bots(&self) -> Result<Vec<ApiToken>> {
+        let mut tokens = self.api_tokens()?;
+        tokens.retain(|t| t.bot.is_some());
+        Ok(tokens)
+    }
+
+    /// The bot that takes new chats of `number`, if one does.
+    pub fn bot_for_number(&self, number: &str) -> Result<Option<ApiToken>> {
+        Ok(self.bots()?.into_iter().find(|t| {
+            t.bot
+                .as_ref()
+                .is_some_and(|b| b.numbers.iter().any(|n| n == number))
+        }))
+    }
+
+    /// The bot that takes chats entering `queue` from the menu, if one does.
+    pub fn bot_for_queue(&self, queue: &str) -> Result<Option<ApiToken>> {
+        Ok(self.bots()?.into_iter().find(|t| {
+            t.bot
+                .as_ref()
+                .is_some_and(|b| b.queues.iter().any(|q| q == queue))
+        }))
+    }
+
     /// Revokes a token: it is gone once this returns. False when there was none.
     pub fn delete_api_token(&self, id: UserId) -> Result<bool> {
         let removed = self.trees().api_tokens.remove(id.key())?.is_some();

@@ -54,7 +54,7 @@ pub use records::chat::{
 pub use records::contact::{Contact, Identity, KeyKind, Recipient};
 pub use records::event::{Event, Scope, Viewer};
 pub use records::integration::{
-    ApiToken, Attempt, Delivery, DeliveryState, Subscription, TokenScope,
+    ApiToken, Attempt, BotRules, Delivery, DeliveryState, Subscription, TokenScope,
 };
 pub use records::media::{MediaRecord, MediaState};
 pub use records::number::BusinessNumber;

@@ -55,6 +55,10 @@ refusals! {
     RESTORE_TARGET_NOT_EMPTY = "restore_target_not_empty", "the data directory is not empty; restore into an empty directory";
     /// The backup file is not one, or it is damaged.
     BACKUP_DAMAGED = "backup_damaged", "the file is not an Atende backup, or it is damaged or truncated";
+    /// A hand-off is for a chat a bot holds.
+    CHAT_NOT_WITH_BOT = "chat_not_with_bot", "no bot holds this chat";
+    /// One bot per business number or queue.
+    NUMBER_HAS_BOT = "number_has_bot", "another bot already takes this number's or queue's chats";
     /// An install keeps a bounded number of API tokens.
     TOO_MANY_TOKENS = "too_many_tokens", "this install has as many API tokens as it may; revoke one first";
     /// An install keeps a bounded number of webhook subscriptions.

@@ -292,7 +292,7 @@ async fn each_scope_admits_exactly_its_routes() {
             "chats:write" => {
                 (method == "patch" && p == "/chats/{id}")
                     || (method == "post"
-                        && ["transfer", "close", "reopen", "notes", "read"]
+                        && ["transfer", "close", "reopen", "notes", "read", "handoff"]
                             .iter()
                             .any(|a| p == format!("/chats/{{id}}/{a}")))
             }
@@ -608,4 +608,196 @@ async fn a_sigkill_loses_no_delivery() {
     assert_in_order(&accepted);
     assert_eq!(receiver.seen.lock().unwrap().bad_signatures, 0);
     drop(hub);
+}
+
+/// Makes a token a bot of the sandbox number with these rules; returns its secret and id.
+async fn make_bot(app: &TestApp, admin: &Tokens, bot: Value) -> (String, String) {
+    let (secret, view) = make_token(app, admin, &["chats:read", "chats:write", "messages:send"]).await;
+    let id = view["id"].as_str().unwrap().to_string();
+    let response = app
+        .send(Method::PATCH, &format!("/api/v1/tokens/{id}"), Some(&admin.access), &json!({"name": "Typebot", "bot": bot}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["bot"]["numbers"], json!([NUMBER]));
+    (secret, id)
+}
+
+async fn make_queue(app: &TestApp, admin: &Tokens, name: &str) -> String {
+    let response = app.post("/api/v1/queues", Some(&admin.access), &json!({"name": name, "color": "#25d366"})).await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_str().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
+    let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
+    let admin = app.admin().await;
+    let queue = make_queue(&app, &admin, "Vendas").await;
+    let (bot, bot_id) = make_bot(&app, &admin, json!({"numbers": [NUMBER], "timeout_seconds": 600})).await;
+    let receiver = Receiver::start().await;
+    let response = app
+        .post(
+            "/api/v1/integrations/webhooks",
+            Some(&admin.access),
+            &json!({"url": receiver.url, "events": ["message.created"], "bot_id": bot_id}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    *receiver.secret.lock().unwrap() = body["secret"].as_str().unwrap().to_string();
+    let agent = app.user(&admin, "vendas@test.local", "agent").await;
+    let agent_id = agent.id();
+    let set_queues = app
+        .send(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(&admin.access), &json!({"queue_ids": [queue]}))
+        .await;
+    assert_eq!(set_queues.status(), 200);
+
+    // The customer writes: the bot holds the chat, the people's queues do not see it.
+    let chat = app.customer_says("5511955550000", "wamid.b1", "oi").await;
+    let chat_id = chat["id"].as_str().unwrap().to_string();
+    assert_eq!(chat["status"], "bot");
+    assert_eq!(chat["bot_id"], bot_id.as_str());
+    let seen: Value = app.get("/api/v1/chats", &agent.access).await.json().await.unwrap();
+    assert_eq!(seen["items"], json!([]), "no agent sees a bot's chat");
+    let heard = wait_until("the bot hears the customer", Duration::from_secs(20), || async {
+        let accepted = receiver.accepted();
+        match accepted.iter().find(|(_, p)| p["data"]["wamid"] == "wamid.b1") {
+            Some((_, p)) => Ok(p.clone()),
+            None => Err(accepted.len()),
+        }
+    })
+    .await;
+    assert_eq!(heard["data"]["chat"]["status"], "bot");
+
+    // It answers with buttons, through the API.
+    let question = app
+        .post(
+            &format!("/api/v1/chats/{chat_id}/messages"),
+            Some(&bot),
+            &json!({"client_id": "q1", "type": "interactive", "interactive": {
+                "kind": "buttons", "body": "Olá! Como posso ajudar?",
+                "buttons": [{"id": "pedido", "title": "Meu pedido"}, {"id": "humano", "title": "Falar com vendas"}]}}),
+        )
+        .await;
+    assert_eq!(question.status(), 202);
+    let question: Value = question.json().await.unwrap();
+    let question_id = question["id"].as_str().unwrap().to_string();
+    let sent = wait_until("the buttons reach WhatsApp", Duration::from_secs(20), || async {
+        let sent = app.sim.sent();
+        match sent.iter().find(|m| m.body["type"] == "interactive") {
+            Some(m) => Ok(m.body.clone()),
+            None => Err(sent.len()),
+        }
+    })
+    .await;
+    assert_eq!(sent["interactive"]["type"], "button");
+    assert_eq!(sent["interactive"]["action"]["buttons"][1]["reply"]["id"], "humano");
+    let messages_path = format!("/api/v1/chats/{chat_id}/messages");
+    app.eventually(&messages_path, &admin.access, "the question sent", |page| {
+        page["items"].as_array().unwrap().iter().any(|m| m["id"] == question_id.as_str() && m["wamid"].is_string())
+    })
+    .await;
+
+    // The customer taps "Falar com vendas"; the bot hears which button.
+    let tap = app
+        .post(
+            "/api/v1/sandbox/customers/5511955550000/messages",
+            Some(&admin.access),
+            &json!({"type": "choice", "reply_to": question_id, "choice_id": "humano"}),
+        )
+        .await;
+    assert_eq!(tap.status(), 201);
+    wait_until("the bot hears the tap", Duration::from_secs(20), || async {
+        let accepted = receiver.accepted();
+        let tapped = accepted.iter().any(|(_, p)| {
+            p["data"]["details"]["interactive"]["button_reply"]["id"] == "humano"
+                && p["data"]["reply_to"]["message_id"] == question_id.as_str()
+        });
+        if tapped {
+            Ok(())
+        } else {
+            Err(accepted.len())
+        }
+    })
+    .await;
+
+    // It hands over; the chat waits in the queue, and the agent reads the transcript.
+    let handoff = app
+        .post(
+            &format!("/api/v1/chats/{chat_id}/handoff"),
+            Some(&bot),
+            &json!({"queue_id": queue, "note": "Cliente quer falar com vendas"}),
+        )
+        .await;
+    assert_eq!(handoff.status(), 200);
+    let handed: Value = handoff.json().await.unwrap();
+    assert_eq!(handed["status"], "pending");
+    assert_eq!(handed["queue_id"], queue.as_str());
+    let waiting: Value = app.get("/api/v1/chats?status=pending", &agent.access).await.json().await.unwrap();
+    assert_eq!(waiting["items"][0]["id"], chat_id.as_str(), "the chat waits in the queue");
+    let thread: Value = app.get(&messages_path, &agent.access).await.json().await.unwrap();
+    let items = thread["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|m| m["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["text", "interactive", "interactive", "note"], "{thread}");
+    assert_eq!(items[1]["author_name"], "Typebot");
+    assert_eq!(items[2]["text"], "Falar com vendas");
+    assert_eq!(items[3]["text"], "Cliente quer falar com vendas");
+    let again = app
+        .post(&format!("/api/v1/chats/{chat_id}/handoff"), Some(&bot), &json!({"queue_id": queue}))
+        .await;
+    assert_error(again, 409, "chat_not_with_bot").await;
+    // Only the people hear of it now: the bot's subscription got nothing after the hand-off.
+    let after_handoff = app.send_text(&chat_id, "c-2", "Oi, sou da equipe de vendas", &admin).await;
+    assert_eq!(after_handoff.status(), 202);
+    let bot_heard = receiver.accepted().len();
+    app.customer_says("5511955550000", "wamid.b2", "obrigado").await;
+    let log: Value = app.get("/api/v1/integrations/webhooks", &admin.access).await.json().await.unwrap();
+    assert_eq!(log["items"][0]["pending"], 0);
+    assert_eq!(receiver.accepted().len(), bot_heard);
+}
+
+#[actix_web::test]
+async fn a_silent_bot_hands_over_by_itself() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let queue = make_queue(&app, &admin, "Suporte").await;
+    make_bot(&app, &admin, json!({"numbers": [NUMBER], "timeout_seconds": 1, "fallback_queue_id": queue})).await;
+    let chat = app.customer_says("5511966660000", "wamid.s1", "alguém?").await;
+    assert_eq!(chat["status"], "bot");
+    let path = format!("/api/v1/chats/{}", chat["id"].as_str().unwrap());
+    let chat = app
+        .eventually(&path, &admin.access, "the hand-off", |c| c["status"] == "pending")
+        .await;
+    assert_eq!(chat["queue_id"], queue.as_str());
+}
+
+#[actix_web::test]
+async fn bots_are_refused_what_they_may_not_do() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (reader, view) = make_token(&app, &admin, &["chats:read"]).await;
+    let id = view["id"].as_str().unwrap();
+    let not_a_bot = app
+        .send(Method::PATCH, &format!("/api/v1/tokens/{id}"), Some(&admin.access), &json!({"bot": {"numbers": [NUMBER]}}))
+        .await;
+    let body = assert_error(not_a_bot, 400, "validation_failed").await;
+    assert!(body["error"]["fields"]["bot"].is_string());
+    make_bot(&app, &admin, json!({"numbers": [NUMBER]})).await;
+    let (_, other) = make_token(&app, &admin, &["chats:write", "messages:send"]).await;
+    let other = other["id"].as_str().unwrap();
+    let taken = app
+        .send(Method::PATCH, &format!("/api/v1/tokens/{other}"), Some(&admin.access), &json!({"bot": {"numbers": [NUMBER]}}))
+        .await;
+    assert_error(taken, 409, "number_has_bot").await;
+    // A chat no bot holds is not handed off, and a read-only token may not try.
+    let chat = app.customer_says("5511977770000", "wamid.r1", "oi").await;
+    let chat_id = chat["id"].as_str().unwrap();
+    let path = format!("/api/v1/chats/{chat_id}/handoff");
+    assert_error(app.post(&path, Some(&reader), &json!({"queue_id": null})).await, 403, "scope_missing").await;
+    let handoff = app.post(&path, Some(&admin.access), &json!({"queue_id": null})).await;
+    assert_eq!(handoff.status(), 200, "staff may take a chat from a bot");
+    let again = app.post(&path, Some(&admin.access), &json!({"queue_id": null})).await;
+    assert_error(again, 409, "chat_not_with_bot").await;
 }

@@ -246,6 +246,10 @@ impl ChatActor {
         text: Option<&str>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Vec<(Message, atende_data::OutboxEntry)>> {
+        // A bot greets and answers by itself.
+        if after.status == ChatStatus::Bot {
+            return Ok(Vec::new());
+        }
         let settings = self.store.settings()?;
         let greeting = settings.greeting_message.as_ref().filter(|_| first);
         // The menu offers the queues that serve this chat's business number.
@@ -263,6 +267,13 @@ impl ChatActor {
             replies.push(self.automatic_text(&text, "greeting", now)?);
         } else if let Some(queue) = chosen_queue(after, text, &queues) {
             after.queue_id = Some(queue.id.clone());
+            if let Some(bot) = self.store.bot_for_queue(&queue.id)? {
+                // The queue's bot answers first, and greets.
+                after.status = ChatStatus::Bot;
+                after.bot_id = Some(bot.id);
+                after.pending_since = None;
+                return Ok(replies);
+            }
             if let Some(greeting) = &queue.greeting {
                 replies.push(self.automatic_text(greeting, "queue_greeting", now)?);
             }

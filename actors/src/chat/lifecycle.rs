@@ -26,6 +26,15 @@ impl Handler<TransferChat> for ChatActor {
     }
 }
 
+impl Handler<HandOff> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: HandOff, _: &mut Context<Self>) -> Self::Result {
+        let result = self.hand_off(msg);
+        self.durably(result)
+    }
+}
+
 impl Handler<CloseChat> for ChatActor {
     type Result = ResponseFuture<Result<Chat>>;
 
@@ -94,6 +103,47 @@ impl ChatActor {
         after.updated_at = Utc::now();
         self.save(after, Write::default(), "claimed")?;
         tracing::info!(chat_id = %self.chat.id, user_id = %by.id, "chat claimed");
+        Ok(self.chat.clone())
+    }
+
+    /// A bot's chat goes to the people, with the bot's note; its transcript stays in the
+    /// thread for the agent who takes it.
+    fn hand_off(&mut self, msg: HandOff) -> Result<Chat> {
+        if let Some(by) = &msg.by {
+            self.check_visible(by)?;
+        }
+        let holder = self.chat.bot_id;
+        if self.chat.status != ChatStatus::Bot {
+            return Err(Error::Conflict(atende_data::refusals::CHAT_NOT_WITH_BOT));
+        }
+        if let Some(by) = &msg.by {
+            // The bot holding it lets it go, or someone of the staff, or an admin token;
+            // never another bot.
+            let person = self.store.user(by.id)?.is_some();
+            if Some(by.id) != holder && !person && by.role != atende_data::Role::Admin {
+                return Err(Error::Forbidden("another bot holds this chat"));
+            }
+        }
+        let now = Utc::now();
+        let mut write = Write::default();
+        let note = msg.note.filter(|n| !n.trim().is_empty()).map(|text| {
+            self.note_message(holder.or(msg.by.as_ref().map(|b| b.id)), text, now)
+        });
+        let note = note.transpose()?;
+        if let Some(note) = &note {
+            write.message(note);
+        }
+        let mut after = self.chat.clone();
+        after.status = ChatStatus::Pending;
+        after.queue_id = msg.queue_id;
+        after.assignee = None;
+        after.pending_since = Some(now);
+        after.updated_at = now;
+        self.save(after, write, "handoff")?;
+        if let Some(note) = &note {
+            self.announce_message("message.created", note, None, false);
+        }
+        tracing::info!(chat_id = %self.chat.id, "a bot handed the chat over");
         Ok(self.chat.clone())
     }
 

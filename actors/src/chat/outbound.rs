@@ -335,7 +335,24 @@ impl ChatActor {
     fn add_note(&mut self, by: &Caller, text: String) -> Result<Message> {
         self.check_visible(by)?;
         let now = Utc::now();
-        let note = Message {
+        let note = self.note_message(Some(by.id), text, now)?;
+        let mut write = Write::default();
+        write.message(&note);
+        let mut after = self.chat.clone();
+        after.updated_at = now;
+        self.save(after, write, "note")?;
+        self.announce_message("message.created", &note, None, false);
+        Ok(note)
+    }
+
+    /// An internal note by `author`, not yet written.
+    pub(super) fn note_message(
+        &self,
+        author: Option<atende_data::UserId>,
+        text: String,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Message> {
+        Ok(Message {
             id: MessageId(self.store.new_id()?),
             chat_id: self.chat.id,
             wamid: None,
@@ -349,19 +366,12 @@ impl ChatActor {
             reaction: None,
             status: MessageStatus::Received,
             error: None,
-            author_id: Some(by.id),
+            author_id: author,
             client_id: None,
             details: None,
             created_at: now,
             timestamp: now,
-        };
-        let mut write = Write::default();
-        write.message(&note);
-        let mut after = self.chat.clone();
-        after.updated_at = now;
-        self.save(after, write, "note")?;
-        self.announce_message("message.created", &note, None, false);
-        Ok(note)
+        })
     }
 
     /// Records the wamid the Cloud API gave a send: from its answer, or from a status

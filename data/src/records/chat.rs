@@ -19,6 +19,8 @@ pub enum ChatStatus {
     Open,
     /// Finished ("Finalizado").
     Closed,
+    /// Held by a bot (an integration's API token) until it hands the chat over.
+    Bot,
 }
 
 impl ChatStatus {
@@ -28,6 +30,7 @@ impl ChatStatus {
             ChatStatus::Pending => 0,
             ChatStatus::Open => 1,
             ChatStatus::Closed => 2,
+            ChatStatus::Bot => 3,
         }
     }
 
@@ -37,6 +40,7 @@ impl ChatStatus {
             ChatStatus::Pending => "pending",
             ChatStatus::Open => "open",
             ChatStatus::Closed => "closed",
+            ChatStatus::Bot => "bot",
         }
     }
 
@@ -46,6 +50,7 @@ impl ChatStatus {
             "pending" => Some(ChatStatus::Pending),
             "open" => Some(ChatStatus::Open),
             "closed" => Some(ChatStatus::Closed),
+            "bot" => Some(ChatStatus::Bot),
             _ => None,
         }
     }
@@ -112,6 +117,10 @@ pub struct Chat {
     /// The customer (schema 3; a chat of schema 2 gets it in the upgrade).
     #[serde(default)]
     pub contact_id: ContactId,
+    /// The bot (API token) holding the chat while its status is `Bot`; afterwards the bot
+    /// that last held it.
+    #[serde(default)]
+    pub bot_id: Option<UserId>,
 }
 
 impl Chat {
@@ -138,6 +147,7 @@ impl Chat {
             away_sent_at: None,
             menu_offered: false,
             contact_id: contact,
+            bot_id: None,
         }
     }
 

@@ -74,6 +74,22 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     /// Kept to the minute (a write per request would cost more than it tells).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Set when the token is a bot: which chats start with it, and when it must let go.
+    #[serde(default)]
+    pub bot: Option<BotRules>,
+}
+
+/// Where a bot takes chats, and how long it may stay silent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BotRules {
+    /// New chats on these business numbers start with the bot.
+    pub numbers: Vec<String>,
+    /// A customer who picks one of these queues from the greeting's menu goes to the bot.
+    pub queues: Vec<String>,
+    /// A customer's message the bot leaves unanswered this long hands the chat over.
+    pub silence_timeout_secs: u32,
+    /// Where a silent bot's chats go (`None`: no queue, every agent may take them).
+    pub fallback_queue: Option<String>,
 }
 
 impl ApiToken {
@@ -101,6 +117,9 @@ pub struct Subscription {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A bot's subscription: it receives the events of the chats that bot holds, only.
+    #[serde(default)]
+    pub bot_id: Option<UserId>,
 }
 
 impl Subscription {

@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_chat)
         .service(claim)
         .service(transfer)
+        .service(handoff)
         .service(close)
         .service(reopen)
         .service(mark_read)
@@ -39,7 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ChatQuery {
-    /// pending, open or closed.
+    /// pending, open, closed or bot.
     pub status: Option<String>,
     /// `me`, `none`, or a user id.
     pub assignee: Option<String>,
@@ -68,7 +69,7 @@ async fn list_chats(
     let status = match query.status.as_deref() {
         Some(word) => Some(
             ChatStatus::parse(word)
-                .ok_or_else(|| Error::field("status", "must be pending, open or closed"))?,
+                .ok_or_else(|| Error::field("status", "must be pending, open, closed or bot"))?,
         ),
         None => None,
     };
@@ -238,6 +239,55 @@ async fn transfer(
     };
     let result = state.hub.router.send(msg).await?;
     respond_audited(&state, &req, &auth, "chat.transferred", result).await
+}
+
+/// A bot hands its chat to the people.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffRequest {
+    /// The queue the chat waits in; null: no queue (every agent may take it).
+    pub queue_id: Option<String>,
+    /// For the agent who takes it (an internal note, never sent to the customer).
+    pub note: Option<String>,
+}
+
+/// A bot's chat goes to a queue and waits there like any other, its transcript in the
+/// thread; the bot's `note` becomes an internal note. For the bot holding the chat (an API
+/// token with `chats:write`), staff or an admin token.
+#[utoipa::path(tag = "chats", request_body = HandoffRequest, security(("bearer" = [])), params(("id" = String, Path)), responses(
+    (status = 200, body = ChatView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`chat_not_with_bot`: no bot holds the chat", body = ErrorBody),
+))]
+#[post("/chats/{id}/handoff")]
+async fn handoff(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<HandoffRequest>,
+) -> Result<HttpResponse> {
+    let body = body.0;
+    let queue_id = body.queue_id.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    if let Some(queue) = &queue_id {
+        if state.store.queue(queue)?.is_none() {
+            return Err(Error::field("queue_id", "is not a queue"));
+        }
+    }
+    let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > super::messages::MAX_TEXT) {
+        return Err(Error::field("note", "must be at most 4096 characters"));
+    }
+    let msg = HandOff {
+        chat_id: chat_id(&path)?,
+        by: Some(Caller::from(&auth.0)),
+        queue_id,
+        note,
+    };
+    let result = state.hub.router.send(msg).await?;
+    respond_audited(&state, &req, &auth, "chat.handed_off", result).await
 }
 
 /// "Finalizar" with an optional note.

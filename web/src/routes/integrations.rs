@@ -6,7 +6,7 @@
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use atende_actors::hooks::{Redeliver, SubscriptionsChanged, HOOK_EVENTS};
 use atende_data::records::integration::parse_delivery_id;
-use atende_data::{Delivery, Subscription};
+use atende_data::{Delivery, Subscription, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -51,6 +51,8 @@ pub struct SubscriptionView {
     pub failing_since: Option<DateTime<Utc>>,
     /// Deliveries waiting to go out.
     pub pending: usize,
+    /// The bot whose chats' events it receives, for a bot's subscription.
+    pub bot_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The signing secret: only in the answer that made or rotated it.
@@ -73,6 +75,7 @@ impl SubscriptionView {
             paused_reason: s.paused_reason.clone(),
             failing_since: s.failing_since,
             pending: state.store.pending_deliveries_of(s.id)?,
+            bot_id: s.bot_id.map(|b| b.to_string()),
             created_at: s.created_at,
             updated_at: s.updated_at,
             secret: None,
@@ -96,6 +99,9 @@ pub struct NewSubscription {
     /// `csat.answered`), or `["*"]` for all.
     pub events: Vec<String>,
     pub description: Option<String>,
+    /// A bot's token id: the subscription then receives only the events of the chats
+    /// that bot holds (the customer's messages while it answers).
+    pub bot_id: Option<String>,
 }
 
 /// Changes to a subscription.
@@ -189,6 +195,18 @@ async fn create_subscription(
     if let Some(description) = &description {
         fields.text("description", description, MAX_DESCRIPTION);
     }
+    let bot_id = match body.bot_id.as_deref().map(str::trim) {
+        Some(raw) => {
+            let bot = raw
+                .parse::<UserId>()
+                .ok()
+                .and_then(|id| state.store.api_token(id).ok().flatten())
+                .filter(|t| t.bot.is_some());
+            fields.check(bot.is_some(), "bot_id", "is not the id of a bot's token");
+            bot.map(|b| b.id)
+        }
+        None => None,
+    };
     fields.finish()?;
     if state.store.subscriptions()?.len() >= MAX_SUBSCRIPTIONS {
         return Err(Error::Conflict(
@@ -208,6 +226,7 @@ async fn create_subscription(
         created_by: admin.0.id,
         created_at: now,
         updated_at: now,
+        bot_id,
     };
     state.store.put_subscription(&subscription)?;
     state.hub.hooks.send(SubscriptionsChanged).await?;

@@ -3,8 +3,8 @@
 //! `Authorization: Bearer atd_...`, may use only the routes its scopes admit (scopes.rs),
 //! and is refused from the moment it is deleted.
 
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
-use atende_data::{ApiToken, TokenScope, UserId};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
+use atende_data::{ApiToken, BotRules, TokenScope, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,6 +24,7 @@ const MAX_TOKENS: usize = 100;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_tokens)
         .service(create_token)
+        .service(update_token)
         .service(delete_token);
 }
 
@@ -42,6 +43,47 @@ pub struct TokenView {
     pub created_at: DateTime<Utc>,
     /// To the minute; null when never used.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// Set when the token is a bot.
+    pub bot: Option<BotView>,
+}
+
+/// A bot: where its chats come from, and when it must let go of them.
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BotView {
+    /// New chats on these business numbers start with the bot.
+    #[serde(default)]
+    pub numbers: Vec<String>,
+    /// A customer who picks one of these queues from the greeting's menu goes to the bot.
+    #[serde(default)]
+    pub queues: Vec<String>,
+    /// A customer's message left unanswered this many seconds hands the chat over
+    /// (1 to 86400; 300 when left out).
+    pub timeout_seconds: Option<u32>,
+    /// Where a silent bot's chats go (null: no queue).
+    pub fallback_queue_id: Option<String>,
+}
+
+impl From<&BotRules> for BotView {
+    fn from(b: &BotRules) -> Self {
+        BotView {
+            numbers: b.numbers.clone(),
+            queues: b.queues.clone(),
+            timeout_seconds: Some(b.silence_timeout_secs),
+            fallback_queue_id: b.fallback_queue.clone(),
+        }
+    }
+}
+
+/// Changes to a token: its name, and whether (and where) it is a bot.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenChange {
+    pub name: Option<String>,
+    /// The bot's rules; null: no longer a bot.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<BotView>)]
+    pub bot: Option<Option<BotView>>,
 }
 
 impl From<&ApiToken> for TokenView {
@@ -54,6 +96,7 @@ impl From<&ApiToken> for TokenView {
             created_by: t.created_by.to_string(),
             created_at: t.created_at,
             last_used_at: t.last_used_at,
+            bot: t.bot.as_ref().map(BotView::from),
         }
     }
 }
@@ -143,6 +186,7 @@ async fn create_token(
         created_by: admin.0.id,
         created_at: Utc::now(),
         last_used_at: None,
+        bot: None,
     };
     state.store.put_api_token(&token)?;
     super::audit::record(
@@ -157,6 +201,102 @@ async fn create_token(
         view: TokenView::from(&token),
         token: secret,
     }))
+}
+
+/// Default seconds a bot may leave a customer unanswered.
+const DEFAULT_BOT_TIMEOUT: u32 = 300;
+
+/// Checks a bot's rules against the numbers, queues and other bots.
+fn bot_rules(state: &AppState, token: &ApiToken, view: BotView) -> Result<BotRules> {
+    let mut fields = Fields::default();
+    fields.check(
+        token.allows(TokenScope::MessagesSend) && token.allows(TokenScope::ChatsWrite),
+        "bot",
+        "a bot's token needs the scopes messages:send and chats:write",
+    );
+    let numbers = state.store.numbers()?;
+    for number in &view.numbers {
+        fields.check(
+            numbers.iter().any(|n| &n.id == number),
+            "bot.numbers",
+            "each must be a business number's id",
+        );
+    }
+    for queue in view.queues.iter().chain(&view.fallback_queue_id) {
+        fields.check(
+            state.store.queue(queue)?.is_some(),
+            "bot.queues",
+            "each must be a queue's id",
+        );
+    }
+    let timeout = view.timeout_seconds.unwrap_or(DEFAULT_BOT_TIMEOUT);
+    fields.check(
+        (1..=86_400).contains(&timeout),
+        "bot.timeout_seconds",
+        "must be 1 to 86400 seconds",
+    );
+    fields.finish()?;
+    let others = state.store.bots()?;
+    let taken = others.iter().filter(|b| b.id != token.id).any(|b| {
+        let rules = b.bot.as_ref();
+        rules.is_some_and(|r| {
+            r.numbers.iter().any(|n| view.numbers.contains(n))
+                || r.queues.iter().any(|q| view.queues.contains(q))
+        })
+    });
+    if taken {
+        return Err(Error::Conflict(atende_data::refusals::NUMBER_HAS_BOT));
+    }
+    Ok(BotRules {
+        numbers: view.numbers,
+        queues: view.queues,
+        silence_timeout_secs: timeout,
+        fallback_queue: view.fallback_queue_id,
+    })
+}
+
+/// Renames a token, or makes it a bot (admins): new chats of the bot's numbers, and
+/// customers who pick its queues, go to it until it hands them over.
+#[utoipa::path(tag = "integrations", request_body = TokenChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = TokenView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`number_has_bot`: another bot takes one of these numbers or queues", body = ErrorBody),
+))]
+#[patch("/tokens/{id}")]
+async fn update_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    admin: Admin,
+    path: web::Path<String>,
+    body: Json<TokenChange>,
+) -> Result<HttpResponse> {
+    let id: UserId = path.parse().map_err(|_| Error::NotFound)?;
+    let mut token = state.store.api_token(id)?.ok_or(Error::NotFound)?;
+    let change = body.0;
+    if let Some(name) = &change.name {
+        let mut fields = Fields::default();
+        fields.text("name", name, MAX_NAME);
+        fields.finish()?;
+        token.name = name.trim().to_string();
+    }
+    if let Some(bot) = change.bot {
+        token.bot = match bot {
+            Some(view) => Some(bot_rules(&state, &token, view)?),
+            None => None,
+        };
+    }
+    state.store.put_api_token(&token)?;
+    super::audit::record(
+        &state,
+        &req,
+        Some(admin.0.id),
+        "token.updated",
+        Some(token.id.to_string()),
+        None,
+    )?;
+    Ok(HttpResponse::Ok().json(TokenView::from(&token)))
 }
 
 /// Revokes a token (admins): every request with it is refused from now on.

@@ -50,9 +50,11 @@ pub struct ChatView {
     pub id: String,
     pub contact: ChatContact,
     pub phone_number_id: String,
-    /// pending, open or closed.
+    /// pending, open, closed, or bot (held by a bot until it hands the chat over).
     pub status: String,
     pub assignee_id: Option<String>,
+    /// The bot holding the chat (status bot), or the one that last held it.
+    pub bot_id: Option<String>,
     pub queue_id: Option<String>,
     pub tags: Vec<String>,
     pub unread_count: u32,
@@ -82,6 +84,7 @@ impl ChatView {
             phone_number_id: chat.phone_number_id.clone(),
             status: chat.status.as_str().into(),
             assignee_id: chat.assignee.map(|u| u.to_string()),
+            bot_id: chat.bot_id.map(|u| u.to_string()),
             queue_id: chat.queue_id.clone(),
             tags: chat.tags.clone(),
             unread_count: chat.unread_count,
@@ -163,6 +166,10 @@ pub struct MessageView {
     pub status: String,
     pub error: Option<MessageErrorView>,
     pub author_id: Option<String>,
+    /// The name of an author who is not a user: the API token (a bot, an integration)
+    /// that sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
     pub client_id: Option<String>,
     /// Type-specific content as WhatsApp carries it (contacts, interactive, template ...).
     #[schema(value_type = Option<Object>)]
@@ -214,6 +221,11 @@ impl MessageView {
                 title: e.title.clone(),
             }),
             author_id: message.author_id.map(|u| u.to_string()),
+            author_name: message
+                .author_id
+                .filter(|id| matches!(store.user(*id), Ok(None)))
+                .and_then(|id| store.api_token(id).ok().flatten())
+                .map(|token| token.name),
             client_id: message.client_id.clone(),
             details: message.details.clone(),
             created_at: message.created_at,
