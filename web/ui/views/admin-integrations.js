@@ -52,11 +52,59 @@ function tokensPart() {
     }
     tbody.replaceChildren(...tokens.map((tok) => h("tr", { test: "token-row", dataset: { tokenId: tok.id } },
       h("td", null, h("strong", { text: tok.name }), h("br"), h("code", { class: "muted", text: tok.hint })),
-      h("td", null, tok.scopes.map((s) => h("span", { class: "chip", text: s }))),
+      h("td", null, tok.scopes.map((s) => h("span", { class: "chip", text: s })), tok.bot ? h("span", { class: "chip chip-bot", text: t("tokens.is_bot") }) : null),
       h("td", { text: dateTime(tok.created_at) }),
       h("td", { test: "token-last-used", text: tok.last_used_at ? dateTime(tok.last_used_at) : t("tokens.never") }),
       h("td", { class: "cell-actions" },
+        h("button", { type: "button", class: "btn btn-small", test: "token-bot", text: tok.bot ? t("tokens.bot_edit") : t("tokens.make_bot"), on: { click: () => editBot(tok) } }),
         h("button", { type: "button", class: "btn btn-small btn-danger-outline", test: "token-revoke", text: t("tokens.revoke"), on: { click: () => revoke(tok) } })))));
+  }
+
+  /** A bot: which numbers' new chats and which queues' chats it answers first, how long
+   * it may stay silent, and where its chats go then. */
+  async function editBot(tok) {
+    let numbers = [];
+    let queues = [];
+    try {
+      [numbers, queues] = await Promise.all([api.get("/numbers"), api.get("/queues")]).then((pages) => pages.map((p) => p.items));
+    } catch (err) {
+      toast(errorText(err), "error");
+      return;
+    }
+    const bot = tok.bot || { numbers: [], queues: [], timeout_seconds: 300, fallback_queue_id: null };
+    const numberBoxes = numbers.map((n) => checkbox(n.name, { checked: bot.numbers.includes(n.id), name: n.id, test: "bot-number" }));
+    const queueBoxes = queues.map((q) => checkbox(q.name, { checked: bot.queues.includes(q.id), name: q.id, test: "bot-queue" }));
+    const timeout = h("input", { type: "number", min: "1", max: "86400", value: String(bot.timeout_seconds || 300), test: "bot-timeout" });
+    const fallback = h("select", { test: "bot-fallback" },
+      h("option", { value: "", text: t("tokens.bot_no_queue") }),
+      queues.map((q) => h("option", { value: q.id, text: q.name, selected: q.id === bot.fallback_queue_id })));
+    const enabled = checkbox(t("tokens.bot_enabled"), { checked: !!tok.bot, test: "bot-enabled" });
+    formDialog({
+      title: t("tokens.bot_title", { name: tok.name }),
+      test: "bot-dialog",
+      submitTest: "bot-save",
+      fields: [
+        h("p", { class: "muted", text: t("tokens.bot_intro") }),
+        enabled,
+        h("div", { class: "field", dataset: { field: "bot.numbers" } },
+          h("span", { class: "field-label", text: t("tokens.bot_numbers") }), h("div", { class: "check-list" }, numberBoxes)),
+        h("div", { class: "field", dataset: { field: "bot.queues" } },
+          h("span", { class: "field-label", text: t("tokens.bot_queues") }), h("div", { class: "check-list" }, queueBoxes)),
+        field(t("tokens.bot_timeout"), timeout, { name: "bot.timeout_seconds" }),
+        field(t("tokens.bot_fallback"), fallback, { name: "bot.fallback_queue_id" }),
+      ],
+      onSubmit: async () => {
+        const rules = enabled.input.checked ? {
+          numbers: numberBoxes.filter((b) => b.input.checked).map((b) => b.input.name),
+          queues: queueBoxes.filter((b) => b.input.checked).map((b) => b.input.name),
+          timeout_seconds: Number(timeout.value) || 300,
+          fallback_queue_id: fallback.value || null,
+        } : null;
+        await api.patch(`/tokens/${encodeURIComponent(tok.id)}`, { bot: rules });
+        toast(t("tokens.bot_saved"), "success");
+        load();
+      },
+    });
   }
 
   async function load() {
@@ -149,8 +197,19 @@ function webhooksPart() {
     }
   }
 
-  function edit(sub) {
+  async function edit(sub) {
     const creating = !sub;
+    let bots = [];
+    if (creating) {
+      try {
+        bots = (await api.get("/tokens")).items.filter((tok) => tok.bot);
+      } catch {
+        bots = [];
+      }
+    }
+    const bot = h("select", { test: "webhook-bot" },
+      h("option", { value: "", text: t("webhooks.no_bot") }),
+      bots.map((b) => h("option", { value: b.id, text: b.name })));
     const url = h("input", { type: "url", maxlength: "2000", value: sub ? sub.url : "", placeholder: "https://", test: "webhook-url" });
     const description = h("input", { type: "text", maxlength: "200", value: sub && sub.description ? sub.description : "", test: "webhook-description" });
     const all = checkbox(t("webhooks.all_events"), { checked: creating || sub.events.includes("*"), test: "webhook-event-all" });
@@ -166,13 +225,14 @@ function webhooksPart() {
         h("div", { class: "field", dataset: { field: "events" } },
           h("span", { class: "field-label", text: t("webhooks.events") }),
           h("div", { class: "check-list" }, all, boxes)),
+        creating && bots.length ? field(t("webhooks.bot"), bot, { name: "bot_id" }) : null,
         creating ? null : rotate,
       ],
       onSubmit: async () => {
         const events = all.input.checked ? ["*"] : boxes.filter((b) => b.input.checked).map((b) => b.input.name);
         const body = { url: url.value.trim(), events, description: description.value.trim() || null };
         const saved = creating
-          ? await api.post("/integrations/webhooks", body)
+          ? await api.post("/integrations/webhooks", { ...body, bot_id: bot.value || null })
           : await api.patch(`/integrations/webhooks/${encodeURIComponent(sub.id)}`, { ...body, rotate_secret: rotate.input.checked });
         load();
         if (saved.secret) showSecret(t("webhooks.secret_title"), t("webhooks.secret_intro"), saved.secret, "webhook-secret");

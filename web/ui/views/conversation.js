@@ -72,7 +72,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     const mine = chat.assignee_id === me.id;
     const canAct = mine || isStaff();
     const buttons = [];
-    if (chat.status === "pending") {
+    if (chat.status === "pending" || (chat.status === "bot" && isStaff())) {
       buttons.push(h("button", { type: "button", class: "btn btn-primary", test: "claim", text: t("chat.claim"), on: { click: () => claim(chat) } }));
     }
     if (chat.status !== "closed" && canAct) {
@@ -126,6 +126,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   function mode() {
     if (chat.status === "closed") return "closed";
     if (chat.status === "pending") return "pending";
+    if (chat.status === "bot") return "bot";
     if (chat.assignee_id !== me.id && !isStaff()) return "readonly";
     if (!windowOpen(chat)) return "window";
     return "open";
@@ -151,6 +152,13 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       footer.replaceChildren(h("div", { class: "footer-notice", test: "pending-notice" },
         h("span", { text: t("conv.pending") }),
         h("button", { type: "button", class: "btn btn-primary", test: "claim-footer", text: t("chat.claim"), on: { click: () => claim(chat) } })));
+      return;
+    }
+    if (next === "bot") {
+      // A supervisor may take the chat from the bot ("Assumir"); the bot's reply stops.
+      footer.replaceChildren(h("div", { class: "footer-notice", test: "bot-notice" },
+        h("span", { text: t("conv.bot") }),
+        isStaff() ? h("button", { type: "button", class: "btn btn-primary", test: "claim-footer", text: t("chat.claim"), on: { click: () => claim(chat) } }) : null));
       return;
     }
     if (next === "readonly") {

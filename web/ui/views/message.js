@@ -280,9 +280,9 @@ export function renderMessage(message, ctx) {
   const bubble = h("div", { class: "bubble" });
   if (kind === "note") {
     bubble.appendChild(h("span", { class: "note-label", test: "note-label" }, icon("note"),
-      t("msg.note"), message.author_id ? ` · ${userName(message.author_id)}` : ""));
+      t("msg.note"), message.author_id ? ` · ${userName(message.author_id) || message.author_name || ""}` : ""));
   } else if (outbound && ctx.showAuthors && message.author_id && message.author_id !== ctx.me) {
-    bubble.appendChild(h("span", { class: "msg-author", text: userName(message.author_id) }));
+    bubble.appendChild(h("span", { class: "msg-author", text: userName(message.author_id) || message.author_name || "" }));
   }
   const details = message.details || {};
   const quoted = quote(message, ctx);
