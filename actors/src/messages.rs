@@ -67,6 +67,17 @@ pub struct AppendInbound {
     pub contact: atende_data::Contact,
 }
 
+/// A customer's answer to the satisfaction survey of a finished chat: kept in that chat,
+/// which stays finished.
+#[derive(Message)]
+#[rtype(result = "Result<Ingested>")]
+pub struct AnswerCsat {
+    pub chat_id: ChatId,
+    pub message: InboundMessage,
+    /// 1 to 5.
+    pub rating: u8,
+}
+
 /// An edit or deletion of an earlier message from a webhook; answered once durable.
 #[derive(Message)]
 #[rtype(result = "Result<()>")]

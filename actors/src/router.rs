@@ -214,6 +214,22 @@ impl Actor for Router {
 }
 
 impl Router {
+    /// The finished chat and rating a customer's message answers, when it is the answer
+    /// to a survey not yet answered: a row of the survey's list, or a button of its
+    /// template, in reply to it.
+    fn csat_answer(&self, message: &InboundMessage) -> Option<(ChatId, u8)> {
+        let rating = csat_rating(message)?;
+        let (chat_id, question) = self.store.message_by_wamid(message.reply_to.as_ref()?).ok()??;
+        let chat = self.store.chat(chat_id).ok()??;
+        let survey = self.store.message(chat_id, question).ok()??;
+        let is_survey = survey
+            .details
+            .as_ref()
+            .is_some_and(|d| d["automatic"] == "csat");
+        let open = chat.status == ChatStatus::Closed && chat.csat_asked_at.is_some() && chat.csat.is_none();
+        (is_survey && open).then_some((chat_id, rating))
+    }
+
     /// Chats whose bot left the customer's last message unanswered longer than its
     /// timeout (or whose bot is gone) go to the people.
     fn hand_over_silent_bots(&mut self, ctx: &mut Context<Self>) {
@@ -270,9 +286,21 @@ impl Handler<IngestMessage> for Router {
                     Ok(Ingested::Duplicate)
                 });
             }
-            Ok(None) => self
-                .resolve_chat(&message)
-                .and_then(|(id, contact)| Ok((id, contact, self.chat_actor(id, ctx)?))),
+            Ok(None) => {
+                if let Some((chat_id, rating)) = self.csat_answer(&message) {
+                    let addr = self.chat_actor(chat_id, ctx);
+                    return Box::pin(async move {
+                        let answer = AnswerCsat {
+                            chat_id,
+                            message,
+                            rating,
+                        };
+                        addr?.send(answer).await?
+                    });
+                }
+                self.resolve_chat(&message)
+                    .and_then(|(id, contact)| Ok((id, contact, self.chat_actor(id, ctx)?)))
+            }
             Err(error) => Err(error.into()),
         };
         Box::pin(async move {
@@ -499,8 +527,26 @@ forward!(
     AssignChat => Chat,
     RequeueChat => Chat,
     HandOff => Chat,
+    AnswerCsat => Ingested,
     RecordSent => (),
     RecordFailed => (),
     ApplyDelivery => (),
     ApplyEdit => (),
 );
+
+/// The rating (1-5) a customer's message gives: a survey row's id (`csat:4`), or the digit
+/// of a template button's payload or text.
+fn csat_rating(message: &InboundMessage) -> Option<u8> {
+    let details = message.details.as_ref()?;
+    let from_list = details.get("interactive").and_then(|i| {
+        let kind = i.get("type")?.as_str()?;
+        let id = i.get(kind)?.get("id")?.as_str()?;
+        id.strip_prefix(crate::chat::CSAT_PREFIX)?.parse::<u8>().ok()
+    });
+    let from_button = details.get("button").and_then(|b| {
+        let text = b.get("payload").or_else(|| b.get("text"))?.as_str()?;
+        let digit = text.chars().find(char::is_ascii_digit)?.to_digit(10)?;
+        u8::try_from(digit).ok()
+    });
+    from_list.or(from_button).filter(|r| (1..=5).contains(r))
+}

@@ -48,7 +48,7 @@ pub use ids::{ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId}
 pub use records::audit::AuditEntry;
 pub use records::canned::CannedResponse;
 pub use records::chat::{
-    Chat, ChatStatus, Direction, LastMessage, MediaRef, Message, MessageError, MessageStatus,
+    Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError, MessageStatus,
     PendingStatus, ReactionRef, ReplyRef,
 };
 pub use records::contact::{Contact, Identity, KeyKind, Recipient};
@@ -62,7 +62,7 @@ pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::queue::Queue;
 pub use records::report::DayStats;
 pub use records::session::RotateOutcome;
-pub use records::settings::{BusinessHours, DayHours, Settings};
+pub use records::settings::{BusinessHours, CsatSettings, DayHours, Settings};
 pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, User};
 pub use store::{random_bytes, RawDb, Store};

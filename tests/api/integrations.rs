@@ -801,3 +801,127 @@ async fn bots_are_refused_what_they_may_not_do() {
     let again = app.post(&path, Some(&admin.access), &json!({"queue_id": null})).await;
     assert_error(again, 409, "chat_not_with_bot").await;
 }
+
+/// Turns the survey on (with `template` for chats whose window has closed).
+async fn survey_on(app: &TestApp, admin: &Tokens, template: Value) {
+    let mut settings: Value = app.get("/api/v1/settings", &admin.access).await.json().await.unwrap();
+    settings["csat"] = json!({"enabled": true, "question": "Como foi o atendimento?", "template": template});
+    let response = app.send(Method::PUT, "/api/v1/settings", Some(&admin.access), &settings).await;
+    assert_eq!(response.status(), 200);
+}
+
+/// The admin takes and finishes chat `id`.
+async fn claim_and_close(app: &TestApp, admin: &Tokens, id: &str) {
+    assert_eq!(app.claim(id, admin).await.status(), 200);
+    let close = app.post(&format!("/api/v1/chats/{id}/close"), Some(&admin.access), &json!({})).await;
+    assert_eq!(close.status(), 200);
+}
+
+#[actix_web::test]
+async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_reported() {
+    let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
+    let admin = app.admin().await;
+    survey_on(&app, &admin, json!({"name": "pesquisa_satisfacao", "language": "pt_BR"})).await;
+    let receiver = Receiver::start().await;
+    let response = app
+        .post("/api/v1/integrations/webhooks", Some(&admin.access), &json!({"url": receiver.url, "events": ["csat.answered"]}))
+        .await;
+    let body: Value = response.json().await.unwrap();
+    *receiver.secret.lock().unwrap() = body["secret"].as_str().unwrap().to_string();
+
+    let chat = app.customer_says("5511988880000", "wamid.c1", "oi").await;
+    let chat_id = chat["id"].as_str().unwrap().to_string();
+    claim_and_close(&app, &admin, &chat_id).await;
+    let sent = wait_until("the survey reaches WhatsApp", Duration::from_secs(20), || async {
+        let sent = app.sim.sent();
+        match sent.iter().find(|m| m.body["type"] == "interactive") {
+            Some(m) => Ok(m.body.clone()),
+            None => Err(sent.len()),
+        }
+    })
+    .await;
+    assert_eq!(sent["interactive"]["type"], "list", "a list: reply buttons hold only three");
+    let rows = sent["interactive"]["action"]["sections"][0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert!(app.sim.sent().iter().all(|m| m.body["type"] != "template"));
+    let path = format!("/api/v1/chats/{chat_id}/messages");
+    let thread = app
+        .eventually(&path, &admin.access, "the survey sent", |page| {
+            page["items"].as_array().unwrap().iter().any(|m| m["type"] == "interactive" && m["wamid"].is_string())
+        })
+        .await;
+    let survey = thread["items"].as_array().unwrap().iter().find(|m| m["type"] == "interactive").unwrap().clone();
+
+    let answer = app
+        .post(
+            "/api/v1/sandbox/customers/5511988880000/messages",
+            Some(&admin.access),
+            &json!({"type": "choice", "reply_to": survey["id"], "choice_id": "csat:4"}),
+        )
+        .await;
+    assert_eq!(answer.status(), 201);
+    let chat: Value = app.get(&format!("/api/v1/chats/{chat_id}"), &admin.access).await.json().await.unwrap();
+    assert_eq!(chat["status"], "closed", "answering the survey reopens nothing");
+    assert_eq!(chat["csat"]["rating"], 4);
+    assert_eq!(chat["csat"]["agent_id"], admin.user["id"]);
+    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    assert_eq!(chats["items"].as_array().unwrap().len(), 1, "no new chat either");
+    let told = wait_until("csat.answered", Duration::from_secs(20), || async {
+        let accepted = receiver.accepted();
+        match accepted.iter().find(|(_, p)| p["event"] == "csat.answered") {
+            Some((_, p)) => Ok(p.clone()),
+            None => Err(accepted.len()),
+        }
+    })
+    .await;
+    assert_eq!(told["data"]["rating"], 4);
+    assert_eq!(told["data"]["chat_id"], chat_id.as_str());
+    let report: Value = app.get("/api/v1/reports/summary", &admin.access).await.json().await.unwrap();
+    assert_eq!(report["csat_responses"], 1);
+    assert_eq!(report["csat_average"], 4.0);
+    assert_eq!(report["per_agent"][0]["csat_average"], 4.0);
+    // A second answer to the same survey changes nothing.
+    let again = app
+        .post(
+            "/api/v1/sandbox/customers/5511988880000/messages",
+            Some(&admin.access),
+            &json!({"type": "choice", "reply_to": survey["id"], "choice_id": "csat:1"}),
+        )
+        .await;
+    assert_eq!(again.status(), 201);
+    let chat: Value = app.get(&format!("/api/v1/chats/{chat_id}"), &admin.access).await.json().await.unwrap();
+    assert_eq!(chat["csat"]["rating"], 4);
+}
+
+#[actix_web::test]
+async fn csat_outside_the_window_is_the_template_and_never_free_text() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    survey_on(&app, &admin, json!({"name": "pesquisa_satisfacao", "language": "pt_BR"})).await;
+    let yesterday = chrono::Utc::now().timestamp() - 25 * 3600;
+    let body = inbound_at("5511999990001", "wamid.o1", text("oi, ontem"), yesterday);
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
+    claim_and_close(&app, &admin, &chat_id).await;
+    let sent = wait_until("the template reaches WhatsApp", Duration::from_secs(20), || async {
+        let sent = app.sim.sent();
+        match sent.iter().find(|m| m.body["type"] == "template") {
+            Some(m) => Ok(m.body.clone()),
+            None => Err(sent.len()),
+        }
+    })
+    .await;
+    assert_eq!(sent["template"]["name"], "pesquisa_satisfacao");
+    assert!(app.sim.sent().iter().all(|m| m.body["type"] != "interactive" && m.body["type"] != "text"));
+
+    // Without a template, a chat outside the window is not asked at all.
+    survey_on(&app, &admin, Value::Null).await;
+    let body = inbound_at("5511999990002", "wamid.o2", text("oi"), yesterday);
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let chats: Value = app.get("/api/v1/chats?q=5511999990002", &admin.access).await.json().await.unwrap();
+    let second = chats["items"][0]["id"].as_str().unwrap().to_string();
+    claim_and_close(&app, &admin, &second).await;
+    let thread: Value = app.get(&format!("/api/v1/chats/{second}/messages"), &admin.access).await.json().await.unwrap();
+    assert_eq!(thread["items"].as_array().unwrap().len(), 1, "{thread}");
+}

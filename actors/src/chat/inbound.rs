@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::ChatActor;
 use crate::media::Fetch;
-use crate::messages::{AppendInbound, ApplyEdit, Ingested};
+use crate::messages::{AnswerCsat, AppendInbound, ApplyEdit, Ingested};
 use crate::whatsapp::webhook::{InboundMessage, Origin};
 use crate::Result;
 
@@ -50,6 +50,70 @@ impl Handler<AppendInbound> for ChatActor {
                 Ok(Ingested::Stored(Box::new(message)))
             },
         )))
+    }
+}
+
+impl Handler<AnswerCsat> for ChatActor {
+    type Result = ResponseFuture<Result<Ingested>>;
+
+    fn handle(&mut self, msg: AnswerCsat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.answer_csat(msg);
+        self.durably(result)
+    }
+}
+
+impl ChatActor {
+    /// Keeps the customer's rating on the finished chat and its agent's counts, and tells
+    /// the staff and the integrations (`csat.answered`).
+    fn answer_csat(&mut self, msg: AnswerCsat) -> Result<Ingested> {
+        if self.store.message_by_wamid(&msg.message.wamid)?.is_some() {
+            return Ok(Ingested::Duplicate);
+        }
+        let now = Utc::now();
+        let reply_to = match &msg.message.reply_to {
+            Some(wamid) => Some(ReplyRef {
+                message_id: self.store.message_by_wamid(wamid)?.map(|(_, id)| id),
+                wamid: Some(wamid.clone()),
+            }),
+            None => None,
+        };
+        let id = MessageId(self.store.new_id()?);
+        let message = to_message(id, self.chat.id, &msg.message, None, reply_to, now);
+        let agent = self.chat.assignee;
+        let mut after = self.chat.clone();
+        after.csat = Some(atende_data::CsatAnswer {
+            rating: msg.rating,
+            comment: None,
+            answered_at: now,
+            agent,
+        });
+        after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
+        after.updated_at = now;
+        let mut write = Write::default();
+        let counts = atende_data::DayStats {
+            messages_in: 1,
+            csat_responses: 1,
+            csat_sum: u64::from(msg.rating),
+            ..Default::default()
+        };
+        write.message(&message).count(now, agent, counts);
+        self.save(after, write, "csat")?;
+        self.announce_message("message.created", &message, None, false);
+        self.bus.do_send(crate::events::Publish {
+            name: "csat.answered",
+            scope: atende_data::Scope::Staff,
+            payload: crate::events::Payload::Json(json!({
+                "chat_id": self.chat.id.to_string(),
+                "contact_id": self.chat.contact_id.to_string(),
+                "rating": msg.rating,
+                "agent_id": agent.map(|a| a.to_string()),
+                "queue_id": self.chat.queue_id,
+                "answered_at": now,
+            })),
+            flushed: false,
+        });
+        tracing::info!(chat_id = %self.chat.id, rating = msg.rating, "satisfaction answered");
+        Ok(Ingested::Stored(Box::new(message)))
     }
 }
 

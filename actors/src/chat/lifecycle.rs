@@ -40,7 +40,15 @@ impl Handler<CloseChat> for ChatActor {
 
     fn handle(&mut self, msg: CloseChat, _: &mut Context<Self>) -> Self::Result {
         let result = self.close(&msg.by, msg.note);
-        self.durably(result)
+        let outbound = self.outbound.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            let (chat, survey) = done.await?;
+            if let Some(entry) = survey {
+                outbound.do_send(crate::outbound_queue::Enqueue { entry });
+            }
+            Ok(chat)
+        })
     }
 }
 
@@ -180,7 +188,8 @@ impl ChatActor {
         Ok(self.chat.clone())
     }
 
-    fn close(&mut self, by: &Caller, note: Option<String>) -> Result<Chat> {
+    /// "Finalizar", with the satisfaction survey when the settings ask for one.
+    fn close(&mut self, by: &Caller, note: Option<String>) -> Result<(Chat, Option<OutboxEntry>)> {
         self.check_holder(by)?;
         if self.chat.status == ChatStatus::Closed {
             return Err(Error::Conflict(atende_data::refusals::CHAT_ALREADY_CLOSED));
@@ -193,7 +202,22 @@ impl ChatActor {
         after.unread_count = 0;
         after.pending_since = None;
         after.updated_at = now;
-        self.save(after, Write::default(), "closed")?;
+        let mut write = Write::default();
+        let survey = self.survey(now)?;
+        if let Some((message, entry)) = &survey {
+            write.message(message).outbox(entry);
+            after.csat_asked_at = Some(now);
+            after.csat = None;
+            after.last_message = Some(atende_data::LastMessage {
+                preview: message.preview(),
+                direction: Direction::Out,
+                at: now,
+            });
+        }
+        self.save(after, write, "closed")?;
+        if let Some((message, _)) = &survey {
+            self.announce_message("message.created", message, None, false);
+        }
         let took = (now - self.chat.created_at).num_seconds().max(0) as u64;
         let counts = atende_data::DayStats {
             chats_closed: 1,
@@ -203,7 +227,7 @@ impl ChatActor {
         };
         self.count(self.chat.assignee, counts);
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat closed");
-        Ok(self.chat.clone())
+        Ok((self.chat.clone(), survey.map(|(_, entry)| entry)))
     }
 
     fn reopen(&mut self, by: &Caller) -> Result<Chat> {

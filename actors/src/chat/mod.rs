@@ -6,6 +6,8 @@ mod inbound;
 mod lifecycle;
 mod outbound;
 
+pub use outbound::CSAT_PREFIX;
+
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;

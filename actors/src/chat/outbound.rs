@@ -295,13 +295,63 @@ impl ChatActor {
         reason: &str,
         now: chrono::DateTime<Utc>,
     ) -> Result<(Message, OutboxEntry)> {
+        let content = json!({"preview_url": false, "body": text});
+        self.automatic("text", text, content, reason, now)
+    }
+
+    /// The satisfaction survey for a chat being closed: a 1-5 list inside the 24-hour
+    /// window, the admin's template outside it, nothing when neither may go.
+    pub(super) fn survey(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<(Message, OutboxEntry)>> {
+        let settings = self.store.settings()?;
+        let csat = &settings.csat;
+        if !csat.enabled || self.chat.last_inbound_at.is_none() {
+            return Ok(None);
+        }
+        if self.chat.window_open(now) {
+            let rows: Vec<Value> = CSAT_ROWS
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(i, title)| json!({"id": format!("{CSAT_PREFIX}{}", 5 - i), "title": title}))
+                .collect();
+            let list = json!({
+                "type": "list",
+                "body": {"text": csat.question},
+                "action": {"button": "Avaliar", "sections": [{"title": "Sua nota", "rows": rows}]},
+            });
+            let mut survey = self.automatic("interactive", &csat.question, list, "csat", now)?;
+            survey.0.details = Some(json!({"automatic": "csat", "interactive": survey_object(&survey.1)}));
+            return Ok(Some(survey));
+        }
+        let Some((name, language)) = &csat.template else {
+            return Ok(None);
+        };
+        let template = json!({"name": name, "language": {"code": language}});
+        let mut survey = self.automatic("template", name, template.clone(), "csat", now)?;
+        survey.0.details = Some(json!({"automatic": "csat", "template": template}));
+        Ok(Some(survey))
+    }
+
+    /// A message the hub sends by itself, of `kind` with the Cloud API `content` object,
+    /// shown as `text`, with its outbox entry.
+    pub(super) fn automatic(
+        &self,
+        kind: &str,
+        text: &str,
+        content: Value,
+        reason: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(Message, OutboxEntry)> {
         let id = MessageId(self.store.new_id()?);
         let message = Message {
             id,
             chat_id: self.chat.id,
             wamid: None,
             direction: Direction::Out,
-            kind: "text".into(),
+            kind: kind.into(),
             text: Some(text.to_string()),
             caption: None,
             media: None,
@@ -317,8 +367,8 @@ impl ChatActor {
             timestamp: now,
         };
         let mut body = self.envelope()?;
-        body["type"] = json!("text");
-        body["text"] = json!({"preview_url": false, "body": text});
+        body["type"] = json!(kind);
+        body[kind] = content;
         let entry = OutboxEntry {
             id: OutboxId(self.store.new_id()?),
             number: self.chat.phone_number_id.clone(),
@@ -457,5 +507,24 @@ impl ChatActor {
             self.announce_message("message.updated", &message, None, false);
         }
         Ok(())
+    }
+}
+
+/// The id prefix of the survey's rows: `csat:5` is the best rating.
+pub const CSAT_PREFIX: &str = "csat:";
+/// The survey's rows, from 1 to 5 (at most 24 characters each).
+const CSAT_ROWS: [&str; 5] = [
+    "1 ⭐ Muito ruim",
+    "2 ⭐⭐ Ruim",
+    "3 ⭐⭐⭐ Regular",
+    "4 ⭐⭐⭐⭐ Bom",
+    "5 ⭐⭐⭐⭐⭐ Excelente",
+];
+
+/// The `interactive` object of a survey's outbox entry.
+fn survey_object(entry: &OutboxEntry) -> Value {
+    match &entry.kind {
+        OutboxKind::Send { body, .. } => body["interactive"].clone(),
+        _ => Value::Null,
     }
 }

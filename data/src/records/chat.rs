@@ -121,6 +121,23 @@ pub struct Chat {
     /// that last held it.
     #[serde(default)]
     pub bot_id: Option<UserId>,
+    /// When the satisfaction survey went out, after the close.
+    #[serde(default, with = "super::time::compact_opt")]
+    pub csat_asked_at: Option<DateTime<Utc>>,
+    /// The customer's answer to it.
+    #[serde(default)]
+    pub csat: Option<CsatAnswer>,
+}
+
+/// A customer's satisfaction answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CsatAnswer {
+    /// 1 (bad) to 5 (excellent).
+    pub rating: u8,
+    pub comment: Option<String>,
+    pub answered_at: DateTime<Utc>,
+    /// The agent who held the chat when it was finished.
+    pub agent: Option<UserId>,
 }
 
 impl Chat {
@@ -148,6 +165,8 @@ impl Chat {
             menu_offered: false,
             contact_id: contact,
             bot_id: None,
+            csat_asked_at: None,
+            csat: None,
         }
     }
 

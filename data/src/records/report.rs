@@ -15,6 +15,11 @@ pub struct DayStats {
     /// Closes, and the seconds from opening to closing in all.
     pub resolutions: u64,
     pub resolution_seconds: u64,
+    /// Satisfaction answers, and their ratings (1-5) in all.
+    #[serde(default)]
+    pub csat_responses: u64,
+    #[serde(default)]
+    pub csat_sum: u64,
 }
 
 impl DayStats {
@@ -28,5 +33,7 @@ impl DayStats {
         self.first_response_seconds += other.first_response_seconds;
         self.resolutions += other.resolutions;
         self.resolution_seconds += other.resolution_seconds;
+        self.csat_responses += other.csat_responses;
+        self.csat_sum += other.csat_sum;
     }
 }

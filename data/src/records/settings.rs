@@ -39,6 +39,31 @@ pub struct Settings {
     /// Messages of closed chats older than this many days are deleted (`None`: kept).
     #[serde(default)]
     pub retention_message_days: Option<u32>,
+    /// The satisfaction survey after a chat is finished.
+    #[serde(default)]
+    pub csat: CsatSettings,
+}
+
+/// The satisfaction survey (CSAT): asked when a chat is finished, as a 1-5 list inside the
+/// 24-hour window, or as the admin's approved template outside it (never free text).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CsatSettings {
+    pub enabled: bool,
+    /// The list's question.
+    pub question: String,
+    /// An approved template (name, language) for chats whose window has closed; `None`:
+    /// those chats are not asked.
+    pub template: Option<(String, String)>,
+}
+
+impl Default for CsatSettings {
+    fn default() -> Self {
+        CsatSettings {
+            enabled: false,
+            question: "Como você avalia o nosso atendimento?".into(),
+            template: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -63,6 +88,7 @@ impl Default for Settings {
             reopen_window_minutes: 0,
             retention_media_days: None,
             retention_message_days: None,
+            csat: CsatSettings::default(),
         }
     }
 }

@@ -40,6 +40,9 @@ pub struct DayView {
     pub chats_closed: u64,
     pub messages_in: u64,
     pub messages_out: u64,
+    pub csat_responses: u64,
+    /// The day's average satisfaction rating (1-5).
+    pub csat_average: Option<f64>,
 }
 
 /// One agent over the range.
@@ -51,6 +54,9 @@ pub struct AgentView {
     pub messages_out: u64,
     pub avg_first_response_seconds: Option<f64>,
     pub avg_resolution_seconds: Option<f64>,
+    /// Satisfaction answers about the chats the agent finished, and their average (1-5).
+    pub csat_responses: u64,
+    pub csat_average: Option<f64>,
 }
 
 /// The summary of API.md.
@@ -72,6 +78,9 @@ pub struct Summary {
     pub avg_resolution_seconds: Option<f64>,
     /// Chats closed over chats opened in the range.
     pub resolution_rate: Option<f64>,
+    /// Satisfaction answers in the range, and their average rating (1-5).
+    pub csat_responses: u64,
+    pub csat_average: Option<f64>,
     pub per_day: Vec<DayView>,
     pub per_agent: Vec<AgentView>,
 }
@@ -127,6 +136,8 @@ async fn summary(
             messages_out: s.messages_out,
             avg_first_response_seconds: average(s.first_response_seconds, s.first_responses),
             avg_resolution_seconds: average(s.resolution_seconds, s.resolutions),
+            csat_responses: s.csat_responses,
+            csat_average: average(s.csat_sum, s.csat_responses),
         })
         .collect();
     let per_day = days
@@ -137,6 +148,8 @@ async fn summary(
             chats_closed: s.chats_closed,
             messages_in: s.messages_in,
             messages_out: s.messages_out,
+            csat_responses: s.csat_responses,
+            csat_average: average(s.csat_sum, s.csat_responses),
         })
         .collect();
     Ok(HttpResponse::Ok().json(Summary {
@@ -152,6 +165,8 @@ async fn summary(
         avg_resolution_seconds: average(total.resolution_seconds, total.resolutions),
         resolution_rate: (total.chats_opened > 0)
             .then(|| total.chats_closed as f64 / total.chats_opened as f64),
+        csat_responses: total.csat_responses,
+        csat_average: average(total.csat_sum, total.csat_responses),
         per_day,
         per_agent,
     }))

@@ -1,7 +1,7 @@
 //! The hub's settings: admins change them, supervisors read them; they apply at once.
 
 use actix_web::{get, put, web, HttpResponse};
-use atende_data::{BusinessHours, DayHours, Settings};
+use atende_data::{BusinessHours, CsatSettings, DayHours, Settings};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -62,6 +62,28 @@ pub struct SettingsBody {
     /// Messages of closed chats older than this many days are deleted; null keeps them.
     #[serde(default)]
     pub retention_message_days: Option<u32>,
+    /// The satisfaction survey after a close; left out of a PUT: unchanged.
+    #[serde(default)]
+    pub csat: Option<CsatBody>,
+}
+
+/// The satisfaction survey: a 1-5 list inside the 24-hour window, the template outside it.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsatBody {
+    pub enabled: bool,
+    /// The list's question (up to 1024 characters).
+    pub question: String,
+    /// An approved template for chats whose window has closed; null: they are not asked.
+    pub template: Option<CsatTemplate>,
+}
+
+/// A template by name and language.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsatTemplate {
+    pub name: String,
+    pub language: String,
 }
 
 impl From<Settings> for SettingsBody {
@@ -87,6 +109,14 @@ impl From<Settings> for SettingsBody {
             reopen_window_minutes: s.reopen_window_minutes,
             retention_media_days: s.retention_media_days,
             retention_message_days: s.retention_message_days,
+            csat: Some(CsatBody {
+                enabled: s.csat.enabled,
+                question: s.csat.question,
+                template: s
+                    .csat
+                    .template
+                    .map(|(name, language)| CsatTemplate { name, language }),
+            }),
         }
     }
 }
@@ -115,7 +145,8 @@ async fn put_settings(
     auth: Admin,
     body: Json<SettingsBody>,
 ) -> Result<HttpResponse> {
-    let settings = checked(body.0)?;
+    let current = state.store.settings()?;
+    let settings = checked(body.0, &current.csat)?;
     state.store.put_settings(&settings)?;
     state.store.durable().await?;
     tracing::info!(by = %auth.0.id, "settings changed");
@@ -133,7 +164,7 @@ async fn put_settings(
 }
 
 /// The settings if every rule holds, else every problem at once.
-fn checked(body: SettingsBody) -> Result<Settings> {
+fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
     let mut fields = Fields::default();
     for (field, message) in [
         ("greeting_message", &body.greeting_message),
@@ -183,6 +214,24 @@ fn checked(body: SettingsBody) -> Result<Settings> {
         let ok = days.is_none_or(|d| (1..=36_500).contains(&d));
         fields.check(ok, field, "must be null or 1 to 36500 days");
     }
+    let csat = match body.csat {
+        None => csat.clone(),
+        Some(c) => {
+            fields.text("csat.question", &c.question, 1024);
+            if let Some(t) = &c.template {
+                fields
+                    .text("csat.template.name", &t.name, 512)
+                    .text("csat.template.language", &t.language, 15);
+            }
+            CsatSettings {
+                enabled: c.enabled,
+                question: c.question.trim().to_string(),
+                template: c
+                    .template
+                    .map(|t| (t.name.trim().to_string(), t.language.trim().to_string())),
+            }
+        }
+    };
     fields.finish()?;
     Ok(Settings {
         greeting_message: body.greeting_message,
@@ -204,6 +253,7 @@ fn checked(body: SettingsBody) -> Result<Settings> {
         reopen_window_minutes: body.reopen_window_minutes,
         retention_media_days: body.retention_media_days,
         retention_message_days: body.retention_message_days,
+        csat,
     })
 }
 

@@ -67,6 +67,19 @@ pub struct ChatView {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_note: Option<String>,
+    /// The customer's satisfaction answer, once given.
+    pub csat: Option<CsatView>,
+}
+
+/// A satisfaction answer.
+#[derive(Serialize, ToSchema)]
+pub struct CsatView {
+    /// 1 (bad) to 5 (excellent).
+    pub rating: u8,
+    pub comment: Option<String>,
+    pub answered_at: DateTime<Utc>,
+    /// The agent who finished the chat.
+    pub agent_id: Option<String>,
 }
 
 impl ChatView {
@@ -99,6 +112,12 @@ impl ChatView {
             updated_at: chat.updated_at,
             closed_at: chat.closed_at,
             close_note: chat.close_note.clone(),
+            csat: chat.csat.as_ref().map(|c| CsatView {
+                rating: c.rating,
+                comment: c.comment.clone(),
+                answered_at: c.answered_at,
+                agent_id: c.agent.map(|a| a.to_string()),
+            }),
         }
     }
 }
