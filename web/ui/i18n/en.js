@@ -521,4 +521,11 @@ export default {
   "tokens.bot_saved": "Bot saved.",
   "webhooks.bot": "Only the chats of this bot",
   "webhooks.no_bot": "Every chat",
+  "settings.csat": "Satisfaction survey (CSAT)",
+  "settings.csat_enabled": "Ask the customer to rate the chat when it is finished",
+  "settings.csat_hint": "Inside the 24-hour window the customer gets a 1-5 list; outside it, the template below (WhatsApp allows nothing else).",
+  "settings.csat_question": "Question",
+  "settings.csat_template": "Template for chats outside the window",
+  "settings.csat_template_hint": "An approved template's name; empty: those chats are not asked.",
+  "settings.csat_language": "Template language",
 };

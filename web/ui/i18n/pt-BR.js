@@ -521,4 +521,11 @@ export default {
   "tokens.bot_saved": "Bot salvo.",
   "webhooks.bot": "Só as conversas deste bot",
   "webhooks.no_bot": "Todas as conversas",
+  "settings.csat": "Pesquisa de satisfação (CSAT)",
+  "settings.csat_enabled": "Pedir ao cliente uma nota ao finalizar a conversa",
+  "settings.csat_hint": "Dentro da janela de 24 horas o cliente recebe uma lista de 1 a 5; fora dela, o modelo abaixo (o WhatsApp não permite outra coisa).",
+  "settings.csat_question": "Pergunta",
+  "settings.csat_template": "Modelo para conversas fora da janela",
+  "settings.csat_template_hint": "O nome de um modelo aprovado; vazio: essas conversas não são perguntadas.",
+  "settings.csat_language": "Idioma do modelo",
 };

@@ -91,6 +91,11 @@ export function createSettingsSection() {
     const autoAssign = checkbox(t("settings.auto_assign"), { checked: settings.auto_assign, test: "settings-auto-assign" });
     const capacity = h("input", { type: "number", min: "1", max: "100", value: String(settings.default_max_concurrent_chats), test: "settings-capacity" });
     const reopen = h("input", { type: "number", min: "0", max: "10080", value: String(settings.reopen_window_minutes), test: "settings-reopen" });
+    const csat = settings.csat || { enabled: false, question: "", template: null };
+    const csatOn = checkbox(t("settings.csat_enabled"), { checked: csat.enabled, test: "settings-csat" });
+    const csatQuestion = h("input", { type: "text", maxlength: "1024", value: csat.question || "", test: "settings-csat-question" });
+    const csatTemplate = h("input", { type: "text", maxlength: "512", value: csat.template ? csat.template.name : "", test: "settings-csat-template" });
+    const csatLanguage = h("input", { type: "text", maxlength: "15", value: csat.template ? csat.template.language : "pt_BR", test: "settings-csat-language" });
     const status = h("p", { class: "form-error", role: "alert", test: "settings-error", hidden: true });
     const save = h("button", { type: "submit", class: "btn btn-primary", test: "settings-save", text: t("common.save") });
 
@@ -102,6 +107,11 @@ export function createSettingsSection() {
         h("div", { class: "field", dataset: { field: "auto_assign" } }, autoAssign, h("span", { class: "field-hint", text: t("settings.auto_assign_hint") })),
         field(t("settings.capacity"), capacity, { name: "default_max_concurrent_chats" }),
         field(t("settings.reopen"), reopen, { name: "reopen_window_minutes", hint: t("settings.reopen_hint") })),
+      h("fieldset", { class: "form-section" }, h("legend", { text: t("settings.csat") }),
+        h("div", { class: "field", dataset: { field: "csat.enabled" } }, csatOn, h("span", { class: "field-hint", text: t("settings.csat_hint") })),
+        field(t("settings.csat_question"), csatQuestion, { name: "csat.question" }),
+        field(t("settings.csat_template"), csatTemplate, { name: "csat.template.name", hint: t("settings.csat_template_hint") }),
+        field(t("settings.csat_language"), csatLanguage, { name: "csat.template.language" })),
       status,
       h("div", { class: "form-actions" }, save));
 
@@ -116,6 +126,13 @@ export function createSettingsSection() {
         auto_assign: autoAssign.input.checked,
         default_max_concurrent_chats: Number(capacity.value),
         reopen_window_minutes: Number(reopen.value),
+        retention_media_days: settings.retention_media_days ?? null,
+        retention_message_days: settings.retention_message_days ?? null,
+        csat: {
+          enabled: csatOn.input.checked,
+          question: csatQuestion.value.trim() || csat.question,
+          template: csatTemplate.value.trim() ? { name: csatTemplate.value.trim(), language: csatLanguage.value.trim() || "pt_BR" } : null,
+        },
       };
       try {
         const saved = await api.put("/settings", body);
