@@ -398,7 +398,9 @@ impl Settings {
             },
             hooks: atende_actors::hooks::HookRules {
                 retry_base: std::time::Duration::from_millis(args.hook_retry_ms.max(1)),
-                pause_after: chrono::Duration::seconds(args.hook_pause_after.clamp(1, 1 << 40) as i64),
+                pause_after: chrono::Duration::seconds(
+                    args.hook_pause_after.clamp(1, 1 << 40) as i64
+                ),
                 ..Default::default()
             },
             handle_signals: true,

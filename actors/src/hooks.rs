@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use atende_data::{
-    AuditEntry, Attempt, Delivery, DeliveryState, Event, Scope, Store, Subscription, Viewer,
+    Attempt, AuditEntry, Delivery, DeliveryState, Event, Scope, Store, Subscription, Viewer,
 };
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
@@ -89,8 +89,8 @@ impl HookRules {
 
 /// The value of `X-Atende-Signature` for `body` sent at Unix time `t`.
 pub fn signature(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes a key of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
@@ -132,7 +132,10 @@ struct Lane {
 impl Lane {
     fn add(&mut self, order_key: String, waiting: Waiting) {
         self.due.insert(waiting.seq, waiting.due);
-        self.chains.entry(order_key).or_default().insert(waiting.seq);
+        self.chains
+            .entry(order_key)
+            .or_default()
+            .insert(waiting.seq);
     }
 
     fn remove(&mut self, order_key: &str, seq: u64) {
@@ -212,7 +215,8 @@ impl Hooks {
         match self.store.subscriptions() {
             Ok(list) => {
                 self.subscriptions = list.into_iter().map(|s| (s.id, s)).collect();
-                self.lanes.retain(|id, _| self.subscriptions.contains_key(id));
+                self.lanes
+                    .retain(|id, _| self.subscriptions.contains_key(id));
                 self.wanted
                     .store(!self.subscriptions.is_empty(), Ordering::SeqCst);
             }
@@ -320,7 +324,11 @@ impl Hooks {
             if !subscription.active {
                 continue;
             }
-            let ready = self.lanes.get(&id).map(|l| l.ready(now)).unwrap_or_default();
+            let ready = self
+                .lanes
+                .get(&id)
+                .map(|l| l.ready(now))
+                .unwrap_or_default();
             for (order_key, seq) in ready {
                 let lane = self.lanes.entry(id).or_default();
                 if lane.in_flight.len() >= IN_FLIGHT {
@@ -364,8 +372,9 @@ impl Hooks {
                 tracing::error!(%error, "a webhook delivery could not be read");
                 if let Some(lane) = self.lanes.get_mut(&subscription.id) {
                     lane.in_flight.remove(&order_key);
-                    let later = Utc::now() + chrono::Duration::from_std(self.rules.retry_base)
-                        .unwrap_or(chrono::Duration::seconds(15));
+                    let later = Utc::now()
+                        + chrono::Duration::from_std(self.rules.retry_base)
+                            .unwrap_or(chrono::Duration::seconds(15));
                     lane.due.insert(seq, later);
                 }
                 return;
@@ -637,7 +646,11 @@ struct HookEvent {
 fn body(id: &str, hook: &str, event: &Event) -> String {
     format!(
         r#"{{"id":"{id}","event":"{hook}","created_at":{},"data":{}}}"#,
-        serde_json::Value::String(event.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        serde_json::Value::String(
+            event
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
         event.data
     )
 }
@@ -678,12 +691,21 @@ mod tests {
 
     #[test]
     fn chat_changes_become_the_hook_events_integrations_ask_for() {
-        let claimed = event("chat.updated", serde_json::json!({"id": "5", "change": "claimed"}));
+        let claimed = event(
+            "chat.updated",
+            serde_json::json!({"id": "5", "change": "claimed"}),
+        );
         let named = |e: &Event| hook_event(e).map(|h| (h.name, h.order_key));
         assert_eq!(named(&claimed), Some(("chat.assigned", "chat:5".into())));
-        let closed = event("chat.updated", serde_json::json!({"id": "5", "change": "closed"}));
+        let closed = event(
+            "chat.updated",
+            serde_json::json!({"id": "5", "change": "closed"}),
+        );
         assert_eq!(named(&closed), Some(("chat.closed", "chat:5".into())));
-        let read = event("chat.updated", serde_json::json!({"id": "5", "change": "read"}));
+        let read = event(
+            "chat.updated",
+            serde_json::json!({"id": "5", "change": "read"}),
+        );
         assert_eq!(named(&read), Some(("chat.updated", "chat:5".into())));
         let message = event(
             "message.created",
@@ -701,7 +723,10 @@ mod tests {
 
     #[test]
     fn the_body_is_json_with_the_event_data_as_it_was() {
-        let e = event("message.created", serde_json::json!({"id": "9", "chat_id": "5"}));
+        let e = event(
+            "message.created",
+            serde_json::json!({"id": "9", "chat_id": "5"}),
+        );
         let parsed: serde_json::Value =
             serde_json::from_str(&body("1-7", "message.created", &e)).unwrap();
         assert_eq!(parsed["id"], "1-7");

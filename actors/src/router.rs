@@ -136,9 +136,7 @@ impl Router {
     fn resolve_chat(&mut self, message: &InboundMessage) -> Result<(ChatId, Contact)> {
         let now = Utc::now();
         let number = &message.phone_number_id;
-        let resolved = self
-            .store
-            .resolve_contact(number, &message.identity, now)?;
+        let resolved = self.store.resolve_contact(number, &message.identity, now)?;
         let contact = resolved.contact;
         if resolved.changed {
             self.bus.do_send(Publish::contact(contact.clone(), false));
@@ -219,14 +217,19 @@ impl Router {
     /// template, in reply to it.
     fn csat_answer(&self, message: &InboundMessage) -> Option<(ChatId, u8)> {
         let rating = csat_rating(message)?;
-        let (chat_id, question) = self.store.message_by_wamid(message.reply_to.as_ref()?).ok()??;
+        let (chat_id, question) = self
+            .store
+            .message_by_wamid(message.reply_to.as_ref()?)
+            .ok()??;
         let chat = self.store.chat(chat_id).ok()??;
         let survey = self.store.message(chat_id, question).ok()??;
         let is_survey = survey
             .details
             .as_ref()
             .is_some_and(|d| d["automatic"] == "csat");
-        let open = chat.status == ChatStatus::Closed && chat.csat_asked_at.is_some() && chat.csat.is_none();
+        let open = chat.status == ChatStatus::Closed
+            && chat.csat_asked_at.is_some()
+            && chat.csat.is_none();
         (is_survey && open).then_some((chat_id, rating))
     }
 
@@ -541,7 +544,9 @@ fn csat_rating(message: &InboundMessage) -> Option<u8> {
     let from_list = details.get("interactive").and_then(|i| {
         let kind = i.get("type")?.as_str()?;
         let id = i.get(kind)?.get("id")?.as_str()?;
-        id.strip_prefix(crate::chat::CSAT_PREFIX)?.parse::<u8>().ok()
+        id.strip_prefix(crate::chat::CSAT_PREFIX)?
+            .parse::<u8>()
+            .ok()
     });
     let from_button = details.get("button").and_then(|b| {
         let text = b.get("payload").or_else(|| b.get("text"))?.as_str()?;

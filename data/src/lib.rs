@@ -48,8 +48,8 @@ pub use ids::{ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId}
 pub use records::audit::AuditEntry;
 pub use records::canned::CannedResponse;
 pub use records::chat::{
-    Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError, MessageStatus,
-    PendingStatus, ReactionRef, ReplyRef,
+    Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError,
+    MessageStatus, PendingStatus, ReactionRef, ReplyRef,
 };
 pub use records::contact::{Contact, Identity, KeyKind, Recipient};
 pub use records::event::{Event, Scope, Viewer};

@@ -724,9 +724,13 @@ async fn admins_make_a_token_and_a_webhook_and_read_its_delivery_log_in_the_cons
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     browser.click("[data-testid=nav-admin]").await;
     browser.click("[data-testid=admin-integrations]").await;
-    browser.wait_text("[data-testid=tokens-empty]", "No tokens").await;
+    browser
+        .wait_text("[data-testid=tokens-empty]", "No tokens")
+        .await;
     browser.click("[data-testid=token-create]").await;
-    browser.type_into("[data-testid=token-name]", "CRM <b>x</b>").await;
+    browser
+        .type_into("[data-testid=token-name]", "CRM <b>x</b>")
+        .await;
     browser.click("[data-testid=token-scope-chats-read]").await;
     browser.click("[data-testid=token-save]").await;
     browser.find("[data-testid=token-secret]").await;
@@ -741,7 +745,9 @@ async fn admins_make_a_token_and_a_webhook_and_read_its_delivery_log_in_the_cons
     assert_eq!(app.get("/api/v1/chats", &secret).await.status(), 200);
     browser.click("[data-testid=secret-done]").await;
     // The name is text, never markup.
-    browser.wait_text("[data-testid=token-row]", "CRM <b>x</b>").await;
+    browser
+        .wait_text("[data-testid=token-row]", "CRM <b>x</b>")
+        .await;
 
     // A receiver that is not there: the log tells why each attempt failed.
     browser.click("[data-testid=webhook-create]").await;
@@ -754,7 +760,8 @@ async fn admins_make_a_token_and_a_webhook_and_read_its_delivery_log_in_the_cons
     browser
         .wait_text("[data-testid=webhook-row]", "127.0.0.1:9")
         .await;
-    app.customer_says("5511900040004", "wamid.UI-W1", "oi").await;
+    app.customer_says("5511900040004", "wamid.UI-W1", "oi")
+        .await;
     browser.click("[data-testid=webhook-deliveries]").await;
     browser.find("[data-testid=delivery]").await;
     browser
@@ -766,5 +773,96 @@ async fn admins_make_a_token_and_a_webhook_and_read_its_delivery_log_in_the_cons
         )
         .await;
     browser.screenshot("admin-integrations").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn a_quick_reply_with_buttons_goes_out_as_buttons_and_the_tap_shows_as_its_answer() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let canned = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": "ajuda", "text": "Posso ajudar em algo mais?", "buttons": ["Sim", "Não, obrigado"]}),
+        )
+        .await;
+    assert_eq!(canned.status(), 201);
+    let too_many = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": "x", "text": "x", "buttons": ["a", "b", "c", "d"]}),
+        )
+        .await;
+    assert_error(too_many, 400, "validation_failed").await;
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    app.customer_says("5511900050005", "wamid.UI-Q1", "oi")
+        .await;
+    sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    open_and_claim(&browser, "tab-pending").await;
+    browser.type_into("[data-testid=composer]", "/aju").await;
+    browser.click("[data-testid=quick-reply]").await;
+    browser
+        .wait_text("[data-testid=buttons-bar]", "Não, obrigado")
+        .await;
+    browser.type_into("[data-testid=composer]", ENTER).await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, std::time::Duration::from_secs(20))
+        .await
+        .expect("sent through the Cloud API");
+    let buttons = sent
+        .iter()
+        .find(|m| m.body["type"] == "interactive")
+        .expect("buttons sent");
+    assert_eq!(
+        buttons.body["interactive"]["action"]["buttons"][1]["reply"]["title"],
+        "Não, obrigado"
+    );
+    browser
+        .wait_text("[data-testid=message-choices]", "Não, obrigado")
+        .await;
+    let thread = app
+        .eventually(
+            "/api/v1/chats?status=open",
+            &admin.access,
+            "the open chat",
+            |p| p["items"][0]["id"].is_string(),
+        )
+        .await;
+    let chat_id = thread["items"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/chats/{chat_id}/messages");
+    let page = app
+        .eventually(&path, &admin.access, "the buttons' wamid", |p| {
+            p["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["type"] == "interactive" && m["wamid"].is_string())
+        })
+        .await;
+    let question = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "interactive")
+        .unwrap()["id"]
+        .clone();
+    let tap = app
+        .post(
+            "/api/v1/sandbox/customers/5511900050005/messages",
+            Some(&admin.access),
+            &json!({"type": "choice", "reply_to": question, "choice_id": "sim"}),
+        )
+        .await;
+    assert_eq!(tap.status(), 201);
+    // The answer quotes the question it answers.
+    browser
+        .wait_text("[data-testid=message-quote]", "Posso ajudar em algo mais?")
+        .await;
+    browser.screenshot("quick-reply-buttons").await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }

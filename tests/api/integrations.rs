@@ -86,7 +86,11 @@ async fn receive(
             .to_string()
     };
     let mut seen = seen.lock().unwrap();
-    if !verify(&secret.lock().unwrap(), &header("x-atende-signature"), &body) {
+    if !verify(
+        &secret.lock().unwrap(),
+        &header("x-atende-signature"),
+        &body,
+    ) {
         seen.bad_signatures += 1;
         return HttpResponse::BadRequest().body("bad signature");
     }
@@ -165,13 +169,26 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
     let (secret, view) = make_token(&app, &admin, &["chats:read", "CHATS:READ "]).await;
     assert!(secret.starts_with("atd_"), "{secret}");
     assert_eq!(view["scopes"], json!(["chats:read"]));
-    let list: Value = app.get("/api/v1/tokens", &admin.access).await.json().await.unwrap();
-    assert!(!list.to_string().contains(&secret), "the list never shows a secret");
+    let list: Value = app
+        .get("/api/v1/tokens", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !list.to_string().contains(&secret),
+        "the list never shows a secret"
+    );
     assert_eq!(list["items"][0]["last_used_at"], Value::Null);
 
     let chats = app.get("/api/v1/chats", &secret).await;
     assert_eq!(chats.status(), 200);
-    let me: Value = app.get("/api/v1/auth/me", &secret).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/v1/auth/me", &secret)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["name"], "Integração");
     let send = app
         .post(
@@ -185,30 +202,74 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
         .as_str()
         .unwrap()
         .contains("messages:send"));
-    assert_error(app.get("/api/v1/users", &secret).await, 403, "scope_missing").await;
-    let claim = app.post(&format!("/api/v1/chats/{chat_id}/claim"), Some(&secret), &json!({})).await;
+    assert_error(
+        app.get("/api/v1/users", &secret).await,
+        403,
+        "scope_missing",
+    )
+    .await;
+    let claim = app
+        .post(
+            &format!("/api/v1/chats/{chat_id}/claim"),
+            Some(&secret),
+            &json!({}),
+        )
+        .await;
     assert_error(claim, 403, "scope_missing").await;
-    let list: Value = app.get("/api/v1/tokens", &admin.access).await.json().await.unwrap();
-    assert!(list["items"][0]["last_used_at"].is_string(), "its use is shown");
+    let list: Value = app
+        .get("/api/v1/tokens", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        list["items"][0]["last_used_at"].is_string(),
+        "its use is shown"
+    );
 
     // A wrong secret with a real id, and a token that never was.
     let forged = format!("{}x", &secret[..secret.len() - 1]);
-    assert_error(app.get("/api/v1/chats", &forged).await, 401, "invalid_token").await;
-    assert_error(app.get("/api/v1/chats", "atd_1_nothing").await, 401, "invalid_token").await;
+    assert_error(
+        app.get("/api/v1/chats", &forged).await,
+        401,
+        "invalid_token",
+    )
+    .await;
+    assert_error(
+        app.get("/api/v1/chats", "atd_1_nothing").await,
+        401,
+        "invalid_token",
+    )
+    .await;
 
     let id = view["id"].as_str().unwrap();
-    let revoke = app.delete(&format!("/api/v1/tokens/{id}"), &admin.access).await;
+    let revoke = app
+        .delete(&format!("/api/v1/tokens/{id}"), &admin.access)
+        .await;
     assert_eq!(revoke.status(), 204);
-    assert_error(app.get("/api/v1/chats", &secret).await, 401, "invalid_token").await;
+    assert_error(
+        app.get("/api/v1/chats", &secret).await,
+        401,
+        "invalid_token",
+    )
+    .await;
 
     // Only admins make tokens, and only with scopes that exist.
     let agent = app.user(&admin, "agent@test.local", "agent").await;
     let by_agent = app
-        .post("/api/v1/tokens", Some(&agent.access), &json!({"name": "x", "scopes": ["chats:read"]}))
+        .post(
+            "/api/v1/tokens",
+            Some(&agent.access),
+            &json!({"name": "x", "scopes": ["chats:read"]}),
+        )
         .await;
     assert_error(by_agent, 403, "forbidden").await;
     let bad = app
-        .post("/api/v1/tokens", Some(&admin.access), &json!({"name": "x", "scopes": ["chats:delete"]}))
+        .post(
+            "/api/v1/tokens",
+            Some(&admin.access),
+            &json!({"name": "x", "scopes": ["chats:delete"]}),
+        )
         .await;
     let body = assert_error(bad, 400, "validation_failed").await;
     assert!(body["error"]["fields"]["scopes"].is_string());
@@ -228,7 +289,10 @@ async fn every_use_of_an_admin_token_is_audited_and_tokens_are_rate_limited() {
         .unwrap();
     let entry = &audit["items"][0];
     assert_eq!(entry["actor_id"], view["id"], "{audit}");
-    assert!(entry["detail"].as_str().unwrap().contains("GET /api/v1/settings"));
+    assert!(entry["detail"]
+        .as_str()
+        .unwrap()
+        .contains("GET /api/v1/settings"));
 
     let mut statuses = Vec::new();
     for _ in 0..6 {
@@ -296,9 +360,7 @@ async fn each_scope_admits_exactly_its_routes() {
                             .iter()
                             .any(|a| p == format!("/chats/{{id}}/{a}")))
             }
-            "messages:send" => {
-                method == "post" && (p == "/chats/{id}/messages" || p == "/media")
-            }
+            "messages:send" => method == "post" && (p == "/chats/{id}/messages" || p == "/media"),
             "contacts:read" => {
                 read && (p == "/contacts" || p == "/contacts/{key}" || p == "/contacts/{key}/chats")
             }
@@ -325,18 +387,24 @@ async fn each_scope_admits_exactly_its_routes() {
                 .replace("{delivery}", "1-1")
                 .replace("{wa_id}", "5511900000000");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = app.send(method.clone(), &concrete, Some(&secret), &json!({})).await;
+            let response = app
+                .send(method.clone(), &concrete, Some(&secret), &json!({}))
+                .await;
             let status = response.status().as_u16();
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            let refused = status == 401
-                || (status == 403 && body["error"]["code"] == "scope_missing");
+            let refused =
+                status == 401 || (status == 403 && body["error"]["code"] == "scope_missing");
             let admitted = expected(scope, method.as_str().to_lowercase().as_str(), path);
             if admitted == refused {
                 wrong.push(format!("{scope} {method} {path}: {status} {body}"));
             }
         }
     }
-    assert!(wrong.is_empty(), "scopes admit the wrong routes:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "scopes admit the wrong routes:\n{}",
+        wrong.join("\n")
+    );
 }
 
 /// The accepted deliveries' event numbers per chat, in arrival order.
@@ -373,11 +441,17 @@ fn delivered_messages(accepted: &[(String, Value)]) -> BTreeMap<String, usize> {
     for (id, payload) in accepted {
         if payload["event"] == "message.created" {
             if let Some(wamid) = payload["data"]["wamid"].as_str() {
-                ids_per_wamid.entry(wamid.to_string()).or_default().insert(id.clone());
+                ids_per_wamid
+                    .entry(wamid.to_string())
+                    .or_default()
+                    .insert(id.clone());
             }
         }
     }
-    ids_per_wamid.into_iter().map(|(w, ids)| (w, ids.len())).collect()
+    ids_per_wamid
+        .into_iter()
+        .map(|(w, ids)| (w, ids.len()))
+        .collect()
 }
 
 #[actix_web::test]
@@ -394,7 +468,10 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
         .json()
         .await
         .unwrap();
-    assert!(list["items"][0].get("secret").is_none(), "the secret is shown once");
+    assert!(
+        list["items"][0].get("secret").is_none(),
+        "the secret is shown once"
+    );
 
     let chat = app.customer_says("5511911110000", "wamid.h1", "olá").await;
     let chat_id = chat["id"].as_str().unwrap().to_string();
@@ -405,7 +482,12 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
             .iter()
             .map(|(_, p)| p["event"].as_str().unwrap().to_string())
             .collect();
-        let want = ["chat.created", "message.created", "contact.updated", "chat.assigned"];
+        let want = [
+            "chat.created",
+            "message.created",
+            "contact.updated",
+            "chat.assigned",
+        ];
         if want.iter().all(|w| events.iter().any(|e| e == w)) {
             Ok(())
         } else {
@@ -417,13 +499,19 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
     // The receiver goes down; the customers keep writing, the agent answers and closes.
     receiver.failing.store(true, Ordering::SeqCst);
     for i in 0..4 {
-        app.customer_says("5511911110000", &format!("wamid.h2.{i}"), "mais").await;
-        app.customer_says("5511922220000", &format!("wamid.h3.{i}"), "outro").await;
+        app.customer_says("5511911110000", &format!("wamid.h2.{i}"), "mais")
+            .await;
+        app.customer_says("5511922220000", &format!("wamid.h3.{i}"), "outro")
+            .await;
     }
     let reply = app.send_text(&chat_id, "c-1", "Já vejo", &admin).await;
     assert_eq!(reply.status(), 202);
     let close = app
-        .post(&format!("/api/v1/chats/{chat_id}/close"), Some(&admin.access), &json!({}))
+        .post(
+            &format!("/api/v1/chats/{chat_id}/close"),
+            Some(&admin.access),
+            &json!({}),
+        )
         .await;
     assert_eq!(close.status(), 200);
     let path = format!("/api/v1/integrations/webhooks/{sub_id}/deliveries");
@@ -436,22 +524,33 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
             })
         })
         .await;
-    let tried = log["items"].as_array().unwrap().iter().find(|d| d["attempts"].as_u64() > Some(0));
+    let tried = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["attempts"].as_u64() > Some(0));
     assert!(tried.unwrap()["log"][0]["latency_ms"].is_u64(), "{log}");
     receiver.failing.store(false, Ordering::SeqCst);
 
-    let accepted = wait_until("every message delivered", Duration::from_secs(30), || async {
-        let accepted = receiver.accepted();
-        let messages = delivered_messages(&accepted);
-        let closed = accepted.iter().any(|(_, p)| p["event"] == "chat.closed");
-        if messages.len() == 9 && closed {
-            Ok(accepted)
-        } else {
-            Err(format!("{} messages, closed: {closed}", messages.len()))
-        }
-    })
+    let accepted = wait_until(
+        "every message delivered",
+        Duration::from_secs(30),
+        || async {
+            let accepted = receiver.accepted();
+            let messages = delivered_messages(&accepted);
+            let closed = accepted.iter().any(|(_, p)| p["event"] == "chat.closed");
+            if messages.len() == 9 && closed {
+                Ok(accepted)
+            } else {
+                Err(format!("{} messages, closed: {closed}", messages.len()))
+            }
+        },
+    )
     .await;
-    assert!(receiver.seen.lock().unwrap().refused > 0, "the outage was felt");
+    assert!(
+        receiver.seen.lock().unwrap().refused > 0,
+        "the outage was felt"
+    );
     assert_eq!(receiver.seen.lock().unwrap().bad_signatures, 0);
     assert!(delivered_messages(&accepted).values().all(|n| *n == 1));
     let mut ids: Vec<&String> = accepted.iter().map(|(id, _)| id).collect();
@@ -474,11 +573,19 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
     // Redelivery sends the same delivery, with the same id, again.
     let first = &accepted[0].0;
     let again = app
-        .post(&format!("{path}/{first}/redeliver"), Some(&admin.access), &json!({}))
+        .post(
+            &format!("{path}/{first}/redeliver"),
+            Some(&admin.access),
+            &json!({}),
+        )
         .await;
     assert_eq!(again.status(), 202);
     wait_until("the redelivery", Duration::from_secs(20), || async {
-        let n = receiver.accepted().iter().filter(|(id, _)| id == first).count();
+        let n = receiver
+            .accepted()
+            .iter()
+            .filter(|(id, _)| id == first)
+            .count();
         if n == 2 {
             Ok(())
         } else {
@@ -497,16 +604,25 @@ async fn a_subscription_failing_too_long_is_paused_told_and_resumed() {
     let subscription = subscribe(&app, &admin, &receiver).await;
     let id = subscription["id"].as_str().unwrap();
     app.customer_says("5511933330000", "wamid.p1", "oi").await;
-    app.eventually("/api/v1/integrations/webhooks", &admin.access, "the pause", |list| {
-        list["items"][0]["active"] == false && list["items"][0]["paused_reason"] == "failing"
-    })
+    app.eventually(
+        "/api/v1/integrations/webhooks",
+        &admin.access,
+        "the pause",
+        |list| {
+            list["items"][0]["active"] == false && list["items"][0]["paused_reason"] == "failing"
+        },
+    )
     .await;
-    app.eventually("/api/v1/audit?action=webhook.paused", &admin.access, "the audit entry", |a| {
-        a["items"][0]["target"] == id
-    })
+    app.eventually(
+        "/api/v1/audit?action=webhook.paused",
+        &admin.access,
+        "the audit entry",
+        |a| a["items"][0]["target"] == id,
+    )
     .await;
     // Paused, it still gathers what happens.
-    app.customer_says("5511933330000", "wamid.p2", "ainda aqui").await;
+    app.customer_says("5511933330000", "wamid.p2", "ainda aqui")
+        .await;
 
     receiver.failing.store(false, Ordering::SeqCst);
     let resume = app
@@ -518,14 +634,18 @@ async fn a_subscription_failing_too_long_is_paused_told_and_resumed() {
         )
         .await;
     assert_eq!(resume.status(), 200);
-    wait_until("both messages after the resume", Duration::from_secs(20), || async {
-        let messages = delivered_messages(&receiver.accepted());
-        if messages.len() == 2 {
-            Ok(())
-        } else {
-            Err(format!("{messages:?}"))
-        }
-    })
+    wait_until(
+        "both messages after the resume",
+        Duration::from_secs(20),
+        || async {
+            let messages = delivered_messages(&receiver.accepted());
+            if messages.len() == 2 {
+                Ok(())
+            } else {
+                Err(format!("{messages:?}"))
+            }
+        },
+    )
     .await;
 }
 
@@ -591,15 +711,19 @@ async fn a_sigkill_loses_no_delivery() {
 
     let hub = spawn_hub(&data, &env);
     receiver.failing.store(false, Ordering::SeqCst);
-    let accepted = wait_until("every message delivered after the kill", Duration::from_secs(30), || async {
-        let accepted = receiver.accepted();
-        let messages = delivered_messages(&accepted);
-        if messages.len() == sent {
-            Ok(accepted)
-        } else {
-            Err(format!("{} of {sent}", messages.len()))
-        }
-    })
+    let accepted = wait_until(
+        "every message delivered after the kill",
+        Duration::from_secs(30),
+        || async {
+            let accepted = receiver.accepted();
+            let messages = delivered_messages(&accepted);
+            if messages.len() == sent {
+                Ok(accepted)
+            } else {
+                Err(format!("{} of {sent}", messages.len()))
+            }
+        },
+    )
     .await;
     assert!(
         delivered_messages(&accepted).values().all(|n| *n == 1),
@@ -612,10 +736,16 @@ async fn a_sigkill_loses_no_delivery() {
 
 /// Makes a token a bot of the sandbox number with these rules; returns its secret and id.
 async fn make_bot(app: &TestApp, admin: &Tokens, bot: Value) -> (String, String) {
-    let (secret, view) = make_token(app, admin, &["chats:read", "chats:write", "messages:send"]).await;
+    let (secret, view) =
+        make_token(app, admin, &["chats:read", "chats:write", "messages:send"]).await;
     let id = view["id"].as_str().unwrap().to_string();
     let response = app
-        .send(Method::PATCH, &format!("/api/v1/tokens/{id}"), Some(&admin.access), &json!({"name": "Typebot", "bot": bot}))
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin.access),
+            &json!({"name": "Typebot", "bot": bot}),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
@@ -624,7 +754,13 @@ async fn make_bot(app: &TestApp, admin: &Tokens, bot: Value) -> (String, String)
 }
 
 async fn make_queue(app: &TestApp, admin: &Tokens, name: &str) -> String {
-    let response = app.post("/api/v1/queues", Some(&admin.access), &json!({"name": name, "color": "#25d366"})).await;
+    let response = app
+        .post(
+            "/api/v1/queues",
+            Some(&admin.access),
+            &json!({"name": name, "color": "#25d366"}),
+        )
+        .await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     body["id"].as_str().unwrap().to_string()
@@ -635,7 +771,12 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
     let admin = app.admin().await;
     let queue = make_queue(&app, &admin, "Vendas").await;
-    let (bot, bot_id) = make_bot(&app, &admin, json!({"numbers": [NUMBER], "timeout_seconds": 600})).await;
+    let (bot, bot_id) = make_bot(
+        &app,
+        &admin,
+        json!({"numbers": [NUMBER], "timeout_seconds": 600}),
+    )
+    .await;
     let receiver = Receiver::start().await;
     let response = app
         .post(
@@ -650,7 +791,12 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let agent = app.user(&admin, "vendas@test.local", "agent").await;
     let agent_id = agent.id();
     let set_queues = app
-        .send(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(&admin.access), &json!({"queue_ids": [queue]}))
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/users/{agent_id}"),
+            Some(&admin.access),
+            &json!({"queue_ids": [queue]}),
+        )
         .await;
     assert_eq!(set_queues.status(), 200);
 
@@ -659,15 +805,27 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let chat_id = chat["id"].as_str().unwrap().to_string();
     assert_eq!(chat["status"], "bot");
     assert_eq!(chat["bot_id"], bot_id.as_str());
-    let seen: Value = app.get("/api/v1/chats", &agent.access).await.json().await.unwrap();
+    let seen: Value = app
+        .get("/api/v1/chats", &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(seen["items"], json!([]), "no agent sees a bot's chat");
-    let heard = wait_until("the bot hears the customer", Duration::from_secs(20), || async {
-        let accepted = receiver.accepted();
-        match accepted.iter().find(|(_, p)| p["data"]["wamid"] == "wamid.b1") {
-            Some((_, p)) => Ok(p.clone()),
-            None => Err(accepted.len()),
-        }
-    })
+    let heard = wait_until(
+        "the bot hears the customer",
+        Duration::from_secs(20),
+        || async {
+            let accepted = receiver.accepted();
+            match accepted
+                .iter()
+                .find(|(_, p)| p["data"]["wamid"] == "wamid.b1")
+            {
+                Some((_, p)) => Ok(p.clone()),
+                None => Err(accepted.len()),
+            }
+        },
+    )
     .await;
     assert_eq!(heard["data"]["chat"]["status"], "bot");
 
@@ -684,19 +842,30 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     assert_eq!(question.status(), 202);
     let question: Value = question.json().await.unwrap();
     let question_id = question["id"].as_str().unwrap().to_string();
-    let sent = wait_until("the buttons reach WhatsApp", Duration::from_secs(20), || async {
-        let sent = app.sim.sent();
-        match sent.iter().find(|m| m.body["type"] == "interactive") {
-            Some(m) => Ok(m.body.clone()),
-            None => Err(sent.len()),
-        }
-    })
+    let sent = wait_until(
+        "the buttons reach WhatsApp",
+        Duration::from_secs(20),
+        || async {
+            let sent = app.sim.sent();
+            match sent.iter().find(|m| m.body["type"] == "interactive") {
+                Some(m) => Ok(m.body.clone()),
+                None => Err(sent.len()),
+            }
+        },
+    )
     .await;
     assert_eq!(sent["interactive"]["type"], "button");
-    assert_eq!(sent["interactive"]["action"]["buttons"][1]["reply"]["id"], "humano");
+    assert_eq!(
+        sent["interactive"]["action"]["buttons"][1]["reply"]["id"],
+        "humano"
+    );
     let messages_path = format!("/api/v1/chats/{chat_id}/messages");
     app.eventually(&messages_path, &admin.access, "the question sent", |page| {
-        page["items"].as_array().unwrap().iter().any(|m| m["id"] == question_id.as_str() && m["wamid"].is_string())
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == question_id.as_str() && m["wamid"].is_string())
     })
     .await;
 
@@ -735,25 +904,55 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let handed: Value = handoff.json().await.unwrap();
     assert_eq!(handed["status"], "pending");
     assert_eq!(handed["queue_id"], queue.as_str());
-    let waiting: Value = app.get("/api/v1/chats?status=pending", &agent.access).await.json().await.unwrap();
-    assert_eq!(waiting["items"][0]["id"], chat_id.as_str(), "the chat waits in the queue");
-    let thread: Value = app.get(&messages_path, &agent.access).await.json().await.unwrap();
+    let waiting: Value = app
+        .get("/api/v1/chats?status=pending", &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        waiting["items"][0]["id"],
+        chat_id.as_str(),
+        "the chat waits in the queue"
+    );
+    let thread: Value = app
+        .get(&messages_path, &agent.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let items = thread["items"].as_array().unwrap();
     let kinds: Vec<&str> = items.iter().map(|m| m["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["text", "interactive", "interactive", "note"], "{thread}");
+    assert_eq!(
+        kinds,
+        ["text", "interactive", "interactive", "note"],
+        "{thread}"
+    );
     assert_eq!(items[1]["author_name"], "Typebot");
     assert_eq!(items[2]["text"], "Falar com vendas");
     assert_eq!(items[3]["text"], "Cliente quer falar com vendas");
     let again = app
-        .post(&format!("/api/v1/chats/{chat_id}/handoff"), Some(&bot), &json!({"queue_id": queue}))
+        .post(
+            &format!("/api/v1/chats/{chat_id}/handoff"),
+            Some(&bot),
+            &json!({"queue_id": queue}),
+        )
         .await;
     assert_error(again, 409, "chat_not_with_bot").await;
     // Only the people hear of it now: the bot's subscription got nothing after the hand-off.
-    let after_handoff = app.send_text(&chat_id, "c-2", "Oi, sou da equipe de vendas", &admin).await;
+    let after_handoff = app
+        .send_text(&chat_id, "c-2", "Oi, sou da equipe de vendas", &admin)
+        .await;
     assert_eq!(after_handoff.status(), 202);
     let bot_heard = receiver.accepted().len();
-    app.customer_says("5511955550000", "wamid.b2", "obrigado").await;
-    let log: Value = app.get("/api/v1/integrations/webhooks", &admin.access).await.json().await.unwrap();
+    app.customer_says("5511955550000", "wamid.b2", "obrigado")
+        .await;
+    let log: Value = app
+        .get("/api/v1/integrations/webhooks", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(log["items"][0]["pending"], 0);
     assert_eq!(receiver.accepted().len(), bot_heard);
 }
@@ -763,12 +962,21 @@ async fn a_silent_bot_hands_over_by_itself() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let queue = make_queue(&app, &admin, "Suporte").await;
-    make_bot(&app, &admin, json!({"numbers": [NUMBER], "timeout_seconds": 1, "fallback_queue_id": queue})).await;
-    let chat = app.customer_says("5511966660000", "wamid.s1", "alguém?").await;
+    make_bot(
+        &app,
+        &admin,
+        json!({"numbers": [NUMBER], "timeout_seconds": 1, "fallback_queue_id": queue}),
+    )
+    .await;
+    let chat = app
+        .customer_says("5511966660000", "wamid.s1", "alguém?")
+        .await;
     assert_eq!(chat["status"], "bot");
     let path = format!("/api/v1/chats/{}", chat["id"].as_str().unwrap());
     let chat = app
-        .eventually(&path, &admin.access, "the hand-off", |c| c["status"] == "pending")
+        .eventually(&path, &admin.access, "the hand-off", |c| {
+            c["status"] == "pending"
+        })
         .await;
     assert_eq!(chat["queue_id"], queue.as_str());
 }
@@ -780,7 +988,12 @@ async fn bots_are_refused_what_they_may_not_do() {
     let (reader, view) = make_token(&app, &admin, &["chats:read"]).await;
     let id = view["id"].as_str().unwrap();
     let not_a_bot = app
-        .send(Method::PATCH, &format!("/api/v1/tokens/{id}"), Some(&admin.access), &json!({"bot": {"numbers": [NUMBER]}}))
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/tokens/{id}"),
+            Some(&admin.access),
+            &json!({"bot": {"numbers": [NUMBER]}}),
+        )
         .await;
     let body = assert_error(not_a_bot, 400, "validation_failed").await;
     assert!(body["error"]["fields"]["bot"].is_string());
@@ -788,32 +1001,66 @@ async fn bots_are_refused_what_they_may_not_do() {
     let (_, other) = make_token(&app, &admin, &["chats:write", "messages:send"]).await;
     let other = other["id"].as_str().unwrap();
     let taken = app
-        .send(Method::PATCH, &format!("/api/v1/tokens/{other}"), Some(&admin.access), &json!({"bot": {"numbers": [NUMBER]}}))
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/tokens/{other}"),
+            Some(&admin.access),
+            &json!({"bot": {"numbers": [NUMBER]}}),
+        )
         .await;
     assert_error(taken, 409, "number_has_bot").await;
     // A chat no bot holds is not handed off, and a read-only token may not try.
     let chat = app.customer_says("5511977770000", "wamid.r1", "oi").await;
     let chat_id = chat["id"].as_str().unwrap();
     let path = format!("/api/v1/chats/{chat_id}/handoff");
-    assert_error(app.post(&path, Some(&reader), &json!({"queue_id": null})).await, 403, "scope_missing").await;
-    let handoff = app.post(&path, Some(&admin.access), &json!({"queue_id": null})).await;
+    assert_error(
+        app.post(&path, Some(&reader), &json!({"queue_id": null}))
+            .await,
+        403,
+        "scope_missing",
+    )
+    .await;
+    let handoff = app
+        .post(&path, Some(&admin.access), &json!({"queue_id": null}))
+        .await;
     assert_eq!(handoff.status(), 200, "staff may take a chat from a bot");
-    let again = app.post(&path, Some(&admin.access), &json!({"queue_id": null})).await;
+    let again = app
+        .post(&path, Some(&admin.access), &json!({"queue_id": null}))
+        .await;
     assert_error(again, 409, "chat_not_with_bot").await;
 }
 
 /// Turns the survey on (with `template` for chats whose window has closed).
 async fn survey_on(app: &TestApp, admin: &Tokens, template: Value) {
-    let mut settings: Value = app.get("/api/v1/settings", &admin.access).await.json().await.unwrap();
-    settings["csat"] = json!({"enabled": true, "question": "Como foi o atendimento?", "template": template});
-    let response = app.send(Method::PUT, "/api/v1/settings", Some(&admin.access), &settings).await;
+    let mut settings: Value = app
+        .get("/api/v1/settings", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    settings["csat"] =
+        json!({"enabled": true, "question": "Como foi o atendimento?", "template": template});
+    let response = app
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &settings,
+        )
+        .await;
     assert_eq!(response.status(), 200);
 }
 
 /// The admin takes and finishes chat `id`.
 async fn claim_and_close(app: &TestApp, admin: &Tokens, id: &str) {
     assert_eq!(app.claim(id, admin).await.status(), 200);
-    let close = app.post(&format!("/api/v1/chats/{id}/close"), Some(&admin.access), &json!({})).await;
+    let close = app
+        .post(
+            &format!("/api/v1/chats/{id}/close"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
     assert_eq!(close.status(), 200);
 }
 
@@ -821,10 +1068,19 @@ async fn claim_and_close(app: &TestApp, admin: &Tokens, id: &str) {
 async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_reported() {
     let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
     let admin = app.admin().await;
-    survey_on(&app, &admin, json!({"name": "pesquisa_satisfacao", "language": "pt_BR"})).await;
+    survey_on(
+        &app,
+        &admin,
+        json!({"name": "pesquisa_satisfacao", "language": "pt_BR"}),
+    )
+    .await;
     let receiver = Receiver::start().await;
     let response = app
-        .post("/api/v1/integrations/webhooks", Some(&admin.access), &json!({"url": receiver.url, "events": ["csat.answered"]}))
+        .post(
+            "/api/v1/integrations/webhooks",
+            Some(&admin.access),
+            &json!({"url": receiver.url, "events": ["csat.answered"]}),
+        )
         .await;
     let body: Value = response.json().await.unwrap();
     *receiver.secret.lock().unwrap() = body["secret"].as_str().unwrap().to_string();
@@ -832,25 +1088,44 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     let chat = app.customer_says("5511988880000", "wamid.c1", "oi").await;
     let chat_id = chat["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &chat_id).await;
-    let sent = wait_until("the survey reaches WhatsApp", Duration::from_secs(20), || async {
-        let sent = app.sim.sent();
-        match sent.iter().find(|m| m.body["type"] == "interactive") {
-            Some(m) => Ok(m.body.clone()),
-            None => Err(sent.len()),
-        }
-    })
+    let sent = wait_until(
+        "the survey reaches WhatsApp",
+        Duration::from_secs(20),
+        || async {
+            let sent = app.sim.sent();
+            match sent.iter().find(|m| m.body["type"] == "interactive") {
+                Some(m) => Ok(m.body.clone()),
+                None => Err(sent.len()),
+            }
+        },
+    )
     .await;
-    assert_eq!(sent["interactive"]["type"], "list", "a list: reply buttons hold only three");
-    let rows = sent["interactive"]["action"]["sections"][0]["rows"].as_array().unwrap();
+    assert_eq!(
+        sent["interactive"]["type"], "list",
+        "a list: reply buttons hold only three"
+    );
+    let rows = sent["interactive"]["action"]["sections"][0]["rows"]
+        .as_array()
+        .unwrap();
     assert_eq!(rows.len(), 5);
     assert!(app.sim.sent().iter().all(|m| m.body["type"] != "template"));
     let path = format!("/api/v1/chats/{chat_id}/messages");
     let thread = app
         .eventually(&path, &admin.access, "the survey sent", |page| {
-            page["items"].as_array().unwrap().iter().any(|m| m["type"] == "interactive" && m["wamid"].is_string())
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["type"] == "interactive" && m["wamid"].is_string())
         })
         .await;
-    let survey = thread["items"].as_array().unwrap().iter().find(|m| m["type"] == "interactive").unwrap().clone();
+    let survey = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["type"] == "interactive")
+        .unwrap()
+        .clone();
 
     let answer = app
         .post(
@@ -860,12 +1135,29 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
         )
         .await;
     assert_eq!(answer.status(), 201);
-    let chat: Value = app.get(&format!("/api/v1/chats/{chat_id}"), &admin.access).await.json().await.unwrap();
-    assert_eq!(chat["status"], "closed", "answering the survey reopens nothing");
+    let chat: Value = app
+        .get(&format!("/api/v1/chats/{chat_id}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        chat["status"], "closed",
+        "answering the survey reopens nothing"
+    );
     assert_eq!(chat["csat"]["rating"], 4);
     assert_eq!(chat["csat"]["agent_id"], admin.user["id"]);
-    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
-    assert_eq!(chats["items"].as_array().unwrap().len(), 1, "no new chat either");
+    let chats: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        chats["items"].as_array().unwrap().len(),
+        1,
+        "no new chat either"
+    );
     let told = wait_until("csat.answered", Duration::from_secs(20), || async {
         let accepted = receiver.accepted();
         match accepted.iter().find(|(_, p)| p["event"] == "csat.answered") {
@@ -876,7 +1168,12 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     .await;
     assert_eq!(told["data"]["rating"], 4);
     assert_eq!(told["data"]["chat_id"], chat_id.as_str());
-    let report: Value = app.get("/api/v1/reports/summary", &admin.access).await.json().await.unwrap();
+    let report: Value = app
+        .get("/api/v1/reports/summary", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(report["csat_responses"], 1);
     assert_eq!(report["csat_average"], 4.0);
     assert_eq!(report["per_agent"][0]["csat_average"], 4.0);
@@ -889,7 +1186,12 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
         )
         .await;
     assert_eq!(again.status(), 201);
-    let chat: Value = app.get(&format!("/api/v1/chats/{chat_id}"), &admin.access).await.json().await.unwrap();
+    let chat: Value = app
+        .get(&format!("/api/v1/chats/{chat_id}"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(chat["csat"]["rating"], 4);
 }
 
@@ -897,31 +1199,59 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
 async fn csat_outside_the_window_is_the_template_and_never_free_text() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    survey_on(&app, &admin, json!({"name": "pesquisa_satisfacao", "language": "pt_BR"})).await;
+    survey_on(
+        &app,
+        &admin,
+        json!({"name": "pesquisa_satisfacao", "language": "pt_BR"}),
+    )
+    .await;
     let yesterday = chrono::Utc::now().timestamp() - 25 * 3600;
     let body = inbound_at("5511999990001", "wamid.o1", text("oi, ontem"), yesterday);
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app.get("/api/v1/chats", &admin.access).await.json().await.unwrap();
+    let chats: Value = app
+        .get("/api/v1/chats", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &chat_id).await;
-    let sent = wait_until("the template reaches WhatsApp", Duration::from_secs(20), || async {
-        let sent = app.sim.sent();
-        match sent.iter().find(|m| m.body["type"] == "template") {
-            Some(m) => Ok(m.body.clone()),
-            None => Err(sent.len()),
-        }
-    })
+    let sent = wait_until(
+        "the template reaches WhatsApp",
+        Duration::from_secs(20),
+        || async {
+            let sent = app.sim.sent();
+            match sent.iter().find(|m| m.body["type"] == "template") {
+                Some(m) => Ok(m.body.clone()),
+                None => Err(sent.len()),
+            }
+        },
+    )
     .await;
     assert_eq!(sent["template"]["name"], "pesquisa_satisfacao");
-    assert!(app.sim.sent().iter().all(|m| m.body["type"] != "interactive" && m.body["type"] != "text"));
+    assert!(app
+        .sim
+        .sent()
+        .iter()
+        .all(|m| m.body["type"] != "interactive" && m.body["type"] != "text"));
 
     // Without a template, a chat outside the window is not asked at all.
     survey_on(&app, &admin, Value::Null).await;
     let body = inbound_at("5511999990002", "wamid.o2", text("oi"), yesterday);
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app.get("/api/v1/chats?q=5511999990002", &admin.access).await.json().await.unwrap();
+    let chats: Value = app
+        .get("/api/v1/chats?q=5511999990002", &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     let second = chats["items"][0]["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &second).await;
-    let thread: Value = app.get(&format!("/api/v1/chats/{second}/messages"), &admin.access).await.json().await.unwrap();
+    let thread: Value = app
+        .get(&format!("/api/v1/chats/{second}/messages"), &admin.access)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(thread["items"].as_array().unwrap().len(), 1, "{thread}");
 }

@@ -58,12 +58,15 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
         )
         .await;
     assert_eq!(saved.status(), 200);
-    let read: Value = app
+    let mut read: Value = app
         .get("/api/v1/settings", &sup.access)
         .await
         .json()
         .await
         .unwrap();
+    // Left out of the PUT, the survey settings stay as they were (off by default).
+    let csat = read.as_object_mut().unwrap().remove("csat").unwrap();
+    assert_eq!(csat["enabled"], false);
     assert_eq!(read, valid());
     // The default capacity applies to the next user at once.
     let created: Value = app

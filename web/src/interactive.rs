@@ -101,7 +101,12 @@ fn short(fields: &mut Fields, field: &str, value: &str, max: usize) -> String {
     value.to_string()
 }
 
-fn optional(fields: &mut Fields, field: &str, value: &Option<String>, max: usize) -> Option<String> {
+fn optional(
+    fields: &mut Fields,
+    field: &str,
+    value: &Option<String>,
+    max: usize,
+) -> Option<String> {
     let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
     Some(short(fields, field, value, max))
 }
@@ -140,7 +145,12 @@ pub fn build(fields: &mut Fields, request: &InteractiveRequest) -> (Value, Strin
                         &b.title,
                         MAX_BUTTON_TITLE,
                     );
-                    let id = id_of(fields, &format!("interactive.buttons[{i}].id"), &b.id, &title);
+                    let id = id_of(
+                        fields,
+                        &format!("interactive.buttons[{i}].id"),
+                        &b.id,
+                        &title,
+                    );
                     ids.push(id.clone());
                     json!({"type": "reply", "reply": {"id": id, "title": title}})
                 })
@@ -153,7 +163,12 @@ pub fn build(fields: &mut Fields, request: &InteractiveRequest) -> (Value, Strin
                 fields.check(false, "interactive.list", "is required for a list");
                 return (Value::Null, body);
             };
-            let button = short(fields, "interactive.list.button", &list.button, MAX_BUTTON_TITLE);
+            let button = short(
+                fields,
+                "interactive.list.button",
+                &list.button,
+                MAX_BUTTON_TITLE,
+            );
             let rows: usize = list.sections.iter().map(|s| s.rows.len()).sum();
             fields.check(
                 (1..=MAX_SECTIONS).contains(&list.sections.len()),
@@ -173,7 +188,12 @@ pub fn build(fields: &mut Fields, request: &InteractiveRequest) -> (Value, Strin
                 .enumerate()
                 .map(|(s, section)| {
                     let field = format!("interactive.list.sections[{s}]");
-                    let title = optional(fields, &format!("{field}.title"), &section.title, MAX_ROW_TITLE);
+                    let title = optional(
+                        fields,
+                        &format!("{field}.title"),
+                        &section.title,
+                        MAX_ROW_TITLE,
+                    );
                     fields.check(
                         !several || title.is_some(),
                         &format!("{field}.title"),
@@ -185,11 +205,17 @@ pub fn build(fields: &mut Fields, request: &InteractiveRequest) -> (Value, Strin
                         .enumerate()
                         .map(|(r, row)| {
                             let field = format!("{field}.rows[{r}]");
-                            let title = short(fields, &format!("{field}.title"), &row.title, MAX_ROW_TITLE);
+                            let title =
+                                short(fields, &format!("{field}.title"), &row.title, MAX_ROW_TITLE);
                             let id = id_of(fields, &format!("{field}.id"), &row.id, &title);
                             ids.push(id.clone());
                             let mut value = json!({"id": id, "title": title});
-                            if let Some(d) = optional(fields, &format!("{field}.description"), &row.description, MAX_ROW_DESCRIPTION) {
+                            if let Some(d) = optional(
+                                fields,
+                                &format!("{field}.description"),
+                                &row.description,
+                                MAX_ROW_DESCRIPTION,
+                            ) {
                                 value["description"] = json!(d);
                             }
                             value
@@ -207,21 +233,35 @@ pub fn build(fields: &mut Fields, request: &InteractiveRequest) -> (Value, Strin
         }
         "cta_url" | "cta" => {
             let Some(cta) = &request.cta else {
-                fields.check(false, "interactive.cta", "is required for a call-to-action button");
+                fields.check(
+                    false,
+                    "interactive.cta",
+                    "is required for a call-to-action button",
+                );
                 return (Value::Null, body);
             };
-            let text = short(fields, "interactive.cta.display_text", &cta.display_text, MAX_BUTTON_TITLE);
+            let text = short(
+                fields,
+                "interactive.cta.display_text",
+                &cta.display_text,
+                MAX_BUTTON_TITLE,
+            );
             let url = cta.url.trim();
             fields.check(
                 url.len() <= MAX_URL
-                    && reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+                    && reqwest::Url::parse(url)
+                        .is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
                 "interactive.cta.url",
                 "must be an http or https URL",
             );
             json!({"type": "cta_url", "action": {"name": "cta_url", "parameters": {"display_text": text, "url": url}}})
         }
         _ => {
-            fields.check(false, "interactive.kind", "must be buttons, list or cta_url");
+            fields.check(
+                false,
+                "interactive.kind",
+                "must be buttons, list or cta_url",
+            );
             return (Value::Null, body);
         }
     };
@@ -239,7 +279,11 @@ fn unique(fields: &mut Fields, field: &str, ids: &[String]) {
     let mut sorted = ids.to_vec();
     sorted.sort();
     sorted.dedup();
-    fields.check(sorted.len() == ids.len(), field, "each id must be different");
+    fields.check(
+        sorted.len() == ids.len(),
+        field,
+        "each id must be different",
+    );
 }
 
 #[cfg(test)]
@@ -255,13 +299,18 @@ mod tests {
         let mut fields = Fields::default();
         let (object, text) = build(
             &mut fields,
-            &request(json!({"kind": "buttons", "body": "Posso ajudar?", "footer": "Atende",
-                "buttons": [{"id": "sim", "title": "Sim"}, {"title": "Falar com atendente"}]})),
+            &request(
+                json!({"kind": "buttons", "body": "Posso ajudar?", "footer": "Atende",
+                "buttons": [{"id": "sim", "title": "Sim"}, {"title": "Falar com atendente"}]}),
+            ),
         );
         assert!(fields.finish().is_ok());
         assert_eq!(text, "Posso ajudar?");
         assert_eq!(object["type"], "button");
-        assert_eq!(object["action"]["buttons"][1]["reply"]["id"], "falar com atendente");
+        assert_eq!(
+            object["action"]["buttons"][1]["reply"]["id"],
+            "falar com atendente"
+        );
         assert_eq!(object["footer"]["text"], "Atende");
     }
 
@@ -277,14 +326,18 @@ mod tests {
         let mut fields = Fields::default();
         build(
             &mut fields,
-            &request(json!({"kind": "list", "body": "x", "list": {"button": "Ver",
-                "sections": [{"rows": [{"title": "a very long row title over 24"}]}]}})),
+            &request(
+                json!({"kind": "list", "body": "x", "list": {"button": "Ver",
+                "sections": [{"rows": [{"title": "a very long row title over 24"}]}]}}),
+            ),
         );
         assert!(fields.finish().is_err());
         let mut fields = Fields::default();
         build(
             &mut fields,
-            &request(json!({"kind": "cta_url", "body": "x", "cta": {"display_text": "Pagar", "url": "javascript:alert(1)"}})),
+            &request(
+                json!({"kind": "cta_url", "body": "x", "cta": {"display_text": "Pagar", "url": "javascript:alert(1)"}}),
+            ),
         );
         assert!(fields.finish().is_err());
     }

@@ -78,7 +78,11 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/integrations/webhooks", Scope(Admin)),
     ("PATCH", "/integrations/webhooks/{id}", Scope(Admin)),
     ("DELETE", "/integrations/webhooks/{id}", Scope(Admin)),
-    ("GET", "/integrations/webhooks/{id}/deliveries", Scope(Admin)),
+    (
+        "GET",
+        "/integrations/webhooks/{id}/deliveries",
+        Scope(Admin),
+    ),
     (
         "POST",
         "/integrations/webhooks/{id}/deliveries/{delivery}/redeliver",

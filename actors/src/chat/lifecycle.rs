@@ -134,9 +134,10 @@ impl ChatActor {
         }
         let now = Utc::now();
         let mut write = Write::default();
-        let note = msg.note.filter(|n| !n.trim().is_empty()).map(|text| {
-            self.note_message(holder.or(msg.by.as_ref().map(|b| b.id)), text, now)
-        });
+        let note = msg
+            .note
+            .filter(|n| !n.trim().is_empty())
+            .map(|text| self.note_message(holder.or(msg.by.as_ref().map(|b| b.id)), text, now));
         let note = note.transpose()?;
         if let Some(note) = &note {
             write.message(note);

@@ -323,7 +323,8 @@ impl ChatActor {
                 "action": {"button": "Avaliar", "sections": [{"title": "Sua nota", "rows": rows}]},
             });
             let mut survey = self.automatic("interactive", &csat.question, list, "csat", now)?;
-            survey.0.details = Some(json!({"automatic": "csat", "interactive": survey_object(&survey.1)}));
+            survey.0.details =
+                Some(json!({"automatic": "csat", "interactive": survey_object(&survey.1)}));
             return Ok(Some(survey));
         }
         let Some((name, language)) = &csat.template else {

@@ -11,4 +11,7 @@ pub struct CannedResponse {
     pub shortcut: String,
     pub text: String,
     pub updated_at: DateTime<Utc>,
+    /// Reply buttons (up to 3): the reply then goes out as an interactive message.
+    #[serde(default)]
+    pub buttons: Vec<String>,
 }

@@ -32,6 +32,8 @@ pub struct CannedView {
     pub id: String,
     pub shortcut: String,
     pub text: String,
+    /// Reply buttons the customer can tap (the reply goes out as an interactive message).
+    pub buttons: Vec<String>,
 }
 
 impl From<&CannedResponse> for CannedView {
@@ -40,6 +42,7 @@ impl From<&CannedResponse> for CannedView {
             id: c.id.to_string(),
             shortcut: c.shortcut.clone(),
             text: c.text.clone(),
+            buttons: c.buttons.clone(),
         }
     }
 }
@@ -51,6 +54,9 @@ pub struct CannedBody {
     /// Letters, digits, `-` and `_`, typed after `/`.
     pub shortcut: String,
     pub text: String,
+    /// Up to 3 reply buttons of up to 20 characters.
+    #[serde(default)]
+    pub buttons: Vec<String>,
 }
 
 /// Changes to a quick reply.
@@ -59,9 +65,10 @@ pub struct CannedBody {
 pub struct CannedChange {
     pub shortcut: Option<String>,
     pub text: Option<String>,
+    pub buttons: Option<Vec<String>>,
 }
 
-fn check(shortcut: Option<&str>, text: Option<&str>) -> Result<()> {
+fn check(shortcut: Option<&str>, text: Option<&str>, buttons: Option<&[String]>) -> Result<()> {
     let mut fields = Fields::default();
     if let Some(shortcut) = shortcut {
         let ok = !shortcut.is_empty()
@@ -74,7 +81,30 @@ fn check(shortcut: Option<&str>, text: Option<&str>) -> Result<()> {
     if let Some(text) = text {
         fields.text("text", text, MAX_TEXT);
     }
+    if let Some(buttons) = buttons {
+        let mut titles: Vec<String> = buttons.iter().map(|b| b.trim().to_lowercase()).collect();
+        titles.sort();
+        titles.dedup();
+        fields.check(
+            buttons.len() <= 3
+                && titles.len() == buttons.len()
+                && buttons
+                    .iter()
+                    .all(|b| (1..=20).contains(&b.trim().chars().count())),
+            "buttons",
+            "must be up to 3 different buttons of 1 to 20 characters",
+        );
+        fields.check(
+            buttons.is_empty() || text.is_none_or(|t| t.chars().count() <= 1024),
+            "text",
+            "must be at most 1024 characters with buttons",
+        );
+    }
     fields.finish()
+}
+
+fn trimmed(buttons: Vec<String>) -> Vec<String> {
+    buttons.into_iter().map(|b| b.trim().to_string()).collect()
 }
 
 /// Every quick reply, by shortcut.
@@ -105,12 +135,17 @@ async fn create(
     _staff: Staff,
     body: Json<CannedBody>,
 ) -> Result<HttpResponse> {
-    check(Some(&body.0.shortcut), Some(&body.0.text))?;
+    check(
+        Some(&body.0.shortcut),
+        Some(&body.0.text),
+        Some(&body.0.buttons),
+    )?;
     let canned = CannedResponse {
         id: state.store.new_id()?,
         shortcut: body.0.shortcut.to_lowercase(),
         text: body.0.text,
         updated_at: Utc::now(),
+        buttons: trimmed(body.0.buttons),
     };
     state.store.put_canned_response(&canned)?;
     state.store.durable().await?;
@@ -133,7 +168,11 @@ async fn update(
     path: web::Path<String>,
     body: Json<CannedChange>,
 ) -> Result<HttpResponse> {
-    check(body.0.shortcut.as_deref(), body.0.text.as_deref())?;
+    check(
+        body.0.shortcut.as_deref(),
+        body.0.text.as_deref(),
+        body.0.buttons.as_deref(),
+    )?;
     let mut canned = state
         .store
         .canned_response(id_of(&path)?)?
@@ -143,6 +182,9 @@ async fn update(
     }
     if let Some(text) = body.0.text {
         canned.text = text;
+    }
+    if let Some(buttons) = body.0.buttons {
+        canned.buttons = trimmed(buttons);
     }
     canned.updated_at = Utc::now();
     state.store.put_canned_response(&canned)?;

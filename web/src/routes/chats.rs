@@ -270,14 +270,23 @@ async fn handoff(
     body: Json<HandoffRequest>,
 ) -> Result<HttpResponse> {
     let body = body.0;
-    let queue_id = body.queue_id.map(|q| q.trim().to_string()).filter(|q| !q.is_empty());
+    let queue_id = body
+        .queue_id
+        .map(|q| q.trim().to_string())
+        .filter(|q| !q.is_empty());
     if let Some(queue) = &queue_id {
         if state.store.queue(queue)?.is_none() {
             return Err(Error::field("queue_id", "is not a queue"));
         }
     }
-    let note = body.note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > super::messages::MAX_TEXT) {
+    let note = body
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > super::messages::MAX_TEXT)
+    {
         return Err(Error::field("note", "must be at most 4096 characters"));
     }
     let msg = HandOff {

@@ -141,11 +141,19 @@ fn check_events(fields: &mut Fields, events: &[String]) -> Vec<String> {
             Some(e) if !kept.iter().any(|k| k == e) => kept.push(e.to_string()),
             Some(_) => {}
             None => {
-                fields.check(false, "events", "each must be an event this hub sends, or *");
+                fields.check(
+                    false,
+                    "events",
+                    "each must be an event this hub sends, or *",
+                );
             }
         }
     }
-    fields.check(!events.is_empty(), "events", "name at least one event, or *");
+    fields.check(
+        !events.is_empty(),
+        "events",
+        "name at least one event, or *",
+    );
     kept
 }
 
@@ -265,7 +273,10 @@ async fn update_subscription(
     if let Some(url) = &change.url {
         check_url(&mut fields, url);
     }
-    let events = change.events.as_deref().map(|e| check_events(&mut fields, e));
+    let events = change
+        .events
+        .as_deref()
+        .map(|e| check_events(&mut fields, e));
     let description = change
         .description
         .map(|d| d.map(|d| d.trim().to_string()).filter(|d| !d.is_empty()));
@@ -455,7 +466,11 @@ async fn redeliver(
     if subscription != id {
         return Err(Error::NotFound);
     }
-    state.hub.hooks.send(Redeliver { subscription, seq }).await??;
+    state
+        .hub
+        .hooks
+        .send(Redeliver { subscription, seq })
+        .await??;
     let delivery = state.store.delivery(id, seq)?.ok_or(Error::NotFound)?;
     super::audit::record(
         &state,

@@ -273,7 +273,10 @@ fn tapped(question: &atende_data::Message, id: &str) -> Option<(serde_json::Valu
     let (kind, title) = match interactive.get("type")?.as_str()? {
         "button" => {
             let buttons = action.get("buttons")?.as_array()?;
-            let reply = buttons.iter().filter_map(|b| b.get("reply")).find(|r| r["id"] == id)?;
+            let reply = buttons
+                .iter()
+                .filter_map(|b| b.get("reply"))
+                .find(|r| r["id"] == id)?;
             ("button_reply", reply.get("title")?.as_str()?.to_string())
         }
         "list" => {

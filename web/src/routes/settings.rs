@@ -219,9 +219,11 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
         Some(c) => {
             fields.text("csat.question", &c.question, 1024);
             if let Some(t) = &c.template {
-                fields
-                    .text("csat.template.name", &t.name, 512)
-                    .text("csat.template.language", &t.language, 15);
+                fields.text("csat.template.name", &t.name, 512).text(
+                    "csat.template.language",
+                    &t.language,
+                    15,
+                );
             }
             CsatSettings {
                 enabled: c.enabled,

@@ -195,7 +195,14 @@ async fn create_token(
         Some(admin.0.id),
         "token.created",
         Some(token.id.to_string()),
-        Some(token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")),
+        Some(
+            token
+                .scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
     )?;
     Ok(HttpResponse::Created().json(NewTokenView {
         view: TokenView::from(&token),

@@ -528,4 +528,8 @@ export default {
   "settings.csat_template": "Template for chats outside the window",
   "settings.csat_template_hint": "An approved template's name; empty: those chats are not asked.",
   "settings.csat_language": "Template language",
+  "canned.buttons": "Reply buttons",
+  "canned.buttons_hint": "Up to 3, separated by commas (up to 20 characters each). The reply then goes out with buttons the customer taps.",
+  "composer.with_buttons": "With buttons:",
+  "composer.without_buttons": "Send without buttons",
 };

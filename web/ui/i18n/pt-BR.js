@@ -528,4 +528,8 @@ export default {
   "settings.csat_template": "Modelo para conversas fora da janela",
   "settings.csat_template_hint": "O nome de um modelo aprovado; vazio: essas conversas não são perguntadas.",
   "settings.csat_language": "Idioma do modelo",
+  "canned.buttons": "Botões de resposta",
+  "canned.buttons_hint": "Até 3, separados por vírgulas (até 20 caracteres cada). A resposta sai com botões que o cliente toca.",
+  "composer.with_buttons": "Com botões:",
+  "composer.without_buttons": "Enviar sem botões",
 };

@@ -46,6 +46,7 @@ export function createCannedSection() {
   function edit(item) {
     const shortcut = h("input", { type: "text", maxlength: "32", value: item ? String(item.shortcut).replace(/^\//, "") : "", test: "canned-shortcut" });
     const text = h("textarea", { rows: "5", maxlength: "4096", value: item ? item.text : "", test: "canned-text" });
+    const buttons = h("input", { type: "text", maxlength: "70", value: item && item.buttons ? item.buttons.join(", ") : "", test: "canned-buttons" });
     formDialog({
       title: item ? t("canned.edit") : t("canned.create"),
       test: "canned-dialog",
@@ -53,9 +54,11 @@ export function createCannedSection() {
       fields: [
         field(t("canned.shortcut"), shortcut, { name: "shortcut", hint: t("canned.shortcut_hint") }),
         field(t("canned.text"), text, { name: "text" }),
+        field(t("canned.buttons"), buttons, { name: "buttons", hint: t("canned.buttons_hint") }),
       ],
       onSubmit: async () => {
-        const body = { shortcut: shortcut.value.trim().replace(/^\//, ""), text: text.value };
+        const body = { shortcut: shortcut.value.trim().replace(/^\//, ""), text: text.value,
+          buttons: buttons.value.split(",").map((b) => b.trim()).filter(Boolean) };
         if (item) await api.patch(`/canned-responses/${encodeURIComponent(item.id)}`, body);
         else await api.post("/canned-responses", body);
         toast(t("canned.saved"), "success");

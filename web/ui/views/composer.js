@@ -65,13 +65,26 @@ export function createComposer(options) {
 
   const noteHint = h("div", { class: "note-hint", test: "note-hint", hidden: !noteMode, text: t("composer.note_hint") });
 
+  // A quick reply with buttons: the message goes out as reply buttons the customer taps.
+  let buttons = [];
+  const buttonsBar = h("div", { class: "reply-bar", test: "buttons-bar", hidden: true });
+  function setButtons(list) {
+    buttons = list || [];
+    buttonsBar.hidden = !buttons.length;
+    buttonsBar.replaceChildren(
+      h("span", { class: "reply-bar-body" }, h("strong", { text: t("composer.with_buttons") }),
+        buttons.map((b) => h("span", { class: "chip", text: b }))),
+      h("button", { type: "button", class: "icon-btn", test: "buttons-cancel", "aria-label": t("composer.without_buttons"),
+        on: { click: () => setButtons([]) } }, icon("close")));
+  }
+
   const row = h("div", { class: "composer-row" },
     options.noteOnly ? null : attach,
     noteToggle,
     templateButton,
     textarea,
     send);
-  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, quickList, replyBar, noteHint, row, fileInput);
+  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, quickList, replyBar, buttonsBar, noteHint, row, fileInput);
 
   function setNoteMode(value) {
     noteMode = options.noteOnly ? true : value;
@@ -100,13 +113,15 @@ export function createComposer(options) {
     const text = textarea.value;
     if (!text.trim()) return;
     const reply = replyTo;
+    const withButtons = buttons;
     textarea.value = "";
     drafts.delete(options.chatId);
     setReply(null);
+    setButtons([]);
     closeQuick();
     grow();
     if (noteMode) await options.onNote(text.trim());
-    else await options.onSend(text, reply);
+    else await options.onSend(text, reply, withButtons);
     textarea.focus();
   }
 
@@ -139,6 +154,7 @@ export function createComposer(options) {
     const pick = picks[i];
     if (!pick) return;
     textarea.value = pick.text;
+    if (!noteMode) setButtons(pick.buttons);
     closeQuick();
     grow();
     textarea.focus();

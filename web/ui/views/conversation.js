@@ -220,7 +220,12 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     }
   }
 
-  function sendText(text, replyTo) {
+  function sendText(text, replyTo, buttons) {
+    if (buttons && buttons.length) {
+      const interactive = { kind: "buttons", body: text, buttons: buttons.map((title) => ({ title })) };
+      const details = { interactive: { type: "button", body: { text }, action: { buttons: buttons.map((title) => ({ type: "reply", reply: { id: title.toLowerCase(), title } })) } } };
+      return sendBody({ type: "interactive", interactive }, { text, details });
+    }
     const body = { type: "text", text };
     if (replyTo) body.reply_to = replyTo.id;
     return sendBody(body, { text, reply_to: replyTo ? { message_id: replyTo.id } : null });
