@@ -421,6 +421,10 @@ impl Hooks {
         if let Some(lane) = self.lanes.get_mut(&id) {
             lane.in_flight.remove(order_key);
         }
+        // Removed while the attempt was out: its deliveries went with it.
+        if !self.subscriptions.contains_key(&id) {
+            return;
+        }
         let ok = attempt.status.is_some_and(|s| (200..300).contains(&s));
         let now = attempt.at;
         // A redelivery asked for while this attempt was out: it goes again.

@@ -851,14 +851,8 @@ async fn a_quick_reply_with_buttons_goes_out_as_buttons_and_the_tap_shows_as_its
         .find(|m| m["type"] == "interactive")
         .unwrap()["id"]
         .clone();
-    let tap = app
-        .post(
-            "/api/v1/sandbox/customers/5511900050005/messages",
-            Some(&admin.access),
-            &json!({"type": "choice", "reply_to": question, "choice_id": "sim"}),
-        )
+    app.customer_taps(&admin, "5511900050005", &json!(question), "sim")
         .await;
-    assert_eq!(tap.status(), 201);
     // The answer quotes the question it answers.
     browser
         .wait_text("[data-testid=message-quote]", "Posso ajudar em algo mais?")

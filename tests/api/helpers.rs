@@ -231,6 +231,42 @@ impl TestApp {
         }
     }
 
+    /// The simulated customer `customer` taps `choice` on the interactive message
+    /// `question` (a message id), as WhatsApp would send it.
+    pub async fn customer_taps(
+        &self,
+        admin: &Tokens,
+        customer: &str,
+        question: &Value,
+        choice: &str,
+    ) {
+        let path = format!("/api/v1/sandbox/customers/{customer}/messages");
+        let body = json!({"type": "choice", "reply_to": question, "choice_id": choice});
+        let response = self.post(&path, Some(&admin.access), &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "the tap is stored");
+    }
+
+    /// Waits until the simulated Cloud API received a message of `kind`; its body.
+    pub async fn sent_of_type(&self, kind: &str) -> Value {
+        wait_until(
+            &format!("a {kind} message sent"),
+            Duration::from_secs(20),
+            || async {
+                let sent = self.sim.sent();
+                match sent.iter().find(|m| m.body["type"] == kind) {
+                    Some(m) => Ok(m.body.clone()),
+                    None => Err(sent.len()),
+                }
+            },
+        )
+        .await
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get(path, token).await.json().await.expect("json")
+    }
+
     pub async fn admin(&self) -> Tokens {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }

@@ -169,12 +169,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
     let (secret, view) = make_token(&app, &admin, &["chats:read", "CHATS:READ "]).await;
     assert!(secret.starts_with("atd_"), "{secret}");
     assert_eq!(view["scopes"], json!(["chats:read"]));
-    let list: Value = app
-        .get("/api/v1/tokens", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/tokens", &admin.access).await;
     assert!(
         !list.to_string().contains(&secret),
         "the list never shows a secret"
@@ -183,12 +178,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
 
     let chats = app.get("/api/v1/chats", &secret).await;
     assert_eq!(chats.status(), 200);
-    let me: Value = app
-        .get("/api/v1/auth/me", &secret)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get_json("/api/v1/auth/me", &secret).await;
     assert_eq!(me["name"], "Integração");
     let send = app
         .post(
@@ -216,12 +206,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
         )
         .await;
     assert_error(claim, 403, "scope_missing").await;
-    let list: Value = app
-        .get("/api/v1/tokens", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/tokens", &admin.access).await;
     assert!(
         list["items"][0]["last_used_at"].is_string(),
         "its use is shown"
@@ -282,11 +267,8 @@ async fn every_use_of_an_admin_token_is_audited_and_tokens_are_rate_limited() {
     let (secret, view) = make_token(&app, &admin, &["admin"]).await;
     assert_eq!(app.get("/api/v1/settings", &secret).await.status(), 200);
     let audit: Value = app
-        .get("/api/v1/audit?action=token.used", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/audit?action=token.used", &admin.access)
+        .await;
     let entry = &audit["items"][0];
     assert_eq!(entry["actor_id"], view["id"], "{audit}");
     assert!(entry["detail"]
@@ -463,11 +445,8 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
     assert_eq!(subscription["events"], json!(["*"]));
     let sub_id = subscription["id"].as_str().unwrap().to_string();
     let list: Value = app
-        .get("/api/v1/integrations/webhooks", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/integrations/webhooks", &admin.access)
+        .await;
     assert!(
         list["items"][0].get("secret").is_none(),
         "the secret is shown once"
@@ -563,7 +542,7 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
         .iter()
         .find(|(_, p)| p["event"] == "message.created" && p["data"]["direction"] == "out");
     assert!(agent_reply.is_some(), "the agent's reply is an event too");
-    let log: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let log: Value = app.get_json(&path, &admin.access).await;
     assert!(log["items"]
         .as_array()
         .unwrap()
@@ -665,11 +644,8 @@ async fn bad_subscriptions_are_refused_and_change_nothing() {
         assert_error(response, 400, "validation_failed").await;
     }
     let list: Value = app
-        .get("/api/v1/integrations/webhooks", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/integrations/webhooks", &admin.access)
+        .await;
     assert_eq!(list["items"], json!([]));
 }
 
@@ -805,12 +781,7 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let chat_id = chat["id"].as_str().unwrap().to_string();
     assert_eq!(chat["status"], "bot");
     assert_eq!(chat["bot_id"], bot_id.as_str());
-    let seen: Value = app
-        .get("/api/v1/chats", &agent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = app.get_json("/api/v1/chats", &agent.access).await;
     assert_eq!(seen["items"], json!([]), "no agent sees a bot's chat");
     let heard = wait_until(
         "the bot hears the customer",
@@ -842,18 +813,7 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     assert_eq!(question.status(), 202);
     let question: Value = question.json().await.unwrap();
     let question_id = question["id"].as_str().unwrap().to_string();
-    let sent = wait_until(
-        "the buttons reach WhatsApp",
-        Duration::from_secs(20),
-        || async {
-            let sent = app.sim.sent();
-            match sent.iter().find(|m| m.body["type"] == "interactive") {
-                Some(m) => Ok(m.body.clone()),
-                None => Err(sent.len()),
-            }
-        },
-    )
-    .await;
+    let sent = app.sent_of_type("interactive").await;
     assert_eq!(sent["interactive"]["type"], "button");
     assert_eq!(
         sent["interactive"]["action"]["buttons"][1]["reply"]["id"],
@@ -870,14 +830,8 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     .await;
 
     // The customer taps "Falar com vendas"; the bot hears which button.
-    let tap = app
-        .post(
-            "/api/v1/sandbox/customers/5511955550000/messages",
-            Some(&admin.access),
-            &json!({"type": "choice", "reply_to": question_id, "choice_id": "humano"}),
-        )
+    app.customer_taps(&admin, "5511955550000", &json!(question_id), "humano")
         .await;
-    assert_eq!(tap.status(), 201);
     wait_until("the bot hears the tap", Duration::from_secs(20), || async {
         let accepted = receiver.accepted();
         let tapped = accepted.iter().any(|(_, p)| {
@@ -905,22 +859,14 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     assert_eq!(handed["status"], "pending");
     assert_eq!(handed["queue_id"], queue.as_str());
     let waiting: Value = app
-        .get("/api/v1/chats?status=pending", &agent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?status=pending", &agent.access)
+        .await;
     assert_eq!(
         waiting["items"][0]["id"],
         chat_id.as_str(),
         "the chat waits in the queue"
     );
-    let thread: Value = app
-        .get(&messages_path, &agent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let thread: Value = app.get_json(&messages_path, &agent.access).await;
     let items = thread["items"].as_array().unwrap();
     let kinds: Vec<&str> = items.iter().map(|m| m["type"].as_str().unwrap()).collect();
     assert_eq!(
@@ -948,11 +894,8 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     app.customer_says("5511955550000", "wamid.b2", "obrigado")
         .await;
     let log: Value = app
-        .get("/api/v1/integrations/webhooks", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/integrations/webhooks", &admin.access)
+        .await;
     assert_eq!(log["items"][0]["pending"], 0);
     assert_eq!(receiver.accepted().len(), bot_heard);
 }
@@ -1032,12 +975,7 @@ async fn bots_are_refused_what_they_may_not_do() {
 
 /// Turns the survey on (with `template` for chats whose window has closed).
 async fn survey_on(app: &TestApp, admin: &Tokens, template: Value) {
-    let mut settings: Value = app
-        .get("/api/v1/settings", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mut settings: Value = app.get_json("/api/v1/settings", &admin.access).await;
     settings["csat"] =
         json!({"enabled": true, "question": "Como foi o atendimento?", "template": template});
     let response = app
@@ -1088,18 +1026,7 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     let chat = app.customer_says("5511988880000", "wamid.c1", "oi").await;
     let chat_id = chat["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &chat_id).await;
-    let sent = wait_until(
-        "the survey reaches WhatsApp",
-        Duration::from_secs(20),
-        || async {
-            let sent = app.sim.sent();
-            match sent.iter().find(|m| m.body["type"] == "interactive") {
-                Some(m) => Ok(m.body.clone()),
-                None => Err(sent.len()),
-            }
-        },
-    )
-    .await;
+    let sent = app.sent_of_type("interactive").await;
     assert_eq!(
         sent["interactive"]["type"], "list",
         "a list: reply buttons hold only three"
@@ -1127,32 +1054,18 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
         .unwrap()
         .clone();
 
-    let answer = app
-        .post(
-            "/api/v1/sandbox/customers/5511988880000/messages",
-            Some(&admin.access),
-            &json!({"type": "choice", "reply_to": survey["id"], "choice_id": "csat:4"}),
-        )
+    app.customer_taps(&admin, "5511988880000", &json!(survey["id"]), "csat:4")
         .await;
-    assert_eq!(answer.status(), 201);
     let chat: Value = app
-        .get(&format!("/api/v1/chats/{chat_id}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{chat_id}"), &admin.access)
+        .await;
     assert_eq!(
         chat["status"], "closed",
         "answering the survey reopens nothing"
     );
     assert_eq!(chat["csat"]["rating"], 4);
     assert_eq!(chat["csat"]["agent_id"], admin.user["id"]);
-    let chats: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     assert_eq!(
         chats["items"].as_array().unwrap().len(),
         1,
@@ -1168,30 +1081,16 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     .await;
     assert_eq!(told["data"]["rating"], 4);
     assert_eq!(told["data"]["chat_id"], chat_id.as_str());
-    let report: Value = app
-        .get("/api/v1/reports/summary", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = app.get_json("/api/v1/reports/summary", &admin.access).await;
     assert_eq!(report["csat_responses"], 1);
     assert_eq!(report["csat_average"], 4.0);
     assert_eq!(report["per_agent"][0]["csat_average"], 4.0);
     // A second answer to the same survey changes nothing.
-    let again = app
-        .post(
-            "/api/v1/sandbox/customers/5511988880000/messages",
-            Some(&admin.access),
-            &json!({"type": "choice", "reply_to": survey["id"], "choice_id": "csat:1"}),
-        )
+    app.customer_taps(&admin, "5511988880000", &json!(survey["id"]), "csat:1")
         .await;
-    assert_eq!(again.status(), 201);
     let chat: Value = app
-        .get(&format!("/api/v1/chats/{chat_id}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{chat_id}"), &admin.access)
+        .await;
     assert_eq!(chat["csat"]["rating"], 4);
 }
 
@@ -1208,26 +1107,10 @@ async fn csat_outside_the_window_is_the_template_and_never_free_text() {
     let yesterday = chrono::Utc::now().timestamp() - 25 * 3600;
     let body = inbound_at("5511999990001", "wamid.o1", text("oi, ontem"), yesterday);
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &chat_id).await;
-    let sent = wait_until(
-        "the template reaches WhatsApp",
-        Duration::from_secs(20),
-        || async {
-            let sent = app.sim.sent();
-            match sent.iter().find(|m| m.body["type"] == "template") {
-                Some(m) => Ok(m.body.clone()),
-                None => Err(sent.len()),
-            }
-        },
-    )
-    .await;
+    let sent = app.sent_of_type("template").await;
     assert_eq!(sent["template"]["name"], "pesquisa_satisfacao");
     assert!(app
         .sim
@@ -1240,18 +1123,12 @@ async fn csat_outside_the_window_is_the_template_and_never_free_text() {
     let body = inbound_at("5511999990002", "wamid.o2", text("oi"), yesterday);
     assert_eq!(app.webhook(&body).await.status(), 200);
     let chats: Value = app
-        .get("/api/v1/chats?q=5511999990002", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?q=5511999990002", &admin.access)
+        .await;
     let second = chats["items"][0]["id"].as_str().unwrap().to_string();
     claim_and_close(&app, &admin, &second).await;
     let thread: Value = app
-        .get(&format!("/api/v1/chats/{second}/messages"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{second}/messages"), &admin.access)
+        .await;
     assert_eq!(thread["items"].as_array().unwrap().len(), 1, "{thread}");
 }

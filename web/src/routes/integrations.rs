@@ -157,6 +157,21 @@ fn check_events(fields: &mut Fields, events: &[String]) -> Vec<String> {
     kept
 }
 
+/// Saves a subscription, tells the dispatcher, and audits the change as `action`.
+async fn save(
+    state: &AppState,
+    req: &HttpRequest,
+    admin: &Admin,
+    subscription: &Subscription,
+    action: &str,
+    detail: Option<String>,
+) -> Result<()> {
+    state.store.put_subscription(subscription)?;
+    state.hub.hooks.send(SubscriptionsChanged).await?;
+    let target = Some(subscription.id.to_string());
+    super::audit::record(state, req, Some(admin.0.id), action, target, detail)
+}
+
 fn new_secret() -> String {
     format!("whsec_{}", hex::encode(atende_data::random_bytes(32)))
 }
@@ -236,16 +251,16 @@ async fn create_subscription(
         updated_at: now,
         bot_id,
     };
-    state.store.put_subscription(&subscription)?;
-    state.hub.hooks.send(SubscriptionsChanged).await?;
-    super::audit::record(
+    let detail = Some(subscription.url.clone());
+    save(
         &state,
         &req,
-        Some(admin.0.id),
+        &admin,
+        &subscription,
         "webhook.subscribed",
-        Some(subscription.id.to_string()),
-        Some(subscription.url.clone()),
-    )?;
+        detail,
+    )
+    .await?;
     let view = SubscriptionView::new(&subscription, &state)?.with_secret(&subscription);
     Ok(HttpResponse::Created().json(view))
 }
@@ -305,16 +320,16 @@ async fn update_subscription(
         subscription.secret = new_secret();
     }
     subscription.updated_at = Utc::now();
-    state.store.put_subscription(&subscription)?;
-    state.hub.hooks.send(SubscriptionsChanged).await?;
-    super::audit::record(
+    let detail = rotated.then(|| "secret rotated".to_string());
+    save(
         &state,
         &req,
-        Some(admin.0.id),
+        &admin,
+        &subscription,
         "webhook.updated",
-        Some(subscription.id.to_string()),
-        rotated.then(|| "secret rotated".to_string()),
-    )?;
+        detail,
+    )
+    .await?;
     let view = SubscriptionView::new(&subscription, &state)?;
     let view = if rotated {
         view.with_secret(&subscription)
