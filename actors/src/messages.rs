@@ -67,15 +67,22 @@ pub struct AppendInbound {
     pub contact: atende_data::Contact,
 }
 
-/// A customer's answer to the satisfaction survey of a finished chat: kept in that chat,
-/// which stays finished.
+/// A customer's answer to the satisfaction survey of a finished chat, or their comment in
+/// reply to the thanks that follows it: kept in that chat, which stays finished.
 #[derive(Message)]
 #[rtype(result = "Result<Ingested>")]
 pub struct AnswerCsat {
     pub chat_id: ChatId,
     pub message: InboundMessage,
+    pub answer: CsatReply,
+}
+
+/// What a survey answer says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CsatReply {
     /// 1 to 5.
-    pub rating: u8,
+    Rating(u8),
+    Comment(String),
 }
 
 /// An edit or deletion of an earlier message from a webhook; answered once durable.

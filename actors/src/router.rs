@@ -26,6 +26,8 @@ use crate::{Error, HubConfig, Result};
 
 /// How often the map of chat actors is swept of stopped ones.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+/// Characters of a survey comment kept.
+const MAX_COMMENT: usize = 1000;
 /// How often chats of silent bots are looked for.
 const BOT_SWEEP: Duration = Duration::from_secs(1);
 
@@ -212,25 +214,38 @@ impl Actor for Router {
 }
 
 impl Router {
-    /// The finished chat and rating a customer's message answers, when it is the answer
-    /// to a survey not yet answered: a row of the survey's list, or a button of its
-    /// template, in reply to it.
-    fn csat_answer(&self, message: &InboundMessage) -> Option<(ChatId, u8)> {
-        let rating = csat_rating(message)?;
-        let (chat_id, question) = self
+    /// The finished chat a customer's message answers the survey of, and how: a row of
+    /// the survey's list (or a button of its template) in reply to the survey, not yet
+    /// answered; or a text in reply to the thanks that follows, not yet commented.
+    fn csat_answer(&self, message: &InboundMessage) -> Option<(ChatId, CsatReply)> {
+        let (chat_id, quoted) = self
             .store
             .message_by_wamid(message.reply_to.as_ref()?)
             .ok()??;
         let chat = self.store.chat(chat_id).ok()??;
-        let survey = self.store.message(chat_id, question).ok()??;
-        let is_survey = survey
+        if chat.status != ChatStatus::Closed || chat.csat_asked_at.is_none() {
+            return None;
+        }
+        let quoted = self.store.message(chat_id, quoted).ok()??;
+        let reason = quoted
             .details
             .as_ref()
-            .is_some_and(|d| d["automatic"] == "csat");
-        let open = chat.status == ChatStatus::Closed
-            && chat.csat_asked_at.is_some()
-            && chat.csat.is_none();
-        (is_survey && open).then_some((chat_id, rating))
+            .and_then(|d| d["automatic"].as_str().map(str::to_owned));
+        match (reason.as_deref(), &chat.csat) {
+            (Some("csat"), None) => Some((chat_id, CsatReply::Rating(csat_rating(message)?))),
+            (Some("csat_thanks"), Some(answer)) if answer.comment.is_none() => {
+                let text = message
+                    .text
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())?;
+                Some((
+                    chat_id,
+                    CsatReply::Comment(text.chars().take(MAX_COMMENT).collect()),
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// Chats whose bot left the customer's last message unanswered longer than its
@@ -290,13 +305,13 @@ impl Handler<IngestMessage> for Router {
                 });
             }
             Ok(None) => {
-                if let Some((chat_id, rating)) = self.csat_answer(&message) {
+                if let Some((chat_id, answer)) = self.csat_answer(&message) {
                     let addr = self.chat_actor(chat_id, ctx);
                     return Box::pin(async move {
                         let answer = AnswerCsat {
                             chat_id,
                             message,
-                            rating,
+                            answer,
                         };
                         addr?.send(answer).await?
                     });

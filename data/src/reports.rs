@@ -37,7 +37,46 @@ pub(crate) fn added(old: Option<&[u8]>, add: &DayStats) -> Option<Vec<u8>> {
     encode(&total).ok().or_else(|| old.map(<[u8]>::to_vec))
 }
 
+/// The key of a queue's counts for a day: after every (day, user) key, so day ranges
+/// never meet them.
+fn queue_key(day: NaiveDate, queue: &str) -> Vec<u8> {
+    let mut key = format!("q:{}", day.format("%Y-%m-%d")).into_bytes();
+    key.push(0);
+    key.extend_from_slice(queue.as_bytes());
+    key
+}
+
 impl Store {
+    /// Adds `counts` to the day of `at` for `queue`.
+    pub fn count_queue_report(
+        &self,
+        at: DateTime<Utc>,
+        queue: &str,
+        counts: &DayStats,
+    ) -> Result<()> {
+        let _gate = self.writing();
+        let key = queue_key(at.date_naive(), queue);
+        self.trees().reports.merge(key, encode(counts)?)?;
+        Ok(())
+    }
+
+    /// The counts of each queue over `from..=to`, summed.
+    pub fn report_queues(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<(String, DayStats)>> {
+        let start = queue_key(from, "");
+        let mut end = queue_key(to, "");
+        end.push(0xff);
+        let mut totals: std::collections::BTreeMap<String, DayStats> = Default::default();
+        for entry in self.trees().reports.range(start..end) {
+            let (k, v) = entry?;
+            let Some(cut) = k.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let queue = String::from_utf8_lossy(&k[cut + 1..]).into_owned();
+            totals.entry(queue).or_default().add(&decode(&v)?);
+        }
+        Ok(totals.into_iter().collect())
+    }
+
     /// Adds `counts` to the day of `at` for everyone and, when given, for `agent`.
     pub fn count_report(
         &self,

@@ -1025,6 +1025,15 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
 
     let chat = app.customer_says("5511988880000", "wamid.c1", "oi").await;
     let chat_id = chat["id"].as_str().unwrap().to_string();
+    let queue = make_queue(&app, &admin, "Suporte").await;
+    let transfer = app
+        .post(
+            &format!("/api/v1/chats/{chat_id}/transfer"),
+            Some(&admin.access),
+            &json!({"queue_id": queue}),
+        )
+        .await;
+    assert_eq!(transfer.status(), 200);
     claim_and_close(&app, &admin, &chat_id).await;
     let sent = app.sent_of_type("interactive").await;
     assert_eq!(
@@ -1085,6 +1094,55 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     assert_eq!(report["csat_responses"], 1);
     assert_eq!(report["csat_average"], 4.0);
     assert_eq!(report["per_agent"][0]["csat_average"], 4.0);
+    assert_eq!(report["per_queue"][0]["queue_id"], queue.as_str());
+    assert_eq!(report["per_queue"][0]["csat_average"], 4.0);
+
+    // The hub thanks them; a reply to the thanks is the comment.
+    let thread = app
+        .eventually(&path, &admin.access, "the thanks sent", |page| {
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["details"]["automatic"] == "csat_thanks" && m["wamid"].is_string())
+        })
+        .await;
+    let thanks = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["details"]["automatic"] == "csat_thanks")
+        .unwrap()["id"]
+        .clone();
+    let comment = app
+        .post(
+            "/api/v1/sandbox/customers/5511988880000/messages",
+            Some(&admin.access),
+            &json!({"type": "text", "text": "Atendente muito atenciosa", "reply_to": thanks}),
+        )
+        .await;
+    assert_eq!(comment.status(), 201);
+    let chat: Value = app
+        .get_json(&format!("/api/v1/chats/{chat_id}"), &admin.access)
+        .await;
+    assert_eq!(chat["csat"]["comment"], "Atendente muito atenciosa");
+    assert_eq!(chat["status"], "closed");
+    wait_until(
+        "csat.answered with the comment",
+        Duration::from_secs(20),
+        || async {
+            let accepted = receiver.accepted();
+            let commented = accepted
+                .iter()
+                .any(|(_, p)| p["data"]["comment"] == "Atendente muito atenciosa");
+            if commented {
+                Ok(())
+            } else {
+                Err(accepted.len())
+            }
+        },
+    )
+    .await;
     // A second answer to the same survey changes nothing.
     app.customer_taps(&admin, "5511988880000", &json!(survey["id"]), "csat:1")
         .await;

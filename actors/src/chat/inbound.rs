@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::ChatActor;
 use crate::media::Fetch;
-use crate::messages::{AnswerCsat, AppendInbound, ApplyEdit, Ingested};
+use crate::messages::{AnswerCsat, AppendInbound, ApplyEdit, CsatReply, Ingested};
 use crate::whatsapp::webhook::{InboundMessage, Origin};
 use crate::Result;
 
@@ -58,16 +58,28 @@ impl Handler<AnswerCsat> for ChatActor {
 
     fn handle(&mut self, msg: AnswerCsat, _: &mut Context<Self>) -> Self::Result {
         let result = self.answer_csat(msg);
-        self.durably(result)
+        let outbound = self.outbound.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            let (ingested, thanks) = done.await?;
+            if let Some(entry) = thanks {
+                outbound.do_send(crate::outbound_queue::Enqueue { entry });
+            }
+            Ok(ingested)
+        })
     }
 }
 
 impl ChatActor {
-    /// Keeps the customer's rating on the finished chat and its agent's counts, and tells
-    /// the staff and the integrations (`csat.answered`).
-    fn answer_csat(&mut self, msg: AnswerCsat) -> Result<Ingested> {
+    /// Keeps the customer's rating (or comment) on the finished chat and its agent's and
+    /// queue's counts, thanks them after a rating, and tells the staff and the
+    /// integrations (`csat.answered`).
+    fn answer_csat(
+        &mut self,
+        msg: AnswerCsat,
+    ) -> Result<(Ingested, Option<atende_data::OutboxEntry>)> {
         if self.store.message_by_wamid(&msg.message.wamid)?.is_some() {
-            return Ok(Ingested::Duplicate);
+            return Ok((Ingested::Duplicate, None));
         }
         let now = Utc::now();
         let reply_to = match &msg.message.reply_to {
@@ -81,39 +93,72 @@ impl ChatActor {
         let message = to_message(id, self.chat.id, &msg.message, None, reply_to, now);
         let agent = self.chat.assignee;
         let mut after = self.chat.clone();
-        after.csat = Some(atende_data::CsatAnswer {
-            rating: msg.rating,
-            comment: None,
-            answered_at: now,
-            agent,
-        });
-        after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
-        after.updated_at = now;
         let mut write = Write::default();
-        let counts = atende_data::DayStats {
+        let mut counts = atende_data::DayStats {
             messages_in: 1,
-            csat_responses: 1,
-            csat_sum: u64::from(msg.rating),
             ..Default::default()
         };
-        write.message(&message).count(now, agent, counts);
+        let mut thanks = None;
+        match &msg.answer {
+            CsatReply::Rating(rating) => {
+                after.csat = Some(atende_data::CsatAnswer {
+                    rating: *rating,
+                    comment: None,
+                    answered_at: now,
+                    agent,
+                });
+                counts.csat_responses = 1;
+                counts.csat_sum = u64::from(*rating);
+                let text = "Obrigado pela sua avaliação! Se quiser, responda a esta mensagem com um comentário.";
+                thanks = Some(self.automatic_text(text, "csat_thanks", now)?);
+            }
+            CsatReply::Comment(comment) => {
+                if let Some(answer) = &mut after.csat {
+                    answer.comment = Some(comment.clone());
+                }
+            }
+        }
+        after.last_inbound_at = after.last_inbound_at.max(Some(message.timestamp));
+        after.updated_at = now;
+        write.message(&message).count(now, agent, counts.clone());
+        if let Some((reply, entry)) = &thanks {
+            write.message(reply).outbox(entry);
+        }
         self.save(after, write, "csat")?;
+        if let (Some(queue), CsatReply::Rating(_)) = (&self.chat.queue_id, &msg.answer) {
+            let queue_counts = atende_data::DayStats {
+                csat_responses: counts.csat_responses,
+                csat_sum: counts.csat_sum,
+                ..Default::default()
+            };
+            if let Err(error) = self.store.count_queue_report(now, queue, &queue_counts) {
+                tracing::warn!(%error, "a queue's report counter was not updated");
+            }
+        }
         self.announce_message("message.created", &message, None, false);
+        if let Some((reply, _)) = &thanks {
+            self.announce_message("message.created", reply, None, false);
+        }
+        let answer = self.chat.csat.clone();
         self.bus.do_send(crate::events::Publish {
             name: "csat.answered",
             scope: atende_data::Scope::Staff,
             payload: crate::events::Payload::Json(json!({
                 "chat_id": self.chat.id.to_string(),
                 "contact_id": self.chat.contact_id.to_string(),
-                "rating": msg.rating,
+                "rating": answer.as_ref().map(|a| a.rating),
+                "comment": answer.as_ref().and_then(|a| a.comment.clone()),
                 "agent_id": agent.map(|a| a.to_string()),
                 "queue_id": self.chat.queue_id,
-                "answered_at": now,
+                "answered_at": answer.as_ref().map(|a| a.answered_at),
             })),
             flushed: false,
         });
-        tracing::info!(chat_id = %self.chat.id, rating = msg.rating, "satisfaction answered");
-        Ok(Ingested::Stored(Box::new(message)))
+        tracing::info!(chat_id = %self.chat.id, "satisfaction answered");
+        Ok((
+            Ingested::Stored(Box::new(message)),
+            thanks.map(|(_, entry)| entry),
+        ))
     }
 }
 

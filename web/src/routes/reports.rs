@@ -59,6 +59,15 @@ pub struct AgentView {
     pub csat_average: Option<f64>,
 }
 
+/// One queue over the range (satisfaction, counted when the customer answers).
+#[derive(Serialize, ToSchema)]
+pub struct QueueView {
+    pub queue_id: String,
+    pub name: String,
+    pub csat_responses: u64,
+    pub csat_average: Option<f64>,
+}
+
 /// The summary of API.md.
 #[derive(Serialize, ToSchema)]
 pub struct Summary {
@@ -83,6 +92,7 @@ pub struct Summary {
     pub csat_average: Option<f64>,
     pub per_day: Vec<DayView>,
     pub per_agent: Vec<AgentView>,
+    pub per_queue: Vec<QueueView>,
 }
 
 fn average(total: u64, count: u64) -> Option<f64> {
@@ -109,7 +119,25 @@ async fn summary(
         return Err(Error::field("to", "the range may cover at most 400 days"));
     }
     let store = state.store.clone();
-    let rows = web::block(move || store.report_days(from, to)).await??;
+    let (rows, queues) = web::block(move || {
+        Ok::<_, atende_data::Error>((store.report_days(from, to)?, store.report_queues(from, to)?))
+    })
+    .await??;
+    let per_queue = queues
+        .into_iter()
+        .map(|(id, s)| QueueView {
+            name: state
+                .store
+                .queue(&id)
+                .ok()
+                .flatten()
+                .map(|q| q.name)
+                .unwrap_or_default(),
+            queue_id: id,
+            csat_responses: s.csat_responses,
+            csat_average: average(s.csat_sum, s.csat_responses),
+        })
+        .collect();
     let mut total = DayStats::default();
     let mut days: BTreeMap<NaiveDate, DayStats> = BTreeMap::new();
     let mut agents: BTreeMap<atende_data::UserId, DayStats> = BTreeMap::new();
@@ -169,5 +197,6 @@ async fn summary(
         csat_average: average(total.csat_sum, total.csat_responses),
         per_day,
         per_agent,
+        per_queue,
     }))
 }
