@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "Atende API",
-        description = "HTTP API of the Atende WhatsApp customer-service hub. Times are RFC 3339 UTC; ids are strings. Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Send `Authorization: Bearer <access_token>` on every route except sign-in, refresh, the webhook, health and this document."
+        description = "HTTP API of the Atende WhatsApp customer-service hub. Times are RFC 3339 UTC; ids are strings. Every error is `{\"error\": {\"code\", \"message\", \"fields\"?}}`. Send `Authorization: Bearer <access_token>` (or an API token, `atd_...`, limited to the routes its scopes admit) on every route except sign-in, refresh, the webhook, health and this document. Outgoing webhooks are POSTs of `{id, event, created_at, data}` signed in `X-Atende-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\">`."
     ),
     modifiers(&BearerScheme),
     components(schemas(crate::views::ErrorBody))
@@ -27,7 +27,7 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .bearer_format("JWT or API token")
                     .build(),
             ),
         );
