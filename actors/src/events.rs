@@ -203,7 +203,12 @@ impl EventBus {
         presence: PresenceRules,
         board: PresenceBoard,
     ) -> EventBus {
-        let last = store.last_event_seq().unwrap_or(0);
+        // After a restore the log is empty but the deliveries made from its events are
+        // not: numbering on from the dispatcher's cursor keeps every delivery id new.
+        let last = store
+            .last_event_seq()
+            .unwrap_or(0)
+            .max(store.hooks_cursor().unwrap_or(0));
         EventBus {
             store,
             render,

@@ -184,6 +184,8 @@ pub struct Hooks {
     lanes: HashMap<u64, Lane>,
     /// When the next timer fires, if one is set.
     wake_at: Option<Instant>,
+    /// Past the start-up catch-up (which covers every subscription).
+    started: bool,
 }
 
 impl Hooks {
@@ -208,13 +210,27 @@ impl Hooks {
             subscriptions: HashMap::new(),
             lanes: HashMap::new(),
             wake_at: None,
+            started: false,
         }
     }
 
+    /// Reads the subscriptions again. A new one is given the events since it was made
+    /// that went by before the dispatcher knew of it.
     fn load_subscriptions(&mut self) {
         match self.store.subscriptions() {
             Ok(list) => {
+                let known: Vec<u64> = self.subscriptions.keys().copied().collect();
+                let fresh: Vec<Subscription> = list
+                    .iter()
+                    .filter(|s| !known.contains(&s.id))
+                    .cloned()
+                    .collect();
                 self.subscriptions = list.into_iter().map(|s| (s.id, s)).collect();
+                if self.started {
+                    for subscription in fresh {
+                        self.catch_up_new(&subscription);
+                    }
+                }
                 self.lanes
                     .retain(|id, _| self.subscriptions.contains_key(id));
                 self.wanted
@@ -230,16 +246,11 @@ impl Hooks {
             let cursor = self.store.hooks_cursor()?;
             let last = self.store.last_event_seq()?;
             if cursor < last && !self.subscriptions.is_empty() {
-                let everyone = Viewer {
-                    user: atende_data::UserId(0),
-                    staff: true,
-                    queues: Vec::new(),
-                };
-                for event in self.store.events_since(cursor, last, &everyone)? {
+                for event in self.store.events_since(cursor, last, &everyone())? {
                     self.take(&event);
                 }
             }
-            self.store.set_hooks_cursor(last)?;
+            self.store.set_hooks_cursor(last.max(cursor))?;
             self.store.pending_deliveries()
         })();
         match result {
@@ -258,8 +269,34 @@ impl Hooks {
         }
     }
 
+    /// Makes a new subscription's deliveries of the logged events since it was made.
+    fn catch_up_new(&mut self, subscription: &Subscription) {
+        let since = self.store.first_event_at(subscription.created_at);
+        let last = self.store.last_event_seq();
+        let events = match (since, last) {
+            (Ok(Some(first)), Ok(last)) => self.store.events_since(first - 1, last, &everyone()),
+            (Ok(None), _) => return,
+            (Err(error), _) | (_, Err(error)) => Err(error),
+        };
+        match events {
+            Ok(events) => {
+                for event in events {
+                    self.take_for(&event, Some(subscription.id));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "a new subscription's first events could not be read")
+            }
+        }
+    }
+
     /// Makes the deliveries of one event.
     fn take(&mut self, event: &Event) {
+        self.take_for(event, None);
+    }
+
+    /// Makes the deliveries of one event, for every subscription or only `only`.
+    fn take_for(&mut self, event: &Event, only: Option<u64>) {
         let Some(HookEvent {
             name: hook,
             order_key,
@@ -269,6 +306,9 @@ impl Hooks {
             return;
         };
         for subscription in self.subscriptions.values() {
+            if only.is_some_and(|id| id != subscription.id) {
+                continue;
+            }
             // Disabled by an admin: not subscribed. Paused by the hub: kept for later.
             let disabled = !subscription.active && subscription.paused_reason.is_none();
             // A bot's subscription hears only of the chats that bot holds.
@@ -395,10 +435,17 @@ impl Hooks {
         let sent = async move {
             let at = Utc::now();
             let (status, excerpt) = match request.send().await {
-                Ok(response) => {
+                Ok(mut response) => {
                     let status = response.status().as_u16();
-                    let text = response.text().await.unwrap_or_default();
-                    (Some(status), excerpt(&text))
+                    // Only the start is kept: a huge answer is not read whole.
+                    let mut bytes = Vec::new();
+                    while bytes.len() < EXCERPT_BYTES {
+                        match response.chunk().await {
+                            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                            _ => break,
+                        }
+                    }
+                    (Some(status), excerpt(&String::from_utf8_lossy(&bytes)))
                 }
                 Err(error) => (None, describe(&error)),
             };
@@ -473,29 +520,41 @@ impl Hooks {
     /// Follows a subscription's health: clears its failing mark on success, pauses it
     /// when it has failed too long.
     fn health(&mut self, id: u64, ok: bool, now: DateTime<Utc>) {
-        let Some(subscription) = self.subscriptions.get_mut(&id) else {
+        let Some(known) = self.subscriptions.get(&id) else {
             return;
         };
-        let before = subscription.clone();
-        match (ok, subscription.failing_since) {
-            (true, _) => subscription.failing_since = None,
-            (false, None) => subscription.failing_since = Some(now),
-            (false, Some(since)) if now - since >= self.rules.pause_after => {
-                subscription.active = false;
-                subscription.paused_reason = Some("failing".into());
+        let pause_after = self.rules.pause_after;
+        let change = |s: &mut Subscription| match (ok, s.failing_since) {
+            (true, _) => s.failing_since = None,
+            (false, None) => s.failing_since = Some(now),
+            (false, Some(since)) if now - since >= pause_after && s.active => {
+                s.active = false;
+                s.paused_reason = Some("failing".into());
             }
             (false, Some(_)) => {}
-        }
-        if *subscription == before {
+        };
+        let mut expected = known.clone();
+        change(&mut expected);
+        if expected == *known {
             return;
         }
-        subscription.updated_at = now;
-        let subscription = subscription.clone();
-        if let Err(error) = self.store.put_subscription(&subscription) {
-            tracing::error!(%error, "a webhook subscription's state could not be stored");
-        }
-        if before.active && !subscription.active {
-            self.paused(&subscription);
+        // Only these marks change, on the stored record: an admin's edit meanwhile stays.
+        let stored = self.store.update_subscription(id, |s| {
+            change(s);
+            s.updated_at = now;
+        });
+        match stored {
+            Ok(Some(subscription)) => {
+                let paused = known.active && !subscription.active;
+                self.subscriptions.insert(id, subscription.clone());
+                if paused {
+                    self.paused(&subscription);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(%error, "a webhook subscription's state could not be stored")
+            }
         }
     }
 
@@ -520,7 +579,7 @@ impl Hooks {
             scope: Scope::Staff,
             payload: Payload::Json(serde_json::json!({
                 "subscription_id": subscription.id.to_string(),
-                "url": subscription.url,
+                "url": shown_url(&subscription.url),
                 "reason": subscription.paused_reason,
             })),
             flushed: false,
@@ -534,6 +593,7 @@ impl Actor for Hooks {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.load_subscriptions();
         self.catch_up();
+        self.started = true;
         self.pump(ctx);
         ctx.run_interval(PRUNE_EVERY, |hooks, _| {
             if let Err(error) = hooks.store.prune_deliveries(Utc::now() - KEEP_FINISHED) {
@@ -591,6 +651,15 @@ impl Handler<Redeliver> for Hooks {
     }
 }
 
+/// Who sees every event.
+fn everyone() -> Viewer {
+    Viewer {
+        user: atende_data::UserId(0),
+        staff: true,
+        queues: Vec::new(),
+    }
+}
+
 /// The webhook event an event is, and what orders its deliveries; `None` for events no
 /// subscription can ask for (typing, presence ...).
 fn hook_event(event: &Event) -> Option<HookEvent> {
@@ -623,7 +692,9 @@ fn hook_event(event: &Event) -> Option<HookEvent> {
         Some(chat) => (chat.status, chat.bot_id),
         None => (head.status, head.bot_id),
     };
-    let held_by = bot.filter(|_| status.as_deref() == Some("bot"));
+    // The hand-off itself is still the bot's to hear of.
+    let held = status.as_deref() == Some("bot") || head.change.as_deref() == Some("handoff");
+    let held_by = bot.filter(|_| held);
     let order_key = match name {
         "contact.updated" => format!("contact:{}", head.id?),
         _ if name.starts_with("chat.") => format!("chat:{}", head.id?),
@@ -657,6 +728,19 @@ fn body(id: &str, hook: &str, event: &Event) -> String {
         ),
         event.data
     )
+}
+
+/// A URL as staff may see it: without credentials or a query, where secrets may hide.
+fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut url) => {
+            url.set_query(None);
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => String::new(),
+    }
 }
 
 fn excerpt(text: &str) -> String {

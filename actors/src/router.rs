@@ -215,8 +215,8 @@ impl Actor for Router {
 
 impl Router {
     /// The finished chat a customer's message answers the survey of, and how: a row of
-    /// the survey's list (or a button of its template) in reply to the survey, not yet
-    /// answered; or a text in reply to the thanks that follows, not yet commented.
+    /// the survey's list (or a button of its template) in reply to the survey, or a text
+    /// in reply to the thanks that follows.
     fn csat_answer(&self, message: &InboundMessage) -> Option<(ChatId, CsatReply)> {
         let (chat_id, quoted) = self
             .store
@@ -231,9 +231,10 @@ impl Router {
             .details
             .as_ref()
             .and_then(|d| d["automatic"].as_str().map(str::to_owned));
-        match (reason.as_deref(), &chat.csat) {
-            (Some("csat"), None) => Some((chat_id, CsatReply::Rating(csat_rating(message)?))),
-            (Some("csat_thanks"), Some(answer)) if answer.comment.is_none() => {
+        // Whether it is the first answer is the chat actor's to decide: two taps may race.
+        match reason.as_deref() {
+            Some("csat") => Some((chat_id, CsatReply::Rating(csat_rating(message)?))),
+            Some("csat_thanks") => {
                 let text = message
                     .text
                     .as_deref()

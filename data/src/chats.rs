@@ -99,10 +99,11 @@ impl Store {
                 prefix.extend(status.map(ChatStatus::code));
                 (&t.by_assignee, prefix, status == Some(ChatStatus::Pending))
             }
+            // Waiting chats, the people's and the bots', oldest first.
             (_, Some(status)) => (
                 &t.by_status_time,
                 vec![status.code()],
-                status == ChatStatus::Pending,
+                matches!(status, ChatStatus::Pending | ChatStatus::Bot),
             ),
             (_, None) => (&t.by_time, Vec::new(), false),
         };

@@ -232,6 +232,17 @@ impl EventLog {
             .find(|seq| *seq >= inner.first_kept)
     }
 
+    /// The oldest event kept that happened at or after `at`, if any.
+    pub(crate) fn first_at(&self, at: DateTime<Utc>) -> Option<u64> {
+        let inner = self.lock();
+        inner
+            .files
+            .iter()
+            .flat_map(|f| f.index.iter())
+            .find(|r| r.0 >= inner.first_kept && r.2 >= at)
+            .map(|r| r.0)
+    }
+
     /// How many events are kept.
     pub(crate) fn len(&self) -> u64 {
         let inner = self.lock();

@@ -19,6 +19,11 @@ impl Store {
         Ok(self.event_log().last_seq())
     }
 
+    /// The number of the oldest event kept that happened at or after `at`, if any.
+    pub fn first_event_at(&self, at: DateTime<Utc>) -> Result<Option<u64>> {
+        Ok(self.event_log().first_at(at))
+    }
+
     /// The oldest event still kept, if any.
     pub fn first_event_seq(&self) -> Result<Option<u64>> {
         Ok(self.event_log().first_seq())

@@ -123,6 +123,24 @@ impl crate::Store {
         self.flush_blocking()
     }
 
+    /// Changes a stored subscription in place (durable with the next flush); `None` when
+    /// it is gone. For the dispatcher's health marks, which must not undo an admin's edit.
+    pub fn update_subscription(
+        &self,
+        id: u64,
+        change: impl Fn(&mut Subscription),
+    ) -> Result<Option<Subscription>> {
+        let updated = self
+            .trees()
+            .subscriptions
+            .update_and_fetch(id.to_be_bytes(), |old| {
+                let mut subscription: Subscription = decode(old?).ok()?;
+                change(&mut subscription);
+                encode(&subscription).ok()
+            })?;
+        updated.map(|b| decode(&b)).transpose()
+    }
+
     /// Removes a subscription and its deliveries; false when there was none.
     pub fn delete_subscription(&self, id: u64) -> Result<bool> {
         let trees = self.trees();

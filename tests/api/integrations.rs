@@ -1150,6 +1150,14 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
         .get_json(&format!("/api/v1/chats/{chat_id}"), &admin.access)
         .await;
     assert_eq!(chat["csat"]["rating"], 4);
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
+    assert_eq!(
+        chats["items"].as_array().unwrap().len(),
+        1,
+        "a second tap opens nothing"
+    );
+    let report: Value = app.get_json("/api/v1/reports/summary", &admin.access).await;
+    assert_eq!(report["csat_responses"], 1, "nor counts twice");
 }
 
 #[actix_web::test]

@@ -99,7 +99,16 @@ impl ChatActor {
             ..Default::default()
         };
         let mut thanks = None;
+        // A second tap, or a second comment, is kept as a message and counts for nothing.
+        let first = self.chat.status == atende_data::ChatStatus::Closed
+            && match &msg.answer {
+                CsatReply::Rating(_) => self.chat.csat.is_none(),
+                CsatReply::Comment(_) => {
+                    self.chat.csat.as_ref().is_some_and(|a| a.comment.is_none())
+                }
+            };
         match &msg.answer {
+            _ if !first => {}
             CsatReply::Rating(rating) => {
                 after.csat = Some(atende_data::CsatAnswer {
                     rating: *rating,
@@ -125,7 +134,7 @@ impl ChatActor {
             write.message(reply).outbox(entry);
         }
         self.save(after, write, "csat")?;
-        if let (Some(queue), CsatReply::Rating(_)) = (&self.chat.queue_id, &msg.answer) {
+        if let (Some(queue), true) = (&self.chat.queue_id, counts.csat_responses > 0) {
             let queue_counts = atende_data::DayStats {
                 csat_responses: counts.csat_responses,
                 csat_sum: counts.csat_sum,
@@ -138,6 +147,9 @@ impl ChatActor {
         self.announce_message("message.created", &message, None, false);
         if let Some((reply, _)) = &thanks {
             self.announce_message("message.created", reply, None, false);
+        }
+        if !first {
+            return Ok((Ingested::Stored(Box::new(message)), None));
         }
         let answer = self.chat.csat.clone();
         self.bus.do_send(crate::events::Publish {
