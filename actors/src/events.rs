@@ -474,6 +474,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn after_a_restore_numbering_goes_on_above_the_webhook_cursor() {
+        // A restored directory has the deliveries (and the cursor) but not the log.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.set_hooks_cursor(500).unwrap();
+        let retention = Retention {
+            max_events: 100,
+            max_age: chrono::Duration::hours(1),
+        };
+        let presence = PresenceRules {
+            offline_grace: Duration::ZERO,
+        };
+        let render: Renderer = |_, _| "{}".into();
+        let bus = EventBus::new(store, render, retention, presence, PresenceBoard::default());
+        assert_eq!(
+            bus.next_seq, 501,
+            "a new event's delivery id is never an old one's"
+        );
+    }
+
     #[actix::test]
     async fn a_socket_gone_without_detaching_is_dropped_at_the_next_event() {
         let dir = tempfile::tempdir().unwrap();
