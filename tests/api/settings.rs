@@ -125,10 +125,6 @@ async fn bad_settings_name_the_field_and_change_nothing() {
             "business_hours.days",
         ),
         (
-            with(&["greeting_message"], json!("   ")),
-            "greeting_message",
-        ),
-        (
             with(&["away_message"], json!("x".repeat(5000))),
             "away_message",
         ),
@@ -671,4 +667,45 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         )
         .await;
     assert_eq!(bad.status(), 400);
+}
+
+#[actix_web::test]
+async fn what_an_admin_obviously_means_is_taken_as_meant() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // A leading "/" is how agents think of a shortcut: it is the shortcut.
+    let created = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": " /Ola ", "text": "Olá! Como posso ajudar?"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["shortcut"], "ola");
+    let again = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": "ola", "text": "outra"}),
+        )
+        .await;
+    assert_error(again, 409, "shortcut_taken").await;
+    // An empty greeting is no greeting, as the console means it.
+    let mut settings = valid();
+    settings["greeting_message"] = json!("");
+    settings["away_message"] = json!("   ");
+    let saved = app
+        .send(
+            Method::PUT,
+            "/api/v1/settings",
+            Some(&admin.access),
+            &settings,
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    let saved: Value = saved.json().await.unwrap();
+    assert_eq!(saved["greeting_message"], Value::Null);
+    assert_eq!(saved["away_message"], Value::Null);
 }

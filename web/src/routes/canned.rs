@@ -51,7 +51,7 @@ impl From<&CannedResponse> for CannedView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CannedBody {
-    /// Letters, digits, `-` and `_`, typed after `/`.
+    /// Letters, digits, `-` and `_`, typed after `/` (a leading `/` is taken as that).
     pub shortcut: String,
     pub text: String,
     /// Up to 3 reply buttons of up to 20 characters.
@@ -68,9 +68,15 @@ pub struct CannedChange {
     pub buttons: Option<Vec<String>>,
 }
 
+/// A shortcut as stored: what the agent types after `/`, so a leading `/` (how agents
+/// think of it), spaces around it and case do not count.
+fn shortcut_of(raw: &str) -> String {
+    raw.trim().trim_start_matches('/').to_lowercase()
+}
+
 fn check(shortcut: Option<&str>, text: Option<&str>, buttons: Option<&[String]>) -> Result<()> {
     let mut fields = Fields::default();
-    if let Some(shortcut) = shortcut {
+    if let Some(shortcut) = shortcut.map(shortcut_of) {
         let ok = !shortcut.is_empty()
             && shortcut.chars().count() <= MAX_SHORTCUT
             && shortcut
@@ -142,7 +148,7 @@ async fn create(
     )?;
     let canned = CannedResponse {
         id: state.store.new_id()?,
-        shortcut: body.0.shortcut.to_lowercase(),
+        shortcut: shortcut_of(&body.0.shortcut),
         text: body.0.text,
         updated_at: Utc::now(),
         buttons: trimmed(body.0.buttons),
@@ -178,7 +184,7 @@ async fn update(
         .canned_response(id_of(&path)?)?
         .ok_or(Error::NotFound)?;
     if let Some(shortcut) = body.0.shortcut {
-        canned.shortcut = shortcut.to_lowercase();
+        canned.shortcut = shortcut_of(&shortcut);
     }
     if let Some(text) = body.0.text {
         canned.text = text;

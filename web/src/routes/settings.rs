@@ -48,9 +48,9 @@ pub struct BusinessHoursBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
-    /// Sent on a contact's first message of a new chat; null for none.
+    /// Sent on a contact's first message of a new chat; null or empty for none.
     pub greeting_message: Option<String>,
-    /// Sent once per chat outside business hours; null for none.
+    /// Sent once per chat outside business hours; null or empty for none.
     pub away_message: Option<String>,
     pub business_hours: BusinessHoursBody,
     pub auto_assign: bool,
@@ -172,11 +172,6 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
     ] {
         if let Some(text) = message {
             fields.check(
-                !text.trim().is_empty(),
-                field,
-                "must not be empty; use null to turn it off",
-            );
-            fields.check(
                 text.chars().count() <= MAX_MESSAGE,
                 field,
                 "must be at most 4096 characters",
@@ -214,6 +209,10 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
         let ok = days.is_none_or(|d| (1..=36_500).contains(&d));
         fields.check(ok, field, "must be null or 1 to 36500 days");
     }
+    // An empty message is no message, as the console means it.
+    let off_when_empty = |m: Option<String>| m.filter(|t| !t.trim().is_empty());
+    let greeting_message = off_when_empty(body.greeting_message);
+    let away_message = off_when_empty(body.away_message);
     let csat = match body.csat {
         None => csat.clone(),
         Some(c) => {
@@ -236,8 +235,8 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
     };
     fields.finish()?;
     Ok(Settings {
-        greeting_message: body.greeting_message,
-        away_message: body.away_message,
+        greeting_message,
+        away_message,
         business_hours: BusinessHours {
             timezone: hours.timezone.clone(),
             days: hours
