@@ -676,12 +676,18 @@ fn hook_event(event: &Event) -> Option<HookEvent> {
         status: Option<String>,
         bot_id: Option<String>,
         chat: Option<Chat>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
     }
     let name: &'static str = match event.name.as_str() {
         "chat.updated" => "chat.updated",
         other => HOOK_EVENTS.iter().find(|e| **e == other)?,
     };
     let head: Head = serde_json::from_str(&event.data).ok()?;
+    // Lines that tell what happened are the console's: integrations get chat.* events.
+    if head.kind.as_deref() == Some("activity") {
+        return None;
+    }
     let name = match (name, head.change.as_deref()) {
         ("chat.updated", Some("claimed" | "assigned" | "transferred")) => "chat.assigned",
         ("chat.updated", Some("closed")) => "chat.closed",

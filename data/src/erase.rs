@@ -21,13 +21,16 @@ pub struct ContactExport {
 }
 
 impl Store {
-    /// Everything about a contact: the record, its chats and their messages.
+    /// Everything about a contact: the record, its chats and their messages (not the
+    /// team's lines of what happened to a chat, which are about the team's work).
     pub fn export_contact(&self, id: ContactId) -> Result<ContactExport> {
         let contact = self.contact(id)?.ok_or(Error::NotFound)?;
         let chats = self.contact_chats(contact.id, usize::MAX)?;
         let mut messages = Vec::new();
         for chat in &chats {
-            messages.extend(self.chat_messages(chat.id)?);
+            let mut theirs = self.chat_messages(chat.id)?;
+            theirs.retain(|m| m.kind != "activity");
+            messages.extend(theirs);
         }
         Ok(ContactExport {
             contact,

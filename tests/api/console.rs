@@ -803,6 +803,10 @@ async fn a_quick_reply_with_buttons_goes_out_as_buttons_and_the_tap_shows_as_its
         .await;
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     open_and_claim(&browser, "tab-pending").await;
+    // The thread tells who took the chat, live.
+    browser
+        .wait_text("[data-testid=message-activity]", "took the chat")
+        .await;
     browser.type_into("[data-testid=composer]", "/aju").await;
     browser.click("[data-testid=quick-reply]").await;
     browser

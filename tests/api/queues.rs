@@ -270,3 +270,95 @@ async fn chats_of_an_agent_who_stays_offline_return_to_the_queue() {
         .await;
     assert_eq!(back["assignee_id"], Value::Null);
 }
+
+#[actix_web::test]
+async fn the_thread_tells_who_took_transferred_closed_and_reopened_the_chat() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let ana = app.user(&admin, "ana@test.local", "agent").await;
+    let created = app
+        .post(
+            "/api/v1/queues",
+            Some(&admin.access),
+            &json!({"name": "Vendas", "color": "#25d366"}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let chat = app.customer_says("5511911112222", "wamid.A1", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    assert_eq!(app.claim(id, &admin).await.status(), 200);
+    let to_ana = json!({"user_id": ana.id()});
+    let transfer = app
+        .post(
+            &format!("/api/v1/chats/{id}/transfer"),
+            Some(&admin.access),
+            &to_ana,
+        )
+        .await;
+    assert_eq!(transfer.status(), 200);
+    let to_queue = json!({"queue_id": "vendas"});
+    let transfer = app
+        .post(
+            &format!("/api/v1/chats/{id}/transfer"),
+            Some(&ana.access),
+            &to_queue,
+        )
+        .await;
+    assert_eq!(transfer.status(), 200);
+    assert_eq!(app.claim(id, &admin).await.status(), 200);
+    let note = json!({"note": "Pedido 123 resolvido"});
+    let close = app
+        .post(
+            &format!("/api/v1/chats/{id}/close"),
+            Some(&admin.access),
+            &note,
+        )
+        .await;
+    assert_eq!(close.status(), 200);
+    let reopen = app
+        .post(
+            &format!("/api/v1/chats/{id}/reopen"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(reopen.status(), 200);
+
+    let path = format!("/api/v1/chats/{id}/messages?activity=true");
+    let page = app.get_json(&path, &admin.access).await;
+    let lines: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == "activity")
+        .collect();
+    let what: Vec<&str> = lines
+        .iter()
+        .map(|m| m["details"]["activity"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "claimed",
+            "transferred",
+            "transferred",
+            "claimed",
+            "closed",
+            "reopened"
+        ]
+    );
+    assert_eq!(lines[1]["details"]["user_id"], ana.id().as_str());
+    assert_eq!(lines[1]["author_id"], admin.user["id"]);
+    assert_eq!(lines[2]["details"]["queue_id"], "vendas");
+    assert_eq!(lines[2]["details"]["from_user_id"], ana.id().as_str());
+    assert_eq!(lines[4]["details"]["note"], "Pedido 123 resolvido");
+    // Without asking, the API lists the conversation only, as before.
+    let plain = app
+        .get_json(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await;
+    assert!(plain["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["type"] != "activity"));
+}

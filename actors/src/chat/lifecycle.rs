@@ -3,6 +3,7 @@
 use actix::prelude::*;
 use atende_data::{Chat, ChatStatus, Direction, OutboxEntry, OutboxId, OutboxKind, Write};
 use chrono::Utc;
+use serde_json::json;
 
 use super::ChatActor;
 use crate::messages::*;
@@ -109,7 +110,7 @@ impl ChatActor {
         after.assignee = Some(by.id);
         after.pending_since = None;
         after.updated_at = Utc::now();
-        self.save(after, Write::default(), "claimed")?;
+        self.save_told(after, Write::default(), "claimed", Some(by.id), json!({}))?;
         tracing::info!(chat_id = %self.chat.id, user_id = %by.id, "chat claimed");
         Ok(self.chat.clone())
     }
@@ -148,7 +149,9 @@ impl ChatActor {
         after.assignee = None;
         after.pending_since = Some(now);
         after.updated_at = now;
-        self.save(after, write, "handoff")?;
+        let by = holder.or(msg.by.as_ref().map(|b| b.id));
+        let detail = json!({"queue_id": after.queue_id});
+        self.save_told(after, write, "handoff", by, detail)?;
         if let Some(note) = &note {
             self.announce_message("message.created", note, None, false);
         }
@@ -184,7 +187,9 @@ impl ChatActor {
             }
         }
         after.updated_at = now;
-        self.save(after, Write::default(), "transferred")?;
+        let detail = json!({"user_id": after.assignee.map(|u| u.to_string()), "queue_id": after.queue_id,
+            "from_user_id": self.chat.assignee.map(|u| u.to_string())});
+        self.save_told(after, Write::default(), "transferred", Some(by.id), detail)?;
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat transferred");
         Ok(self.chat.clone())
     }
@@ -215,7 +220,8 @@ impl ChatActor {
                 at: now,
             });
         }
-        self.save(after, write, "closed")?;
+        let detail = json!({"note": after.close_note});
+        self.save_told(after, write, "closed", Some(by.id), detail)?;
         if let Some((message, _)) = &survey {
             self.announce_message("message.created", message, None, false);
         }
@@ -245,7 +251,7 @@ impl ChatActor {
         after.closed_at = None;
         after.close_note = None;
         after.updated_at = Utc::now();
-        self.save(after, Write::default(), "reopened")?;
+        self.save_told(after, Write::default(), "reopened", Some(by.id), json!({}))?;
         Ok(self.chat.clone())
     }
 
@@ -328,7 +334,8 @@ impl ChatActor {
         after.assignee = Some(user);
         after.pending_since = None;
         after.updated_at = Utc::now();
-        self.save(after, Write::default(), "assigned")?;
+        let detail = json!({"user_id": user.to_string()});
+        self.save_told(after, Write::default(), "assigned", None, detail)?;
         self.audit_system("chat.assigned", format!("assignee {user}"))?;
         tracing::info!(chat_id = %self.chat.id, user_id = %user, "chat assigned");
         Ok(self.chat.clone())
@@ -345,7 +352,8 @@ impl ChatActor {
         after.assignee = None;
         after.pending_since = Some(now);
         after.updated_at = now;
-        self.save(after, Write::default(), "requeued")?;
+        let detail = json!({"from_user_id": user.to_string(), "queue_id": after.queue_id});
+        self.save_told(after, Write::default(), "requeued", None, detail)?;
         self.audit_system("chat.requeued", format!("from {user}, who stayed offline"))?;
         Ok(self.chat.clone())
     }

@@ -91,6 +91,25 @@ impl ChatActor {
         Ok(())
     }
 
+    /// [`Self::save`], with a line in the thread that tells what happened (claimed,
+    /// transferred, closed with its note ...), by whom (`None`: the hub), for the team.
+    fn save_told(
+        &mut self,
+        after: Chat,
+        mut write: Write,
+        change: &'static str,
+        by: Option<atende_data::UserId>,
+        mut detail: serde_json::Value,
+    ) -> Result<()> {
+        detail["activity"] = serde_json::json!(change);
+        let now = chrono::Utc::now();
+        let line = self.internal_message("activity", by, None, Some(detail), now)?;
+        write.message(&line);
+        self.save(after, write, change)?;
+        self.announce_message("message.created", &line, None, false);
+        Ok(())
+    }
+
     /// Keeps the chat's new state, once written, and announces it as `change`; `flushed`:
     /// the write is already on disk. With [`MESSAGE`], the caller announces the message.
     fn keep(&mut self, after: Chat, change: &'static str, flushed: bool) {

@@ -403,13 +403,26 @@ impl ChatActor {
         text: String,
         now: chrono::DateTime<Utc>,
     ) -> Result<Message> {
+        self.internal_message("note", author, Some(text), None, now)
+    }
+
+    /// A line of the thread that the team sees and the customer never gets: a note, or
+    /// what happened to the chat (`activity`).
+    pub(super) fn internal_message(
+        &self,
+        kind: &str,
+        author: Option<atende_data::UserId>,
+        text: Option<String>,
+        details: Option<Value>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Message> {
         Ok(Message {
             id: MessageId(self.store.new_id()?),
             chat_id: self.chat.id,
             wamid: None,
             direction: Direction::Out,
-            kind: "note".into(),
-            text: Some(text),
+            kind: kind.into(),
+            text,
             caption: None,
             media: None,
             location: None,
@@ -419,7 +432,7 @@ impl ChatActor {
             error: None,
             author_id: author,
             client_id: None,
-            details: None,
+            details,
             created_at: now,
             timestamp: now,
         })

@@ -37,6 +37,9 @@ pub struct MessageQuery {
     /// Messages before this message id (older ones).
     pub before: Option<String>,
     pub limit: Option<u32>,
+    /// Also the lines that tell what happened to the chat (type `activity`: claimed,
+    /// transferred, closed with its note, reopened, assigned, handed over by a bot).
+    pub activity: Option<bool>,
 }
 
 /// A chat's messages, oldest to newest within a page; `before` pages back.
@@ -65,9 +68,11 @@ async fn list_messages(
     let next_cursor = more
         .then(|| messages.first().map(|m| m.id.to_string()))
         .flatten();
+    let activity = query.activity.unwrap_or(false);
     Ok(HttpResponse::Ok().json(Page {
         items: messages
             .iter()
+            .filter(|m| activity || m.kind != "activity")
             .map(|m| MessageView::new(m, &state.store))
             .collect(),
         next_cursor,

@@ -255,7 +255,7 @@ async fn customer_view(
         items.extend(
             messages
                 .iter()
-                .filter(|m| m.kind != "note")
+                .filter(|m| m.kind != "note" && m.kind != "activity")
                 .map(|m| MessageView::new(m, &state.store)),
         );
     }

@@ -165,7 +165,7 @@ export function createMessageList({ chatId, ctx }) {
 
   async function load() {
     try {
-      const page = await api.get(`/chats/${chatId}/messages?limit=${PAGE}`);
+      const page = await api.get(`/chats/${chatId}/messages?limit=${PAGE}&activity=true`);
       if (destroyed) return;
       const locals = messages.filter((m) => m.local);
       messages = page.items.concat(locals);
@@ -188,7 +188,7 @@ export function createMessageList({ chatId, ctx }) {
     loadingOlder = true;
     olderEl.hidden = false;
     try {
-      const page = await api.get(`/chats/${chatId}/messages?limit=${PAGE}&before=${encodeURIComponent(nextCursor)}`);
+      const page = await api.get(`/chats/${chatId}/messages?limit=${PAGE}&activity=true&before=${encodeURIComponent(nextCursor)}`);
       if (destroyed) return;
       const fresh = page.items.filter((m) => !byId.has(m.id));
       for (const m of fresh) byId.set(m.id, m);

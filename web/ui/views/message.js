@@ -5,7 +5,7 @@ import { h, icon } from "../dom.js";
 import { t } from "../i18n.js";
 import { time, fileSize, typeLabel, formatPhone } from "../format.js";
 import { mediaUrl, forgetMedia, saveMedia } from "../media.js";
-import { userName } from "../state.js";
+import { userName, queueById } from "../state.js";
 
 export const QUICK_REACTIONS = ["👍", "❤️", "😂", "😮", "😢", "🙏"];
 
@@ -263,12 +263,30 @@ function reactionsRow(message, ctx) {
     list.map((r) => h("span", { class: ["reaction", r.direction === "out" && "mine"], title: r.direction === "in" ? ctx.contactName : t("msg.you"), text: r.emoji })));
 }
 
+/** What happened to the chat, in a sentence: who did it, to whom or which queue. */
+function activityText(message) {
+  const d = message.details || {};
+  const who = message.author_id ? userName(message.author_id) || message.author_name || t("activity.someone") : t("activity.hub");
+  const person = (id) => (id ? userName(id) || t("activity.someone") : "");
+  const queue = (id) => (id ? (queueById(id) || {}).name || id : t("activity.no_queue"));
+  const key = "activity." + (d.activity || "updated");
+  const text = t(key, { who, user: person(d.user_id), from: person(d.from_user_id), queue: queue(d.queue_id) });
+  const target = d.activity === "transferred" ? (d.user_id ? t("activity.to_user", { user: person(d.user_id) }) : t("activity.to_queue", { queue: queue(d.queue_id) })) : "";
+  const note = d.note ? t("activity.note", { note: d.note }) : "";
+  return [text, target, note].filter(Boolean).join(" ");
+}
+
 /** The whole row of one message. */
 export function renderMessage(message, ctx) {
   const kind = message.type === "note" ? "note" : message.type === "system" ? "system" : message.direction === "in" ? "in" : "out";
   if (kind === "system") {
     return h("div", { class: "msg msg-system", test: "message-system", dataset: { messageId: message.id } },
       h("span", { class: "system-pill" }, richText(message.text || "")));
+  }
+  if (message.type === "activity") {
+    return h("div", { class: "msg msg-system msg-activity", test: "message-activity", dataset: { messageId: message.id, activity: (message.details || {}).activity || "" } },
+      h("span", { class: "system-pill" }, activityText(message),
+        h("time", { class: "activity-time", datetime: message.created_at, text: " · " + time(message.created_at) })));
   }
   if (message.type === "reaction") {
     // Shown on the message it reacts to; here only when that message is not loaded.
