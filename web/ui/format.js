@@ -83,11 +83,27 @@ export function fileSize(bytes) {
 }
 
 /** A list preview: "[image]" from the hub becomes "Foto" etc. */
+/** The icon of a media kind in a chat row, as WhatsApp shows it. */
+const KIND_ICONS = { image: "📷", video: "🎥", audio: "🎤", document: "📄", sticker: "💟", location: "📍", contacts: "👤" };
+
+/** A chat row's preview: "[image]" reads "📷 Foto", "[image] caption" "📷 caption",
+ * "[document] boleto.pdf" "📄 boleto.pdf". */
 export function previewText(preview) {
   if (!preview) return "";
-  const m = /^\[(\w+)\]$/.exec(preview);
-  if (m && has("type." + m[1])) return t("type." + m[1]);
-  return preview;
+  const m = /^\[(\w+)\](?: ([\s\S]*))?$/.exec(preview);
+  if (!m) return preview;
+  const [, kind, rest] = m;
+  if (rest) return KIND_ICONS[kind] ? `${KIND_ICONS[kind]} ${rest}` : rest;
+  return has("type." + kind) ? t("type." + kind) : preview;
+}
+
+/** How long a customer has waited, for a chat row: "now", "12 min", "1 h 05". */
+export function waited(since) {
+  if (!since) return "";
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+  if (minutes < 1) return t("list.wait_now");
+  if (minutes < 60) return t("list.wait_minutes", { n: minutes });
+  return t("list.wait_hours", { h: Math.floor(minutes / 60), m: String(minutes % 60).padStart(2, "0") });
 }
 
 export function typeLabel(type) {

@@ -276,14 +276,23 @@ pub struct Message {
 
 impl Message {
     /// A short text for list previews and notifications.
+    /// What a chat row shows of it: the text; for media `[kind]`, followed by the caption
+    /// or a document's file name (the console puts the kind's icon or name first).
     pub fn preview(&self) -> String {
         const MAX: usize = 100;
-        let text = self
-            .text
-            .as_deref()
-            .or(self.caption.as_deref())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("[{}]", self.kind));
+        let media = matches!(
+            self.kind.as_str(),
+            "image" | "video" | "audio" | "document" | "sticker"
+        );
+        let filename = self.media.as_ref().and_then(|m| m.filename.as_deref());
+        let text = match (media, self.text.as_deref().or(self.caption.as_deref())) {
+            (false, Some(text)) => text.to_string(),
+            (true, Some(caption)) => format!("[{}] {caption}", self.kind),
+            (true, None) if self.kind == "document" && filename.is_some() => {
+                format!("[document] {}", filename.unwrap_or_default())
+            }
+            _ => format!("[{}]", self.kind),
+        };
         text.chars().take(MAX).collect()
     }
 }
@@ -296,4 +305,61 @@ pub struct PendingStatus {
     pub error: Option<MessageError>,
     #[serde(with = "super::time::compact")]
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(
+        kind: &str,
+        text: Option<&str>,
+        caption: Option<&str>,
+        file: Option<&str>,
+    ) -> Message {
+        let now = Utc::now();
+        Message {
+            id: MessageId(1),
+            chat_id: ChatId(1),
+            wamid: None,
+            direction: Direction::In,
+            kind: kind.into(),
+            text: text.map(Into::into),
+            caption: caption.map(Into::into),
+            media: file.map(|f| MediaRef {
+                id: crate::MediaId(2),
+                mime_type: None,
+                size: None,
+                filename: Some(f.into()),
+            }),
+            location: None,
+            reply_to: None,
+            reaction: None,
+            status: MessageStatus::Received,
+            error: None,
+            author_id: None,
+            client_id: None,
+            details: None,
+            created_at: now,
+            timestamp: now,
+        }
+    }
+
+    #[test]
+    fn a_preview_says_what_a_media_message_is() {
+        assert_eq!(message("text", Some("oi"), None, None).preview(), "oi");
+        assert_eq!(message("image", None, None, None).preview(), "[image]");
+        assert_eq!(
+            message("image", None, Some("Tem em azul?"), None).preview(),
+            "[image] Tem em azul?"
+        );
+        assert_eq!(
+            message("document", None, None, Some("boleto.pdf")).preview(),
+            "[document] boleto.pdf"
+        );
+        assert_eq!(
+            message("location", None, None, None).preview(),
+            "[location]"
+        );
+    }
 }

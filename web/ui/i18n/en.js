@@ -546,4 +546,8 @@ export default {
   "activity.someone": "someone",
   "activity.hub": "Atende",
   "activity.no_queue": "(none)",
+  "list.wait_now": "now",
+  "list.wait_minutes": "{n} min",
+  "list.wait_hours": "{h} h {m}",
+  "list.waiting_since": "Waiting for",
 };

@@ -546,4 +546,8 @@ export default {
   "activity.someone": "alguém",
   "activity.hub": "Atende",
   "activity.no_queue": "(nenhuma)",
+  "list.wait_now": "agora",
+  "list.wait_minutes": "{n} min",
+  "list.wait_hours": "{h} h {m}",
+  "list.waiting_since": "Esperando há",
 };

@@ -5,7 +5,7 @@ import { h, icon, avatar, perFrame, debounce, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { get, query } from "../api.js";
 import { state, on, isStaff, upsertChats, queueById, userName, numberName } from "../state.js";
-import { contactName, listTime, previewText } from "../format.js";
+import { contactName, listTime, previewText, waited } from "../format.js";
 import { toast, errorText } from "./ui.js";
 
 const TAB_KEY = "atende.tab";
@@ -147,6 +147,10 @@ export function createChatList({ onOpen }) {
     if (results || tab === "all") meta.push(h("span", { class: `chip chip-${chat.status}`, text: t("status." + chat.status) }));
     if (staff && chat.assignee_id && chat.status !== "pending") {
       meta.push(h("span", { class: "row-assignee", text: userName(chat.assignee_id) }));
+    }
+    if (chat.status === "pending" && chat.pending_since) {
+      // How long the customer has waited: what an agent picks by.
+      meta.push(h("span", { class: "row-wait", test: "chat-row-wait", title: t("list.waiting_since"), text: "⏱ " + waited(chat.pending_since) }));
     }
     if (queue) {
       const dot = h("span", { class: "queue-dot", "aria-hidden": "true" });
