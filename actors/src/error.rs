@@ -7,8 +7,8 @@ pub enum Error {
     #[error("not found")]
     NotFound,
     /// The caller may not do this to this chat.
-    #[error("{0}")]
-    Forbidden(&'static str),
+    #[error("{}", .0.message)]
+    Forbidden(atende_data::refusals::Refusal),
     /// The chat's state does not allow it (someone else holds it, it is closed ...).
     #[error("{}", .0.message)]
     Conflict(atende_data::refusals::Refusal),

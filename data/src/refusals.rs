@@ -1,7 +1,8 @@
-//! Refusals: the state rules a change can break (HTTP 409), each with its own stable code
-//! for programs and a sentence for people. This is the one list of them: every crate
-//! refuses with one of these, the API answers with its code, and the console tells each
-//! in the user's language by its code.
+//! Refusals: the state rules a change can break (HTTP 409, [`ALL`]) and the permissions a
+//! request can lack (HTTP 403, [`DENIALS`]), each with its own stable code for programs
+//! and a sentence for people. These are the one list of them: every crate refuses with
+//! one of these, the API answers with its code, and the console tells each in the user's
+//! language by its code.
 
 /// A state rule refused the change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,14 +14,16 @@ pub struct Refusal {
 }
 
 macro_rules! refusals {
-    ($($(#[$doc:meta])* $name:ident = $code:literal, $message:literal;)*) => {
+    ($(#[$list_doc:meta])* $list:ident; $($(#[$doc:meta])* $name:ident = $code:literal, $message:literal;)*) => {
         $($(#[$doc])* pub const $name: Refusal = Refusal { code: $code, message: $message };)*
-        /// Every refusal, for the documentation and its test.
-        pub const ALL: &[Refusal] = &[$($name),*];
+        $(#[$list_doc])*
+        pub const $list: &[Refusal] = &[$($name),*];
     };
 }
 
 refusals! {
+    /// Every 409, for the documentation and its test.
+    ALL;
     /// A user with this email exists.
     EMAIL_TAKEN = "email_taken", "a user with this email already exists";
     /// The last active admin cannot be demoted or deactivated.
@@ -65,11 +68,31 @@ refusals! {
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions", "this install has as many webhook subscriptions as it may; remove one first";
 }
 
+refusals! {
+    /// Every 403: what the caller lacks.
+    DENIALS;
+    /// A route for admins.
+    ADMIN_ONLY = "admin_only", "only an admin may do this";
+    /// A route for supervisors and admins.
+    STAFF_ONLY = "staff_only", "only a supervisor or an admin may do this";
+    /// A chat another agent holds.
+    NOT_HOLDER = "not_chat_holder", "only the agent holding this chat may do this; claim it first";
+    /// A bot's chat, for another bot.
+    OTHER_BOT = "held_by_another_bot", "another bot holds this chat";
+    /// Meta's verification request with the wrong token.
+    VERIFY_TOKEN_MISMATCH = "verify_token_mismatch", "the verify token does not match";
+    /// `/metrics` from elsewhere.
+    METRICS_DENIED = "metrics_denied", "metrics are for the configured token or addresses";
+    /// A 403 some inner layer produced.
+    FORBIDDEN = "forbidden", "you may not do this";
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn every_refusal_has_its_own_snake_case_code() {
-        let mut codes: Vec<&str> = super::ALL.iter().map(|r| r.code).collect();
+        let all = super::ALL.iter().chain(super::DENIALS);
+        let mut codes: Vec<&str> = all.map(|r| r.code).collect();
         for code in &codes {
             assert!(
                 code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),

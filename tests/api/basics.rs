@@ -261,7 +261,7 @@ async fn metrics_are_served_to_allowed_addresses_and_the_token_only() {
     .await;
     let chat = app.customer_says("5511988880000", "wamid.MT", "oi").await;
     let refused = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_error(refused, 403, "forbidden").await;
+    assert_error(refused, 403, "metrics_denied").await;
     let scrape = || async {
         let scraped = app
             .client

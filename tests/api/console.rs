@@ -87,7 +87,9 @@ async fn an_agent_takes_a_waiting_chat_and_answers_it_live() {
         .wait_text("[data-testid=chat-rows]", "Meu pedido não chegou")
         .await;
     // A waiting row says how long the customer has waited.
-    browser.wait_text("[data-testid=chat-row-wait]", "now").await;
+    browser
+        .wait_text("[data-testid=chat-row-wait]", "now")
+        .await;
     browser.click("[data-testid=chat-row]").await;
     browser.click("[data-testid=claim]").await;
     browser

@@ -20,7 +20,7 @@ async fn the_verification_handshake_answers_the_challenge_only_with_the_token() 
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     let wrong = app.client.get(url("guess")).send().await.unwrap();
-    assert_error(wrong, 403, "forbidden").await;
+    assert_error(wrong, 403, "verify_token_mismatch").await;
 }
 
 #[actix_web::test]

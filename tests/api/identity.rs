@@ -347,7 +347,7 @@ async fn numbers_are_managed_by_admins_and_checked() {
     assert_error(
         app.post("/api/v1/numbers", Some(&agent.access), &new).await,
         403,
-        "forbidden",
+        "admin_only",
     )
     .await;
     let listed = app.get("/api/v1/numbers", &agent.access).await;
@@ -453,7 +453,7 @@ async fn an_unknown_number_is_kept_counted_listed_and_replayed_once_it_is_added(
     assert_error(
         app.get("/api/v1/webhooks/unprocessed", &agent.access).await,
         403,
-        "forbidden",
+        "admin_only",
     )
     .await;
     let replay = format!(

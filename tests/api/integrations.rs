@@ -248,7 +248,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
             &json!({"name": "x", "scopes": ["chats:read"]}),
         )
         .await;
-    assert_error(by_agent, 403, "forbidden").await;
+    assert_error(by_agent, 403, "admin_only").await;
     let bad = app
         .post(
             "/api/v1/tokens",

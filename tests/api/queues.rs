@@ -68,7 +68,7 @@ async fn admins_manage_queues_and_agents_read_them() {
         )
         .await,
         403,
-        "forbidden",
+        "admin_only",
     )
     .await;
     for (body, field) in [
@@ -176,7 +176,7 @@ async fn the_live_view_shows_waiting_chats_and_agent_load() {
     assert_error(
         app.get("/api/v1/queues/live", &ana.access).await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
     let stats = staff.events_until("queue.stats", |_| true).await;

@@ -39,14 +39,14 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
     assert_error(
         app.get("/api/v1/settings", &agent.access).await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
     assert_error(
         app.send(Method::PUT, "/api/v1/settings", Some(&sup.access), &valid())
             .await,
         403,
-        "forbidden",
+        "admin_only",
     )
     .await;
     let saved = app
@@ -214,7 +214,7 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
         )
         .await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
     let bad = app
@@ -376,7 +376,7 @@ async fn the_audit_log_records_sign_ins_changes_and_claims() {
     assert_error(
         app.get("/api/v1/audit", &ana.access).await,
         403,
-        "forbidden",
+        "admin_only",
     )
     .await;
     assert_error(
@@ -415,7 +415,7 @@ async fn the_click_to_chat_qr_code_is_an_svg_made_by_the_hub() {
     assert_error(
         app.get("/api/v1/qr.svg", &agent.access).await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
 }
@@ -498,7 +498,7 @@ async fn the_report_counts_what_happened_per_day_and_per_agent() {
     assert_error(
         app.get("/api/v1/reports/summary", &ana.access).await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
 }

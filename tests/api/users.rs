@@ -157,7 +157,7 @@ async fn agents_and_supervisors_cannot_administer_users() {
         let response = app
             .post("/api/v1/users", Some(&who.access), &new_user)
             .await;
-        assert_error(response, 403, "forbidden").await;
+        assert_error(response, 403, "admin_only").await;
         let path = format!("/api/v1/users/{}", admin.id());
         let patch = app
             .send(
@@ -167,9 +167,9 @@ async fn agents_and_supervisors_cannot_administer_users() {
                 &json!({"role": "agent"}),
             )
             .await;
-        assert_error(patch, 403, "forbidden").await;
+        assert_error(patch, 403, "admin_only").await;
         let delete = app.delete(&path, &who.access).await;
-        assert_error(delete, 403, "forbidden").await;
+        assert_error(delete, 403, "admin_only").await;
     }
     // Supervisors read; agents read only themselves.
     assert_eq!(
@@ -179,7 +179,7 @@ async fn agents_and_supervisors_cannot_administer_users() {
     assert_error(
         app.get("/api/v1/users", &agent.access).await,
         403,
-        "forbidden",
+        "staff_only",
     )
     .await;
     let own = app
@@ -189,7 +189,7 @@ async fn agents_and_supervisors_cannot_administer_users() {
     let other = app
         .get(&format!("/api/v1/users/{}", admin.id()), &agent.access)
         .await;
-    assert_error(other, 403, "forbidden").await;
+    assert_error(other, 403, "staff_only").await;
 }
 
 #[actix_web::test]

@@ -269,7 +269,7 @@ impl Auth {
     pub fn require_admin(&self) -> Result<(), Error> {
         match self.0.role {
             atende_data::Role::Admin => Ok(()),
-            _ => Err(Error::Forbidden("only an admin may do this")),
+            _ => Err(Error::Forbidden(atende_data::refusals::ADMIN_ONLY)),
         }
     }
 
@@ -278,9 +278,7 @@ impl Auth {
         if self.0.role.is_staff() {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "only a supervisor or an admin may do this",
-            ))
+            Err(Error::Forbidden(atende_data::refusals::STAFF_ONLY))
         }
     }
 }

@@ -25,9 +25,10 @@ pub enum Error {
         code: &'static str,
         message: &'static str,
     },
-    /// Signed in, but not allowed to do this.
-    #[error("{0}")]
-    Forbidden(&'static str),
+    /// Signed in, but not allowed to do this; each reason has its own code
+    /// (`atende_data::refusals::DENIALS`).
+    #[error("{}", .0.message)]
+    Forbidden(atende_data::refusals::Refusal),
     /// An API token without the scope a route needs (`None`: the route is for people).
     #[error("{}", match .0 { Some(scope) => format!("this API token lacks the scope {scope}"), None => "this route is for people signed in, not API tokens".into() })]
     ScopeMissing(Option<&'static str>),
@@ -90,7 +91,7 @@ impl Error {
         match self {
             Error::Validation { .. } => "validation_failed",
             Error::Unauthorized { code, .. } => code,
-            Error::Forbidden(_) => "forbidden",
+            Error::Forbidden(denial) => denial.code,
             Error::PasswordChangeRequired => "password_change_required",
             Error::ScopeMissing(_) => "scope_missing",
             Error::NotFound => "not_found",
@@ -113,7 +114,7 @@ impl Error {
                 code: "unauthorized",
                 message: "sign in first",
             },
-            403 => Error::Forbidden("you may not do this"),
+            403 => Error::Forbidden(atende_data::refusals::FORBIDDEN),
             404 => Error::NotFound,
             405 => Error::MethodNotAllowed,
             413 => Error::TooLarge,

@@ -130,7 +130,7 @@ impl ChatActor {
             // never another bot.
             let person = self.store.user(by.id)?.is_some();
             if Some(by.id) != holder && !person && by.role != atende_data::Role::Admin {
-                return Err(Error::Forbidden("another bot holds this chat"));
+                return Err(Error::Forbidden(atende_data::refusals::OTHER_BOT));
             }
         }
         let now = Utc::now();

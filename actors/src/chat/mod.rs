@@ -188,9 +188,7 @@ impl ChatActor {
         if by.is_staff() || self.chat.assignee == Some(by.id) {
             Ok(())
         } else {
-            Err(Error::Forbidden(
-                "only the agent holding this chat may do this; claim it first",
-            ))
+            Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER))
         }
     }
 

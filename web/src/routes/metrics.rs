@@ -32,9 +32,7 @@ fn allowed(state: &AppState, req: &HttpRequest) -> bool {
 
 async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse> {
     if !allowed(&state, &req) {
-        return Err(Error::Forbidden(
-            "metrics are for the configured token or addresses",
-        ));
+        return Err(Error::Forbidden(atende_data::refusals::METRICS_DENIED));
     }
     let hub = state.hub.clone();
     let text = web::block(move || render(&hub)).await??;

@@ -69,7 +69,9 @@ async fn verify(
         (Some(challenge), true) => Ok(HttpResponse::Ok()
             .content_type("text/plain")
             .body(challenge.clone())),
-        _ => Err(Error::Forbidden("the verify token does not match")),
+        _ => Err(Error::Forbidden(
+            atende_data::refusals::VERIFY_TOKEN_MISMATCH,
+        )),
     }
 }
 

@@ -550,4 +550,10 @@ export default {
   "list.wait_minutes": "{n} min",
   "list.wait_hours": "{h} h {m}",
   "list.waiting_since": "Waiting for",
+  "error.admin_only": "Only an admin may do this.",
+  "error.staff_only": "Only a supervisor or an admin may do this.",
+  "error.not_chat_holder": "Only the agent holding this chat may do this. Take it first.",
+  "error.held_by_another_bot": "Another bot holds this chat.",
+  "error.verify_token_mismatch": "The verify token does not match.",
+  "error.metrics_denied": "Metrics are for the configured token or addresses.",
 };

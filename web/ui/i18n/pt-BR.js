@@ -550,4 +550,10 @@ export default {
   "list.wait_minutes": "{n} min",
   "list.wait_hours": "{h} h {m}",
   "list.waiting_since": "Esperando há",
+  "error.admin_only": "Só um administrador pode fazer isso.",
+  "error.staff_only": "Só um supervisor ou administrador pode fazer isso.",
+  "error.not_chat_holder": "Só o atendente com esta conversa pode fazer isso. Assuma-a antes.",
+  "error.held_by_another_bot": "Outro bot está com esta conversa.",
+  "error.verify_token_mismatch": "O token de verificação não confere.",
+  "error.metrics_denied": "As métricas são para o token ou os endereços configurados.",
 };

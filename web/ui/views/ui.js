@@ -164,10 +164,10 @@ export function errorText(error) {
   if (!error) return "";
   if (error.code === "network") return t("error.network");
   if (error.code === "rate_limited") return t("error.rate_limited");
-  if (error.status === 403) return t("error.forbidden");
-  if (error.status >= 500) return t("error.server");
   // A failure the hub names by its own code is told in the user's language.
   if (error.code && has("error." + error.code)) return t("error." + error.code);
+  if (error.status === 403) return t("error.forbidden");
+  if (error.status >= 500) return t("error.server");
   if (!error.message || /^HTTP \d+$/.test(error.message)) return t("error.generic");
   return error.message;
 }
