@@ -1,14 +1,15 @@
 //! Password hashing with argon2id. Hashing is deliberately slow: call these off the async
 //! and actor threads (`web::block` / `spawn_blocking`).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 use crate::{Error, Result};
 
 /// Hashes `password` into a PHC string (argon2id, the crate's recommended parameters).
 pub fn hash(password: &str) -> Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
+    // 16 bytes from the one random source the hub uses (store::random_bytes).
+    let salt = SaltString::encode_b64(&crate::random_bytes(16)).map_err(|_| Error::PasswordHash)?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -351,7 +350,9 @@ impl Store {
 /// `len` bytes from the operating system's secure random source.
 pub fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0u8; len];
-    OsRng.fill_bytes(&mut bytes);
+    // The kernel's source never runs dry once the machine has booted; failing, nothing
+    // the hub makes (tokens, keys) could be trusted, so there is nothing to go on with.
+    getrandom::getrandom(&mut bytes).expect("the operating system's random source failed");
     bytes
 }
 
