@@ -780,11 +780,15 @@ async fn reading_a_chat_clears_unread_and_sends_one_read_receipt() {
         &json!({}),
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while app.sim.read_receipts().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "no read receipt");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("a read receipt", Duration::from_secs(20), || async {
+        let receipts = app.sim.read_receipts();
+        if receipts.is_empty() {
+            Err("none")
+        } else {
+            Ok(())
+        }
+    })
+    .await;
     assert_eq!(app.sim.read_receipts(), ["wamid.RR2"]);
 }
 

@@ -475,27 +475,18 @@ async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() 
     assert_eq!(delivered[0].body["text"]["body"], "já volto");
     // Once the hub has recorded the send, nothing is pending that could go out again.
     let token = admin_token(&hub).await;
-    let path = hub.url(&format!("/api/v1/chats/{id}/messages"));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let messages: Value = client
-            .get(&path)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let within = std::time::Duration::from_secs(20);
+    wait_until("the send recorded", within, || async {
+        let messages: Value = hub
+            .get_json(&format!("/api/v1/chats/{id}/messages"), &token)
+            .await;
         if messages["items"][1]["wamid"] == delivered[0].wamid.as_str() {
-            break;
+            Ok(())
+        } else {
+            Err(messages)
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the send was never recorded: {messages}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    })
+    .await;
     assert_eq!(sim.sent().len(), 1, "sent exactly once");
 }
 
