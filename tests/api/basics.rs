@@ -179,12 +179,7 @@ async fn bodies_that_are_not_json_or_too_large_are_refused_cleanly() {
         "too_large",
     )
     .await;
-    let users: Value = app
-        .get("/api/v1/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let users: Value = app.get_json("/api/v1/users", &admin.access).await;
     assert_eq!(
         users["items"].as_array().unwrap().len(),
         1,
@@ -361,11 +356,8 @@ async fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
     for (app, expected) in [(&behind_proxy, "203.0.113.7"), (&direct, "127.0.0.1")] {
         let admin = app.admin().await;
         let log: Value = app
-            .get("/api/v1/audit?action=auth.login_failed", &admin.access)
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json("/api/v1/audit?action=auth.login_failed", &admin.access)
+            .await;
         assert_eq!(log["items"][0]["address"], expected);
     }
 }

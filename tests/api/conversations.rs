@@ -69,12 +69,7 @@ async fn unsigned_wrongly_signed_and_non_json_webhooks_store_nothing() {
         "validation_failed",
     )
     .await;
-    let chats: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     assert_eq!(chats["items"], json!([]));
 }
 
@@ -91,11 +86,8 @@ async fn an_inbound_text_opens_a_pending_chat_and_a_repeat_is_not_stored_again()
         assert_eq!(app.webhook(&body).await.status(), 200);
     }
     let chats: Value = app
-        .get("/api/v1/chats?status=pending", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?status=pending", &admin.access)
+        .await;
     let items = chats["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     let chat = &items[0];
@@ -114,11 +106,8 @@ async fn an_inbound_text_opens_a_pending_chat_and_a_repeat_is_not_stored_again()
     assert!(chat["window_expires_at"].is_string());
     let id = chat["id"].as_str().unwrap();
     let messages: Value = app
-        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await;
     let messages = messages["items"].as_array().unwrap();
     assert_eq!(messages.len(), 1, "stored once");
     assert_eq!(messages[0]["type"], "text");
@@ -137,11 +126,8 @@ async fn pending_chats_are_listed_oldest_first_and_others_newest_first() {
         app.customer_says(from, &format!("wamid.P{i}"), "oi").await;
     }
     let pending: Value = app
-        .get("/api/v1/chats?status=pending", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?status=pending", &admin.access)
+        .await;
     let order: Vec<&str> = pending["items"]
         .as_array()
         .unwrap()
@@ -149,12 +135,7 @@ async fn pending_chats_are_listed_oldest_first_and_others_newest_first() {
         .map(|c| c["contact"]["wa_id"].as_str().unwrap())
         .collect();
     assert_eq!(order, ["5511900000001", "5511900000002", "5511900000003"]);
-    let all: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.get_json("/api/v1/chats", &admin.access).await;
     let order: Vec<&str> = all["items"]
         .as_array()
         .unwrap()
@@ -163,21 +144,15 @@ async fn pending_chats_are_listed_oldest_first_and_others_newest_first() {
         .collect();
     assert_eq!(order, ["5511900000003", "5511900000002", "5511900000001"]);
     let page: Value = app
-        .get("/api/v1/chats?status=pending&limit=2", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?status=pending&limit=2", &admin.access)
+        .await;
     let cursor = page["next_cursor"].as_str().expect("a second page");
     let rest: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/chats?status=pending&limit=2&cursor={cursor}"),
             &admin.access,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(rest["items"][0]["contact"]["wa_id"], "5511900000003");
     assert_eq!(rest["next_cursor"], Value::Null);
 }
@@ -202,14 +177,11 @@ async fn claiming_is_first_come_and_a_second_agent_gets_a_conflict() {
     let loser = if a.status() == 200 { b } else { a };
     assert_error(loser, 409, "claim_taken").await;
     let chat: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/chats/{}", chat["id"].as_str().unwrap()),
             &admin.access,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(chat["status"], "open");
     assert_eq!(chat["assignee_id"], winner.id());
     // Claiming your own chat again is fine.
@@ -262,19 +234,9 @@ async fn an_agent_sees_only_their_chats_and_the_queue() {
         "not_found",
     )
     .await;
-    let list: Value = app
-        .get("/api/v1/chats", &bia.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/chats", &bia.access).await;
     assert_eq!(list["items"], json!([]));
-    let list: Value = app
-        .get("/api/v1/chats?assignee=me", &ana.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/chats?assignee=me", &ana.access).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
@@ -324,11 +286,8 @@ async fn a_reply_to_a_message_carries_its_context() {
     let id = chat["id"].as_str().unwrap();
     app.claim(id, &admin).await;
     let messages: Value = app
-        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await;
     let quoted = messages["items"][0]["id"].as_str().unwrap();
     let body = json!({"client_id": "r-1", "type": "text", "text": "3 dias", "reply_to": quoted});
     assert_eq!(
@@ -524,12 +483,7 @@ async fn outside_the_window_only_templates_may_be_sent() {
         old,
     );
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     let id = chats["items"][0]["id"].as_str().unwrap().to_string();
     app.claim(&id, &admin).await;
     let path = format!("/api/v1/chats/{id}/messages");
@@ -747,11 +701,8 @@ async fn a_new_message_after_a_close_opens_a_new_chat() {
     assert_ne!(next["id"], id.as_str());
     assert_eq!(next["status"], "pending");
     let history: Value = app
-        .get(&format!("/api/v1/contacts/{CUSTOMER}/chats"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/contacts/{CUSTOMER}/chats"), &admin.access)
+        .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 2);
 }
 
@@ -808,14 +759,11 @@ async fn search_finds_chats_by_name_number_end_and_message_text() {
         ("Cliente 5521", "5521933334444"),
     ] {
         let found: Value = app
-            .get(
+            .get_json(
                 &format!("/api/v1/chats?q={}", q.replace(' ', "%20")),
                 &admin.access,
             )
-            .await
-            .json()
-            .await
-            .unwrap();
+            .await;
         let numbers: Vec<&str> = found["items"]
             .as_array()
             .unwrap()
@@ -825,11 +773,8 @@ async fn search_finds_chats_by_name_number_end_and_message_text() {
         assert_eq!(numbers, [expected], "{q}");
     }
     let none: Value = app
-        .get("/api/v1/chats?q=inexistente", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/chats?q=inexistente", &admin.access)
+        .await;
     assert_eq!(none["items"], json!([]));
 }
 
@@ -877,7 +822,7 @@ async fn a_status_never_moves_a_message_backwards() {
             "statuses": [{"id": wamid, "status": status, "timestamp": "1700000000", "recipient_id": CUSTOMER}]}}]}]});
         assert_eq!(app.webhook(&webhook).await.status(), 200);
     }
-    let after: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let after: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(after["items"][1]["status"], "read");
 }
 
@@ -889,7 +834,7 @@ async fn a_reaction_goes_out_on_the_customers_message() {
     let id = chat["id"].as_str().unwrap();
     app.claim(id, &admin).await;
     let path = format!("/api/v1/chats/{id}/messages");
-    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let messages: Value = app.get_json(&path, &admin.access).await;
     let target = messages["items"][0]["id"].as_str().unwrap();
     let body = json!({"client_id": "rx", "type": "reaction", "reaction": {"message_id": target, "emoji": "❤️"}});
     assert_eq!(
@@ -911,12 +856,7 @@ async fn a_reaction_goes_out_on_the_customers_message() {
 async fn templates_are_listed_from_the_business_account() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let list: Value = app
-        .get("/api/v1/templates", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/templates", &admin.access).await;
     let items = list["items"].as_array().unwrap();
     assert!(!items.is_empty());
     assert!(items
@@ -940,7 +880,7 @@ async fn contacts_are_named_noted_and_tagged() {
         )
         .await;
     assert_eq!(changed.status(), 200);
-    let contact: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let contact: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(
         (contact["name"].as_str(), contact["notes"].as_str()),
         (Some("Dona Maria"), Some("prefere manhã"))
@@ -950,25 +890,17 @@ async fn contacts_are_named_noted_and_tagged() {
     let later = chrono::Utc::now().timestamp() + 60;
     let body = inbound_at(CUSTOMER, "wamid.CT2", text("de novo"), later);
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let again: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let again: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(again["name"], "Dona Maria");
     assert_eq!(again["updated_at"], contact["updated_at"]);
     let last: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(again["last_inbound_at"].clone()).unwrap();
     assert_eq!(last.timestamp(), later);
     let found: Value = app
-        .get("/api/v1/contacts?q=maria", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/contacts?q=maria", &admin.access)
+        .await;
     assert_eq!(found["items"][0]["wa_id"], CUSTOMER);
-    let chats: Value = app
-        .get("/api/v1/chats?q=maria", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats?q=maria", &admin.access).await;
     assert_eq!(chats["items"][0]["contact"]["name"], "Dona Maria");
     // Once another agent holds the chat, its contact is not Bia's to see.
     app.post(
@@ -1019,12 +951,7 @@ async fn a_sandbox_customer_writes_from_the_browser_and_sees_the_replies() {
         )
         .await;
     assert_eq!(picture.json::<Value>().await.unwrap()["type"], "image");
-    let chats: Value = app
-        .get("/api/v1/chats?q=rosa", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats?q=rosa", &admin.access).await;
     let id = chats["items"][0]["id"]
         .as_str()
         .expect("the chat")
@@ -1092,7 +1019,7 @@ async fn a_common_word_is_searched_newest_first_across_pages() {
     let mut cursor = String::new();
     loop {
         let path = format!("/api/v1/chats?q=promocao&limit=50{cursor}");
-        let page: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+        let page: Value = app.get_json(&path, &admin.access).await;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 50);
         seen.extend(
@@ -1150,7 +1077,7 @@ async fn a_status_naming_a_send_that_never_left_changes_nothing() {
         value["statuses"] = json!([status]);
         assert_eq!(app.webhook(&body).await.status(), 200);
     }
-    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let messages: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(messages["items"][1]["status"], "queued");
     assert!(messages["items"][1]["wamid"].is_null());
     // Once the API is back, it goes out as usual, once.

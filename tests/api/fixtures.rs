@@ -87,12 +87,7 @@ async fn every_fixture_example_is_accepted_stored_once_with_its_type() {
         stored_total += first["stored"].as_u64().unwrap();
         if let Some((_, kind)) = expected_types.iter().find(|(n, _)| *n == name) {
             assert_eq!(first["stored"], 1, "{name} stored");
-            let chats: Value = app
-                .get("/api/v1/chats?limit=200", &admin.access)
-                .await
-                .json()
-                .await
-                .unwrap();
+            let chats: Value = app.get_json("/api/v1/chats?limit=200", &admin.access).await;
             let wamid = format!("wamid.{tag}.0");
             let mut found = None;
             for chat in chats["items"].as_array().unwrap() {
@@ -100,7 +95,7 @@ async fn every_fixture_example_is_accepted_stored_once_with_its_type() {
                     "/api/v1/chats/{}/messages?limit=200",
                     chat["id"].as_str().unwrap()
                 );
-                let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+                let messages: Value = app.get_json(&path, &admin.access).await;
                 found = found.or(messages["items"]
                     .as_array()
                     .unwrap()

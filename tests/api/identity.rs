@@ -123,7 +123,7 @@ async fn a_username_only_customer_is_stored_shown_and_answered_by_bsuid() {
     assert_eq!(contact["username"], "@realsheenanelson");
     assert_eq!(contact["profile_name"], "Sheena Nelson");
     let key = format!("/api/v1/contacts/{BSUID}");
-    let found: Value = app.get(&key, &admin.access).await.json().await.unwrap();
+    let found: Value = app.get_json(&key, &admin.access).await;
     assert_eq!(found["id"], contact["id"]);
     assert_eq!(found["parent_user_id"], PARENT);
     // The same wamid again is stored once.
@@ -207,17 +207,11 @@ async fn a_phone_and_a_bsuid_seen_apart_are_joined_by_a_message_with_both() {
     )
     .await;
     let by_phone: Value = app
-        .get(&format!("/api/v1/contacts/{phone}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/contacts/{phone}"), &admin.access)
+        .await;
     let by_bsuid: Value = app
-        .get(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
+        .await;
     assert_eq!(by_phone["id"], by_bsuid["id"], "one contact");
     assert_eq!(by_phone["wa_id"], phone);
     assert_eq!(by_phone["user_id"], BSUID);
@@ -225,18 +219,13 @@ async fn a_phone_and_a_bsuid_seen_apart_are_joined_by_a_message_with_both() {
         "/api/v1/contacts/{}/chats",
         by_phone["id"].as_str().unwrap()
     );
-    let history: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let history: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(
         history["items"].as_array().unwrap().len(),
         2,
         "one chat history: {history}"
     );
-    let listed: Value = app
-        .get("/api/v1/contacts", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = app.get_json("/api/v1/contacts", &admin.access).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
@@ -262,11 +251,8 @@ async fn a_new_bsuid_for_a_known_customer_rekeys_the_contact() {
     assert_eq!(chats[0]["contact"]["user_id"], new);
     // The old BSUID still finds the contact; sends use the new one.
     let old: Value = app
-        .get(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/contacts/{BSUID}"), &admin.access)
+        .await;
     assert_eq!(old["user_id"], new);
     let sent = reply(&app, &admin, &chats[0], "oi de novo").await;
     assert_eq!(sent.body["recipient"], new);
@@ -323,12 +309,7 @@ async fn two_numbers_keep_two_chats_with_one_customer_and_send_through_their_own
         assert_eq!(sent.number, number);
         assert_eq!(sent.body["to"], phone);
     }
-    let numbers: Value = app
-        .get("/api/v1/numbers", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let numbers: Value = app.get_json("/api/v1/numbers", &admin.access).await;
     let ids: Vec<&str> = numbers["items"]
         .as_array()
         .unwrap()
@@ -421,11 +402,8 @@ async fn an_unknown_number_is_kept_counted_listed_and_replayed_once_it_is_added(
     );
     assert!(chats(&app, &admin.access).await.is_empty());
     let kept: Value = app
-        .get("/api/v1/webhooks/unprocessed", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/webhooks/unprocessed", &admin.access)
+        .await;
     let entry = &kept["items"][0];
     assert_eq!(entry["reason"], "unknown_number");
     assert_eq!(entry["raw"], body["entry"][0]["changes"][0]);
@@ -528,11 +506,8 @@ async fn other_change_kinds_and_messages_without_identity_are_kept_not_dropped()
     );
     assert_eq!(post(&app, &nobody).await["unprocessed"], 1);
     let kept: Value = app
-        .get("/api/v1/webhooks/unprocessed", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/webhooks/unprocessed", &admin.access)
+        .await;
     let reasons: Vec<&str> = kept["items"]
         .as_array()
         .unwrap()

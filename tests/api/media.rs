@@ -49,20 +49,12 @@ async fn an_inbound_image_is_downloaded_and_served_to_who_may_see_it() {
         json!({"type": "image", "image": {"id": media_id, "mime_type": "image/png", "caption": "meu boleto"}}),
     );
     assert_eq!(app.webhook(&body).await.status(), 200);
-    let chats: Value = app
-        .get("/api/v1/chats", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
     app.claim(&chat_id, &ana).await;
     let messages: Value = app
-        .get(&format!("/api/v1/chats/{chat_id}/messages"), &ana.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{chat_id}/messages"), &ana.access)
+        .await;
     let message = &messages["items"][0];
     assert_eq!(message["type"], "image");
     assert_eq!(message["caption"], "meu boleto");

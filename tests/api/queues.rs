@@ -7,12 +7,7 @@ use crate::helpers::*;
 use crate::socket::Socket;
 
 async fn turn_on_auto_assign(app: &TestApp, admin: &Tokens) {
-    let mut settings: Value = app
-        .get("/api/v1/settings", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mut settings: Value = app.get_json("/api/v1/settings", &admin.access).await;
     settings["auto_assign"] = json!(true);
     let saved = app
         .send(
@@ -99,12 +94,7 @@ async fn admins_manage_queues_and_agents_read_them() {
         patched.json::<Value>().await.unwrap()["name"],
         "Vendas online"
     );
-    let list: Value = app
-        .get("/api/v1/queues", &agent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/queues", &agent.access).await;
     assert_eq!(list["items"][0]["id"], "vendas");
     assert_eq!(
         app.delete("/api/v1/queues/vendas", &admin.access)
@@ -141,12 +131,7 @@ async fn the_live_view_shows_waiting_chats_and_agent_load() {
     )
     .await;
     let (mut staff, _) = Socket::signed_in(&app, &admin.access, None).await;
-    let live: Value = app
-        .get("/api/v1/queues/live", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let live: Value = app.get_json("/api/v1/queues/live", &admin.access).await;
     let line = |id: Value| {
         live["queues"]
             .as_array()
@@ -221,11 +206,8 @@ async fn auto_assignment_respects_queues_capacity_and_presence() {
         .await;
     // Ana is full, Bia serves another queue, Caio is offline: the second one waits.
     let waiting: Value = app
-        .get(&format!("/api/v1/chats/{second}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{second}"), &admin.access)
+        .await;
     assert_eq!(
         (waiting["status"].as_str(), waiting["assignee_id"].as_str()),
         (Some("pending"), None)

@@ -385,11 +385,8 @@ async fn presence_follows_sockets_and_requests() {
     };
     watcher.events_until("presence", is("online")).await;
     let user: Value = app
-        .get(&format!("/api/v1/users/{}", ana.id()), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/users/{}", ana.id()), &admin.access)
+        .await;
     assert_eq!(user["presence"], "online");
     socket
         .send(json!({"type": "presence", "presence": "away"}))

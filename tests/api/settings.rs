@@ -29,12 +29,7 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
     let admin = app.admin().await;
     let sup = app.user(&admin, "sup@test.local", "supervisor").await;
     let agent = app.user(&admin, "agent@test.local", "agent").await;
-    let defaults: Value = app
-        .get("/api/v1/settings", &sup.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let defaults: Value = app.get_json("/api/v1/settings", &sup.access).await;
     assert_eq!(defaults["business_hours"]["timezone"], "America/Sao_Paulo");
     assert_error(
         app.get("/api/v1/settings", &agent.access).await,
@@ -58,12 +53,7 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
         )
         .await;
     assert_eq!(saved.status(), 200);
-    let mut read: Value = app
-        .get("/api/v1/settings", &sup.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let mut read: Value = app.get_json("/api/v1/settings", &sup.access).await;
     // Left out of the PUT, the survey settings stay as they were (off by default).
     let csat = read.as_object_mut().unwrap().remove("csat").unwrap();
     assert_eq!(csat["enabled"], false);
@@ -147,12 +137,7 @@ async fn bad_settings_name_the_field_and_change_nothing() {
             "{field}: {error}"
         );
     }
-    let read: Value = app
-        .get("/api/v1/settings", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = app.get_json("/api/v1/settings", &admin.access).await;
     assert_eq!(read["reopen_window_minutes"], 0, "nothing half-applied");
 }
 
@@ -230,11 +215,8 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
             && error["error"]["fields"]["text"].is_string()
     );
     let list: Value = app
-        .get("/api/v1/canned-responses", &agent.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/v1/canned-responses", &agent.access)
+        .await;
     assert_eq!(list["items"][0]["shortcut"], "horario");
     let path = format!("/api/v1/canned-responses/{id}");
     let changed = app
@@ -293,7 +275,7 @@ async fn the_greeting_and_the_away_message_go_out_once_as_the_settings_say() {
     );
     app.customer_says("5511966660000", "wamid.G2", "alô?").await;
     let path = format!("/api/v1/chats/{}/messages", chat["id"].as_str().unwrap());
-    let messages: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let messages: Value = app.get_json(&path, &admin.access).await;
     let automatic: Vec<&Value> = messages["items"]
         .as_array()
         .unwrap()
@@ -331,12 +313,7 @@ async fn the_audit_log_records_sign_ins_changes_and_claims() {
         &json!({}),
     )
     .await;
-    let log: Value = app
-        .get("/api/v1/audit?limit=200", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let log: Value = app.get_json("/api/v1/audit?limit=200", &admin.access).await;
     let actions: Vec<&str> = log["items"]
         .as_array()
         .unwrap()
@@ -364,14 +341,11 @@ async fn the_audit_log_records_sign_ins_changes_and_claims() {
         (Some("ana@test.local"), Some("127.0.0.1"))
     );
     let only: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/audit?actor={}&action=chat.", ana.id()),
             &admin.access,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(only["items"].as_array().unwrap().len(), 1);
     assert_error(
         app.get("/api/v1/audit", &ana.access).await,
@@ -448,14 +422,11 @@ async fn the_report_counts_what_happened_per_day_and_per_agent() {
     }
     let today = chrono::Utc::now().date_naive();
     let report: Value = app
-        .get(
+        .get_json(
             &format!("/api/v1/reports/summary?from={today}&to={today}"),
             &admin.access,
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         (
             report["chats_opened"].as_u64(),
@@ -607,11 +578,8 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         .unwrap();
     assert_eq!(swept["messages_deleted"], 1);
     let left: Value = app
-        .get(&format!("/api/v1/chats/{id}/messages"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats/{id}/messages"), &admin.access)
+        .await;
     let texts: Vec<&str> = left["items"]
         .as_array()
         .unwrap()
@@ -621,11 +589,8 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
     assert_eq!(texts, ["mensagem nova"]);
 
     let export: Value = app
-        .get(&format!("/api/v1/contacts/{number}/export"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/contacts/{number}/export"), &admin.access)
+        .await;
     assert_eq!(export["contact"]["wa_id"], number);
     assert_eq!(export["messages"].as_array().unwrap().len(), 1);
     let (_, ready) = Socket::signed_in(&app, &admin.access, None).await;
@@ -648,11 +613,8 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
     )
     .await;
     let search: Value = app
-        .get(&format!("/api/v1/chats?q={number}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/chats?q={number}"), &admin.access)
+        .await;
     assert_eq!(search["items"], json!([]));
     // The event log held the contact's messages too: it is gone, and a browser resuming
     // from before the erasure reloads.

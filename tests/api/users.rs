@@ -28,18 +28,10 @@ async fn an_admin_creates_reads_and_lists_users() {
     assert_eq!(ana["presence"], "offline");
     let id = ana["id"].as_str().unwrap();
     let read: Value = app
-        .get(&format!("/api/v1/users/{id}"), &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v1/users/{id}"), &admin.access)
+        .await;
     assert_eq!(read, ana);
-    let list: Value = app
-        .get("/api/v1/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/users", &admin.access).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert_eq!(list["next_cursor"], Value::Null);
 }
@@ -54,7 +46,7 @@ async fn the_user_list_pages_with_a_cursor() {
     let mut seen = Vec::new();
     let mut path = "/api/v1/users?limit=2".to_string();
     loop {
-        let page: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+        let page: Value = app.get_json(&path, &admin.access).await;
         for user in page["items"].as_array().unwrap() {
             seen.push(user["email"].as_str().unwrap().to_string());
         }
@@ -136,12 +128,7 @@ async fn bad_user_bodies_name_the_field_and_create_nothing() {
             "{field}: {error}"
         );
     }
-    let list: Value = app
-        .get("/api/v1/users", &admin.access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.get_json("/api/v1/users", &admin.access).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
 
@@ -260,7 +247,7 @@ async fn deactivating_a_user_ends_their_sessions_at_once() {
         .await;
     assert_error(login, 401, "invalid_credentials").await;
     // History keeps the name: the user is still there, inactive.
-    let kept: Value = app.get(&path, &admin.access).await.json().await.unwrap();
+    let kept: Value = app.get_json(&path, &admin.access).await;
     assert_eq!(kept["active"], false);
     assert_eq!(kept["name"], "Test User");
 }
