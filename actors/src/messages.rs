@@ -99,6 +99,14 @@ pub struct IngestUserIdChange {
     pub change: UserIdChange,
 }
 
+/// A customer stopped or resumed marketing messages; answered once their contact says
+/// so durably.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct IngestPreference {
+    pub change: crate::whatsapp::webhook::PreferenceChange,
+}
+
 /// An edit (`Some(text)`) or deletion (`None`) of a known message, by its chat's actor.
 #[derive(Message)]
 #[rtype(result = "Result<()>")]

@@ -491,6 +491,44 @@ impl Handler<IngestUserIdChange> for Router {
     }
 }
 
+impl Handler<IngestPreference> for Router {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: IngestPreference, _: &mut Context<Self>) -> Self::Result {
+        let change = msg.change;
+        let store = self.store.clone();
+        let bus = self.bus.clone();
+        let result = (|| {
+            let now = Utc::now();
+            let contact = store
+                .resolve_contact(&change.phone_number_id, &change.identity, now)?
+                .contact;
+            let source = (!change.wants_marketing).then(|| "whatsapp".to_string());
+            set_opt_out(&store, contact.id, source, change.at)
+        })();
+        Box::pin(async move {
+            let contact = result?;
+            store.durable().await?;
+            bus.do_send(Publish::contact(contact, true));
+            Ok(())
+        })
+    }
+}
+
+/// Marks a contact opted out of marketing (`source` set: why) or back in (`None`).
+pub fn set_opt_out(
+    store: &atende_data::Store,
+    contact: atende_data::ContactId,
+    source: Option<String>,
+    at: chrono::DateTime<Utc>,
+) -> Result<Contact> {
+    Ok(store.update_contact(contact, |c| {
+        c.marketing_opt_out = source
+            .clone()
+            .map(|source| atende_data::OptOut { at, source });
+    })?)
+}
+
 /// A business number's settings changed (its rate limit); its queue, if running, follows.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -51,7 +51,7 @@ pub use records::chat::{
     Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError,
     MessageStatus, PendingStatus, ReactionRef, ReplyRef,
 };
-pub use records::contact::{Contact, Identity, KeyKind, Recipient};
+pub use records::contact::{Contact, Identity, KeyKind, OptOut, Recipient};
 pub use records::event::{Event, Scope, Viewer};
 pub use records::integration::{
     ApiToken, Attempt, BotRules, Delivery, DeliveryState, Subscription, TokenScope,

@@ -866,5 +866,15 @@ async fn a_quick_reply_with_buttons_goes_out_as_buttons_and_the_tap_shows_as_its
         .wait_text("[data-testid=message-quote]", "Posso ajudar em algo mais?")
         .await;
     browser.screenshot("quick-reply-buttons").await;
+    // The customer says SAIR: the contact panel shows them out of marketing, and why.
+    app.customer_says("5511900050005", "wamid.UI-Q2", "sair")
+        .await;
+    browser.click("[data-testid=contact-info]").await;
+    browser
+        .wait_text(
+            "[data-testid=contact-opt-out-since]",
+            "by writing a stop word",
+        )
+        .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }

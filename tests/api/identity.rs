@@ -898,3 +898,69 @@ async fn an_entry_an_older_hub_could_not_use_replays_once_this_one_can() {
     let stored = stored_inbound(&hub, &token, &chats).await;
     assert_eq!(stored.get("wamid.OLD"), Some(&1));
 }
+
+#[actix_web::test]
+async fn a_customer_who_says_stop_is_out_of_marketing_at_once_however_they_say_it() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Meta's user_preferences (the pywa fixture's shape, for the sandbox number).
+    let preference = |choice: &str| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [{
+            "field": "user_preferences",
+            "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "5511999990000", "phone_number_id": NUMBER},
+                "contacts": [{"profile": {"name": "Test Name"}, "wa_id": "5511933334444"}],
+                "user_preferences": [{"wa_id": "5511933334444", "detail": "x",
+                    "category": "marketing_messages", "value": choice, "timestamp": 1731705721}]}}]}]})
+    };
+    let answer: Value = app.webhook(&preference("stop")).await.json().await.unwrap();
+    assert_eq!(answer["unprocessed"], 0, "{answer}");
+    let contact = app
+        .get_json("/api/v1/contacts/5511933334444", &admin.access)
+        .await;
+    assert_eq!(
+        contact["marketing_opt_out"]["source"], "whatsapp",
+        "{contact}"
+    );
+    app.webhook(&preference("resume")).await;
+    let contact = app
+        .get_json("/api/v1/contacts/5511933334444", &admin.access)
+        .await;
+    assert_eq!(contact["marketing_opt_out"], Value::Null);
+
+    // A keyword, any case and accents, opts out and is confirmed; VOLTAR opts back in.
+    app.customer_says("5511955556666", "wamid.OPT1", "oi").await;
+    app.customer_says("5511955556666", "wamid.OPT2", " Sáir! ")
+        .await;
+    let contact = app
+        .get_json("/api/v1/contacts/5511955556666", &admin.access)
+        .await;
+    assert_eq!(contact["marketing_opt_out"]["source"], "keyword");
+    let confirmation = app.sent_of_type("text").await;
+    assert!(
+        confirmation["text"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("VOLTAR"),
+        "{confirmation}"
+    );
+    app.customer_says("5511955556666", "wamid.OPT3", "voltar")
+        .await;
+    let contact = app
+        .get_json("/api/v1/contacts/5511955556666", &admin.access)
+        .await;
+    assert_eq!(contact["marketing_opt_out"], Value::Null);
+
+    // The team can set it too.
+    let set = app
+        .send(
+            reqwest::Method::PATCH,
+            "/api/v1/contacts/5511955556666",
+            Some(&admin.access),
+            &json!({"marketing_opt_out": true}),
+        )
+        .await;
+    assert_eq!(set.status(), 200);
+    let contact: Value = set.json().await.unwrap();
+    assert_eq!(contact["marketing_opt_out"]["source"], "team");
+}

@@ -57,6 +57,13 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
     // Left out of the PUT, the survey settings stay as they were (off by default).
     let csat = read.as_object_mut().unwrap().remove("csat").unwrap();
     assert_eq!(csat["enabled"], false);
+    let opt_out = read
+        .as_object_mut()
+        .unwrap()
+        .remove("opt_out_keywords")
+        .unwrap();
+    assert_eq!(opt_out, json!(["SAIR", "PARAR", "STOP"]));
+    read.as_object_mut().unwrap().remove("opt_in_keywords");
     assert_eq!(read, valid());
     // The default capacity applies to the next user at once.
     let created: Value = app

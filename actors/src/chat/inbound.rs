@@ -16,6 +16,12 @@ use crate::messages::{AnswerCsat, AppendInbound, ApplyEdit, CsatReply, Ingested}
 use crate::whatsapp::webhook::{InboundMessage, Origin};
 use crate::Result;
 
+/// The confirmation of an opt-out keyword.
+const OPTED_OUT: &str = "Pronto! Você não vai mais receber nossas mensagens promocionais. Para voltar a recebê-las, envie VOLTAR.";
+/// The confirmation of an opt-in keyword.
+const OPTED_IN: &str =
+    "Combinado! Você voltará a receber nossas novidades. Para parar, envie SAIR.";
+
 /// A customer's message, ready to commit: the message, the chat after it, its contact,
 /// what to write, a media file to fetch, automatic replies to send.
 struct Appending {
@@ -308,6 +314,10 @@ impl ChatActor {
         } else {
             Vec::new()
         };
+        let mut automatic = automatic;
+        if customer_wrote {
+            automatic.extend(self.opt_out_keyword(&contact, message.text.as_deref(), now)?);
+        }
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
         }
@@ -356,6 +366,34 @@ impl ChatActor {
                 .do_send(crate::outbound_queue::Enqueue { entry });
         }
         message
+    }
+
+    /// A customer who writes an opt-out keyword (SAIR, PARAR, STOP ...) is out of
+    /// marketing messages at once, and one who writes an opt-in keyword back in; either
+    /// is told so.
+    fn opt_out_keyword(
+        &self,
+        contact: &Contact,
+        text: Option<&str>,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Option<(Message, atende_data::OutboxEntry)>> {
+        let Some(word) = text.map(atende_data::records::settings::keyword) else {
+            return Ok(None);
+        };
+        let settings = self.store.settings()?;
+        let is = |list: &[String]| {
+            list.iter()
+                .any(|k| atende_data::records::settings::keyword(k) == word)
+        };
+        let (source, reply) = if is(&settings.opt_out_keywords) {
+            (Some("keyword".to_string()), OPTED_OUT)
+        } else if is(&settings.opt_in_keywords) {
+            (None, OPTED_IN)
+        } else {
+            return Ok(None);
+        };
+        crate::router::set_opt_out(&self.store, contact.id, source, now)?;
+        Ok(Some(self.automatic_text(reply, "opt_out", now)?))
     }
 
     /// The greeting on a chat's first message and, outside business hours, the away

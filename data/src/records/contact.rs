@@ -46,6 +46,18 @@ pub struct Contact {
     /// BSUIDs this contact had before Meta changed them (they still find it).
     #[serde(default)]
     pub former_user_ids: Vec<String>,
+    /// Set while the customer wants no marketing messages (no campaign may reach them).
+    #[serde(default)]
+    pub marketing_opt_out: Option<OptOut>,
+}
+
+/// A customer's "stop" to marketing messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OptOut {
+    pub at: DateTime<Utc>,
+    /// `whatsapp` (Meta's `user_preferences`), `keyword` (they wrote SAIR ...) or `team`
+    /// (an agent or admin set it).
+    pub source: String,
 }
 
 impl Contact {
@@ -67,6 +79,7 @@ impl Contact {
             updated_at: now,
             merged_into: None,
             former_user_ids: Vec::new(),
+            marketing_opt_out: None,
         }
     }
 

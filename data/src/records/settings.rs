@@ -42,6 +42,37 @@ pub struct Settings {
     /// The satisfaction survey after a chat is finished.
     #[serde(default)]
     pub csat: CsatSettings,
+    /// A customer's message that is one of these (any case, accents ignored) opts them
+    /// out of marketing messages, and one of `opt_in_keywords` back in.
+    #[serde(default = "default_opt_out")]
+    pub opt_out_keywords: Vec<String>,
+    #[serde(default = "default_opt_in")]
+    pub opt_in_keywords: Vec<String>,
+}
+
+fn default_opt_out() -> Vec<String> {
+    ["SAIR", "PARAR", "STOP"].map(String::from).to_vec()
+}
+
+fn default_opt_in() -> Vec<String> {
+    vec!["VOLTAR".into()]
+}
+
+/// A keyword as compared: upper case, without accents or spaces around.
+pub fn keyword(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'ä' | 'Á' | 'À' | 'Â' | 'Ã' | 'Ä' => 'A',
+            'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'E',
+            'í' | 'ì' | 'î' | 'ï' | 'Í' | 'Ì' | 'Î' | 'Ï' => 'I',
+            'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'Ó' | 'Ò' | 'Ô' | 'Õ' | 'Ö' => 'O',
+            'ú' | 'ù' | 'û' | 'ü' | 'Ú' | 'Ù' | 'Û' | 'Ü' => 'U',
+            'ç' | 'Ç' => 'C',
+            other => other.to_ascii_uppercase(),
+        })
+        .filter(|c| !matches!(c, '!' | '.'))
+        .collect()
 }
 
 /// The satisfaction survey (CSAT): asked when a chat is finished, as a 1-5 list inside the
@@ -89,6 +120,8 @@ impl Default for Settings {
             retention_media_days: None,
             retention_message_days: None,
             csat: CsatSettings::default(),
+            opt_out_keywords: default_opt_out(),
+            opt_in_keywords: default_opt_in(),
         }
     }
 }

@@ -151,9 +151,12 @@ pub struct ContactChange {
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    /// True: no marketing messages for this customer (set by the team); false: they may
+    /// receive them again.
+    pub marketing_opt_out: Option<bool>,
 }
 
-/// Changes a contact's name, notes or tags.
+/// Changes a contact's name, notes, tags or marketing opt-out.
 #[utoipa::path(tag = "contacts", request_body = ContactChange, params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = ContactView),
     (status = 400, body = ErrorBody),
@@ -200,6 +203,16 @@ async fn update_contact(
         }
         if let Some(tags) = &change.tags {
             c.tags = tags.iter().map(|t| t.trim().to_string()).collect();
+        }
+        match change.marketing_opt_out {
+            Some(true) if c.marketing_opt_out.is_none() => {
+                c.marketing_opt_out = Some(atende_data::OptOut {
+                    at: chrono::Utc::now(),
+                    source: "team".into(),
+                })
+            }
+            Some(false) => c.marketing_opt_out = None,
+            _ => {}
         }
     })?;
     state.store.durable().await?;

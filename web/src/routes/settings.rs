@@ -65,6 +65,13 @@ pub struct SettingsBody {
     /// The satisfaction survey after a close; left out of a PUT: unchanged.
     #[serde(default)]
     pub csat: Option<CsatBody>,
+    /// A customer's message that is one of these words (any case, accents ignored) opts
+    /// them out of marketing messages (default SAIR, PARAR, STOP); left out: unchanged.
+    #[serde(default)]
+    pub opt_out_keywords: Option<Vec<String>>,
+    /// Words that opt them back in (default VOLTAR); left out: unchanged.
+    #[serde(default)]
+    pub opt_in_keywords: Option<Vec<String>>,
 }
 
 /// The satisfaction survey: a 1-5 list inside the 24-hour window, the template outside it.
@@ -117,6 +124,8 @@ impl From<Settings> for SettingsBody {
                     .template
                     .map(|(name, language)| CsatTemplate { name, language }),
             }),
+            opt_out_keywords: Some(s.opt_out_keywords),
+            opt_in_keywords: Some(s.opt_in_keywords),
         }
     }
 }
@@ -146,7 +155,7 @@ async fn put_settings(
     body: Json<SettingsBody>,
 ) -> Result<HttpResponse> {
     let current = state.store.settings()?;
-    let settings = checked(body.0, &current.csat)?;
+    let settings = checked(body.0, &current)?;
     state.store.put_settings(&settings)?;
     state.store.durable().await?;
     tracing::info!(by = %auth.0.id, "settings changed");
@@ -164,7 +173,7 @@ async fn put_settings(
 }
 
 /// The settings if every rule holds, else every problem at once.
-fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
+fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
     let mut fields = Fields::default();
     for (field, message) in [
         ("greeting_message", &body.greeting_message),
@@ -213,8 +222,34 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
     let off_when_empty = |m: Option<String>| m.filter(|t| !t.trim().is_empty());
     let greeting_message = off_when_empty(body.greeting_message);
     let away_message = off_when_empty(body.away_message);
+    let mut keywords = |field: &str, given: Option<Vec<String>>, now: &[String]| -> Vec<String> {
+        let Some(words) = given else {
+            return now.to_vec();
+        };
+        let words: Vec<String> = words
+            .iter()
+            .map(|w| w.trim().to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+        fields.check(
+            words.len() <= 20 && words.iter().all(|w| w.chars().count() <= 30),
+            field,
+            "must be up to 20 words of up to 30 characters",
+        );
+        words
+    };
+    let opt_out_keywords = keywords(
+        "opt_out_keywords",
+        body.opt_out_keywords,
+        &current.opt_out_keywords,
+    );
+    let opt_in_keywords = keywords(
+        "opt_in_keywords",
+        body.opt_in_keywords,
+        &current.opt_in_keywords,
+    );
     let csat = match body.csat {
-        None => csat.clone(),
+        None => current.csat.clone(),
         Some(c) => {
             fields.text("csat.question", &c.question, 1024);
             if let Some(t) = &c.template {
@@ -255,6 +290,8 @@ fn checked(body: SettingsBody, csat: &CsatSettings) -> Result<Settings> {
         retention_media_days: body.retention_media_days,
         retention_message_days: body.retention_message_days,
         csat,
+        opt_out_keywords,
+        opt_in_keywords,
     })
 }
 

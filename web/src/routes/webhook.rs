@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atende_actors::messages::{
-    IngestEdit, IngestMessage, IngestStatus, IngestUserIdChange, Ingested,
+    IngestEdit, IngestMessage, IngestPreference, IngestStatus, IngestUserIdChange, Ingested,
 };
 use atende_actors::metrics::Metrics;
 use atende_actors::whatsapp::signature;
@@ -181,6 +181,9 @@ pub(crate) async fn process(state: &AppState, batch: WebhookBatch) -> Result<Pro
     let router = &state.hub.router;
     for change in batch.user_id_changes {
         router.send(IngestUserIdChange { change }).await??;
+    }
+    for change in batch.preferences {
+        router.send(IngestPreference { change }).await??;
     }
     let statuses = batch
         .statuses

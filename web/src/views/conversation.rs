@@ -274,6 +274,16 @@ pub struct ContactView {
     pub last_inbound_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set while the customer wants no marketing messages: since when, and how they said
+    /// so (`whatsapp`, `keyword` or `team`).
+    pub marketing_opt_out: Option<OptOutView>,
+}
+
+/// A customer's "stop" to marketing messages.
+#[derive(Serialize, ToSchema)]
+pub struct OptOutView {
+    pub at: DateTime<Utc>,
+    pub source: String,
 }
 
 impl ContactView {
@@ -298,6 +308,10 @@ impl ContactView {
                 .max(),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            marketing_opt_out: c.marketing_opt_out.as_ref().map(|o| OptOutView {
+                at: o.at,
+                source: o.source.clone(),
+            }),
         }
     }
 }

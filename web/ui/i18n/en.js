@@ -556,4 +556,9 @@ export default {
   "error.held_by_another_bot": "Another bot holds this chat.",
   "error.verify_token_mismatch": "The verify token does not match.",
   "error.metrics_denied": "Metrics are for the configured token or addresses.",
+  "contact.opt_out": "No marketing messages (campaigns skip this customer)",
+  "contact.opt_out_since": "Since {when}, {how}.",
+  "contact.opt_out_source.whatsapp": "asked on WhatsApp",
+  "contact.opt_out_source.keyword": "by writing a stop word",
+  "contact.opt_out_source.team": "set by the team",
 };

@@ -556,4 +556,9 @@ export default {
   "error.held_by_another_bot": "Outro bot está com esta conversa.",
   "error.verify_token_mismatch": "O token de verificação não confere.",
   "error.metrics_denied": "As métricas são para o token ou os endereços configurados.",
+  "contact.opt_out": "Não receber mensagens promocionais (campanhas pulam este cliente)",
+  "contact.opt_out_since": "Desde {when}, {how}.",
+  "contact.opt_out_source.whatsapp": "pedido pelo WhatsApp",
+  "contact.opt_out_source.keyword": "escrevendo uma palavra de saída",
+  "contact.opt_out_source.team": "marcado pela equipe",
 };

@@ -5,7 +5,7 @@ import { t } from "../i18n.js";
 import * as api from "../api.js";
 import { contactName, contactHandle, dateTime, previewText } from "../format.js";
 import { queueById, userName, numberName } from "../state.js";
-import { field, showFieldErrors, errorText, toast } from "./ui.js";
+import { field, checkbox, showFieldErrors, errorText, toast } from "./ui.js";
 
 /** options: {chat, onClose, onOpenChat(id)} -> {el, destroy} */
 export function createContactPanel({ chat, onClose, onOpenChat }) {
@@ -47,10 +47,15 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     const notes = h("textarea", { rows: "5", maxlength: "4096", test: "contact-notes", value: contact.notes || "" });
     const status = h("p", { class: "form-error", role: "alert", hidden: true });
     const save = h("button", { type: "submit", class: "btn btn-primary", test: "contact-save", text: t("common.save") });
+    // No marketing for a customer who said so (on WhatsApp, by keyword, or to the team).
+    const optOut = contact.marketing_opt_out;
+    const noMarketing = checkbox(t("contact.opt_out"), { checked: !!optOut, test: "contact-opt-out" });
     const form = h("form", { class: "contact-form", novalidate: true },
       field(t("contact.name"), name, { name: "name", hint: contact.profile_name ? t("contact.profile_name", { name: contact.profile_name }) : null }),
       field(t("contact.tags"), tags, { name: "tags", hint: t("contact.tags_hint") }),
       field(t("contact.notes"), notes, { name: "notes" }),
+      h("div", { class: "field", dataset: { field: "marketing_opt_out" } }, noMarketing,
+        optOut ? h("span", { class: "field-hint", test: "contact-opt-out-since", text: t("contact.opt_out_since", { when: dateTime(optOut.at), how: t("contact.opt_out_source." + optOut.source) }) }) : null),
       status,
       save);
     form.addEventListener("submit", async (e) => {
@@ -61,6 +66,7 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
         name: name.value.trim() || null,
         notes: notes.value.trim() ? notes.value : null,
         tags: tags.value.split(",").map((x) => x.trim()).filter(Boolean),
+        marketing_opt_out: noMarketing.input.checked,
       };
       try {
         await api.patch(`/contacts/${encodeURIComponent(key)}`, change);

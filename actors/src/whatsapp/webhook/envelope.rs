@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::fields::{cloud_errors, id, string, timestamp, word};
 use super::message::{self, Senders};
 use super::{
-    DeliveryStatus, Identity, InboundMessage, Origin, Reason, StatusUpdate, UnusedChange,
-    UserIdChange, WebhookBatch,
+    DeliveryStatus, Identity, InboundMessage, Origin, PreferenceChange, Reason, StatusUpdate,
+    UnusedChange, UserIdChange, WebhookBatch,
 };
 
 /// The business number and the senders' profiles shared by the items of one change.
@@ -75,7 +75,11 @@ pub(super) fn read(
 
 /// How many things `batch` asks the hub to do.
 fn found(batch: &WebhookBatch) -> usize {
-    batch.messages.len() + batch.statuses.len() + batch.edits.len() + batch.user_id_changes.len()
+    batch.messages.len()
+        + batch.statuses.len()
+        + batch.edits.len()
+        + batch.user_id_changes.len()
+        + batch.preferences.len()
 }
 
 /// Reads one change into `batch`; the reason when some of it (or all) cannot be used.
@@ -88,7 +92,7 @@ fn read_change(
     let field = change.get("field").and_then(Value::as_str).unwrap_or("");
     if !matches!(
         field,
-        "messages" | "smb_message_echoes" | "history" | "user_id_update"
+        "messages" | "smb_message_echoes" | "history" | "user_id_update" | "user_preferences"
     ) {
         let field = word(change.get("field"));
         batch.skipped.push(format!("change field {field} ignored"));
@@ -151,6 +155,7 @@ fn read_change(
             );
         }
         "history" => read_history(value, &change, batch, &mut reason),
+        "user_preferences" => read_preferences(value, &change, batch, &mut reason),
         _ => read_user_id_updates(value, &change, batch),
     }
     reason
@@ -265,6 +270,43 @@ fn read_user_id_updates(value: &Value, change: &Change, batch: &mut WebhookBatch
                 .skipped
                 .push("user_id_update without previous and current skipped".to_owned()),
         }
+    }
+}
+
+/// `user_preferences[]`: `{wa_id?, user_id?, category, value: stop|resume|signup,
+/// timestamp}`; the customer's other keys come from the matching `contacts[]` entry.
+fn read_preferences(
+    value: &Value,
+    change: &Change,
+    batch: &mut WebhookBatch,
+    reason: &mut Option<Reason>,
+) {
+    for item in list(value, "user_preferences", &mut batch.skipped) {
+        let wants = match (word(item.get("category")), word(item.get("value"))) {
+            ("marketing_messages", "stop") => false,
+            ("marketing_messages", "resume" | "signup") => true,
+            (category, choice) => {
+                let line = format!("user_preferences {category} {choice} skipped");
+                skip(batch, reason, (Reason::UnknownType, line));
+                continue;
+            }
+        };
+        let identity = Identity {
+            wa_id: id(item, "wa_id"),
+            user_id: id(item, "user_id"),
+            ..Default::default()
+        };
+        if identity.wa_id.is_none() && identity.user_id.is_none() {
+            let line = "user_preferences without wa_id or user_id skipped".to_owned();
+            skip(batch, reason, (Reason::MissingIdentity, line));
+            continue;
+        }
+        batch.preferences.push(PreferenceChange {
+            phone_number_id: change.phone_number_id.clone(),
+            identity: change.senders.complete(identity),
+            wants_marketing: wants,
+            at: timestamp(item, "timestamp", change.now).unwrap_or(change.now),
+        });
     }
 }
 

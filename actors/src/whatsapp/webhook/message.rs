@@ -70,6 +70,26 @@ fn profile(contact: &Value) -> Profile<'_> {
 }
 
 impl Senders<'_> {
+    /// `identity` completed from the `contacts[]` entry that names one of its keys (not
+    /// from a lone entry naming someone else).
+    pub(super) fn complete(&self, identity: Identity) -> Identity {
+        let keyed = [&identity.user_id, &identity.wa_id]
+            .into_iter()
+            .flatten()
+            .find_map(|key| self.by_key.get(key.as_str()));
+        let Some(profile) = keyed else {
+            return identity;
+        };
+        let owned = |v: Option<&str>| v.map(str::to_owned);
+        Identity {
+            wa_id: identity.wa_id.or(owned(profile.wa_id)),
+            user_id: identity.user_id.or(owned(profile.user_id)),
+            parent_user_id: identity.parent_user_id.or(owned(profile.parent_user_id)),
+            username: identity.username.or(owned(profile.username)),
+            profile_name: identity.profile_name.or(owned(profile.name)),
+        }
+    }
+
     /// Who `item` is about: the sender of a customer's message (`from`, `from_user_id`),
     /// the recipient of the business's own (`to`, `to_user_id`), completed from the
     /// matching `contacts[]` entry (or the only one), else from `fallback` (a history

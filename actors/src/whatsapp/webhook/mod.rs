@@ -34,6 +34,8 @@ pub struct WebhookBatch {
     pub edits: Vec<MessageEdit>,
     /// BSUIDs Meta changed (`user_id_update`, or a `user_changed_user_id` system message).
     pub user_id_changes: Vec<UserIdChange>,
+    /// Customers who stopped or resumed marketing messages (`user_preferences`).
+    pub preferences: Vec<PreferenceChange>,
     /// One line per change or item accepted but not acted on (other change kinds,
     /// malformed items), for the log. Never holds message text or numbers.
     pub skipped: Vec<String>,
@@ -130,6 +132,17 @@ pub struct UserIdChange {
     pub previous: String,
     pub current: String,
     pub wa_id: Option<String>,
+}
+
+/// A customer stopped, resumed or signed up for a business's marketing messages
+/// (`user_preferences`, category `marketing_messages`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreferenceChange {
+    pub phone_number_id: String,
+    pub identity: Identity,
+    /// False for `stop`; true for `resume` and `signup`.
+    pub wants_marketing: bool,
+    pub at: DateTime<Utc>,
 }
 
 /// A message a customer sent to a business number.

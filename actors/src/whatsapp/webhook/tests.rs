@@ -41,12 +41,16 @@ fn batch_of(body: &Value) -> WebhookBatch {
     parse(&serde_json::to_vec(body).expect("serialise")).expect("JSON is accepted")
 }
 
-fn example(file: &str, name: &str) -> WebhookBatch {
+fn example_body(file: &str, name: &str) -> Value {
     let (_, body) = examples(file)
         .into_iter()
         .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("{file} has no example {name}"));
-    batch_of(&body)
+    body
+}
+
+fn example(file: &str, name: &str) -> WebhookBatch {
+    batch_of(&example_body(file, name))
 }
 
 fn message(file: &str, name: &str) -> InboundMessage {
@@ -834,4 +838,28 @@ fn skipped_lines_never_hold_texts_numbers_or_names() {
             assert!(!line.contains(secret), "{line}");
         }
     }
+}
+
+#[test]
+fn marketing_preferences_stop_and_resume_a_customer() {
+    for (name, wants) in [("resume", true), ("signup", true)] {
+        let batch = example("user_marketing_preferences.json", name);
+        assert!(batch.unused.is_empty(), "{:?}", batch.unused);
+        assert_eq!(batch.preferences.len(), 1);
+        let change = &batch.preferences[0];
+        assert_eq!(change.wants_marketing, wants);
+        assert_eq!(change.identity.wa_id.as_deref(), Some("16505551234"));
+        // The lone contacts[] entry names someone else: nothing of theirs is mixed in.
+        assert_eq!(change.identity.user_id, None);
+        assert_eq!(change.at.timestamp(), 1_731_705_721);
+    }
+    let mut stop = example_body("user_marketing_preferences.json", "resume");
+    stop["entry"][0]["changes"][0]["value"]["user_preferences"][0]["value"] = json!("stop");
+    let batch = batch_of(&stop);
+    assert!(!batch.preferences[0].wants_marketing);
+    let mut odd = stop.clone();
+    odd["entry"][0]["changes"][0]["value"]["user_preferences"][0]["category"] = json!("surveys");
+    let batch = batch_of(&odd);
+    assert!(batch.preferences.is_empty());
+    assert_eq!(batch.unused.len(), 1, "kept, never dropped");
 }
