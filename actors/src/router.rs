@@ -257,7 +257,12 @@ impl Router {
             limit: 500,
             ..Default::default()
         };
-        let (Ok(page), Ok(bots)) = (self.store.chats(&filter), self.store.bots()) else {
+        // Most installs have no bot: then there is nothing to look at.
+        let bots = match self.store.bots() {
+            Ok(bots) if !bots.is_empty() => bots,
+            _ => return,
+        };
+        let Ok(page) = self.store.chats(&filter) else {
             return;
         };
         let now = Utc::now();

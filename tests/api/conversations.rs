@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use atende_web::sandbox::Failure;
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -670,10 +669,9 @@ async fn close_reopen_transfer_and_notes_follow_the_lifecycle() {
     );
     assert_eq!(queued["assignee_id"], Value::Null);
     let tagged = app
-        .send(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/chats/{id}"),
-            Some(&admin.access),
+            &admin.access,
             &json!({"tags": ["vip", "vip", "pedido"]}),
         )
         .await;
@@ -872,10 +870,9 @@ async fn contacts_are_named_noted_and_tagged() {
     let chat = app.customer_says(CUSTOMER, "wamid.CT", "oi").await;
     let path = format!("/api/v1/contacts/{CUSTOMER}");
     let changed = app
-        .send(
-            Method::PATCH,
+        .patch(
             &path,
-            Some(&admin.access),
+            &admin.access,
             &json!({"name": "Dona Maria", "notes": "prefere manhã", "tags": ["vip"]}),
         )
         .await;
@@ -911,21 +908,11 @@ async fn contacts_are_named_noted_and_tagged() {
     .await;
     assert_error(app.get(&path, &bia.access).await, 404, "not_found").await;
     let cleared = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"notes": null}),
-        )
+        .patch(&path, &admin.access, &json!({"notes": null}))
         .await;
     assert_eq!(cleared.json::<Value>().await.unwrap()["notes"], Value::Null);
     let bad = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"tags": [""]}),
-        )
+        .patch(&path, &admin.access, &json!({"tags": [""]}))
         .await;
     assert_error(bad, 400, "validation_failed").await;
 }

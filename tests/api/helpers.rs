@@ -119,6 +119,29 @@ impl TestApp {
         self.send(reqwest::Method::POST, path, token, body).await
     }
 
+    /// A PATCH of `body` with `token`.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::PATCH, path, Some(token), body)
+            .await
+    }
+
+    /// `user` does `action` (claim, transfer, close, reopen, handoff ...) to chat `id`.
+    pub async fn chat_action(&self, id: &str, action: &str, token: &str, body: &Value) -> Response {
+        let path = format!("/api/v1/chats/{id}/{action}");
+        self.post(&path, Some(token), body).await
+    }
+
+    /// Makes a queue named `name`; its id.
+    pub async fn queue(&self, admin: &Tokens, name: &str) -> String {
+        let body = json!({"name": name, "color": "#25d366"});
+        let response = self
+            .post("/api/v1/queues", Some(&admin.access), &body)
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "queue {name}");
+        let body: Value = response.json().await.expect("json");
+        body["id"].as_str().expect("id").to_string()
+    }
+
     /// A DELETE with `token`.
     pub async fn delete(&self, path: &str, token: &str) -> Response {
         self.send(reqwest::Method::DELETE, path, Some(token), &json!({}))

@@ -358,10 +358,9 @@ async fn numbers_are_managed_by_admins_and_checked() {
     }
     let path = "/api/v1/numbers/106540352242922";
     let patched = app
-        .send(
-            reqwest::Method::PATCH,
+        .patch(
             path,
-            Some(&admin.access),
+            &admin.access,
             &json!({"enabled": false, "rate_limit": null}),
         )
         .await;
@@ -817,12 +816,7 @@ async fn a_numbers_new_rate_limit_paces_its_next_sends() {
     reply(&app, &admin, &chat, "primeira").await;
     let path = format!("/api/v1/numbers/{NUMBER}");
     let slowed = app
-        .send(
-            reqwest::Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"rate_limit": 1}),
-        )
+        .patch(&path, &admin.access, &json!({"rate_limit": 1}))
         .await;
     assert_eq!(slowed.status(), 200);
     let id = chat["id"].as_str().unwrap();
@@ -953,10 +947,9 @@ async fn a_customer_who_says_stop_is_out_of_marketing_at_once_however_they_say_i
 
     // The team can set it too.
     let set = app
-        .send(
-            reqwest::Method::PATCH,
+        .patch(
             "/api/v1/contacts/5511955556666",
-            Some(&admin.access),
+            &admin.access,
             &json!({"marketing_opt_out": true}),
         )
         .await;

@@ -181,9 +181,10 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
     let me: Value = app.get_json("/api/v1/auth/me", &secret).await;
     assert_eq!(me["name"], "Integração");
     let send = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/messages"),
-            Some(&secret),
+        .chat_action(
+            chat_id,
+            "messages",
+            &secret,
             &json!({"type": "text", "text": "oi"}),
         )
         .await;
@@ -198,13 +199,7 @@ async fn a_token_is_shown_once_used_within_its_scopes_and_refused_once_revoked()
         "scope_missing",
     )
     .await;
-    let claim = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/claim"),
-            Some(&secret),
-            &json!({}),
-        )
-        .await;
+    let claim = app.chat_action(chat_id, "claim", &secret, &json!({})).await;
     assert_error(claim, 403, "scope_missing").await;
     let list: Value = app.get_json("/api/v1/tokens", &admin.access).await;
     assert!(
@@ -486,11 +481,7 @@ async fn webhooks_are_signed_and_each_event_arrives_once_in_chat_order_across_an
     let reply = app.send_text(&chat_id, "c-1", "Já vejo", &admin).await;
     assert_eq!(reply.status(), 202);
     let close = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/close"),
-            Some(&admin.access),
-            &json!({}),
-        )
+        .chat_action(&chat_id, "close", &admin.access, &json!({}))
         .await;
     assert_eq!(close.status(), 200);
     let path = format!("/api/v1/integrations/webhooks/{sub_id}/deliveries");
@@ -605,10 +596,9 @@ async fn a_subscription_failing_too_long_is_paused_told_and_resumed() {
 
     receiver.failing.store(false, Ordering::SeqCst);
     let resume = app
-        .send(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/integrations/webhooks/{id}"),
-            Some(&admin.access),
+            &admin.access,
             &json!({"active": true}),
         )
         .await;
@@ -710,43 +700,34 @@ async fn a_sigkill_loses_no_delivery() {
     drop(hub);
 }
 
+/// Gives token `id` these bot rules.
+async fn set_bot(app: &TestApp, admin: &Tokens, id: &str, bot: Value) -> reqwest::Response {
+    let path = format!("/api/v1/tokens/{id}");
+    app.patch(
+        &path,
+        &admin.access,
+        &json!({"name": "Typebot", "bot": bot}),
+    )
+    .await
+}
+
 /// Makes a token a bot of the sandbox number with these rules; returns its secret and id.
 async fn make_bot(app: &TestApp, admin: &Tokens, bot: Value) -> (String, String) {
     let (secret, view) =
         make_token(app, admin, &["chats:read", "chats:write", "messages:send"]).await;
     let id = view["id"].as_str().unwrap().to_string();
-    let response = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/tokens/{id}"),
-            Some(&admin.access),
-            &json!({"name": "Typebot", "bot": bot}),
-        )
-        .await;
+    let response = set_bot(app, admin, &id, bot).await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["bot"]["numbers"], json!([NUMBER]));
     (secret, id)
 }
 
-async fn make_queue(app: &TestApp, admin: &Tokens, name: &str) -> String {
-    let response = app
-        .post(
-            "/api/v1/queues",
-            Some(&admin.access),
-            &json!({"name": name, "color": "#25d366"}),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["id"].as_str().unwrap().to_string()
-}
-
 #[actix_web::test]
 async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let app = spawn_app_with(&["--hook-retry-ms", "40"]).await;
     let admin = app.admin().await;
-    let queue = make_queue(&app, &admin, "Vendas").await;
+    let queue = app.queue(&admin, "Vendas").await;
     let (bot, bot_id) = make_bot(
         &app,
         &admin,
@@ -767,10 +748,9 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     let agent = app.user(&admin, "vendas@test.local", "agent").await;
     let agent_id = agent.id();
     let set_queues = app
-        .send(
-            Method::PATCH,
+        .patch(
             &format!("/api/v1/users/{agent_id}"),
-            Some(&admin.access),
+            &admin.access,
             &json!({"queue_ids": [queue]}),
         )
         .await;
@@ -801,15 +781,9 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     assert_eq!(heard["data"]["chat"]["status"], "bot");
 
     // It answers with buttons, through the API.
-    let question = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/messages"),
-            Some(&bot),
-            &json!({"client_id": "q1", "type": "interactive", "interactive": {
+    let question = app.chat_action(&chat_id, "messages", &bot, &json!({"client_id": "q1", "type": "interactive", "interactive": {
                 "kind": "buttons", "body": "Olá! Como posso ajudar?",
-                "buttons": [{"id": "pedido", "title": "Meu pedido"}, {"id": "humano", "title": "Falar com vendas"}]}}),
-        )
-        .await;
+                "buttons": [{"id": "pedido", "title": "Meu pedido"}, {"id": "humano", "title": "Falar com vendas"}]}})).await;
     assert_eq!(question.status(), 202);
     let question: Value = question.json().await.unwrap();
     let question_id = question["id"].as_str().unwrap().to_string();
@@ -848,9 +822,10 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
 
     // It hands over; the chat waits in the queue, and the agent reads the transcript.
     let handoff = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/handoff"),
-            Some(&bot),
+        .chat_action(
+            &chat_id,
+            "handoff",
+            &bot,
             &json!({"queue_id": queue, "note": "Cliente quer falar com vendas"}),
         )
         .await;
@@ -878,11 +853,7 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
     assert_eq!(items[2]["text"], "Falar com vendas");
     assert_eq!(items[3]["text"], "Cliente quer falar com vendas");
     let again = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/handoff"),
-            Some(&bot),
-            &json!({"queue_id": queue}),
-        )
+        .chat_action(&chat_id, "handoff", &bot, &json!({"queue_id": queue}))
         .await;
     assert_error(again, 409, "chat_not_with_bot").await;
     // Only the people hear of it now: the bot's subscription got nothing after the hand-off.
@@ -904,7 +875,7 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
 async fn a_silent_bot_hands_over_by_itself() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let queue = make_queue(&app, &admin, "Suporte").await;
+    let queue = app.queue(&admin, "Suporte").await;
     make_bot(
         &app,
         &admin,
@@ -930,27 +901,13 @@ async fn bots_are_refused_what_they_may_not_do() {
     let admin = app.admin().await;
     let (reader, view) = make_token(&app, &admin, &["chats:read"]).await;
     let id = view["id"].as_str().unwrap();
-    let not_a_bot = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/tokens/{id}"),
-            Some(&admin.access),
-            &json!({"bot": {"numbers": [NUMBER]}}),
-        )
-        .await;
+    let not_a_bot = set_bot(&app, &admin, id, json!({"numbers": [NUMBER]})).await;
     let body = assert_error(not_a_bot, 400, "validation_failed").await;
     assert!(body["error"]["fields"]["bot"].is_string());
     make_bot(&app, &admin, json!({"numbers": [NUMBER]})).await;
     let (_, other) = make_token(&app, &admin, &["chats:write", "messages:send"]).await;
     let other = other["id"].as_str().unwrap();
-    let taken = app
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/tokens/{other}"),
-            Some(&admin.access),
-            &json!({"bot": {"numbers": [NUMBER]}}),
-        )
-        .await;
+    let taken = set_bot(&app, &admin, other, json!({"numbers": [NUMBER]})).await;
     assert_error(taken, 409, "number_has_bot").await;
     // A chat no bot holds is not handed off, and a read-only token may not try.
     let chat = app.customer_says("5511977770000", "wamid.r1", "oi").await;
@@ -993,11 +950,7 @@ async fn survey_on(app: &TestApp, admin: &Tokens, template: Value) {
 async fn claim_and_close(app: &TestApp, admin: &Tokens, id: &str) {
     assert_eq!(app.claim(id, admin).await.status(), 200);
     let close = app
-        .post(
-            &format!("/api/v1/chats/{id}/close"),
-            Some(&admin.access),
-            &json!({}),
-        )
+        .chat_action(id, "close", &admin.access, &json!({}))
         .await;
     assert_eq!(close.status(), 200);
 }
@@ -1025,11 +978,12 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
 
     let chat = app.customer_says("5511988880000", "wamid.c1", "oi").await;
     let chat_id = chat["id"].as_str().unwrap().to_string();
-    let queue = make_queue(&app, &admin, "Suporte").await;
+    let queue = app.queue(&admin, "Suporte").await;
     let transfer = app
-        .post(
-            &format!("/api/v1/chats/{chat_id}/transfer"),
-            Some(&admin.access),
+        .chat_action(
+            &chat_id,
+            "transfer",
+            &admin.access,
             &json!({"queue_id": queue}),
         )
         .await;

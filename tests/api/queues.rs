@@ -83,10 +83,9 @@ async fn admins_manage_queues_and_agents_read_them() {
         assert!(error["error"]["fields"][field].is_string(), "{field}");
     }
     let patched = app
-        .send(
-            Method::PATCH,
+        .patch(
             "/api/v1/queues/vendas",
-            Some(&admin.access),
+            &admin.access,
             &json!({"name": "Vendas online"}),
         )
         .await;
@@ -212,12 +211,8 @@ async fn auto_assignment_respects_queues_capacity_and_presence() {
         (waiting["status"].as_str(), waiting["assignee_id"].as_str()),
         (Some("pending"), None)
     );
-    app.post(
-        &format!("/api/v1/chats/{first}/close"),
-        Some(&ana.access),
-        &json!({}),
-    )
-    .await;
+    app.chat_action(&first, "close", &ana.access, &json!({}))
+        .await;
     ana_socket
         .events_until("chat.updated", to_ana(second.clone(), ana.id()))
         .await;
@@ -271,38 +266,20 @@ async fn the_thread_tells_who_took_transferred_closed_and_reopened_the_chat() {
     assert_eq!(app.claim(id, &admin).await.status(), 200);
     let to_ana = json!({"user_id": ana.id()});
     let transfer = app
-        .post(
-            &format!("/api/v1/chats/{id}/transfer"),
-            Some(&admin.access),
-            &to_ana,
-        )
+        .chat_action(id, "transfer", &admin.access, &to_ana)
         .await;
     assert_eq!(transfer.status(), 200);
     let to_queue = json!({"queue_id": "vendas"});
     let transfer = app
-        .post(
-            &format!("/api/v1/chats/{id}/transfer"),
-            Some(&ana.access),
-            &to_queue,
-        )
+        .chat_action(id, "transfer", &ana.access, &to_queue)
         .await;
     assert_eq!(transfer.status(), 200);
     assert_eq!(app.claim(id, &admin).await.status(), 200);
     let note = json!({"note": "Pedido 123 resolvido"});
-    let close = app
-        .post(
-            &format!("/api/v1/chats/{id}/close"),
-            Some(&admin.access),
-            &note,
-        )
-        .await;
+    let close = app.chat_action(id, "close", &admin.access, &note).await;
     assert_eq!(close.status(), 200);
     let reopen = app
-        .post(
-            &format!("/api/v1/chats/{id}/reopen"),
-            Some(&admin.access),
-            &json!({}),
-        )
+        .chat_action(id, "reopen", &admin.access, &json!({}))
         .await;
     assert_eq!(reopen.status(), 200);
 

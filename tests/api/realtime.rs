@@ -153,13 +153,7 @@ async fn an_agent_never_receives_events_of_another_agents_chat() {
     .await;
     app.post(&format!("{path}/read"), Some(&ana.access), &json!({}))
         .await;
-    app.send(
-        Method::PATCH,
-        &path,
-        Some(&ana.access),
-        &json!({"tags": ["x"]}),
-    )
-    .await;
+    app.patch(&path, &ana.access, &json!({"tags": ["x"]})).await;
     ana_socket
         .send(json!({"type": "typing", "chat_id": id}))
         .await;

@@ -227,12 +227,7 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
     assert_eq!(list["items"][0]["shortcut"], "horario");
     let path = format!("/api/v1/canned-responses/{id}");
     let changed = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"text": "Novo horário"}),
-        )
+        .patch(&path, &admin.access, &json!({"text": "Novo horário"}))
         .await;
     assert_eq!(
         changed.json::<Value>().await.unwrap()["text"],

@@ -1,6 +1,5 @@
 //! User administration and role checks.
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -147,12 +146,7 @@ async fn agents_and_supervisors_cannot_administer_users() {
         assert_error(response, 403, "admin_only").await;
         let path = format!("/api/v1/users/{}", admin.id());
         let patch = app
-            .send(
-                Method::PATCH,
-                &path,
-                Some(&who.access),
-                &json!({"role": "agent"}),
-            )
+            .patch(&path, &who.access, &json!({"role": "agent"}))
             .await;
         assert_error(patch, 403, "admin_only").await;
         let delete = app.delete(&path, &who.access).await;
@@ -185,14 +179,7 @@ async fn an_admin_changes_a_user_and_unknown_ids_are_404() {
     let admin = app.admin().await;
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let path = format!("/api/v1/users/{}", ana.id());
-    let response = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"name": "Ana S.", "role": "supervisor", "max_concurrent_chats": 8, "email": "ana.s@test.local"}),
-        )
-        .await;
+    let response = app.patch(&path, &admin.access, &json!({"name": "Ana S.", "role": "supervisor", "max_concurrent_chats": 8, "email": "ana.s@test.local"})).await;
     assert_eq!(response.status(), 200);
     let changed: Value = response.json().await.unwrap();
     assert_eq!(changed["name"], "Ana S.");
@@ -204,12 +191,7 @@ async fn an_admin_changes_a_user_and_unknown_ids_are_404() {
     for missing in ["/api/v1/users/999999", "/api/v1/users/abc"] {
         assert_error(app.get(missing, &admin.access).await, 404, "not_found").await;
         let patch = app
-            .send(
-                Method::PATCH,
-                missing,
-                Some(&admin.access),
-                &json!({"name": "x"}),
-            )
+            .patch(missing, &admin.access, &json!({"name": "x"}))
             .await;
         assert_error(patch, 404, "not_found").await;
     }
@@ -259,12 +241,7 @@ async fn a_password_reset_by_an_admin_ends_sessions_and_forces_a_change() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let path = format!("/api/v1/users/{}", ana.id());
     let response = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"password": "temporary-pass"}),
-        )
+        .patch(&path, &admin.access, &json!({"password": "temporary-pass"}))
         .await;
     assert_eq!(response.status(), 200);
     assert_error(
@@ -283,12 +260,7 @@ async fn the_last_active_admin_cannot_be_lost() {
     let admin = app.admin().await;
     let path = format!("/api/v1/users/{}", admin.id());
     let demote = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"role": "agent"}),
-        )
+        .patch(&path, &admin.access, &json!({"role": "agent"}))
         .await;
     assert_error(demote, 409, "last_admin").await;
     let deactivate = app.delete(&path, &admin.access).await;
@@ -296,12 +268,7 @@ async fn the_last_active_admin_cannot_be_lost() {
     // With a second admin it is allowed.
     app.user(&admin, "second@test.local", "admin").await;
     let demote = app
-        .send(
-            Method::PATCH,
-            &path,
-            Some(&admin.access),
-            &json!({"role": "agent"}),
-        )
+        .patch(&path, &admin.access, &json!({"role": "agent"}))
         .await;
     assert_eq!(demote.status(), 200);
 }

@@ -16,6 +16,8 @@ use crate::messages::{AnswerCsat, AppendInbound, ApplyEdit, CsatReply, Ingested}
 use crate::whatsapp::webhook::{InboundMessage, Origin};
 use crate::Result;
 
+/// Longer texts are not keywords (settings allow 30 characters, spaces around aside).
+const MAX_KEYWORD_BYTES: usize = 160;
 /// The confirmation of an opt-out keyword.
 const OPTED_OUT: &str = "Pronto! Você não vai mais receber nossas mensagens promocionais. Para voltar a recebê-las, envie VOLTAR.";
 /// The confirmation of an opt-in keyword.
@@ -377,7 +379,9 @@ impl ChatActor {
         text: Option<&str>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Option<(Message, atende_data::OutboxEntry)>> {
-        let Some(word) = text.map(atende_data::records::settings::keyword) else {
+        // A keyword is one short word: a longer text is a message, compared with nothing.
+        let short = text.filter(|t| t.len() <= MAX_KEYWORD_BYTES);
+        let Some(word) = short.map(atende_data::records::settings::keyword) else {
             return Ok(None);
         };
         let settings = self.store.settings()?;
