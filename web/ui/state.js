@@ -1,18 +1,55 @@
+// @ts-check
 // The console's shared state and a tiny event bus. Views read from here and listen on the
-// bus; app.js feeds it from HTTP answers and socket events.
+// bus; session.js and realtime.js feed it from HTTP answers and socket events.
 
+/**
+ * The signed-in user, as the API returns it (more fields may come along).
+ * @typedef {{id: string, name: string, email: string, role: "admin" | "supervisor" | "agent",
+ *   queue_ids: string[], presence?: string, must_change_password?: boolean}} User
+ */
+/**
+ * A chat as the API returns it; only the fields the shared state reads are named.
+ * @typedef {{id: string, status: string, updated_at: string, unread_count?: number,
+ *   assignee_id?: string | null, queue_id?: string | null, window_expires_at?: string | null,
+ *   contact?: {id: string, name?: string | null} | null, last_message?: object | null,
+ *   change?: string}} Chat
+ */
+/** @typedef {{id: string, name: string, color?: string | null, greeting?: string | null}} Queue */
+/** @typedef {{id: string, name: string, display_number?: string}} BusinessNumber */
+/** @typedef {{id: string, shortcut: string, text: string}} CannedResponse */
+
+/**
+ * @type {{
+ *   user: User | null,
+ *   chats: Map<string, Chat>,
+ *   users: Map<string, User>,
+ *   queues: Queue[],
+ *   numbers: BusinessNumber[],
+ *   presence: Map<string, string>,
+ *   myPresence: string,
+ *   typing: Map<string, Map<string, {name: string, until: number}>>,
+ *   viewing: Map<string, Map<string, string>>,
+ *   live: object | null,
+ *   canned: CannedResponse[] | null,
+ *   cannedAvailable: boolean,
+ *   cannedAt?: number,
+ *   templates: object[] | null,
+ *   connected: boolean,
+ *   openChatId: string | null,
+ * }}
+ */
 export const state = {
   user: null,
-  chats: new Map(), // id -> chat
-  users: new Map(), // id -> user (staff only can list)
-  queues: [], // [{id, name, color, greeting}]
-  numbers: [], // [{id, name, display_number}]: the business numbers
-  presence: new Map(), // user id -> online|away|offline
+  chats: new Map(), // staff only can list users
+  users: new Map(),
+  queues: [],
+  numbers: [], // the business numbers
+  presence: new Map(), // online|away|offline
   myPresence: "online",
-  typing: new Map(), // chat id -> Map(user id -> {name, until})
-  viewing: new Map(), // chat id -> Map(user id -> name)
+  typing: new Map(),
+  viewing: new Map(),
   live: null, // queue.stats / queues/live
-  canned: null, // [{id, shortcut, text}] when the endpoint exists
+  canned: null, // when the endpoint exists
   cannedAvailable: false,
   templates: null,
   connected: false,
@@ -21,13 +58,23 @@ export const state = {
 
 const bus = new EventTarget();
 
+/**
+ * @param {string} name
+ * @param {unknown} detail
+ */
 export function emit(name, detail) {
   bus.dispatchEvent(new CustomEvent(name, { detail }));
 }
 
-/** Listens; returns the function that stops listening. */
+/**
+ * Listens; returns the function that stops listening.
+ * @param {string} name
+ * @param {(detail: any) => void} fn
+ * @returns {() => void}
+ */
 export function on(name, fn) {
-  const handler = (e) => fn(e.detail);
+  /** @param {Event} e */
+  const handler = (e) => fn(/** @type {CustomEvent} */ (e).detail);
   bus.addEventListener(name, handler);
   return () => bus.removeEventListener(name, handler);
 }
@@ -40,7 +87,12 @@ export function isAdmin() {
   return !!state.user && state.user.role === "admin";
 }
 
-/** Keeps the newer of two versions of a chat; emits "chat". */
+/**
+ * Keeps the newer of two versions of a chat; emits "chat".
+ * @param {Chat | null | undefined} chat
+ * @param {string} [change]
+ * @returns {Chat | null}
+ */
 export function upsertChat(chat, change) {
   if (!chat || !chat.id) return null;
   const copy = { ...chat };
@@ -52,6 +104,7 @@ export function upsertChat(chat, change) {
   return copy;
 }
 
+/** @param {Chat[]} list */
 export function upsertChats(list) {
   for (const chat of list) {
     const old = state.chats.get(chat.id);
@@ -60,16 +113,24 @@ export function upsertChats(list) {
   emit("chats", null);
 }
 
+/**
+ * @param {string | null | undefined} id
+ * @returns {Queue | null}
+ */
 export function queueById(id) {
   return state.queues.find((q) => q.id === id) || null;
 }
 
-/** The business number's name (its id when not listed), for chats of several numbers. */
+/**
+ * The business number's name (its id when not listed), for chats of several numbers.
+ * @param {string | null | undefined} id
+ */
 export function numberName(id) {
   const number = state.numbers.find((n) => n.id === id);
   return number ? number.name : id || "";
 }
 
+/** @param {string | null | undefined} id */
 export function userName(id) {
   if (!id) return "";
   if (state.user && state.user.id === id) return state.user.name;
@@ -81,11 +142,13 @@ export function userName(id) {
 export function unreadChats() {
   let n = 0;
   for (const chat of state.chats.values()) {
-    if (chat.unread_count > 0 && (chat.status === "pending" || (chat.status === "open" && chat.assignee_id === state.user.id))) n++;
+    const mine = chat.status === "open" && !!state.user && chat.assignee_id === state.user.id;
+    if ((chat.unread_count || 0) > 0 && (chat.status === "pending" || mine)) n++;
   }
   return n;
 }
 
+/** @param {Chat} chat */
 export function windowOpen(chat) {
   return !!chat.window_expires_at && new Date(chat.window_expires_at).getTime() > Date.now();
 }
