@@ -1,5 +1,6 @@
 //! `GET /metrics`: the hub's counters and gauges in Prometheus text format, for a
-//! configured bearer token or from allowed addresses only.
+//! configured bearer token or from allowed addresses only. Formatted by hand rather than
+//! with prometheus-client: README, "Benchmarks", says why.
 
 use std::fmt::Write as _;
 
