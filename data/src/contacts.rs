@@ -229,7 +229,11 @@ impl Store {
     }
 
     /// Makes the contact's names and keys find each of its chats.
-    fn contact_terms_for_chats(&self, contact: &Contact, write: &mut Write) -> Result<()> {
+    pub(crate) fn contact_terms_for_chats(
+        &self,
+        contact: &Contact,
+        write: &mut Write,
+    ) -> Result<()> {
         for (key, _) in self.chats_of(contact.id)? {
             write.contact_terms(contact, ChatId(read_u64(&key[8..]).unwrap_or(0)));
         }
@@ -341,7 +345,7 @@ fn take_user_id(contact: &mut Contact, user_id: &str) {
 }
 
 /// Whether what a contact is searched by changed.
-fn names_changed(before: &Contact, after: &Contact) -> bool {
+pub(crate) fn names_changed(before: &Contact, after: &Contact) -> bool {
     before.name != after.name
         || before.profile_name != after.profile_name
         || before.username != after.username

@@ -16,6 +16,7 @@
 
 mod backup;
 mod chats;
+mod contact_book;
 mod contacts;
 mod erase;
 mod error;
@@ -41,6 +42,7 @@ mod users;
 mod write;
 
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
+pub use contact_book::{ContactFilter, ContactPage, ContactRow, RowOutcome};
 pub use contacts::Resolved;
 pub use erase::ContactExport;
 pub use error::{Error, Result};
@@ -62,7 +64,7 @@ pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::queue::Queue;
 pub use records::report::DayStats;
 pub use records::session::RotateOutcome;
-pub use records::settings::{BusinessHours, CsatSettings, DayHours, Settings};
+pub use records::settings::{BusinessHours, CsatSettings, DayHours, FieldDef, FieldKind, Settings};
 pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, User};
 pub use store::{random_bytes, RawDb, Store};

@@ -9,6 +9,7 @@ mod browser;
 mod chats;
 mod clock;
 mod console;
+mod contact_book;
 mod crash;
 mod faults;
 mod fixtures;

@@ -220,8 +220,8 @@ impl FromRequest for Auth {
 /// as its signature says.
 pub struct Admin(pub User);
 
-/// Proof that the caller is a signed-in supervisor or admin (403 for an agent).
-pub struct Staff;
+/// A signed-in supervisor or admin (403 for an agent).
+pub struct Staff(pub User);
 
 impl FromRequest for Admin {
     type Error = Error;
@@ -249,7 +249,7 @@ impl FromRequest for Staff {
                 .into_inner()
                 .and_then(|auth| {
                     auth.require_staff()?;
-                    Ok(Staff)
+                    Ok(Staff(auth.0))
                 }),
         )
     }

@@ -7,6 +7,8 @@
 //! and a BSUID seen apart joins the two contacts into one, and a changed BSUID re-keys the
 //! contact: the old key keeps finding it, so nothing sent under it is lost.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -49,14 +51,22 @@ pub struct Contact {
     /// Set while the customer wants no marketing messages (no campaign may reach them).
     #[serde(default)]
     pub marketing_opt_out: Option<OptOut>,
+    /// When and how the customer agreed to marketing messages (an import's opt-in column,
+    /// the team, or their VOLTAR), if they did.
+    #[serde(default)]
+    pub marketing_opt_in: Option<OptOut>,
+    /// The admin-defined fields (settings' `contact_fields`), by key, each in its one
+    /// stored form (settings.rs, [`crate::FieldDef::normal`]).
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
-/// A customer's "stop" to marketing messages.
+/// A customer's "stop" (or "yes") to marketing messages: when, and how it was said.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptOut {
     pub at: DateTime<Utc>,
-    /// `whatsapp` (Meta's `user_preferences`), `keyword` (they wrote SAIR ...) or `team`
-    /// (an agent or admin set it).
+    /// `whatsapp` (Meta's `user_preferences`), `keyword` (they wrote SAIR ...), `team`
+    /// (an agent or admin set it) or `import` (a CSV's opt-in column).
     pub source: String,
 }
 
@@ -80,6 +90,8 @@ impl Contact {
             merged_into: None,
             former_user_ids: Vec::new(),
             marketing_opt_out: None,
+            marketing_opt_in: None,
+            fields: BTreeMap::new(),
         }
     }
 

@@ -48,6 +48,76 @@ pub struct Settings {
     pub opt_out_keywords: Vec<String>,
     #[serde(default = "default_opt_in")]
     pub opt_in_keywords: Vec<String>,
+    /// The contact book's own fields, in the order they are shown.
+    #[serde(default)]
+    pub contact_fields: Vec<FieldDef>,
+}
+
+/// A field the admin added to every contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldDef {
+    /// Lower case letters, digits and `_`: a CSV column, a campaign variable
+    /// (`{{field.key}}`), a filter.
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    /// The choices of a `choice` field.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// What a field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Number,
+    Date,
+    Choice,
+}
+
+/// Longest value of a text field.
+pub const MAX_FIELD_TEXT: usize = 500;
+
+impl FieldDef {
+    /// The one stored form of `raw` for this field, or why it does not fit: text trimmed,
+    /// a number in plain decimal (`1.234,5` and `1234.5` alike), a date as YYYY-MM-DD
+    /// (also from DD/MM/YYYY), a choice as the option it names (any case).
+    pub fn normal(&self, raw: &str) -> Result<String, &'static str> {
+        let raw = raw.trim();
+        match self.kind {
+            FieldKind::Text if raw.chars().count() > MAX_FIELD_TEXT => {
+                Err("must be at most 500 characters")
+            }
+            FieldKind::Text => Ok(raw.to_string()),
+            FieldKind::Number => number(raw).ok_or("must be a number"),
+            FieldKind::Date => {
+                let parsed = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%d/%m/%Y"));
+                parsed
+                    .map(|d| d.format("%Y-%m-%d").to_string())
+                    .map_err(|_| "must be a date (YYYY-MM-DD or DD/MM/YYYY)")
+            }
+            FieldKind::Choice => self
+                .options
+                .iter()
+                .find(|o| o.to_lowercase() == raw.to_lowercase())
+                .cloned()
+                .ok_or("must be one of the field's options"),
+        }
+    }
+}
+
+/// A number written the Brazilian way (`1.234,5`) or the plain way (`1234.5`), in plain
+/// decimal.
+fn number(raw: &str) -> Option<String> {
+    let plain = if raw.contains(',') {
+        raw.replace('.', "").replace(',', ".")
+    } else {
+        raw.to_string()
+    };
+    let value: f64 = plain.parse().ok()?;
+    value.is_finite().then(|| value.to_string())
 }
 
 fn default_opt_out() -> Vec<String> {
@@ -122,6 +192,7 @@ impl Default for Settings {
             csat: CsatSettings::default(),
             opt_out_keywords: default_opt_out(),
             opt_in_keywords: default_opt_in(),
+            contact_fields: Vec::new(),
         }
     }
 }

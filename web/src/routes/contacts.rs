@@ -1,7 +1,7 @@
 //! Contacts: the customers, their names, tags and notes, and their chat history.
 
 use actix_web::{get, patch, web, HttpResponse};
-use atende_data::{ChatFilter, Contact};
+use atende_data::{ChatFilter, Contact, ContactFilter, FieldDef};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -16,69 +16,114 @@ use crate::views::{page_cursor, page_limit, ErrorBody, Page, MAX_PAGE};
 use crate::views::{ChatView, ContactView};
 
 /// Longest contact note.
-const MAX_NOTES: usize = 4096;
+pub(crate) const MAX_NOTES: usize = 4096;
 /// Chats of a contact shown at most.
 const MAX_HISTORY: usize = 200;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_contacts)
+        .configure(super::contact_book::configure)
         .service(get_contact)
         .service(update_contact)
         .service(contact_chats);
 }
 
-/// Search and paging of contacts.
+/// Search, filters and paging of the contact book.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ContactQuery {
-    /// Name or number.
+pub struct BookQuery {
+    /// Words of the name or username, digits of the phone, or the BSUID.
     pub q: Option<String>,
+    /// Contacts with any of these labels (comma-separated).
+    pub label: Option<String>,
+    /// Contacts whose field holds a value, as `key:value` (a choice in any case).
+    pub field: Option<String>,
+    /// Opted out of marketing messages (true) or not (false).
+    pub opted_out: Option<bool>,
+    /// Known by a phone (true) or only by a BSUID (false).
+    pub has_phone: Option<bool>,
+    /// On this business number.
+    pub phone_number_id: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
 
-/// Lists contacts; agents see the contacts of chats they may see.
-#[utoipa::path(tag = "contacts", params(ContactQuery), security(("bearer" = [])), responses(
+impl BookQuery {
+    /// The filter these parameters ask for, checked against the defined fields.
+    pub fn filter(&self, defs: &[FieldDef]) -> Result<ContactFilter> {
+        let mut fields = Vec::new();
+        if let Some(given) = &self.field {
+            let (key, value) = given
+                .split_once(':')
+                .ok_or_else(|| Error::field("field", "must be key:value"))?;
+            let def = defs
+                .iter()
+                .find(|d| d.key == key.trim())
+                .ok_or_else(|| Error::field("field", "names no contact field"))?;
+            let value = def.normal(value).map_err(|p| Error::field("field", p))?;
+            fields.push((def.key.clone(), value));
+        }
+        let labels = self
+            .label
+            .iter()
+            .flat_map(|l| l.split(','))
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+        Ok(ContactFilter {
+            q: self.q.clone().filter(|q| !q.trim().is_empty()),
+            labels,
+            fields,
+            opted_out: self.opted_out,
+            has_phone: self.has_phone,
+            number: self.phone_number_id.clone(),
+        })
+    }
+}
+
+/// The contact book: staff page through every contact the filters find; agents see the
+/// contacts of chats they may see.
+#[utoipa::path(tag = "contacts", params(BookQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ContactView>),
+    (status = 400, body = ErrorBody),
 ))]
 #[get("/contacts")]
 async fn list_contacts(
     state: web::Data<AppState>,
     auth: Auth,
-    query: web::Query<ContactQuery>,
+    query: web::Query<BookQuery>,
 ) -> Result<HttpResponse> {
     let limit = page_limit(query.limit)?;
     let store = &state.store;
-    let search = query.q.clone().filter(|q| !q.trim().is_empty());
-    if search.is_none() && auth.0.role.is_staff() {
+    let filter = query.filter(&store.settings()?.contact_fields)?;
+    if auth.0.role.is_staff() {
         let cursor = page_cursor(query.cursor.as_deref())?;
-        let mut contacts = store.contacts(cursor, limit + 1)?;
-        let more = contacts.len() > limit;
-        contacts.truncate(limit);
-        let next_cursor = more
-            .then(|| contacts.last().map(|c| c.id.to_string()))
-            .flatten();
+        let page = store.contact_page(&filter, cursor, limit)?;
         return Ok(HttpResponse::Ok().json(Page {
-            items: contacts
+            items: page
+                .contacts
                 .iter()
                 .map(|c| ContactView::new(c, store))
                 .collect(),
-            next_cursor,
+            next_cursor: page.next.map(|id| id.to_string()),
         }));
     }
-    let filter = ChatFilter {
-        search,
+    let chats = ChatFilter {
+        search: filter.q.clone(),
         visible_to: visibility(&auth),
         limit: MAX_PAGE as usize,
         ..Default::default()
     };
-    let page = store.chats(&filter)?;
+    let found = ContactFilter { q: None, ..filter };
+    let page = store.chats(&chats)?;
     let mut items: Vec<ContactView> = Vec::new();
     for chat in &page.chats {
         let Some(contact) = store.contact(chat.contact_id)? else {
             continue;
         };
-        if items.len() < limit && !items.iter().any(|c| c.id == contact.id.to_string()) {
+        let listed = items.iter().any(|c| c.id == contact.id.to_string());
+        if items.len() < limit && !listed && found.matches(&contact) {
             items.push(ContactView::new(&contact, store));
         }
     }
@@ -154,6 +199,13 @@ pub struct ContactChange {
     /// True: no marketing messages for this customer (set by the team); false: they may
     /// receive them again.
     pub marketing_opt_out: Option<bool>,
+    /// True: the customer agreed to marketing messages (the team records it); false: that
+    /// record is dropped.
+    pub marketing_opt_in: Option<bool>,
+    /// Values of the defined contact fields by key (`GET /contact-fields`); `null` or ""
+    /// clears one. Numbers may be sent as numbers.
+    #[schema(value_type = Option<Object>)]
+    pub fields: Option<std::collections::BTreeMap<String, serde_json::Value>>,
 }
 
 /// Changes a contact's name, notes, tags or marketing opt-out.
@@ -193,8 +245,51 @@ async fn update_contact(
             "must be up to 20 tags of 1 to 32 characters",
         );
     }
+    let mut values: Vec<(String, Option<String>)> = Vec::new();
+    if let Some(given) = &change.fields {
+        let defs = state.store.settings()?.contact_fields.clone();
+        for (key, value) in given {
+            let name = format!("fields.{key}");
+            let Some(def) = defs.iter().find(|d| d.key == *key) else {
+                fields.check(false, &name, "is not a contact field");
+                continue;
+            };
+            let raw = match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) if s.trim().is_empty() => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => {
+                    fields.check(false, &name, "must be text, a number or null");
+                    continue;
+                }
+            };
+            match raw.map(|r| def.normal(&r)).transpose() {
+                Ok(stored) => values.push((key.clone(), stored)),
+                Err(problem) => {
+                    fields.check(false, &name, problem);
+                }
+            }
+        }
+    }
     fields.finish()?;
     let contact = state.store.update_contact(contact.id, |c| {
+        for (key, value) in values {
+            match value {
+                Some(v) => c.fields.insert(key, v),
+                None => c.fields.remove(&key),
+            };
+        }
+        match change.marketing_opt_in {
+            Some(true) if c.marketing_opt_in.is_none() => {
+                c.marketing_opt_in = Some(atende_data::OptOut {
+                    at: chrono::Utc::now(),
+                    source: "team".into(),
+                })
+            }
+            Some(false) => c.marketing_opt_in = None,
+            _ => {}
+        }
         if let Some(name) = &change.name {
             c.name = name.as_ref().map(|n| n.trim().to_string());
         }

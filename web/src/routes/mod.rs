@@ -5,6 +5,7 @@ pub mod auth;
 pub mod backup;
 pub mod canned;
 pub mod chats;
+pub mod contact_book;
 pub mod contacts;
 pub mod docs;
 pub mod health;

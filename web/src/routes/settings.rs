@@ -292,6 +292,7 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
         csat,
         opt_out_keywords,
         opt_in_keywords,
+        contact_fields: current.contact_fields.clone(),
     })
 }
 

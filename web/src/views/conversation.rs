@@ -277,6 +277,12 @@ pub struct ContactView {
     /// Set while the customer wants no marketing messages: since when, and how they said
     /// so (`whatsapp`, `keyword` or `team`).
     pub marketing_opt_out: Option<OptOutView>,
+    /// Since when, and how, the customer agreed to marketing messages (`import`, `team`).
+    pub marketing_opt_in: Option<OptOutView>,
+    /// The admin-defined fields (`GET /contact-fields`) by key: numbers as numbers, dates
+    /// as YYYY-MM-DD, the rest as text.
+    #[schema(value_type = Object)]
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A customer's "stop" to marketing messages.
@@ -308,12 +314,42 @@ impl ContactView {
                 .max(),
             created_at: c.created_at,
             updated_at: c.updated_at,
-            marketing_opt_out: c.marketing_opt_out.as_ref().map(|o| OptOutView {
-                at: o.at,
-                source: o.source.clone(),
-            }),
+            marketing_opt_out: c.marketing_opt_out.as_ref().map(OptOutView::from),
+            marketing_opt_in: c.marketing_opt_in.as_ref().map(OptOutView::from),
+            fields: typed_fields(c, store),
         }
     }
+}
+
+impl From<&atende_data::OptOut> for OptOutView {
+    fn from(o: &atende_data::OptOut) -> Self {
+        OptOutView {
+            at: o.at,
+            source: o.source.clone(),
+        }
+    }
+}
+
+/// A contact's fields as JSON: a number field's value as a number.
+fn typed_fields(
+    c: &Contact,
+    store: &Store,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let defs = store.settings().ok();
+    c.fields
+        .iter()
+        .map(|(key, value)| {
+            let number = defs
+                .as_ref()
+                .and_then(|s| s.contact_fields.iter().find(|d| d.key == *key))
+                .is_some_and(|d| d.kind == atende_data::FieldKind::Number);
+            let typed = match value.parse::<f64>() {
+                Ok(n) if number => serde_json::json!(n),
+                _ => serde_json::Value::String(value.clone()),
+            };
+            (key.clone(), typed)
+        })
+        .collect()
 }
 
 /// The `data` of a WebSocket event, as JSON text: a chat (with what changed), a message
