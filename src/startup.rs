@@ -232,6 +232,7 @@ fn seed_numbers(
             display_number: display,
             business_account_id: hub.business_account_id.clone(),
             rate_limit: None,
+            messaging_limit: None,
             enabled: true,
             created_at: chrono::Utc::now(),
         };

@@ -9,6 +9,7 @@ use atende_data::Store;
 use serde_json::Value;
 
 use crate::agent_session::PresenceBoard;
+use crate::campaigns::Campaigns;
 use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetHooks, SetRouter};
 use crate::hooks::{HookRules, Hooks};
 use crate::media::MediaFetcher;
@@ -58,6 +59,7 @@ pub struct Hub {
     pub router: Addr<Router>,
     pub bus: Addr<EventBus>,
     pub hooks: Addr<Hooks>,
+    pub campaigns: Addr<Campaigns>,
     pub board: PresenceBoard,
     pub store: Store,
     pub config: HubConfig,
@@ -100,12 +102,21 @@ impl Hub {
             hooks: hooks.clone().recipient(),
             wanted,
         });
+        let campaigns = Campaigns::new(
+            store.clone(),
+            router.clone(),
+            bus.clone(),
+            metrics.clone(),
+            config.rate_limit,
+        )
+        .start();
         watch_clock(metrics.clone());
         Hub {
             metrics,
             router,
             bus,
             hooks,
+            campaigns,
             board,
             store,
             config,

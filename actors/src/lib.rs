@@ -9,6 +9,7 @@
 
 pub mod agent_session;
 pub mod assign;
+pub mod campaigns;
 pub mod chat;
 mod error;
 pub mod events;

@@ -290,3 +290,18 @@ pub struct ApplyDelivery {
     pub status: MessageStatus,
     pub error: Option<MessageError>,
 }
+
+/// One contact's turn in a campaign: the Router hands it to the contact's live chat, or
+/// to their newest campaign chat still waiting for a reply, or to a new finished chat
+/// that the reply reopens. Answered once the message, its outbox entry and the send's new
+/// state are written together and durable (a send already past `queued` is left alone).
+#[derive(Message, Clone)]
+#[rtype(result = "Result<()>")]
+pub struct SendCampaign {
+    pub campaign: std::sync::Arc<atende_data::Campaign>,
+    pub contact_id: atende_data::ContactId,
+    /// The template's `components` with this contact's values.
+    pub components: Value,
+    /// The body as the customer reads it.
+    pub text: String,
+}

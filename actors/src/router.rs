@@ -28,6 +28,8 @@ use crate::{Error, HubConfig, Result};
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Characters of a survey comment kept.
 const MAX_COMMENT: usize = 1000;
+/// A customer's reply this long after a campaign message still reopens its finished chat.
+const CAMPAIGN_REPLY_WINDOW: chrono::Duration = chrono::Duration::days(7);
 /// How often chats of silent bots are looked for.
 const BOT_SWEEP: Duration = Duration::from_secs(1);
 
@@ -151,7 +153,11 @@ impl Router {
             let window = i64::from(self.store.settings()?.reopen_window_minutes);
             let reopenable = chat
                 .closed_at
-                .is_some_and(|at| now - at < chrono::Duration::minutes(window));
+                .is_some_and(|at| now - at < chrono::Duration::minutes(window))
+                || chat
+                    .campaign
+                    .as_ref()
+                    .is_some_and(|mark| now - mark.sent_at < CAMPAIGN_REPLY_WINDOW);
             if reopenable {
                 return Ok((chat.id, contact));
             }
@@ -561,6 +567,54 @@ enum Found {
     /// By the callback data of a send whose wamid was never recorded.
     Named((ChatId, MessageId, OutboxId)),
     Unknown,
+}
+
+impl Router {
+    /// The chat a campaign's message to a contact goes to: their live chat, their newest
+    /// finished chat while it still waits on a campaign reply, else a new finished chat in
+    /// the campaign's queue, written with the message.
+    fn campaign_chat(
+        &mut self,
+        msg: &SendCampaign,
+        ctx: &mut Context<Self>,
+    ) -> Result<Addr<ChatActor>> {
+        let number = &msg.campaign.phone_number_id;
+        let contact = self.store.contact(msg.contact_id)?.ok_or(Error::NotFound)?;
+        if let Some(chat) = self.store.latest_chat(contact.id, number)? {
+            if chat.status != ChatStatus::Closed || chat.campaign.is_some() {
+                return self.chat_actor(chat.id, ctx);
+            }
+        }
+        let now = Utc::now();
+        let mut chat = Chat::new(ChatId(self.store.new_id()?), contact.id, number, now);
+        chat.status = ChatStatus::Closed;
+        chat.pending_since = None;
+        chat.closed_at = Some(now);
+        chat.queue_id = msg.campaign.queue_id.clone();
+        let queue = self.queue(number, ctx);
+        let actor = ChatActor::new(
+            chat.clone(),
+            self.store.clone(),
+            queue,
+            self.media.clone(),
+            self.bus.clone(),
+            ctx.address(),
+            self.metrics.clone(),
+        )
+        .unsaved();
+        let addr = actor.start();
+        self.chats.insert(chat.id, addr.clone());
+        Ok(addr)
+    }
+}
+
+impl Handler<SendCampaign> for Router {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: SendCampaign, ctx: &mut Context<Self>) -> Self::Result {
+        let addr = self.campaign_chat(&msg, ctx);
+        Box::pin(async move { addr?.send(msg).await? })
+    }
 }
 
 /// Commands for one chat go to its actor.

@@ -65,3 +65,7 @@ id_type!(
     /// A customer: one person on one business number, whatever keys Meta names them by.
     ContactId
 );
+id_type!(
+    /// A campaign: one template sent to an audience.
+    CampaignId
+);

@@ -64,6 +64,11 @@ pub(crate) fn search_key(term: &str, chat: crate::ChatId) -> Vec<u8> {
     join(&[term.as_bytes(), &[0], &chat.key()])
 }
 
+/// A `campaign_sends` key: campaign, contact (a campaign's sends in contact order).
+pub(crate) fn send_key(campaign: crate::CampaignId, contact: crate::ContactId) -> Vec<u8> {
+    join(&[&campaign.key(), &contact.key()])
+}
+
 /// The tree names, one per record kind and index (docs/ARCHITECTURE.md, "Storage").
 pub mod trees {
     pub const META: &str = "meta";
@@ -107,6 +112,10 @@ pub mod trees {
     pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
     /// The keys of the deliveries still pending, so start-up need not read them all.
     pub const WEBHOOK_PENDING: &str = "webhook_pending";
+    /// Campaigns by id.
+    pub const CAMPAIGNS: &str = "campaigns";
+    /// (campaign id, contact id) -> that contact's send of the campaign.
+    pub const CAMPAIGN_SENDS: &str = "campaign_sends";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -141,6 +150,8 @@ pub mod trees {
         WEBHOOK_SUBSCRIPTIONS,
         WEBHOOK_DELIVERIES,
         WEBHOOK_PENDING,
+        CAMPAIGNS,
+        CAMPAIGN_SENDS,
     ];
 }
 

@@ -15,6 +15,7 @@
 //! [`Store::commit_grouped`], which wait for that thread without blocking the caller's.
 
 mod backup;
+mod campaigns;
 mod chats;
 mod contact_book;
 mod contacts;
@@ -41,13 +42,18 @@ pub mod tokens;
 mod users;
 mod write;
 
+pub use campaigns::{left_out, AudienceSize};
 pub use chats::{AssigneeFilter, ChatFilter, ChatPage, Visibility};
 pub use contact_book::{ContactFilter, ContactPage, ContactRow, RowOutcome};
 pub use contacts::Resolved;
 pub use erase::ContactExport;
 pub use error::{Error, Result};
-pub use ids::{ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId};
+pub use ids::{CampaignId, ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId};
 pub use records::audit::AuditEntry;
+pub use records::campaign::{
+    Audience, Campaign, CampaignMark, CampaignSend, CampaignStatus, CampaignTemplate, SendCounts,
+    SendState,
+};
 pub use records::canned::CannedResponse;
 pub use records::chat::{
     Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError,

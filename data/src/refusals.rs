@@ -66,6 +66,16 @@ refusals! {
     TOO_MANY_TOKENS = "too_many_tokens", "this install has as many API tokens as it may; revoke one first";
     /// An install keeps a bounded number of webhook subscriptions.
     TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions", "this install has as many webhook subscriptions as it may; remove one first";
+    /// A campaign starts once.
+    CAMPAIGN_STARTED = "campaign_started", "the campaign has already been started";
+    /// Only a running or scheduled campaign is paused.
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running", "the campaign is not running";
+    /// Only a paused campaign is resumed.
+    CAMPAIGN_NOT_PAUSED = "campaign_not_paused", "the campaign is not paused";
+    /// A done or cancelled campaign stays so.
+    CAMPAIGN_FINISHED = "campaign_finished", "the campaign is already done or cancelled";
+    /// A campaign needs someone to send to.
+    AUDIENCE_EMPTY = "audience_empty", "nobody in this audience may receive the campaign";
 }
 
 refusals! {

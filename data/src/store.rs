@@ -77,6 +77,8 @@ pub(crate) struct Trees {
     pub(crate) subscriptions: sled::Tree,
     pub(crate) deliveries: sled::Tree,
     pub(crate) deliveries_pending: sled::Tree,
+    pub(crate) campaigns: sled::Tree,
+    pub(crate) campaign_sends: sled::Tree,
 }
 
 impl Trees {
@@ -98,6 +100,7 @@ impl Trees {
             self.pending_statuses.clone(),
             self.media.clone(),
             self.reports.clone(),
+            self.campaign_sends.clone(),
         ]
     }
 }
@@ -151,6 +154,8 @@ impl Store {
             subscriptions: tree(trees::WEBHOOK_SUBSCRIPTIONS)?,
             deliveries: tree(trees::WEBHOOK_DELIVERIES)?,
             deliveries_pending: tree(trees::WEBHOOK_PENDING)?,
+            campaigns: tree(trees::CAMPAIGNS)?,
+            campaign_sends: tree(trees::CAMPAIGN_SENDS)?,
             reports: {
                 let reports = tree(trees::REPORTS)?;
                 reports.set_merge_operator(crate::reports::merge_counts);

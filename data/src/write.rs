@@ -52,9 +52,10 @@ pub(crate) enum T {
     PendingStatuses,
     Media,
     Reports,
+    CampaignSends,
 }
 
-pub(crate) const WRITE_TREES: usize = 15;
+pub(crate) const WRITE_TREES: usize = 16;
 
 /// The key of the journal record (one at most: groups are applied one at a time).
 const JOURNAL_KEY: &[u8] = b"write";
@@ -227,6 +228,18 @@ impl Write {
     ) -> &mut Self {
         for key in reports::keys(at, agent) {
             self.counts.push((key, counts.clone()));
+        }
+        self
+    }
+
+    /// A contact's send of a campaign.
+    pub fn campaign_send(&mut self, send: &crate::records::campaign::CampaignSend) -> &mut Self {
+        if let Some(bytes) = self.encoded(send, encode) {
+            self.put(
+                T::CampaignSends,
+                crate::keys::send_key(send.campaign_id, send.contact_id),
+                bytes,
+            );
         }
         self
     }

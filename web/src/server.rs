@@ -50,6 +50,7 @@ pub fn app(
                 .configure(routes::messages::configure)
                 .configure(routes::media::configure)
                 .configure(routes::contacts::configure)
+                .configure(routes::campaigns::configure)
                 .configure(routes::templates::configure)
                 .configure(routes::settings::configure)
                 .configure(routes::queues::configure)

@@ -308,6 +308,9 @@ impl ChatActor {
         if first {
             write.contact_terms(&contact, self.chat.id);
         }
+        if customer_wrote {
+            self.campaign_replied(&mut after, now, &mut write)?;
+        }
         if let Some(media) = &media {
             write.media(media);
         }
@@ -368,6 +371,32 @@ impl ChatActor {
                 .do_send(crate::outbound_queue::Enqueue { entry });
         }
         message
+    }
+
+    /// The customer's message answers the campaign message the chat waits on: its send
+    /// counts as replied, and the chat waits on nothing more.
+    fn campaign_replied(
+        &self,
+        after: &mut atende_data::Chat,
+        now: chrono::DateTime<Utc>,
+        write: &mut Write,
+    ) -> Result<()> {
+        let Some(mark) = after.campaign.take() else {
+            return Ok(());
+        };
+        let send = self
+            .store
+            .campaign_send(mark.campaign_id, after.contact_id)?;
+        if let Some(mut send) = send {
+            let sent = send.state >= atende_data::SendState::Sending;
+            if sent && send.state.may_become(atende_data::SendState::Replied) {
+                send.state = atende_data::SendState::Replied;
+                send.sent_at = send.sent_at.or(Some(now));
+                send.updated_at = now;
+                write.campaign_send(&send);
+            }
+        }
+        Ok(())
     }
 
     /// A customer who writes an opt-out keyword (SAIR, PARAR, STOP ...) is out of

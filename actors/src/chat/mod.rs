@@ -39,6 +39,8 @@ pub struct ChatActor {
     router: Addr<Router>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     last_used: Instant,
+    /// The chat is in the store (a campaign's new chat is written with its first message).
+    stored: bool,
 }
 
 /// The change of a chat that a new message made (its newest message, unread count, window).
@@ -79,14 +81,22 @@ impl ChatActor {
             router,
             metrics,
             last_used: Instant::now(),
+            stored: true,
         }
+    }
+
+    /// An actor for a chat not yet written: its first write writes it.
+    pub fn unsaved(mut self) -> ChatActor {
+        self.stored = false;
+        self
     }
 
     /// Writes the chat's new state together with `write`, keeps it, and announces it as
     /// `change` (its fan-out waits for a flush that covers this write).
     fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
-        write.chat(Some(&self.chat), &after);
+        write.chat(self.stored.then_some(&self.chat), &after);
         self.store.commit(write)?;
+        self.stored = true;
         self.keep(after, change, false);
         Ok(())
     }

@@ -2,8 +2,8 @@
 
 use actix::prelude::*;
 use atende_data::{
-    ChatStatus, Direction, LastMessage, MediaRef, Message, MessageId, MessageStatus, OutboxEntry,
-    OutboxId, OutboxKind, Recipient, ReplyRef, Write,
+    CampaignMark, ChatStatus, Direction, LastMessage, MediaRef, Message, MessageId, MessageStatus,
+    OutboxEntry, OutboxId, OutboxKind, Recipient, ReplyRef, SendState, Write,
 };
 use chrono::Utc;
 use serde_json::{json, Value};
@@ -26,6 +26,22 @@ impl Handler<SendReply> for ChatActor {
                 outbound.do_send(Enqueue { entry });
             }
             Ok(sent)
+        })
+    }
+}
+
+impl Handler<SendCampaign> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: SendCampaign, _: &mut Context<Self>) -> Self::Result {
+        let result = self.send_campaign(&msg);
+        let outbound = self.outbound.clone();
+        let done = self.durably(result);
+        Box::pin(async move {
+            if let Some(entry) = done.await? {
+                outbound.do_send(Enqueue { entry });
+            }
+            Ok(())
         })
     }
 }
@@ -145,6 +161,97 @@ impl ChatActor {
             },
             Some(entry),
         ))
+    }
+
+    /// A campaign's template to this chat's customer, written with its outbox entry and
+    /// the send's new state, unless the send already left `queued` (a repeat after a
+    /// crash). The customer's next message is this campaign's reply.
+    fn send_campaign(&mut self, msg: &SendCampaign) -> Result<Option<OutboxEntry>> {
+        let campaign = &msg.campaign;
+        let Some(mut send) = self
+            .store
+            .campaign_send(campaign.id, self.chat.contact_id)?
+        else {
+            return Ok(None);
+        };
+        if send.state != SendState::Queued {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let t = &campaign.template;
+        let mut template = json!({"name": t.name, "language": {"code": t.language}});
+        if msg.components.as_array().is_some_and(|c| !c.is_empty()) {
+            template["components"] = msg.components.clone();
+        }
+        let (mut message, entry) =
+            self.automatic("template", &msg.text, template.clone(), "campaign", now)?;
+        message.details = Some(json!({
+            "automatic": "campaign",
+            "template": template,
+            "campaign": {"id": campaign.id.to_string(), "name": campaign.name},
+        }));
+        send.state = SendState::Sending;
+        send.chat_id = Some(self.chat.id);
+        send.message_id = Some(message.id);
+        send.updated_at = now;
+        let mut write = Write::default();
+        write.message(&message).outbox(&entry).campaign_send(&send);
+        let mut after = self.chat.clone();
+        after.last_message = Some(LastMessage {
+            preview: message.preview(),
+            direction: Direction::Out,
+            at: now,
+        });
+        after.updated_at = now;
+        if after.status == ChatStatus::Closed && campaign.queue_id.is_some() {
+            // The reply waits where the campaign says.
+            after.queue_id = campaign.queue_id.clone();
+        }
+        after.campaign = Some(CampaignMark {
+            campaign_id: campaign.id,
+            sent_at: now,
+        });
+        self.save(after, write, super::MESSAGE)?;
+        self.announce_message("message.created", &message, None, false);
+        Ok(Some(entry))
+    }
+
+    /// When `message` carries a campaign's send, what its new status means for the send.
+    fn follow_campaign(&self, message: &Message, write: &mut Write) -> Result<()> {
+        let campaign = message
+            .details
+            .as_ref()
+            .and_then(|d| d["campaign"]["id"].as_str())
+            .and_then(|id| id.parse().ok());
+        let Some(campaign) = campaign.map(atende_data::CampaignId) else {
+            return Ok(());
+        };
+        let Some(mut send) = self.store.campaign_send(campaign, self.chat.contact_id)? else {
+            return Ok(());
+        };
+        let next = match message.status {
+            MessageStatus::Sent => SendState::Sent,
+            MessageStatus::Delivered => SendState::Delivered,
+            MessageStatus::Read | MessageStatus::Played => SendState::Read,
+            MessageStatus::Failed => SendState::Failed,
+            _ => return Ok(()),
+        };
+        if send.message_id != Some(message.id) || !send.state.may_become(next) {
+            return Ok(());
+        }
+        let now = Utc::now();
+        if next != SendState::Failed {
+            send.sent_at = send.sent_at.or(Some(now));
+        } else {
+            send.reason = message
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.title));
+        }
+        send.state = next;
+        send.updated_at = now;
+        write.campaign_send(&send);
+        Ok(())
     }
 
     /// The message as stored and the Cloud API body that sends it.
@@ -515,6 +622,9 @@ impl ChatActor {
         let mut write = Write::default();
         let before = message.clone();
         change(&mut message, &mut write);
+        if message.status != before.status {
+            self.follow_campaign(&message, &mut write)?;
+        }
         write.message(&message);
         self.store.commit(write)?;
         if message != before {

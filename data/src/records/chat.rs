@@ -127,6 +127,9 @@ pub struct Chat {
     /// The customer's answer to it.
     #[serde(default)]
     pub csat: Option<CsatAnswer>,
+    /// A campaign message waits for the customer's reply here.
+    #[serde(default)]
+    pub campaign: Option<super::campaign::CampaignMark>,
 }
 
 /// A customer's satisfaction answer.
@@ -167,6 +170,7 @@ impl Chat {
             bot_id: None,
             csat_asked_at: None,
             csat: None,
+            campaign: None,
         }
     }
 

@@ -24,18 +24,22 @@ pub enum TokenScope {
     /// Change contacts.
     #[serde(rename = "contacts:write")]
     ContactsWrite,
+    /// Read, make, start, pause, resume and cancel campaigns.
+    #[serde(rename = "campaigns")]
+    Campaigns,
     /// Everything, as an admin (each use is audited).
     #[serde(rename = "admin")]
     Admin,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 6] = [
+    pub const ALL: [TokenScope; 7] = [
         TokenScope::ChatsRead,
         TokenScope::ChatsWrite,
         TokenScope::MessagesSend,
         TokenScope::ContactsRead,
         TokenScope::ContactsWrite,
+        TokenScope::Campaigns,
         TokenScope::Admin,
     ];
 
@@ -47,6 +51,7 @@ impl TokenScope {
             TokenScope::MessagesSend => "messages:send",
             TokenScope::ContactsRead => "contacts:read",
             TokenScope::ContactsWrite => "contacts:write",
+            TokenScope::Campaigns => "campaigns",
             TokenScope::Admin => "admin",
         }
     }

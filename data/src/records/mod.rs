@@ -1,6 +1,7 @@
 //! The records stored in the trees, one module per record kind.
 
 pub mod audit;
+pub mod campaign;
 pub mod canned;
 pub mod chat;
 pub mod contact;

@@ -17,6 +17,11 @@ pub struct BusinessNumber {
     pub business_account_id: Option<String>,
     /// Messages per second it may send (the hub's limit when unset).
     pub rate_limit: Option<u32>,
+    /// Meta's messaging limit: unique customers it may start conversations with in a
+    /// rolling 24 hours (250, 1000, 10000, 100000 ...; `None`: not capped by the hub).
+    /// Campaigns stop at it and go on as the 24 hours roll.
+    #[serde(default)]
+    pub messaging_limit: Option<u32>,
     /// Webhooks for it are taken; a disabled number's are kept as unprocessed.
     pub enabled: bool,
     pub created_at: DateTime<Utc>,

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod campaigns;
 pub mod canned;
 pub mod chats;
 pub mod contact_book;

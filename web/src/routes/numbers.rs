@@ -41,6 +41,9 @@ pub struct NumberView {
     pub business_account_id: Option<String>,
     /// Messages per second (the hub's WHATSAPP_RATE_LIMIT when null).
     pub rate_limit: Option<u32>,
+    /// Unique customers campaigns may reach in a rolling 24 hours: Meta's messaging limit
+    /// of the number (null: not capped by the hub).
+    pub messaging_limit: Option<u32>,
     /// Webhooks for a disabled number are kept as unprocessed.
     pub enabled: bool,
     pub created_at: chrono::DateTime<Utc>,
@@ -54,6 +57,7 @@ impl From<&BusinessNumber> for NumberView {
             display_number: n.display_number.clone(),
             business_account_id: n.business_account_id.clone(),
             rate_limit: n.rate_limit,
+            messaging_limit: n.messaging_limit,
             enabled: n.enabled,
             created_at: n.created_at,
         }
@@ -71,6 +75,7 @@ pub struct NewNumber {
     pub display_number: Option<String>,
     pub business_account_id: Option<String>,
     pub rate_limit: Option<u32>,
+    pub messaging_limit: Option<u32>,
     pub enabled: Option<bool>,
 }
 
@@ -88,6 +93,9 @@ pub struct NumberChange {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<u32>)]
     pub rate_limit: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub messaging_limit: Option<Option<u32>>,
     pub enabled: Option<bool>,
 }
 
@@ -125,6 +133,14 @@ fn check(
             "must be the account's digits",
         );
     }
+}
+
+fn check_limit(fields: &mut Fields, limit: Option<u32>) {
+    fields.check(
+        limit.is_none_or(|l| l >= 1),
+        "messaging_limit",
+        "must be at least 1 (null: not capped)",
+    );
 }
 
 /// Every business number (any signed-in user: the console names each chat's number).
@@ -179,6 +195,7 @@ async fn create_number(
         body.rate_limit,
         business_account_id.as_deref(),
     );
+    check_limit(&mut fields, body.messaging_limit);
     fields.finish()?;
     let number = BusinessNumber {
         id,
@@ -186,6 +203,7 @@ async fn create_number(
         display_number: body.display_number.as_deref().map(phone::digits),
         business_account_id,
         rate_limit: body.rate_limit,
+        messaging_limit: body.messaging_limit,
         enabled: body.enabled.unwrap_or(true),
         created_at: Utc::now(),
     };
@@ -227,6 +245,7 @@ async fn update_number(
         change.rate_limit.flatten(),
         account.as_deref().map(str::trim),
     );
+    check_limit(&mut fields, change.messaging_limit.flatten());
     fields.finish()?;
     if let Some(name) = change.name {
         number.name = name.trim().to_string();
@@ -239,6 +258,9 @@ async fn update_number(
     }
     if let Some(rate) = change.rate_limit {
         number.rate_limit = rate;
+    }
+    if let Some(limit) = change.messaging_limit {
+        number.messaging_limit = limit;
     }
     if let Some(enabled) = change.enabled {
         number.enabled = enabled;

@@ -28,6 +28,13 @@ pub(super) fn approved_templates() -> Value {
                 &["123456"],
             ),
             template(
+                "oferta_do_mes",
+                "MARKETING",
+                "810000000000005",
+                "Oi, {{1}}! Este mês {{2}} está com 20% de desconto. Quer saber mais? Responda esta mensagem. Para não receber ofertas, envie SAIR.",
+                &["Maria", "o plano família"],
+            ),
+            template(
                 "retomar_atendimento",
                 "UTILITY",
                 "810000000000003",

@@ -463,6 +463,7 @@ export default {
   "tokens.scope.chats:write": "transfer, close, reopen, tag and annotate chats",
   "tokens.scope.messages:send": "send messages and media",
   "tokens.scope.contacts:read": "read contacts",
+  "tokens.scope.campaigns": "run campaigns",
   "tokens.scope.contacts:write": "change contacts",
   "tokens.scope.admin": "everything an admin does (each use is audited)",
   "webhooks.title": "Webhooks",

@@ -463,6 +463,7 @@ export default {
   "tokens.scope.chats:write": "transferir, finalizar, reabrir, etiquetar e anotar conversas",
   "tokens.scope.messages:send": "enviar mensagens e mídia",
   "tokens.scope.contacts:read": "ler contatos",
+  "tokens.scope.campaigns": "gerenciar campanhas",
   "tokens.scope.contacts:write": "alterar contatos",
   "tokens.scope.admin": "tudo o que um administrador faz (cada uso é auditado)",
   "webhooks.title": "Webhooks",

@@ -7,7 +7,7 @@ import * as api from "../api.js";
 import { dateTime } from "../format.js";
 import { field, checkbox, dialog, formDialog, confirmDialog, toast, errorText, empty } from "./ui.js";
 
-const SCOPES = ["chats:read", "chats:write", "messages:send", "contacts:read", "contacts:write", "admin"];
+const SCOPES = ["chats:read", "chats:write", "messages:send", "contacts:read", "contacts:write", "campaigns", "admin"];
 const EVENTS = ["message.created", "message.updated", "chat.created", "chat.assigned", "chat.updated", "chat.closed", "contact.updated", "csat.answered"];
 
 /** A secret shown this once, with a copy button. */
