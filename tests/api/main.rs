@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod basics;
 mod browser;
+mod campaign_crash;
 mod campaigns;
 mod chats;
 mod clock;
