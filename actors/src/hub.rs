@@ -15,6 +15,7 @@ use crate::hooks::{HookRules, Hooks};
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
 use crate::router::{Router, RouterParts};
+use crate::scheduled::Scheduler;
 use crate::whatsapp::client::{CloudApiError, CloudClient};
 
 /// How long the template list is served from memory before it is asked for again.
@@ -60,6 +61,7 @@ pub struct Hub {
     pub bus: Addr<EventBus>,
     pub hooks: Addr<Hooks>,
     pub campaigns: Addr<Campaigns>,
+    pub scheduler: Addr<Scheduler>,
     pub board: PresenceBoard,
     pub store: Store,
     pub config: HubConfig,
@@ -110,6 +112,7 @@ impl Hub {
             config.rate_limit,
         )
         .start();
+        let scheduler = Scheduler::new(store.clone(), router.clone(), bus.clone()).start();
         watch_clock(metrics.clone());
         Hub {
             metrics,
@@ -117,6 +120,7 @@ impl Hub {
             bus,
             hooks,
             campaigns,
+            scheduler,
             board,
             store,
             config,

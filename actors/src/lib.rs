@@ -21,6 +21,7 @@ pub mod messages;
 pub mod metrics;
 pub mod outbound_queue;
 pub mod router;
+pub mod scheduled;
 pub mod whatsapp;
 
 pub use atende_data as data;

@@ -305,3 +305,32 @@ pub struct SendCampaign {
     /// The body as the customer reads it.
     pub text: String,
 }
+
+/// Put an open chat aside (`until: Some(Some(t))`: until `t`; `Some(None)`: until the
+/// customer writes), or take it back (`until: None`). Only its holder or staff.
+#[derive(Message)]
+#[rtype(result = "Result<Chat>")]
+pub struct SnoozeChat {
+    pub chat_id: ChatId,
+    pub by: Caller,
+    pub until: Option<Option<chrono::DateTime<chrono::Utc>>>,
+}
+
+/// A snooze set to end at `until` is due: the chat comes back.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct WakeChat {
+    pub chat_id: ChatId,
+    pub until: chrono::DateTime<chrono::Utc>,
+}
+
+/// A line in the chat's thread for the team (what happened), e.g. a scheduled message
+/// that could not go out.
+#[derive(Message)]
+#[rtype(result = "Result<()>")]
+pub struct RecordActivity {
+    pub chat_id: ChatId,
+    pub change: &'static str,
+    pub by: Option<UserId>,
+    pub detail: Value,
+}

@@ -648,6 +648,9 @@ forward!(
     RecordFailed => (),
     ApplyDelivery => (),
     ApplyEdit => (),
+    SnoozeChat => Chat,
+    WakeChat => (),
+    RecordActivity => (),
 );
 
 /// The rating (1-5) a customer's message gives: a survey row's id (`csat:4`), or the digit

@@ -31,6 +31,8 @@ pub struct ChatFilter {
     pub search: Option<String>,
     /// An agent's view: only their chats and pending chats of their queues.
     pub visible_to: Option<Visibility>,
+    /// Only chats put aside (true) or only those not (false).
+    pub snoozed: Option<bool>,
     /// Where the previous page ended.
     pub cursor: Option<Vec<u8>>,
     pub limit: usize,
@@ -77,6 +79,9 @@ impl ChatFilter {
                 .is_none_or(|q| chat.queue_id.as_ref() == Some(q))
             && self.tag.as_ref().is_none_or(|t| chat.tags.contains(t))
             && self.visible_to.as_ref().is_none_or(|v| v.allows(chat))
+            && self
+                .snoozed
+                .is_none_or(|s| s == chat.snoozed(chrono::Utc::now()))
     }
 }
 

@@ -69,3 +69,7 @@ id_type!(
     /// A campaign: one template sent to an audience.
     CampaignId
 );
+id_type!(
+    /// A message an agent scheduled for later.
+    ScheduledId
+);

@@ -116,6 +116,10 @@ pub mod trees {
     pub const CAMPAIGNS: &str = "campaigns";
     /// (campaign id, contact id) -> that contact's send of the campaign.
     pub const CAMPAIGN_SENDS: &str = "campaign_sends";
+    /// (chat id, id) -> a message scheduled for later.
+    pub const SCHEDULED: &str = "scheduled";
+    /// (time, kind, chat id, id) -> (): the pending scheduled messages and snooze ends.
+    pub const SCHEDULED_DUE: &str = "scheduled_due";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -152,6 +156,8 @@ pub mod trees {
         WEBHOOK_PENDING,
         CAMPAIGNS,
         CAMPAIGN_SENDS,
+        SCHEDULED,
+        SCHEDULED_DUE,
     ];
 }
 

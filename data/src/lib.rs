@@ -34,6 +34,7 @@ pub mod phone;
 pub mod records;
 pub mod refusals;
 pub mod reports;
+mod scheduled;
 pub mod search;
 mod sessions;
 mod store;
@@ -48,7 +49,9 @@ pub use contact_book::{ContactFilter, ContactPage, ContactRow, RowOutcome};
 pub use contacts::Resolved;
 pub use erase::ContactExport;
 pub use error::{Error, Result};
-pub use ids::{CampaignId, ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, UserId};
+pub use ids::{
+    CampaignId, ChatId, ContactId, FamilyId, MediaId, MessageId, OutboxId, ScheduledId, UserId,
+};
 pub use records::audit::AuditEntry;
 pub use records::campaign::{
     Audience, Campaign, CampaignMark, CampaignSend, CampaignStatus, CampaignTemplate, SendCounts,
@@ -57,7 +60,7 @@ pub use records::campaign::{
 pub use records::canned::CannedResponse;
 pub use records::chat::{
     Chat, ChatStatus, CsatAnswer, Direction, LastMessage, MediaRef, Message, MessageError,
-    MessageStatus, PendingStatus, ReactionRef, ReplyRef,
+    MessageStatus, PendingStatus, ReactionRef, ReplyRef, Snooze,
 };
 pub use records::contact::{Contact, Identity, KeyKind, OptOut, Recipient};
 pub use records::event::{Event, Scope, Viewer};
@@ -69,9 +72,11 @@ pub use records::number::BusinessNumber;
 pub use records::outbox::{OutboxEntry, OutboxKind};
 pub use records::queue::Queue;
 pub use records::report::DayStats;
+pub use records::scheduled::{ScheduledMessage, ScheduledState};
 pub use records::session::RotateOutcome;
 pub use records::settings::{BusinessHours, CsatSettings, DayHours, FieldDef, FieldKind, Settings};
 pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, User};
+pub use scheduled::Due;
 pub use store::{random_bytes, RawDb, Store};
 pub use write::Write;

@@ -46,6 +46,10 @@ refusals! {
     CHAT_CLOSED_TRANSFER = "chat_closed_transfer", "the chat is closed; reopen it first";
     /// Closing what is closed.
     CHAT_ALREADY_CLOSED = "chat_already_closed", "the chat is already closed";
+    /// Only an open chat is put aside.
+    CHAT_NOT_OPEN = "chat_not_open", "only an open chat can be snoozed";
+    /// A scheduled message that already went out, failed or was cancelled.
+    SCHEDULED_NOT_PENDING = "scheduled_not_pending", "this scheduled message is no longer waiting";
     /// Reopening what is not closed.
     CHAT_NOT_CLOSED = "chat_not_closed", "the chat is not closed";
     /// A contact with open or waiting chats is not erased.

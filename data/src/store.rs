@@ -79,6 +79,8 @@ pub(crate) struct Trees {
     pub(crate) deliveries_pending: sled::Tree,
     pub(crate) campaigns: sled::Tree,
     pub(crate) campaign_sends: sled::Tree,
+    pub(crate) scheduled: sled::Tree,
+    pub(crate) scheduled_due: sled::Tree,
 }
 
 impl Trees {
@@ -156,6 +158,8 @@ impl Store {
             deliveries_pending: tree(trees::WEBHOOK_PENDING)?,
             campaigns: tree(trees::CAMPAIGNS)?,
             campaign_sends: tree(trees::CAMPAIGN_SENDS)?,
+            scheduled: tree(trees::SCHEDULED)?,
+            scheduled_due: tree(trees::SCHEDULED_DUE)?,
             reports: {
                 let reports = tree(trees::REPORTS)?;
                 reports.set_merge_operator(crate::reports::merge_counts);

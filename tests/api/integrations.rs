@@ -332,16 +332,31 @@ async fn each_scope_admits_exactly_its_routes() {
             }
             "chats:write" => {
                 (method == "patch" && p == "/chats/{id}")
+                    || ((method == "post" || method == "delete") && p == "/chats/{id}/snooze")
                     || (method == "post"
                         && ["transfer", "close", "reopen", "notes", "read", "handoff"]
                             .iter()
                             .any(|a| p == format!("/chats/{{id}}/{a}")))
             }
-            "messages:send" => method == "post" && (p == "/chats/{id}/messages" || p == "/media"),
-            "contacts:read" => {
-                read && (p == "/contacts" || p == "/contacts/{key}" || p == "/contacts/{key}/chats")
+            "messages:send" => {
+                (method == "post"
+                    && (p == "/chats/{id}/messages"
+                        || p == "/media"
+                        || p == "/chats/{id}/scheduled"))
+                    || (method == "delete" && p == "/chats/{id}/scheduled/{scheduled_id}")
             }
-            "contacts:write" => method == "patch" && p == "/contacts/{key}",
+            "contacts:read" => {
+                read && (p == "/contacts"
+                    || p == "/contacts/{key}"
+                    || p == "/contacts/{key}/chats"
+                    || p == "/contacts/export"
+                    || p == "/contact-fields")
+            }
+            "contacts:write" => {
+                (method == "patch" && p == "/contacts/{key}")
+                    || (method == "post" && p == "/contacts/import")
+            }
+            "campaigns" => p.starts_with("/campaigns"),
             _ => unreachable!(),
         }
     };
@@ -352,6 +367,7 @@ async fn each_scope_admits_exactly_its_routes() {
         "messages:send",
         "contacts:read",
         "contacts:write",
+        "campaigns",
         "admin",
     ];
     let mut wrong = Vec::new();
@@ -361,6 +377,7 @@ async fn each_scope_admits_exactly_its_routes() {
             let concrete = path
                 .replace("{id}", "999999")
                 .replace("{key}", "999999")
+                .replace("{scheduled_id}", "999999")
                 .replace("{delivery}", "1-1")
                 .replace("{wa_id}", "5511900000000");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -18,6 +18,7 @@ mod fixtures;
 mod identity;
 mod inbound;
 mod integrations;
+mod later;
 mod media;
 mod process;
 mod queues;

@@ -48,6 +48,7 @@ pub fn app(
                 .configure(routes::users::configure)
                 .configure(routes::chats::configure)
                 .configure(routes::messages::configure)
+                .configure(routes::later::configure)
                 .configure(routes::media::configure)
                 .configure(routes::contacts::configure)
                 .configure(routes::campaigns::configure)

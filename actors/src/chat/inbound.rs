@@ -310,6 +310,8 @@ impl ChatActor {
         }
         if customer_wrote {
             self.campaign_replied(&mut after, now, &mut write)?;
+            // The customer wrote: a snoozed chat is back in its agent's list.
+            after.snooze = None;
         }
         if let Some(media) = &media {
             write.media(media);

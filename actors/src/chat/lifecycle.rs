@@ -71,6 +71,35 @@ impl Handler<UpdateChat> for ChatActor {
     }
 }
 
+impl Handler<SnoozeChat> for ChatActor {
+    type Result = ResponseFuture<Result<Chat>>;
+
+    fn handle(&mut self, msg: SnoozeChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.snooze(&msg.by, msg.until);
+        self.durably(result)
+    }
+}
+
+impl Handler<WakeChat> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: WakeChat, _: &mut Context<Self>) -> Self::Result {
+        let result = self.wake(msg);
+        self.durably(result)
+    }
+}
+
+impl Handler<RecordActivity> for ChatActor {
+    type Result = ResponseFuture<Result<()>>;
+
+    fn handle(&mut self, msg: RecordActivity, _: &mut Context<Self>) -> Self::Result {
+        let mut after = self.chat.clone();
+        after.updated_at = Utc::now();
+        let result = self.save_told(after, Write::default(), msg.change, msg.by, msg.detail);
+        self.durably(result)
+    }
+}
+
 impl Handler<MarkChatRead> for ChatActor {
     type Result = ResponseFuture<Result<Chat>>;
 
@@ -166,6 +195,8 @@ impl ChatActor {
         }
         let now = Utc::now();
         let mut after = self.chat.clone();
+        // Put aside by its holder: the next one sees it at once.
+        after.snooze = None;
         match &to {
             TransferTarget::User(user) => {
                 let target = self.store.user(*user)?.filter(|u| u.active);
@@ -205,6 +236,7 @@ impl ChatActor {
         after.status = ChatStatus::Closed;
         after.closed_at = Some(now);
         after.close_note = note;
+        after.snooze = None;
         after.unread_count = 0;
         after.pending_since = None;
         after.updated_at = now;
@@ -253,6 +285,53 @@ impl ChatActor {
         after.updated_at = Utc::now();
         self.save_told(after, Write::default(), "reopened", Some(by.id), json!({}))?;
         Ok(self.chat.clone())
+    }
+
+    /// Puts an open chat aside, or takes it back, as [`SnoozeChat`] says.
+    fn snooze(
+        &mut self,
+        by: &Caller,
+        until: Option<Option<chrono::DateTime<Utc>>>,
+    ) -> Result<Chat> {
+        self.check_holder(by)?;
+        let now = Utc::now();
+        let mut after = self.chat.clone();
+        after.updated_at = now;
+        let Some(until) = until else {
+            if after.snooze.take().is_none() {
+                return Ok(self.chat.clone());
+            }
+            self.save(after, Write::default(), "woke")?;
+            return Ok(self.chat.clone());
+        };
+        if self.chat.status != ChatStatus::Open {
+            return Err(Error::Conflict(atende_data::refusals::CHAT_NOT_OPEN));
+        }
+        if let Some(at) = until {
+            self.store.wake_at(self.chat.id, at, false)?;
+        }
+        after.snooze = Some(atende_data::Snooze {
+            until,
+            by: by.id,
+            at: now,
+        });
+        let detail = json!({"until": until});
+        self.save_told(after, Write::default(), "snoozed", Some(by.id), detail)?;
+        Ok(self.chat.clone())
+    }
+
+    /// A snooze's time came: the chat is back in its agent's list (unless it was woken or
+    /// snoozed again meanwhile).
+    fn wake(&mut self, msg: WakeChat) -> Result<()> {
+        let current = self.chat.snooze.as_ref().and_then(|s| s.until);
+        if current == Some(msg.until) {
+            let mut after = self.chat.clone();
+            after.snooze = None;
+            after.updated_at = Utc::now();
+            self.save_told(after, Write::default(), "woke", None, json!({}))?;
+        }
+        self.store.wake_at(self.chat.id, msg.until, true)?;
+        Ok(())
     }
 
     fn update(&mut self, msg: UpdateChat) -> Result<Chat> {

@@ -130,6 +130,20 @@ pub struct Chat {
     /// A campaign message waits for the customer's reply here.
     #[serde(default)]
     pub campaign: Option<super::campaign::CampaignMark>,
+    /// Put aside by its agent until a time or the customer's next message.
+    #[serde(default)]
+    pub snooze: Option<Snooze>,
+}
+
+/// A chat put aside: out of its agent's list until `until` (or, without one, until the
+/// customer writes); the customer's message always ends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snooze {
+    #[serde(default, with = "super::time::compact_opt")]
+    pub until: Option<DateTime<Utc>>,
+    pub by: UserId,
+    #[serde(with = "super::time::compact")]
+    pub at: DateTime<Utc>,
 }
 
 /// A customer's satisfaction answer.
@@ -144,6 +158,13 @@ pub struct CsatAnswer {
 }
 
 impl Chat {
+    /// Whether the chat is put aside at `now`.
+    pub fn snoozed(&self, now: DateTime<Utc>) -> bool {
+        self.snooze
+            .as_ref()
+            .is_some_and(|s| s.until.is_none_or(|until| until > now))
+    }
+
     /// A new pending chat for a contact's first message.
     pub fn new(id: ChatId, contact: ContactId, phone_number_id: &str, now: DateTime<Utc>) -> Chat {
         Chat {
@@ -171,6 +192,7 @@ impl Chat {
             csat_asked_at: None,
             csat: None,
             campaign: None,
+            snooze: None,
         }
     }
 

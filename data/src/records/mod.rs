@@ -12,6 +12,7 @@ pub mod number;
 pub mod outbox;
 pub mod queue;
 pub mod report;
+pub mod scheduled;
 pub mod session;
 pub mod settings;
 pub mod time;

@@ -324,7 +324,7 @@ async fn create_campaign(
 }
 
 /// A start time: RFC 3339, or a local date and time in the business's time zone.
-fn start_time(text: &str, timezone: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn start_time(text: &str, timezone: &str) -> Option<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Some(at.with_timezone(&Utc));
     }

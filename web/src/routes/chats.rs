@@ -48,6 +48,8 @@ pub struct ChatQuery {
     pub tag: Option<String>,
     /// Contact name, number or message text.
     pub q: Option<String>,
+    /// Only chats put aside (true), or only those not (false).
+    pub snoozed: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -95,6 +97,7 @@ async fn list_chats(
         tag: query.tag,
         search: query.q,
         visible_to: visibility(&auth),
+        snoozed: query.snoozed,
         cursor,
         limit,
     };

@@ -69,6 +69,10 @@ pub struct ChatView {
     pub close_note: Option<String>,
     /// The customer's satisfaction answer, once given.
     pub csat: Option<CsatView>,
+    /// Put aside by its agent: out of their list until `snoozed_until` (null: until the
+    /// customer writes).
+    pub snoozed: bool,
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 /// A satisfaction answer.
@@ -118,6 +122,8 @@ impl ChatView {
                 answered_at: c.answered_at,
                 agent_id: c.agent.map(|a| a.to_string()),
             }),
+            snoozed: chat.snoozed(Utc::now()),
+            snoozed_until: chat.snooze.as_ref().and_then(|s| s.until),
         }
     }
 }

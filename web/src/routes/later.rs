@@ -1,0 +1,308 @@
+//! What an agent leaves for later: messages scheduled for a time (free text if the 24-hour
+//! window is open then, else the template they picked, else nothing and the thread says
+//! why), and chats snoozed until a time or the customer's next message.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use atende_actors::messages::{Caller, SnoozeChat};
+use atende_actors::scheduled::CancelScheduled;
+use atende_data::{Chat, ChatStatus, ScheduledId, ScheduledMessage, ScheduledState};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::chats::visible_chat;
+use super::messages::TemplateRequest;
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::validate::Fields;
+use crate::views::{ChatView, ErrorBody, Page};
+
+/// Longest text (the Cloud API's limit for a text message).
+const MAX_TEXT: usize = 4096;
+/// Messages waiting in one chat at most.
+const MAX_PER_CHAT: usize = 50;
+/// How far ahead a message may be scheduled, or a chat snoozed.
+const MAX_AHEAD: chrono::Duration = chrono::Duration::days(365);
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(schedule)
+        .service(list_scheduled)
+        .service(cancel)
+        .service(snooze)
+        .service(unsnooze);
+}
+
+/// A message for later.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewScheduled {
+    pub text: String,
+    /// RFC 3339, or a local time (`2026-12-24T09:00`) in the business hours' time zone.
+    pub send_at: String,
+    /// Sent instead when the 24-hour window has closed by then; without one, the message
+    /// does not go out as free text outside the window: it fails, and the thread says so.
+    pub template: Option<TemplateRequest>,
+}
+
+/// A scheduled message as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ScheduledView {
+    pub id: String,
+    pub chat_id: String,
+    pub by: String,
+    pub text: String,
+    #[schema(value_type = Option<Object>)]
+    pub template: Option<serde_json::Value>,
+    pub send_at: DateTime<Utc>,
+    /// `pending`, `sent`, `failed` or `cancelled`.
+    pub state: &'static str,
+    /// Why it did not go out: `window_closed`, `not_chat_holder`, `chat_closed_write` ...
+    pub reason: Option<String>,
+    pub message_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&ScheduledMessage> for ScheduledView {
+    fn from(m: &ScheduledMessage) -> Self {
+        ScheduledView {
+            id: m.id.to_string(),
+            chat_id: m.chat_id.to_string(),
+            by: m.by.to_string(),
+            text: m.text.clone(),
+            template: m.template.as_ref().map(|(name, language, components)| {
+                serde_json::json!({"name": name, "language": language, "components": components})
+            }),
+            send_at: m.send_at,
+            state: m.state.as_str(),
+            reason: m.reason.clone(),
+            message_id: m.message_id.map(|id| id.to_string()),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// The chat, if the caller may write to it: theirs, or any for staff.
+fn writable_chat(state: &AppState, auth: &Auth, id: &str) -> Result<Chat> {
+    let chat = visible_chat(state, auth, id)?;
+    if !auth.0.role.is_staff() && chat.assignee != Some(auth.0.id) {
+        return Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER));
+    }
+    Ok(chat)
+}
+
+/// A time ahead: RFC 3339, or a local date and time in the business's time zone; within a
+/// year from now.
+pub(crate) fn time_ahead(state: &AppState, text: &str) -> Option<DateTime<Utc>> {
+    let timezone = state.store.settings().ok()?.business_hours.timezone.clone();
+    let at = super::campaigns::start_time(text.trim(), &timezone)?;
+    let now = Utc::now();
+    (at > now && at - now <= MAX_AHEAD).then_some(at)
+}
+
+/// Schedules a message of the caller's in a chat they hold (staff: any open chat).
+#[utoipa::path(tag = "chats", request_body = NewScheduled, params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 201, body = ScheduledView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "the chat is closed", body = ErrorBody),
+))]
+#[post("/chats/{id}/scheduled")]
+async fn schedule(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<NewScheduled>,
+) -> Result<HttpResponse> {
+    let chat = writable_chat(&state, &auth, &path)?;
+    if chat.status == ChatStatus::Closed {
+        return Err(Error::Conflict(atende_data::refusals::CHAT_CLOSED_WRITE));
+    }
+    let body = body.0;
+    let mut fields = Fields::default();
+    fields.text("text", &body.text, MAX_TEXT);
+    let send_at = time_ahead(&state, &body.send_at);
+    fields.check(
+        send_at.is_some(),
+        "send_at",
+        "must be a time within the next year, such as 2026-12-24T09:00",
+    );
+    if let Some(t) = &body.template {
+        fields
+            .text("template.name", &t.name, 512)
+            .text("template.language", &t.language, 15);
+        fields.check(
+            t.components
+                .as_ref()
+                .is_none_or(serde_json::Value::is_array),
+            "template.components",
+            "must be an array",
+        );
+    }
+    let waiting = state
+        .store
+        .scheduled_of(chat.id)?
+        .iter()
+        .filter(|m| m.state == ScheduledState::Pending)
+        .count();
+    fields.check(
+        waiting < MAX_PER_CHAT,
+        "send_at",
+        "this chat has 50 messages waiting already",
+    );
+    fields.finish()?;
+    let now = Utc::now();
+    let message = ScheduledMessage {
+        id: state.store.new_scheduled_id()?,
+        chat_id: chat.id,
+        by: auth.0.id,
+        text: body.text.trim().to_string(),
+        template: body.template.map(|t| {
+            (
+                t.name.trim().to_string(),
+                t.language.trim().to_string(),
+                t.components,
+            )
+        }),
+        send_at: send_at.unwrap_or(now),
+        state: ScheduledState::Pending,
+        reason: None,
+        message_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.put_scheduled(&message)?;
+    state.store.durable().await?;
+    tracing::info!(chat_id = %chat.id, by = %auth.0.id, "message scheduled");
+    Ok(HttpResponse::Created().json(ScheduledView::from(&message)))
+}
+
+/// A chat's scheduled messages, oldest first (whoever may see the chat).
+#[utoipa::path(tag = "chats", params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ScheduledView>),
+    (status = 404, body = ErrorBody),
+))]
+#[get("/chats/{id}/scheduled")]
+async fn list_scheduled(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let chat = visible_chat(&state, &auth, &path)?;
+    let items = state
+        .store
+        .scheduled_of(chat.id)?
+        .iter()
+        .map(ScheduledView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(Page::<ScheduledView> {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Cancels a scheduled message that has not gone out (its author, or staff).
+#[utoipa::path(tag = "chats", params(("id" = String, Path), ("scheduled_id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = ScheduledView),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`scheduled_not_pending`", body = ErrorBody),
+))]
+#[delete("/chats/{id}/scheduled/{scheduled_id}")]
+async fn cancel(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (chat_id, scheduled_id) = path.into_inner();
+    let chat = visible_chat(&state, &auth, &chat_id)?;
+    let id: ScheduledId = scheduled_id.parse().map_err(|_| Error::NotFound)?;
+    let message = state.store.scheduled(chat.id, id)?.ok_or(Error::NotFound)?;
+    if message.by != auth.0.id && !auth.0.role.is_staff() {
+        return Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER));
+    }
+    let cancelled = state
+        .hub
+        .scheduler
+        .send(CancelScheduled {
+            chat_id: chat.id,
+            id,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(ScheduledView::from(&cancelled)))
+}
+
+/// How long a chat is put aside.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// RFC 3339, or a local time in the business hours' time zone; absent or null: until
+    /// the customer's next message.
+    pub until: Option<String>,
+}
+
+/// Puts an open chat aside (its holder, or staff): out of `?snoozed=false` lists until
+/// the time, or until the customer writes, which always ends it.
+#[utoipa::path(tag = "chats", request_body = SnoozeRequest, params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = ChatView),
+    (status = 400, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+    (status = 409, description = "`chat_not_open`", body = ErrorBody),
+))]
+#[post("/chats/{id}/snooze")]
+async fn snooze(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+    body: Json<SnoozeRequest>,
+) -> Result<HttpResponse> {
+    let chat = writable_chat(&state, &auth, &path)?;
+    let until = match body.0.until.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(time_ahead(&state, text).ok_or_else(|| {
+            Error::field(
+                "until",
+                "must be a time within the next year, such as 2026-12-24T09:00",
+            )
+        })?),
+    };
+    let chat = state
+        .hub
+        .router
+        .send(SnoozeChat {
+            chat_id: chat.id,
+            by: Caller::from(&auth.0),
+            until: Some(until),
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
+}
+
+/// Takes a snoozed chat back at once.
+#[utoipa::path(tag = "chats", params(("id" = String, Path)), security(("bearer" = [])), responses(
+    (status = 200, body = ChatView),
+    (status = 403, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+#[delete("/chats/{id}/snooze")]
+async fn unsnooze(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse> {
+    let chat = writable_chat(&state, &auth, &path)?;
+    let chat = state
+        .hub
+        .router
+        .send(SnoozeChat {
+            chat_id: chat.id,
+            by: Caller::from(&auth.0),
+            until: None,
+        })
+        .await??;
+    Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
+}
