@@ -77,7 +77,10 @@ impl Scheduler {
                             // Not pending but still listed as due: put it right.
                             let _ = self.store.put_scheduled(&message);
                         }
-                        Ok(None) => {}
+                        Ok(None) => {
+                            // Erased with its chat: nothing is due any more.
+                            let _ = self.store.drop_due(at, entry);
+                        }
                         Err(error) => {
                             tracing::warn!(%error, "a scheduled message could not be read")
                         }

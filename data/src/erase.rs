@@ -69,6 +69,9 @@ impl Store {
                 t.by_assignee.remove(assignee_key(user.key(), chat))?;
             }
             t.by_contact.remove(contact_key(contact.id, chat.id))?;
+            for key in t.scheduled.scan_prefix(chat.id.key()).keys() {
+                t.scheduled.remove(key?)?;
+            }
             for entry in t.search.iter().keys() {
                 let key = entry?;
                 if key.len() >= 8 && key[key.len() - 8..] == chat.id.key() {
@@ -98,6 +101,13 @@ impl Store {
             }
         }
         t.contacts.remove(contact.id.key())?;
+        // Their place in campaigns: who was sent what is about them too.
+        for campaign in self.campaigns()? {
+            for id in &erased_ids {
+                t.campaign_sends
+                    .remove(crate::keys::join(&[&campaign.id.key(), id]))?;
+            }
+        }
         drop(gate);
         drop(lock);
         self.flush_blocking()?;

@@ -82,6 +82,12 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a due entry whose record is gone (its chat was erased).
+    pub fn drop_due(&self, at: DateTime<Utc>, due: Due) -> Result<()> {
+        self.trees().scheduled_due.remove(due_key(at, due))?;
+        Ok(())
+    }
+
     /// What is due at `now` or before, oldest first, `limit` at most, with its time.
     pub fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(DateTime<Utc>, Due)>> {
         let end = time(now + chrono::Duration::microseconds(1));
