@@ -11,6 +11,7 @@ mod campaigns;
 mod chats;
 mod clock;
 mod console;
+mod console_book;
 mod contact_book;
 mod crash;
 mod faults;

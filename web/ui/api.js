@@ -11,7 +11,7 @@ const REFRESH_KEY = "atende.refresh";
  * What sign-in and refresh answer.
  * @typedef {{access_token: string, refresh_token: string, expires_in?: number, user: User}} TokenPair
  */
-/** @typedef {{body?: unknown, form?: FormData, auth?: boolean}} RequestOptions */
+/** @typedef {{body?: unknown, form?: FormData | Blob, auth?: boolean}} RequestOptions */
 
 /** @type {string | null} */
 let access = null;
@@ -253,6 +253,18 @@ export async function upload(file) {
   const response = await authorized("POST", "/media", { form });
   if (!response.ok) throw await failure(response);
   return response.json();
+}
+
+/**
+ * Posts a file as the whole request body (its type as Content-Type), e.g. a CSV import;
+ * resolves with the JSON answer.
+ * @param {string} path below /api/v1
+ * @param {Blob} file
+ */
+export async function postFile(path, file) {
+  const response = await authorized("POST", path, { form: file });
+  if (!response.ok) throw await failure(response);
+  return parse(response);
 }
 
 /**

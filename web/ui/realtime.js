@@ -117,6 +117,13 @@ function onEvent(name, data) {
       if (changed) emit("chats", null);
       break;
     }
+    case "campaign.progress":
+    case "campaign.updated":
+      emit("campaign", data);
+      break;
+    case "scheduled.updated":
+      emit("scheduled", data);
+      break;
     case "integration.paused":
       if (isAdmin()) toast(t("webhooks.paused_toast", { url: data.url }), "error", 10000);
       break;

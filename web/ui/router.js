@@ -1,5 +1,6 @@
 // Hash routes of the console:
-//   #/chats, #/chats/<id>, #/supervisor, #/admin/<section>
+//   #/chats, #/chats/<id>, #/supervisor, #/contacts[/<id>], #/campaigns[/<id>],
+//   #/admin/<section>
 // One view is mounted at a time inside the shell; supervisor and admin views load on demand.
 
 import { state, isStaff, isAdmin } from "./state.js";
@@ -12,6 +13,8 @@ let view = null; // {name, instance}
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "supervisor" && isStaff()) return { name: "supervisor" };
+  if (parts[0] === "contacts" && isStaff()) return { name: "contacts", id: parts[1] || null };
+  if (parts[0] === "campaigns" && isStaff()) return { name: "campaigns", id: parts[1] || null };
   if (parts[0] === "admin" && isAdmin()) return { name: "admin", section: parts[1] || "users" };
   return { name: "chats", chatId: parts[0] === "chats" && parts[1] ? parts[1] : null };
 }
@@ -47,6 +50,7 @@ async function route() {
   if (view && view.name === r.name) {
     if (r.name === "chats") view.instance.show(r.chatId);
     else if (r.name === "admin") view.instance.show(r.section);
+    else if (r.name === "contacts" || r.name === "campaigns") view.instance.show(r.id);
     shell.setConversationOpen(r.name === "chats" && !!r.chatId);
     return;
   }
@@ -57,6 +61,14 @@ async function route() {
   if (r.name === "supervisor") {
     const { createSupervisorView } = await import("./views/supervisor.js");
     instance = createSupervisorView({ navigate });
+  } else if (r.name === "contacts") {
+    const { createContactsView } = await import("./views/contacts.js");
+    instance = createContactsView({ navigate });
+    instance.show(r.id);
+  } else if (r.name === "campaigns") {
+    const { createCampaignsView } = await import("./views/campaigns.js");
+    instance = createCampaignsView({ navigate });
+    instance.show(r.id);
   } else if (r.name === "admin") {
     const { createAdminView } = await import("./views/admin.js");
     instance = createAdminView({ navigate });

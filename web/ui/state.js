@@ -12,7 +12,7 @@
  * @typedef {{id: string, status: string, updated_at: string, unread_count?: number,
  *   assignee_id?: string | null, queue_id?: string | null, window_expires_at?: string | null,
  *   contact?: {id: string, name?: string | null} | null, last_message?: object | null,
- *   change?: string}} Chat
+ *   snoozed?: boolean, snoozed_until?: string | null, change?: string}} Chat
  */
 /** @typedef {{id: string, name: string, color?: string | null, greeting?: string | null}} Queue */
 /** @typedef {{id: string, name: string, display_number?: string}} BusinessNumber */
@@ -146,6 +146,17 @@ export function unreadChats() {
     if ((chat.unread_count || 0) > 0 && (chat.status === "pending" || mine)) n++;
   }
   return n;
+}
+
+/**
+ * Minutes left of an open 24-hour window that closes within the hour; else null.
+ * @param {Chat} chat
+ * @returns {number | null}
+ */
+export function windowClosesSoon(chat) {
+  if (!chat.window_expires_at || chat.status === "closed") return null;
+  const left = new Date(chat.window_expires_at).getTime() - Date.now();
+  return left > 0 && left <= 3600 * 1000 ? Math.max(1, Math.round(left / 60000)) : null;
 }
 
 /** @param {Chat} chat */

@@ -206,7 +206,11 @@ pub struct RowReport {
     /// `created`, `merged` or `refused`.
     pub status: &'static str,
     pub contact_id: Option<String>,
-    /// Why a row was refused, or what a merge left as it was.
+    /// Why a row was refused, or what a merge left as it was: a stable code
+    /// (`phone_missing`, `phone_invalid`, `field_invalid`, `name_too_long`,
+    /// `labels_invalid`, `notes_too_long`, `opt_in_invalid`, `row_invalid`,
+    /// `opt_out_kept`) and an English sentence.
+    pub code: Option<&'static str>,
     pub reason: Option<String>,
 }
 
@@ -276,25 +280,27 @@ async fn import_contacts(
     for (i, row) in sheet.rows.iter().enumerate() {
         let line = sheet.lines.get(i).copied().unwrap_or(i + 2);
         let entry = match row {
-            Err(reason) => {
+            Err(refused) => {
                 report.refused += 1;
                 RowReport {
                     row: line,
                     status: "refused",
                     contact_id: None,
-                    reason: Some(reason.clone()),
+                    code: Some(refused.code),
+                    reason: Some(refused.message.clone()),
                 }
             }
             Ok(_) => {
                 let outcome = outcomes.next().ok_or_else(|| {
                     Error::internal(std::io::Error::other("an import outcome is missing"))
                 })?;
-                let (status, id, reason) = match outcome {
-                    RowOutcome::Created(id) => ("created", id, None),
-                    RowOutcome::Merged(id) => ("merged", id, None),
+                let (status, id, code, reason) = match outcome {
+                    RowOutcome::Created(id) => ("created", id, None, None),
+                    RowOutcome::Merged(id) => ("merged", id, None, None),
                     RowOutcome::MergedOptOutKept(id) => (
                         "merged",
                         id,
+                        Some("opt_out_kept"),
                         Some("kept opted out: the customer asked for no marketing messages".into()),
                     ),
                 };
@@ -307,6 +313,7 @@ async fn import_contacts(
                     row: line,
                     status,
                     contact_id: Some(id.to_string()),
+                    code,
                     reason,
                 }
             }
@@ -351,9 +358,23 @@ fn import_number(state: &AppState, given: Option<&str>) -> Result<String> {
     }
 }
 
+/// Why a row was refused: a code for programs and the console, a sentence for people.
+#[derive(Debug, PartialEq)]
+struct Refused {
+    code: &'static str,
+    message: String,
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        code,
+        message: message.into(),
+    }
+}
+
 /// A CSV read into rows: each checked row, or why it was refused.
 struct Sheet {
-    rows: Vec<std::result::Result<ContactRow, String>>,
+    rows: Vec<std::result::Result<ContactRow, Refused>>,
     /// The file line each row started on.
     lines: Vec<usize>,
     ignored: Vec<String>,
@@ -419,7 +440,10 @@ fn read_sheet(bytes: &[u8], defs: &[FieldDef]) -> Result<Sheet> {
             }
             Err(error) => {
                 let line = error.position().map_or(0, |p| p.line() as usize);
-                (line, Err(format!("not a CSV row: {error}")))
+                (
+                    line,
+                    Err(refused("row_invalid", format!("not a CSV row: {error}"))),
+                )
             }
         };
         sheet.lines.push(line);
@@ -465,7 +489,7 @@ fn check_row(
     record: &csv::StringRecord,
     columns: &[Column],
     defs: &[FieldDef],
-) -> std::result::Result<ContactRow, String> {
+) -> std::result::Result<ContactRow, Refused> {
     let mut row = ContactRow::default();
     let mut fields = BTreeMap::new();
     for (value, column) in record.iter().zip(columns) {
@@ -474,17 +498,23 @@ fn check_row(
             continue;
         }
         match column {
-            Column::Phone => row.phone = phone(value)?,
+            Column::Phone => row.phone = phone(value).map_err(|m| refused("phone_invalid", m))?,
             Column::Name => {
                 if value.chars().count() > crate::validate::MAX_NAME {
-                    return Err("name: must be at most 100 characters".into());
+                    return Err(refused(
+                        "name_too_long",
+                        "name: must be at most 100 characters",
+                    ));
                 }
                 row.name = Some(value.to_string());
             }
             Column::Labels => {
                 for label in value.split([',', ';', '|']).map(str::trim) {
                     if label.chars().count() > 32 {
-                        return Err("labels: each must be at most 32 characters".into());
+                        return Err(refused(
+                            "labels_invalid",
+                            "labels: each must be at most 32 characters",
+                        ));
                     }
                     if !label.is_empty()
                         && !row.labels.iter().any(|l| l.eq_ignore_ascii_case(label))
@@ -493,26 +523,33 @@ fn check_row(
                     }
                 }
                 if row.labels.len() > 20 {
-                    return Err("labels: at most 20".into());
+                    return Err(refused("labels_invalid", "labels: at most 20"));
                 }
             }
             Column::Notes => {
                 if value.chars().count() > super::contacts::MAX_NOTES {
-                    return Err("notes: must be at most 4096 characters".into());
+                    return Err(refused(
+                        "notes_too_long",
+                        "notes: must be at most 4096 characters",
+                    ));
                 }
                 row.notes = Some(value.to_string());
             }
-            Column::OptIn => row.opt_in = Some(yes_or_no(value)?),
+            Column::OptIn => {
+                row.opt_in = Some(yes_or_no(value).map_err(|m| refused("opt_in_invalid", m))?)
+            }
             Column::Field(i) => {
                 let def = &defs[*i];
-                let stored = def.normal(value).map_err(|p| format!("{}: {p}", def.key))?;
+                let stored = def
+                    .normal(value)
+                    .map_err(|p| refused("field_invalid", format!("{}: {p}", def.key)))?;
                 fields.insert(def.key.clone(), stored);
             }
             Column::Ignored => {}
         }
     }
     if row.phone.is_empty() {
-        return Err("phone: missing".into());
+        return Err(refused("phone_missing", "phone: missing"));
     }
     row.fields = fields;
     Ok(row)
@@ -694,8 +731,10 @@ mod tests {
         assert_eq!(joao.phone, "5511987654321");
         assert_eq!(joao.fields["cidade"], "Recife");
         assert_eq!(joao.opt_in, Some(true));
-        assert!(sheet.rows[1].as_ref().unwrap_err().starts_with("phone:"));
-        assert!(sheet.rows[2].as_ref().unwrap_err().starts_with("cidade:"));
+        assert_eq!(sheet.rows[1].as_ref().unwrap_err().code, "phone_invalid");
+        let wrong_city = sheet.rows[2].as_ref().unwrap_err();
+        assert_eq!(wrong_city.code, "field_invalid");
+        assert!(wrong_city.message.starts_with("cidade:"));
         assert_eq!(sheet.lines, [2, 3, 5]);
     }
 }

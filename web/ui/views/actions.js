@@ -6,7 +6,7 @@ import { t } from "../i18n.js";
 import * as api from "../api.js";
 import { state, isStaff, upsertChat } from "../state.js";
 import { fileSize } from "../format.js";
-import { dialog, toast, field, errorText } from "./ui.js";
+import { dialog, toast, field, errorText, showFieldErrors } from "./ui.js";
 
 export async function claim(chat) {
   try {
@@ -262,4 +262,105 @@ export function attachmentPreview(file, send) {
     ],
   });
   caption.focus();
+}
+
+/** A datetime-local value (the browser's local time) as the hub takes it, with offset. */
+function localToIso(value) {
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? value : at.toISOString();
+}
+
+/** "Adiar": out of the agent's list for a while, or until the customer writes. */
+export function snoozeChat(chat) {
+  const tomorrow = new Date();
+  tomorrow.setDate(tomorrow.getDate() + 1);
+  tomorrow.setHours(9, 0, 0, 0);
+  const choices = [
+    ["hour", t("snooze.hour"), () => new Date(Date.now() + 3600 * 1000).toISOString()],
+    ["tomorrow", t("snooze.tomorrow"), () => tomorrow.toISOString()],
+    ["reply", t("snooze.until_reply"), () => null],
+    ["custom", t("snooze.custom"), () => localToIso(custom.value)],
+  ];
+  const custom = h("input", { type: "datetime-local", test: "snooze-custom-at" });
+  const radios = choices.map(([value, label], i) => h("label", { class: "check" },
+    h("input", { type: "radio", name: "snooze", value, checked: i === 0, test: `snooze-${value}` }), h("span", { text: label })));
+  dialog({
+    title: t("snooze.title"),
+    test: "snooze-dialog",
+    body: [h("p", { class: "muted", text: t("snooze.explain") }), radios, custom],
+    actions: [
+      { label: t("common.cancel"), test: "snooze-cancel" },
+      {
+        label: t("snooze.confirm"), kind: "primary", test: "snooze-confirm",
+        onClick: async () => {
+          const picked = radios.map((r) => r.querySelector("input")).find((i) => i.checked);
+          const choice = choices.find(([value]) => value === (picked ? picked.value : "hour"));
+          try {
+            const updated = await api.post(`/chats/${chat.id}/snooze`, { until: choice[2]() });
+            upsertChat(updated, "snoozed");
+            toast(t("snooze.done"), "success");
+          } catch (err) {
+            throw new Error(errorText(err));
+          }
+        },
+      },
+    ],
+  });
+}
+
+export async function unsnoozeChat(chat) {
+  try {
+    const updated = await api.del(`/chats/${chat.id}/snooze`);
+    upsertChat(updated, "woke");
+  } catch (err) {
+    toast(errorText(err), "error");
+  }
+}
+
+/** "Agendar": a message for later, with a template for when the window has closed. */
+export async function scheduleMessage(chat, onDone) {
+  let templates = [];
+  try {
+    // Templates that take no parameters: nothing to fill in at send time.
+    templates = (await loadTemplates()).filter((tpl) => !/\{\{\d+\}\}/.test(bodyText(tpl) || ""));
+  } catch (err) {
+    templates = [];
+  }
+  const text = h("textarea", { rows: "4", maxlength: "4096", test: "schedule-text" });
+  const at = h("input", { type: "datetime-local", test: "schedule-at" });
+  const template = h("select", { test: "schedule-template" },
+    h("option", { value: "", text: t("schedule.no_template") }),
+    templates.map((tpl, i) => h("option", { value: String(i), text: `${tpl.name} (${tpl.language})` })));
+  const body = h("div", { class: "form-grid" },
+    field(t("schedule.text"), text, { name: "text" }),
+    field(t("schedule.at"), at, { name: "send_at" }),
+    field(t("schedule.template"), template, { name: "template", hint: t("schedule.template_hint") }));
+  dialog({
+    title: t("schedule.title"),
+    test: "schedule-dialog",
+    wide: true,
+    body,
+    actions: [
+      { label: t("common.cancel"), test: "schedule-cancel" },
+      {
+        label: t("schedule.confirm"), kind: "primary", test: "schedule-confirm",
+        onClick: async ({ error }) => {
+          const tpl = template.value ? templates[Number(template.value)] : null;
+          try {
+            await api.post(`/chats/${chat.id}/scheduled`, {
+              text: text.value,
+              send_at: at.value ? localToIso(at.value) : "",
+              template: tpl ? { name: tpl.name, language: tpl.language } : undefined,
+            });
+            toast(t("schedule.done"), "success");
+            if (onDone) onDone();
+          } catch (err) {
+            error(err.fields ? showFieldErrors(body, err) || t("admin.fix_fields") : errorText(err));
+            return false;
+          }
+        },
+      },
+    ],
+  });
+  text.focus();
 }

@@ -6,7 +6,7 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 
-const SECTIONS = ["users", "queues", "numbers", "settings", "canned", "qr", "integrations", "unprocessed"];
+const SECTIONS = ["users", "queues", "numbers", "settings", "fields", "canned", "qr", "integrations", "unprocessed"];
 
 export function createAdminView({ navigate }) {
   const tabs = {};
@@ -55,6 +55,7 @@ export function createAdminView({ navigate }) {
       integrations: () => import("./admin-integrations.js").then((m) => m.createIntegrationsSection()),
       unprocessed: () => import("./admin-unprocessed.js").then((m) => m.createUnprocessedSection()),
       settings: () => import("./admin-settings.js").then((m) => m.createSettingsSection()),
+      fields: () => import("./admin-fields.js").then((m) => m.createFieldsSection()),
       canned: () => import("./admin-canned.js").then((m) => m.createCannedSection()),
       qr: () => import("./admin-qr.js").then((m) => m.createQrSection()),
     };

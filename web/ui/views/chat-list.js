@@ -4,7 +4,7 @@
 import { h, icon, avatar, perFrame, debounce, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import { get, query } from "../api.js";
-import { state, on, isStaff, upsertChats, queueById, userName, numberName } from "../state.js";
+import { state, on, isStaff, upsertChats, queueById, userName, numberName, windowClosesSoon } from "../state.js";
 import { contactName, listTime, previewText, waited } from "../format.js";
 import { toast, errorText } from "./ui.js";
 
@@ -27,8 +27,13 @@ export const TABS = {
     sort: byUpdated,
   },
   mine: {
-    params: { status: "open", assignee: "me" },
-    match: (c) => c.status === "open" && c.assignee_id === state.user.id,
+    params: { status: "open", assignee: "me", snoozed: false },
+    match: (c) => c.status === "open" && c.assignee_id === state.user.id && !c.snoozed,
+    sort: (a, b) => byUpdated(b, a),
+  },
+  snoozed: {
+    params: { status: "open", assignee: "me", snoozed: true },
+    match: (c) => c.status === "open" && c.assignee_id === state.user.id && !!c.snoozed,
     sort: (a, b) => byUpdated(b, a),
   },
   all: {
@@ -159,6 +164,11 @@ export function createChatList({ onOpen }) {
     }
     if (state.numbers.length > 1) {
       meta.push(h("span", { class: "row-number", test: "chat-row-number", text: numberName(chat.phone_number_id) }));
+    }
+    const closing = chat.assignee_id === state.user.id ? windowClosesSoon(chat) : null;
+    if (closing !== null) {
+      // The agent's own chat whose window closes within the hour: answer it first.
+      meta.push(h("span", { class: "row-closing", test: "chat-row-closing", title: t("list.window_closing_title"), text: t("list.window_closing", { minutes: closing }) }));
     }
     replace(row,
       avatar(name, chat.contact.wa_id || chat.contact.user_id),

@@ -2,16 +2,16 @@
 // on scroll to the top, live from events), typing/viewing banners and the composer.
 
 import { h, icon, avatar, perFrame, replace } from "../dom.js";
-import { t } from "../i18n.js";
+import { t, has } from "../i18n.js";
 import * as api from "../api.js";
-import { state, on, isStaff, upsertChat, windowOpen, userName, queueById, numberName } from "../state.js";
+import { state, on, isStaff, upsertChat, windowOpen, windowClosesSoon, userName, queueById, numberName } from "../state.js";
 import { contactName, contactHandle, dateTime } from "../format.js";
 import { releaseMedia } from "../media.js";
 import { QUICK_REACTIONS } from "./message.js";
 import { createMessageList } from "./message-list.js";
 import { createComposer } from "./composer.js";
 import { createContactPanel } from "./contact-panel.js";
-import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, attachmentPreview, loadTemplates } from "./actions.js";
+import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, attachmentPreview, loadTemplates, snoozeChat, unsnoozeChat, scheduleMessage } from "./actions.js";
 import { visible } from "./chat-list.js";
 import { toast, errorText } from "./ui.js";
 import { uuid } from "../util.js";
@@ -59,7 +59,8 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   });
   const list = messages.list;
   const footer = h("footer", { class: "conv-footer" });
-  const main = h("div", { class: "conv-main" }, header, viewingBanner, messages.el, footer);
+  const scheduledStrip = h("div", { class: "scheduled-strip", test: "scheduled-strip", hidden: true });
+  const main = h("div", { class: "conv-main" }, header, viewingBanner, messages.el, scheduledStrip, footer);
   const el = h("section", { class: "conversation", test: "conversation", dataset: { chatId }, "aria-label": t("conv.label") }, main);
 
   // ---- header ----
@@ -79,6 +80,10 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       buttons.push(h("button", { type: "button", class: "btn", test: "transfer", text: t("chat.transfer"), on: { click: () => transferChat(chat) } }));
     }
     if (chat.status === "open" && canAct) {
+      buttons.push(chat.snoozed
+        ? h("button", { type: "button", class: "btn", test: "unsnooze", text: t("snooze.back"), on: { click: () => unsnoozeChat(chat) } })
+        : h("button", { type: "button", class: "btn", test: "snooze", text: t("snooze.button"), on: { click: () => snoozeChat(chat) } }));
+      buttons.push(h("button", { type: "button", class: "btn", test: "schedule", text: t("schedule.button"), on: { click: () => scheduleMessage(chat, loadScheduled) } }));
       buttons.push(h("button", { type: "button", class: "btn btn-danger-outline", test: "close-chat", text: t("chat.close"), on: { click: () => closeChat(chat) } }));
     }
     if (chat.status === "closed") {
@@ -112,6 +117,10 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     const queue = chat.queue_id ? queueById(chat.queue_id) : null;
     if (queue) parts.push(queue.name);
     if (state.numbers.length > 1) parts.push(numberName(chat.phone_number_id));
+    if (chat.snoozed) parts.push(chat.snoozed_until ? t("snooze.until", { when: dateTime(chat.snoozed_until) }) : t("snooze.until_reply_short"));
+    const closing = windowClosesSoon(chat);
+    if (closing !== null) parts.push(t("conv.window_closing", { minutes: closing }));
+    subtitle.classList.toggle("warning", closing !== null);
     subtitle.textContent = parts.filter(Boolean).join(" · ");
   }
 
@@ -256,6 +265,34 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     socket.send({ type: "typing", chat_id: chatId });
   }
 
+  // ---- scheduled messages ----
+  async function loadScheduled() {
+    let items = [];
+    try {
+      items = (await api.get(`/chats/${chatId}/scheduled`)).items;
+    } catch (err) {
+      items = [];
+    }
+    const pending = items.filter((m) => m.state === "pending");
+    const failed = items.filter((m) => m.state === "failed").slice(-1);
+    scheduledStrip.hidden = !pending.length && !failed.length;
+    scheduledStrip.replaceChildren(
+      ...pending.map((m) => h("div", { class: "scheduled-item", test: "scheduled-item" },
+        h("span", { class: "scheduled-when", text: t("schedule.pending", { when: dateTime(m.send_at) }) }),
+        h("span", { class: "scheduled-text", text: m.text }),
+        h("button", { type: "button", class: "btn btn-small", test: "scheduled-cancel", text: t("common.cancel"),
+          on: { click: async () => {
+            try {
+              await api.del(`/chats/${chatId}/scheduled/${m.id}`);
+            } catch (err) {
+              toast(errorText(err), "error");
+            }
+            loadScheduled();
+          } } }))),
+      ...failed.map((m) => h("div", { class: "scheduled-item failed", test: "scheduled-failed" },
+        h("span", { text: t("schedule.failed", { reason: has("schedule.reason." + m.reason) ? t("schedule.reason." + m.reason) : m.reason }) }))));
+  }
+
   // ---- reactions, zoom, panel ----
   function reactMenu(message, anchor) {
     const existing = document.querySelector(".react-menu");
@@ -389,6 +426,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       renderHeader();
     }),
     on("resync", () => messages.load()),
+    on("scheduled", (data) => data.chat_id === chatId && loadScheduled()),
   ];
   const ticker = setInterval(() => {
     if (!chat) return;
@@ -413,6 +451,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     renderViewing();
     renderFooter();
     socket.send({ type: "viewing", chat_id: chatId });
+    loadScheduled();
     await messages.load();
     markRead();
     if (composer) composer.focus();

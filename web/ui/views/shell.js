@@ -80,6 +80,8 @@ export function createShell({ onLogout, onPresence }) {
     h("span", { class: "rail-logo", "aria-hidden": "true" }, "A"),
     nav("chats", "#/chats", "chat", t("nav.chats")),
     isStaff() ? nav("supervisor", "#/supervisor", "supervisor", t("nav.supervisor")) : null,
+    isStaff() ? nav("contacts", "#/contacts", "person", t("nav.contacts")) : null,
+    isStaff() ? nav("campaigns", "#/campaigns", "campaign", t("nav.campaigns")) : null,
     isAdmin() ? nav("admin", "#/admin/users", "admin", t("nav.admin")) : null,
     h("span", { class: "rail-spacer" }),
     menuButton,

@@ -1,0 +1,237 @@
+//! The console's contact book, campaigns, snooze and scheduled messages, in a real
+//! (headless) Chromium, in pt-BR.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::browser::Browser;
+use crate::campaigns::import_rows;
+use crate::helpers::*;
+
+/// Signs in as the admin, the page in Portuguese whatever the browser's languages.
+async fn sign_in(browser: &Browser, app: &TestApp) {
+    browser.goto(&app.url("/")).await;
+    browser
+        .eval("localStorage.setItem('atende.lang', 'pt-BR')", json!([]))
+        .await;
+    browser.goto(&app.url("/")).await;
+    browser
+        .type_into("[data-testid=login-email]", ADMIN_EMAIL)
+        .await;
+    browser
+        .type_into("[data-testid=login-password]", ADMIN_PASSWORD)
+        .await;
+    browser.click("[data-testid=login-submit]").await;
+    browser.find("[data-testid=chat-list]").await;
+}
+
+#[actix_web::test]
+async fn the_contact_book_imports_a_sheet_with_its_report_and_edits_a_contact() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let fields = json!({"items": [{"key": "cidade", "label": "Cidade", "kind": "choice", "options": ["Recife", "Natal"]}]});
+    let put = app
+        .client
+        .put(app.url("/api/v1/contact-fields"))
+        .bearer_auth(&admin.access)
+        .json(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.click("[data-testid=nav-contacts]").await;
+    browser.find("[data-testid=contacts]").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sheet = dir.path().join("clientes.csv");
+    std::fs::write(
+        &sheet,
+        "Nome;Telefone;Etiquetas;Cidade\nAna Lima;(11) 98888-0001;vip;recife\nBia;123;vip;Recife\n",
+    )
+    .unwrap();
+    browser.click("[data-testid=contacts-import]").await;
+    if browser
+        .eval(
+            "return document.querySelectorAll('[data-testid=import-number]').length",
+            json!([]),
+        )
+        .await
+        != 0
+    {
+        browser
+            .eval(&format!("const s = document.querySelector('[data-testid=import-number]'); s.value = '{NUMBER}';"), json!([]))
+            .await;
+    }
+    browser
+        .type_into("[data-testid=import-file]", &sheet.display().to_string())
+        .await;
+    browser.click("[data-testid=import-go]").await;
+    browser
+        .wait_text("[data-testid=import-summary]", "1 criados, 0 mesclados")
+        .await;
+    browser.wait_text("[data-testid=import-refused]", "3").await;
+    browser
+        .wait_text("[data-testid=import-refused]", "phone")
+        .await;
+    browser.screenshot("contacts-import-report").await;
+    browser.click("[data-testid=import-close]").await;
+    browser
+        .wait_text("[data-testid=contacts-table]", "Ana Lima")
+        .await;
+
+    browser.click("[data-testid=contact-row]").await;
+    browser
+        .wait_text("[data-testid=contact-detail-name]", "Ana Lima")
+        .await;
+    let city = browser
+        .eval(
+            "return document.querySelector('[data-testid=field-cidade]').value",
+            json!([]),
+        )
+        .await;
+    assert_eq!(city, "Recife");
+    browser
+        .fill("[data-testid=contact-edit-name]", "Ana Souza")
+        .await;
+    browser.click("[data-testid=contact-save]").await;
+    browser
+        .wait_text("[data-testid=contact-detail-name]", "Ana Souza")
+        .await;
+    let found = app.get_json("/api/v1/contacts?q=ana", &admin.access).await;
+    assert_eq!(found["items"][0]["name"], "Ana Souza");
+    assert_eq!(found["items"][0]["fields"]["cidade"], "Recife");
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn a_campaign_is_made_previewed_started_and_followed_live_in_the_console() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let rows: Vec<(String, String, &str)> = (0..3)
+        .map(|i| (format!("Cliente {i}"), format!("5511955500{i:03}"), "vip"))
+        .collect();
+    import_rows(&app, &admin, &rows).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.click("[data-testid=nav-campaigns]").await;
+    browser.click("[data-testid=campaign-create]").await;
+    browser
+        .type_into("[data-testid=campaign-name]", "Natal")
+        .await;
+    browser
+        .eval(
+            "const s = document.querySelector('[data-testid=campaign-template]');
+             s.value = [...s.options].find((o) => o.text.startsWith('oferta_do_mes')).value;
+             s.dispatchEvent(new Event('change'));",
+            json!([]),
+        )
+        .await;
+    browser
+        .type_into("[data-testid=campaign-variable-2]", "o plano família")
+        .await;
+    browser
+        .type_into("[data-testid=campaign-labels]", "vip")
+        .await;
+    browser.click("[data-testid=campaign-save]").await;
+    browser
+        .wait_text("[data-testid=campaign-preview-audience]", "3 contatos")
+        .await;
+    browser
+        .wait_text("[data-testid=campaign-preview-cost]", "USD 0.19")
+        .await;
+    browser.click("[data-testid=campaign-start]").await;
+    // Followed live: the counts move without a reload.
+    browser
+        .wait_text("[data-testid=campaign-count-read]", "3")
+        .await;
+    browser
+        .wait_text("[data-testid=campaign-status]", "Concluída")
+        .await;
+    browser.screenshot("campaign-done").await;
+    let offers = app
+        .sim
+        .sent()
+        .iter()
+        .filter(|m| m.body["type"] == "template")
+        .count();
+    assert_eq!(offers, 3);
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn an_agent_snoozes_a_chat_and_schedules_a_message_from_the_conversation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app
+        .customer_says("5511977770000", "wamid.later", "me chama amanhã")
+        .await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    app.claim(&id, &admin).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    browser.click("[data-testid=snooze]").await;
+    browser.click("[data-testid=snooze-reply]").await;
+    browser.click("[data-testid=snooze-confirm]").await;
+    browser
+        .wait_text("[data-testid=conv-sub]", "adiada até responder")
+        .await;
+    browser.click("[data-testid=tab-snoozed]").await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "me chama amanhã")
+        .await;
+    browser.click("[data-testid=unsnooze]").await;
+    browser.click("[data-testid=tab-mine]").await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "me chama amanhã")
+        .await;
+
+    browser.click("[data-testid=schedule]").await;
+    browser
+        .type_into(
+            "[data-testid=schedule-text]",
+            "Bom dia! Como combinado, aqui está o boleto.",
+        )
+        .await;
+    // Two seconds from now, as the page's datetime-local field holds it (local time).
+    browser
+        .eval(
+            "const at = new Date(Date.now() + 2000);
+             const pad = (n) => String(n).padStart(2, '0');
+             document.querySelector('[data-testid=schedule-at]').value =
+               `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}`;",
+            json!([]),
+        )
+        .await;
+    browser.click("[data-testid=schedule-confirm]").await;
+    browser.find("[data-testid=scheduled-item]").await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("the scheduled message goes out");
+    assert_eq!(
+        sent[0].body["text"]["body"],
+        "Bom dia! Como combinado, aqui está o boleto."
+    );
+    browser
+        .wait_until(
+            "the strip cleared",
+            "!document.querySelector('[data-testid=scheduled-item]')",
+        )
+        .await;
+    let scheduled: Value = app
+        .get_json(&format!("/api/v1/chats/{id}/scheduled"), &admin.access)
+        .await;
+    assert_eq!(scheduled["items"][0]["state"], "sent");
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
