@@ -35,7 +35,7 @@ const REVIEW: Duration = Duration::from_secs(1);
 /// Contacts turned into send records per tick.
 const MATERIALIZE_CHUNK: usize = 2000;
 /// Sends handed to the Router and not yet answered, per campaign.
-const MAX_IN_FLIGHT: usize = 32;
+const MAX_IN_FLIGHT: usize = 64;
 /// Waiting sends read from the store at once.
 const BATCH: usize = 256;
 /// A send that failed to be written is tried again after this long.

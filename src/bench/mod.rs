@@ -6,6 +6,7 @@
 //!
 //! Load and servers share the machine, as they do in the figures of README.md.
 
+mod campaign;
 mod hub;
 mod ingest;
 mod load;
@@ -32,6 +33,8 @@ pub enum Scenario {
     Ingest(ingest::IngestArgs),
     /// Agent replies through the API to a simulated Cloud API at its rate limit.
     Outbound(outbound::OutboundArgs),
+    /// A campaign to many contacts at the number's rate limit, agents replying meanwhile.
+    Campaign(campaign::CampaignArgs),
     /// Idle signed-in agent sockets, against a bare echo WebSocket server.
     Sockets(sockets::SocketsArgs),
     /// Chat list and search with a large store; start-up time and memory.
@@ -82,6 +85,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         match args.scenario {
             Scenario::Ingest(a) => ingest::run(a).await,
             Scenario::Outbound(a) => outbound::run(a).await,
+            Scenario::Campaign(a) => campaign::run(a).await,
             Scenario::Sockets(a) => sockets::run(a).await,
             Scenario::Scale(a) => scale::run(a).await,
             Scenario::ServeBaseline { .. } | Scenario::ServeEcho => unreachable!(),

@@ -148,7 +148,7 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
 }
 
 /// Starts the simulated Cloud API on a thread of its own (its own actix System).
-fn start_sim(config: SimConfig) -> anyhow::Result<CloudApiSim> {
+pub(super) fn start_sim(config: SimConfig) -> anyhow::Result<CloudApiSim> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -164,7 +164,7 @@ fn start_sim(config: SimConfig) -> anyhow::Result<CloudApiSim> {
 }
 
 /// Posts replies "<prefix><n>" round robin over `chats` at `pace`; when each was accepted.
-async fn post_replies(
+pub(super) async fn post_replies(
     hub: &Hub,
     chats: &[String],
     prefix: &str,
@@ -215,7 +215,7 @@ async fn post_replies(
 
 /// Waits until every accepted reply reached the Cloud API (or the deadline); when each
 /// request with one of these texts arrived there.
-async fn wait_sent(
+pub(super) async fn wait_sent(
     sim: &CloudApiSim,
     accepted: &HashMap<String, Instant>,
     deadline: Duration,
