@@ -93,7 +93,10 @@ pub async fn run(args: CampaignArgs) -> anyhow::Result<()> {
         .json()
         .await?;
     if report["created"].as_u64() != Some(args.contacts) {
-        bail!("the import did not create every contact: {}", report["created"]);
+        bail!(
+            "the import did not create every contact: {}",
+            report["created"]
+        );
     }
     println!(
         "  import: {} contacts in {:.2} s",
@@ -113,7 +116,10 @@ pub async fn run(args: CampaignArgs) -> anyhow::Result<()> {
             })),
         )
         .await?;
-    let id = campaign["id"].as_str().context("no campaign id")?.to_string();
+    let id = campaign["id"]
+        .as_str()
+        .context("no campaign id")?
+        .to_string();
     let started = Instant::now();
     hub.call(
         reqwest::Method::POST,
