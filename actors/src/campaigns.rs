@@ -373,17 +373,7 @@ impl Campaigns {
     }
 
     fn announce_update(&self, campaign: &Campaign) {
-        self.bus.do_send(Publish {
-            name: "campaign.updated",
-            scope: Scope::Staff,
-            payload: Payload::Json(json!({
-                "id": campaign.id.to_string(),
-                "status": campaign.status.as_str(),
-                "started_at": campaign.started_at,
-                "finished_at": campaign.finished_at,
-            })),
-            flushed: false,
-        });
+        self.bus.do_send(updated(campaign));
     }
 
     /// Announces a campaign's counts if they changed since last told.
@@ -405,6 +395,21 @@ impl Campaigns {
             flushed: false,
         });
         self.announced.insert(campaign.id, counts);
+    }
+}
+
+/// `campaign.updated` for the staff: the campaign's new status.
+pub fn updated(campaign: &Campaign) -> Publish {
+    Publish {
+        name: "campaign.updated",
+        scope: Scope::Staff,
+        payload: Payload::Json(json!({
+            "id": campaign.id.to_string(),
+            "status": campaign.status.as_str(),
+            "started_at": campaign.started_at,
+            "finished_at": campaign.finished_at,
+        })),
+        flushed: false,
     }
 }
 

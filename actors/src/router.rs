@@ -118,6 +118,17 @@ impl Router {
             return Ok(addr.clone());
         }
         let chat = self.store.chat(id)?.ok_or(Error::NotFound)?;
+        Ok(self.start_chat_actor(chat, true, ctx))
+    }
+
+    /// Starts the actor of `chat` (`stored`: it is in the store already) and keeps it.
+    fn start_chat_actor(
+        &mut self,
+        chat: Chat,
+        stored: bool,
+        ctx: &mut Context<Self>,
+    ) -> Addr<ChatActor> {
+        let id = chat.id;
         let queue = self.queue(&chat.phone_number_id, ctx);
         let actor = ChatActor::new(
             chat,
@@ -128,9 +139,9 @@ impl Router {
             ctx.address(),
             self.metrics.clone(),
         );
-        let addr = actor.start();
+        let addr = if stored { actor } else { actor.unsaved() }.start();
         self.chats.insert(id, addr.clone());
-        Ok(addr)
+        addr
     }
 
     /// The customer an inbound message names and the chat it belongs to: the contact's
@@ -591,20 +602,7 @@ impl Router {
         chat.pending_since = None;
         chat.closed_at = Some(now);
         chat.queue_id = msg.campaign.queue_id.clone();
-        let queue = self.queue(number, ctx);
-        let actor = ChatActor::new(
-            chat.clone(),
-            self.store.clone(),
-            queue,
-            self.media.clone(),
-            self.bus.clone(),
-            ctx.address(),
-            self.metrics.clone(),
-        )
-        .unsaved();
-        let addr = actor.start();
-        self.chats.insert(chat.id, addr.clone());
-        Ok(addr)
+        Ok(self.start_chat_actor(chat, false, ctx))
     }
 }
 

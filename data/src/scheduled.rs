@@ -82,6 +82,26 @@ impl Store {
         Ok(())
     }
 
+    /// Every pending scheduled message, soonest first, `limit` at most.
+    pub fn pending_scheduled(&self, limit: usize) -> Result<Vec<ScheduledMessage>> {
+        let mut found = Vec::new();
+        for entry in self.trees().scheduled_due.iter() {
+            if found.len() >= limit {
+                break;
+            }
+            let (key, _) = entry?;
+            if key.get(8) != Some(&MESSAGE) {
+                continue;
+            }
+            let chat = ChatId(read_u64(&key[9..]).unwrap_or(0));
+            let id = ScheduledId(read_u64(&key[17..]).unwrap_or(0));
+            if let Some(message) = self.scheduled(chat, id)? {
+                found.push(message);
+            }
+        }
+        Ok(found)
+    }
+
     /// Forgets a due entry whose record is gone (its chat was erased).
     pub fn drop_due(&self, at: DateTime<Utc>, due: Due) -> Result<()> {
         self.trees().scheduled_due.remove(due_key(at, due))?;

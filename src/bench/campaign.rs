@@ -11,8 +11,8 @@ use atende_web::sandbox::SimConfig;
 use serde_json::{json, Value};
 
 use super::hub::{Hub, APP_SECRET, PHONE_NUMBER_ID};
-use super::load::{post_webhooks, Pace};
-use super::outbound::{post_replies, start_sim, wait_sent};
+use super::load::Pace;
+use super::outbound::{claimed_chats, post_replies, start_sim, wait_sent};
 use super::stats::{verdict, Samples};
 
 const SIM_TOKEN: &str = "bench-cloud-token";
@@ -54,27 +54,7 @@ pub async fn run(args: CampaignArgs) -> anyhow::Result<()> {
     );
 
     // Twenty customers wrote, and the admin holds their chats: the agents' side.
-    let once = Pace {
-        concurrency: 8,
-        duration: Duration::from_secs(600),
-        rate: None,
-        limit: Some(20),
-    };
-    post_webhooks(&hub.url("/api/v1/webhooks/whatsapp"), 20, 0, once).await?;
-    let page = hub
-        .call(reqwest::Method::GET, "/api/v1/chats?limit=50", None)
-        .await?;
-    let chats: Vec<String> = page["items"]
-        .as_array()
-        .context("no chats")?
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_string))
-        .collect();
-    for chat in &chats {
-        let path = format!("/api/v1/chats/{chat}/claim");
-        hub.call(reqwest::Method::POST, &path, Some(json!({})))
-            .await?;
-    }
+    let chats = claimed_chats(&hub, 20).await?;
 
     let mut csv = String::from("nome;telefone;etiquetas\n");
     for i in 0..args.contacts {

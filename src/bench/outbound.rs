@@ -50,28 +50,7 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
         args.chats
     );
 
-    // Each customer writes once, and the admin takes every chat.
-    let once = Pace {
-        concurrency: 16,
-        duration: Duration::from_secs(600),
-        rate: None,
-        limit: Some(args.chats),
-    };
-    post_webhooks(&hub.url("/api/v1/webhooks/whatsapp"), args.chats, 0, once).await?;
-    let page = hub
-        .call(reqwest::Method::GET, "/api/v1/chats?limit=200", None)
-        .await?;
-    let chats: Vec<String> = page["items"]
-        .as_array()
-        .context("no chats")?
-        .iter()
-        .filter_map(|c| c["id"].as_str().map(str::to_string))
-        .collect();
-    for chat in &chats {
-        let path = format!("/api/v1/chats/{chat}/claim");
-        hub.call(reqwest::Method::POST, &path, Some(json!({})))
-            .await?;
-    }
+    let chats = claimed_chats(&hub, args.chats).await?;
 
     // Sustained: everything queued at once; the hub sends at the limit.
     let total = u64::from(args.rate) * args.seconds;
@@ -145,6 +124,32 @@ pub async fn run(args: OutboundArgs) -> anyhow::Result<()> {
     );
     sim.stop();
     Ok(())
+}
+
+/// `n` customers write once, and the admin takes every chat; their ids.
+pub(super) async fn claimed_chats(hub: &Hub, n: u64) -> anyhow::Result<Vec<String>> {
+    let once = Pace {
+        concurrency: 16,
+        duration: Duration::from_secs(600),
+        rate: None,
+        limit: Some(n),
+    };
+    post_webhooks(&hub.url("/api/v1/webhooks/whatsapp"), n, 0, once).await?;
+    let page = hub
+        .call(reqwest::Method::GET, "/api/v1/chats?limit=200", None)
+        .await?;
+    let chats: Vec<String> = page["items"]
+        .as_array()
+        .context("no chats")?
+        .iter()
+        .filter_map(|c| c["id"].as_str().map(str::to_string))
+        .collect();
+    for chat in &chats {
+        let path = format!("/api/v1/chats/{chat}/claim");
+        hub.call(reqwest::Method::POST, &path, Some(json!({})))
+            .await?;
+    }
+    Ok(chats)
 }
 
 /// Starts the simulated Cloud API on a thread of its own (its own actix System).

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use atende_web::sandbox::{CloudApiSim, SimConfig, SANDBOX_WABA_ID};
+use atende_web::sandbox::CloudApiSim;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -50,33 +50,9 @@ async fn wait_for_offers(sim: &CloudApiSim, at_least: usize) {
 async fn a_campaign_killed_twice_reaches_each_contact_once_at_its_pace() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut sim_config = SimConfig::local("sim-token", APP_SECRET);
-    sim_config.status_delay = Duration::from_millis(20);
-    sim_config.phone_number_id = NUMBER.into();
-    let sim = CloudApiSim::start(sim_config).await.unwrap();
-    let base = sim.base_url();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
-    sim.set_webhook_url(format!("http://{bind}/api/v1/webhooks/whatsapp"));
-    let env = [
-        ("ATENDE_BIND", bind.as_str()),
-        ("WHATSAPP_TOKEN", "sim-token"),
-        ("WHATSAPP_APP_SECRET", APP_SECRET),
-        ("WHATSAPP_PHONE_NUMBER_ID", NUMBER),
-        ("WHATSAPP_BUSINESS_ACCOUNT_ID", SANDBOX_WABA_ID),
-        ("WHATSAPP_API_URL", base.as_str()),
-        ("WHATSAPP_RATE_LIMIT", "1000"),
-        ("ATENDE_SEND_RECOVERY_WAIT", "3"),
-        ("ATENDE_RATE_LIMIT", "100000"),
-        ("ATENDE_RATE_LIMIT_BURST", "100000"),
-        ("ATENDE_USER_RATE_LIMIT", "100000"),
-        ("ATENDE_USER_RATE_LIMIT_BURST", "100000"),
-        ("ATENDE_WEBHOOK_RATE_LIMIT", "100000"),
-    ];
+    let cloud = ExternalCloud::start("3").await;
+    let sim = &cloud.sim;
+    let env = cloud.env();
 
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
@@ -132,10 +108,10 @@ async fn a_campaign_killed_twice_reaches_each_contact_once_at_its_pace() {
     assert_eq!(started.status(), 200);
 
     // Killed mid-way, twice.
-    wait_for_offers(&sim, 1_500).await;
+    wait_for_offers(sim, 1_500).await;
     hub.kill_9();
     let hub = spawn_hub(&data, &env);
-    wait_for_offers(&sim, 3_300).await;
+    wait_for_offers(sim, 3_300).await;
     hub.kill_9();
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
@@ -158,7 +134,7 @@ async fn a_campaign_killed_twice_reaches_each_contact_once_at_its_pace() {
         },
     )
     .await;
-    let sent = offers(&sim);
+    let sent = offers(sim);
     let mut per_contact: HashMap<&str, usize> = HashMap::new();
     for (to, _) in &sent {
         *per_contact.entry(to.as_str()).or_default() += 1;

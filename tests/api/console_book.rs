@@ -32,13 +32,8 @@ async fn the_contact_book_imports_a_sheet_with_its_report_and_edits_a_contact() 
     let admin = app.admin().await;
     let fields = json!({"items": [{"key": "cidade", "label": "Cidade", "kind": "choice", "options": ["Recife", "Natal"]}]});
     let put = app
-        .client
-        .put(app.url("/api/v1/contact-fields"))
-        .bearer_auth(&admin.access)
-        .json(&fields)
-        .send()
-        .await
-        .unwrap();
+        .put("/api/v1/contact-fields", &admin.access, &fields)
+        .await;
     assert_eq!(put.status(), 200);
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
@@ -233,5 +228,27 @@ async fn an_agent_snoozes_a_chat_and_schedules_a_message_from_the_conversation()
         .get_json(&format!("/api/v1/chats/{id}/scheduled"), &admin.access)
         .await;
     assert_eq!(scheduled["items"][0]["state"], "sent");
+
+    // One for tomorrow, found and cancelled on the Agendadas page.
+    let later = (chrono::Utc::now() + chrono::Duration::hours(20)).to_rfc3339();
+    let made = app
+        .post(
+            &format!("/api/v1/chats/{id}/scheduled"),
+            Some(&admin.access),
+            &json!({"text": "Lembrete do boleto", "send_at": later}),
+        )
+        .await;
+    assert_eq!(made.status(), 201);
+    browser.click("[data-testid=nav-scheduled]").await;
+    browser
+        .wait_text("[data-testid=scheduled-table]", "Lembrete do boleto")
+        .await;
+    browser
+        .wait_text("[data-testid=scheduled-table]", "Cliente 5511977770000")
+        .await;
+    browser.click("[data-testid=scheduled-row-cancel]").await;
+    browser.find("[data-testid=scheduled-empty]").await;
+    let pending = app.get_json("/api/v1/scheduled", &admin.access).await;
+    assert!(pending["items"].as_array().unwrap().is_empty());
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }

@@ -24,13 +24,8 @@ async fn define_fields(app: &TestApp, admin: &Tokens) {
         {"key": "vencimento", "label": "Vencimento", "kind": "date"},
     ]});
     let put = app
-        .client
-        .put(app.url("/api/v1/contact-fields"))
-        .bearer_auth(&admin.access)
-        .json(&fields)
-        .send()
-        .await
-        .unwrap();
+        .put("/api/v1/contact-fields", &admin.access, &fields)
+        .await;
     assert_eq!(put.status(), 200);
 }
 
@@ -193,25 +188,23 @@ async fn fields_are_the_admins_and_bad_values_change_nothing() {
     let admin = app.admin().await;
     let agent = app.user(&admin, "agent@test.local", "agent").await;
     let refused = app
-        .client
-        .put(app.url("/api/v1/contact-fields"))
-        .bearer_auth(&agent.access)
-        .json(&json!({"items": []}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            "/api/v1/contact-fields",
+            &agent.access,
+            &json!({"items": []}),
+        )
+        .await;
     assert_error(refused, 403, "admin_only").await;
     let bad = app
-        .client
-        .put(app.url("/api/v1/contact-fields"))
-        .bearer_auth(&admin.access)
-        .json(&json!({"items": [
-            {"key": "Phone", "label": "x", "kind": "text"},
-            {"key": "tier", "label": "Tier", "kind": "choice"},
-        ]}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            "/api/v1/contact-fields",
+            &admin.access,
+            &json!({"items": [
+                {"key": "Phone", "label": "x", "kind": "text"},
+                {"key": "tier", "label": "Tier", "kind": "choice"},
+            ]}),
+        )
+        .await;
     let body = assert_error(bad, 400, "validation_failed").await;
     assert!(body["error"]["fields"]["items[0].key"].is_string());
     assert!(body["error"]["fields"]["items[1].options"].is_string());

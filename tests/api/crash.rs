@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use atende_web::sandbox::{CloudApiSim, SimConfig};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -58,33 +57,9 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut sim_config = SimConfig::local("sim-token", APP_SECRET);
-    sim_config.status_delay = Duration::from_millis(20);
-    sim_config.phone_number_id = NUMBER.into();
-    let sim = CloudApiSim::start(sim_config).await.unwrap();
-    let base = sim.base_url();
-    // One port for every life of the hub, so the simulator's status webhooks find it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
-    sim.set_webhook_url(format!("http://{bind}/api/v1/webhooks/whatsapp"));
-    let env = [
-        ("ATENDE_BIND", bind.as_str()),
-        ("WHATSAPP_TOKEN", "sim-token"),
-        ("WHATSAPP_APP_SECRET", APP_SECRET),
-        ("WHATSAPP_PHONE_NUMBER_ID", NUMBER),
-        ("WHATSAPP_API_URL", base.as_str()),
-        ("WHATSAPP_RATE_LIMIT", "1000"),
-        ("ATENDE_SEND_RECOVERY_WAIT", RECOVERY_WAIT),
-        ("ATENDE_RATE_LIMIT", "100000"),
-        ("ATENDE_RATE_LIMIT_BURST", "100000"),
-        ("ATENDE_USER_RATE_LIMIT", "100000"),
-        ("ATENDE_USER_RATE_LIMIT_BURST", "100000"),
-        ("ATENDE_WEBHOOK_RATE_LIMIT", "100000"),
-    ];
+    let cloud = ExternalCloud::start(RECOVERY_WAIT).await;
+    let sim = &cloud.sim;
+    let env = cloud.env();
 
     // The customers write first, and the admin takes every chat, so replies may go out.
     let hub = spawn_hub(&data, &env);
@@ -172,7 +147,7 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
 
     let deadline = Instant::now() + Duration::from_secs(120);
     let sent = loop {
-        let sent = sent_replies(&sim);
+        let sent = sent_replies(sim);
         if replies.iter().all(|r| sent.contains_key(r)) {
             break sent;
         }

@@ -125,6 +125,12 @@ impl TestApp {
             .await
     }
 
+    /// A PUT of `body` with `token`.
+    pub async fn put(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.send(reqwest::Method::PUT, path, Some(token), body)
+            .await
+    }
+
     /// `user` does `action` (claim, transfer, close, reopen, handoff ...) to chat `id`.
     pub async fn chat_action(&self, id: &str, action: &str, token: &str, body: &Value) -> Response {
         let path = format!("/api/v1/chats/{id}/{action}");
@@ -438,6 +444,60 @@ pub fn spawn_hub(data_dir: &Path, env: &[(&str, &str)]) -> HubProcess {
     };
     let address = address.parse().expect("a socket address");
     HubProcess { child, address }
+}
+
+/// A simulated Cloud API in the test process, and the settings of a hub process that
+/// sends to it: one port for every life of the hub, so the simulator's status webhooks
+/// find it across restarts; sends in doubt wait `recovery_wait` seconds; generous limits.
+pub struct ExternalCloud {
+    pub sim: atende_web::sandbox::CloudApiSim,
+    env: Vec<(&'static str, String)>,
+}
+
+impl ExternalCloud {
+    pub async fn start(recovery_wait: &str) -> ExternalCloud {
+        let mut config = atende_web::sandbox::SimConfig::local("sim-token", APP_SECRET);
+        config.status_delay = Duration::from_millis(20);
+        config.phone_number_id = NUMBER.into();
+        let sim = atende_web::sandbox::CloudApiSim::start(config)
+            .await
+            .expect("the simulator starts");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        sim.set_webhook_url(format!("http://{bind}/api/v1/webhooks/whatsapp"));
+        let mut env = vec![
+            ("ATENDE_BIND", bind),
+            ("WHATSAPP_TOKEN", "sim-token".into()),
+            ("WHATSAPP_APP_SECRET", APP_SECRET.into()),
+            ("WHATSAPP_PHONE_NUMBER_ID", NUMBER.into()),
+            (
+                "WHATSAPP_BUSINESS_ACCOUNT_ID",
+                atende_web::sandbox::SANDBOX_WABA_ID.into(),
+            ),
+            ("WHATSAPP_API_URL", sim.base_url()),
+            ("WHATSAPP_RATE_LIMIT", "1000".into()),
+            ("ATENDE_SEND_RECOVERY_WAIT", recovery_wait.into()),
+        ];
+        for limit in [
+            "ATENDE_RATE_LIMIT",
+            "ATENDE_RATE_LIMIT_BURST",
+            "ATENDE_USER_RATE_LIMIT",
+            "ATENDE_USER_RATE_LIMIT_BURST",
+            "ATENDE_WEBHOOK_RATE_LIMIT",
+        ] {
+            env.push((limit, "100000".into()));
+        }
+        ExternalCloud { sim, env }
+    }
+
+    /// The settings for [`spawn_hub`].
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        self.env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
 }
 
 /// Signs in to a hub process.

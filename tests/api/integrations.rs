@@ -324,6 +324,7 @@ async fn each_scope_admits_exactly_its_routes() {
         match scope {
             "chats:read" => {
                 read && (p.starts_with("/chats")
+                    || p == "/scheduled"
                     || p == "/media/{id}"
                     || p == "/queues"
                     || p == "/numbers"

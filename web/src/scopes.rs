@@ -40,6 +40,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/chats/{id}/handoff", Scope(ChatsWrite)),
     ("POST", "/chats/{id}/messages", Scope(MessagesSend)),
     ("GET", "/chats/{id}/scheduled", Scope(ChatsRead)),
+    ("GET", "/scheduled", Scope(ChatsRead)),
     ("POST", "/chats/{id}/scheduled", Scope(MessagesSend)),
     (
         "DELETE",

@@ -1,5 +1,5 @@
 // Hash routes of the console:
-//   #/chats, #/chats/<id>, #/supervisor, #/contacts[/<id>], #/campaigns[/<id>],
+//   #/chats, #/chats/<id>, #/scheduled, #/supervisor, #/contacts[/<id>], #/campaigns[/<id>],
 //   #/admin/<section>
 // One view is mounted at a time inside the shell; supervisor and admin views load on demand.
 
@@ -13,6 +13,7 @@ let view = null; // {name, instance}
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "supervisor" && isStaff()) return { name: "supervisor" };
+  if (parts[0] === "scheduled") return { name: "scheduled" };
   if (parts[0] === "contacts" && isStaff()) return { name: "contacts", id: parts[1] || null };
   if (parts[0] === "campaigns" && isStaff()) return { name: "campaigns", id: parts[1] || null };
   if (parts[0] === "admin" && isAdmin()) return { name: "admin", section: parts[1] || "users" };
@@ -61,6 +62,9 @@ async function route() {
   if (r.name === "supervisor") {
     const { createSupervisorView } = await import("./views/supervisor.js");
     instance = createSupervisorView({ navigate });
+  } else if (r.name === "scheduled") {
+    const { createScheduledView } = await import("./views/scheduled.js");
+    instance = createScheduledView();
   } else if (r.name === "contacts") {
     const { createContactsView } = await import("./views/contacts.js");
     instance = createContactsView({ navigate });

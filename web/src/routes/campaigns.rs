@@ -619,17 +619,10 @@ async fn transition(
         .hub
         .campaigns
         .do_send(atende_actors::campaigns::Review);
-    state.hub.bus.do_send(atende_actors::events::Publish {
-        name: "campaign.updated",
-        scope: atende_data::Scope::Staff,
-        payload: atende_actors::events::Payload::Json(serde_json::json!({
-            "id": campaign.id.to_string(),
-            "status": next.as_str(),
-            "started_at": campaign.started_at,
-            "finished_at": campaign.finished_at,
-        })),
-        flushed: false,
-    });
+    state
+        .hub
+        .bus
+        .do_send(atende_actors::campaigns::updated(&campaign));
     let store = state.store.clone();
     let view = web::block(move || CampaignView::new(&campaign, &store, false)).await??;
     Ok(HttpResponse::Ok().json(view))

@@ -24,11 +24,14 @@ use crate::views::{ChatView, ErrorBody, Page};
 const MAX_TEXT: usize = 4096;
 /// Messages waiting in one chat at most.
 const MAX_PER_CHAT: usize = 50;
+/// Pending messages listed at most.
+const MAX_LISTED: usize = 1000;
 /// How far ahead a message may be scheduled, or a chat snoozed.
 const MAX_AHEAD: chrono::Duration = chrono::Duration::days(365);
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(schedule)
+    cfg.service(list_pending)
+        .service(schedule)
         .service(list_scheduled)
         .service(cancel)
         .service(snooze)
@@ -63,6 +66,8 @@ pub struct ScheduledView {
     pub reason: Option<String>,
     pub message_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Who it goes to (in `GET /scheduled`, which lists several chats).
+    pub contact_name: Option<String>,
 }
 
 impl From<&ScheduledMessage> for ScheduledView {
@@ -80,6 +85,7 @@ impl From<&ScheduledMessage> for ScheduledView {
             reason: m.reason.clone(),
             message_id: m.message_id.map(|id| id.to_string()),
             created_at: m.created_at,
+            contact_name: None,
         }
     }
 }
@@ -178,6 +184,53 @@ async fn schedule(
     state.store.durable().await?;
     tracing::info!(chat_id = %chat.id, by = %auth.0.id, "message scheduled");
     Ok(HttpResponse::Created().json(ScheduledView::from(&message)))
+}
+
+/// Scheduled messages waiting to go out, soonest first: the caller's own (staff: with
+/// `everyone=true`, everybody's).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PendingQuery {
+    pub everyone: Option<bool>,
+}
+
+/// The scheduled messages still waiting, across chats.
+#[utoipa::path(tag = "chats", params(PendingQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<ScheduledView>),
+    (status = 400, body = ErrorBody),
+))]
+#[get("/scheduled")]
+async fn list_pending(
+    state: web::Data<AppState>,
+    auth: Auth,
+    query: web::Query<PendingQuery>,
+) -> Result<HttpResponse> {
+    let everyone = query.everyone.unwrap_or(false) && auth.0.role.is_staff();
+    let store = state.store.clone();
+    let me = auth.0.id;
+    let items = web::block(move || -> Result<Vec<ScheduledView>> {
+        Ok(store
+            .pending_scheduled(MAX_LISTED)?
+            .iter()
+            .filter(|m| everyone || m.by == me)
+            .map(|m| {
+                let contact = store
+                    .chat(m.chat_id)
+                    .ok()
+                    .flatten()
+                    .and_then(|c| store.contact(c.contact_id).ok().flatten());
+                ScheduledView {
+                    contact_name: contact.and_then(|c| c.display_name().map(String::from)),
+                    ..ScheduledView::from(m)
+                }
+            })
+            .collect())
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(Page::<ScheduledView> {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// A chat's scheduled messages, oldest first (whoever may see the chat).

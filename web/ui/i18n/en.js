@@ -720,4 +720,13 @@ export default {
   "contacts.refused.notes_too_long": "notes too long",
   "contacts.refused.opt_in_invalid": "the marketing column is not yes or no",
   "contacts.refused.row_invalid": "not a CSV row",
+  "nav.scheduled": "Scheduled",
+  "scheduled.title": "Scheduled messages",
+  "scheduled.intro": "Your messages waiting to go out. Outside the 24-hour window only their template goes; without one, they do not go and the chat says so.",
+  "scheduled.everyone": "Everyone's",
+  "scheduled.when": "When",
+  "scheduled.to": "To",
+  "scheduled.text": "Message",
+  "scheduled.none": "Nothing scheduled.",
+  "scheduled.cancelled": "Scheduled message cancelled.",
 };

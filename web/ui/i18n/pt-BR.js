@@ -720,4 +720,13 @@ export default {
   "contacts.refused.notes_too_long": "observações longas demais",
   "contacts.refused.opt_in_invalid": "a coluna de marketing não é sim ou não",
   "contacts.refused.row_invalid": "linha de CSV inválida",
+  "nav.scheduled": "Agendadas",
+  "scheduled.title": "Mensagens agendadas",
+  "scheduled.intro": "Suas mensagens aguardando envio. Fora da janela de 24 horas só vai o modelo escolhido; sem modelo, não vão e a conversa avisa.",
+  "scheduled.everyone": "De todos",
+  "scheduled.when": "Quando",
+  "scheduled.to": "Para",
+  "scheduled.text": "Mensagem",
+  "scheduled.none": "Nada agendado.",
+  "scheduled.cancelled": "Mensagem agendada cancelada.",
 };

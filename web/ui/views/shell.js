@@ -79,6 +79,7 @@ export function createShell({ onLogout, onPresence }) {
   const rail = h("nav", { class: "rail", "aria-label": t("nav.label") },
     h("span", { class: "rail-logo", "aria-hidden": "true" }, "A"),
     nav("chats", "#/chats", "chat", t("nav.chats")),
+    nav("scheduled", "#/scheduled", "clock", t("nav.scheduled")),
     isStaff() ? nav("supervisor", "#/supervisor", "supervisor", t("nav.supervisor")) : null,
     isStaff() ? nav("contacts", "#/contacts", "person", t("nav.contacts")) : null,
     isStaff() ? nav("campaigns", "#/campaigns", "campaign", t("nav.campaigns")) : null,
