@@ -42,6 +42,8 @@ const BATCH: usize = 256;
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 /// The messaging limit counts unique customers over this long.
 const TIER_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// A finished campaign's progress is looked at once in this many reviews.
+const FINISHED_EVERY: u64 = 10;
 /// Progress is announced for this long after a campaign is done (statuses still come).
 const WATCH_AFTER_DONE: chrono::Duration = chrono::Duration::hours(24);
 
@@ -64,6 +66,8 @@ pub struct Campaigns {
     /// The last progress announced, per campaign watched.
     announced: HashMap<CampaignId, SendCounts>,
     last_review: Instant,
+    /// Reviews made since start.
+    reviews: u64,
 }
 
 /// A running campaign.
@@ -118,6 +122,7 @@ impl Campaigns {
             tiers: HashMap::new(),
             announced: HashMap::new(),
             last_review: Instant::now() - REVIEW,
+            reviews: 0,
         }
     }
 
@@ -133,7 +138,9 @@ impl Campaigns {
             }
         };
         let now = Utc::now();
+        self.reviews += 1;
         let mut active = HashSet::new();
+        let mut watched = HashSet::new();
         for mut campaign in campaigns {
             let due = campaign.status == CampaignStatus::Scheduled
                 && campaign.start_at.is_none_or(|at| at <= now);
@@ -148,14 +155,19 @@ impl Campaigns {
                 tracing::info!(campaign_id = %campaign.id, "campaign started");
                 self.announce_update(&campaign);
             }
-            let watched = matches!(
+            let live = matches!(
                 campaign.status,
                 CampaignStatus::Running | CampaignStatus::Paused
-            ) || campaign
+            );
+            let finished_lately = campaign
                 .finished_at
                 .is_some_and(|at| now - at < WATCH_AFTER_DONE);
-            if watched {
-                self.announce_progress(&campaign);
+            if live || finished_lately {
+                watched.insert(campaign.id);
+                // A finished one only hears late statuses and replies: counted less often.
+                if live || self.reviews % FINISHED_EVERY == 0 {
+                    self.announce_progress(&campaign);
+                }
             }
             if campaign.status == CampaignStatus::Running {
                 active.insert(campaign.id);
@@ -163,8 +175,7 @@ impl Campaigns {
             }
         }
         self.runs.retain(|id, _| active.contains(id));
-        self.announced
-            .retain(|id, _| active.contains(id) || self.runs.contains_key(id));
+        self.announced.retain(|id, _| watched.contains(id));
     }
 
     /// Starts running `campaign`, or takes its newest record into its run.
