@@ -74,7 +74,9 @@ pub use records::queue::Queue;
 pub use records::report::DayStats;
 pub use records::scheduled::{ScheduledMessage, ScheduledState};
 pub use records::session::RotateOutcome;
-pub use records::settings::{BusinessHours, CsatSettings, DayHours, FieldDef, FieldKind, Settings};
+pub use records::settings::{
+    BusinessHours, CsatSettings, DayHours, FieldDef, FieldKind, Label, Settings,
+};
 pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, User};
 pub use scheduled::Due;

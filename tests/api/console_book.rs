@@ -252,3 +252,51 @@ async fn an_agent_snoozes_a_chat_and_schedules_a_message_from_the_conversation()
     assert!(pending["items"].as_array().unwrap().is_empty());
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let labels = json!({"items": [{"name": "Urgente", "color": "#e53935"}, {"name": "Boleto", "color": "#25d366"}]});
+    assert_eq!(app.put("/api/v1/labels", &admin.access, &labels).await.status(), 200);
+    let chat = app.customer_says("5511966660000", "wamid.lb1", "segunda via do boleto").await;
+    app.customer_says("5511966661111", "wamid.lb2", "outra conversa").await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    app.claim(&id, &admin).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    browser.click("[data-testid=chat-labels]").await;
+    browser
+        .eval(
+            "[...document.querySelectorAll('[data-testid=label-option]')].find((i) => i.value === 'Boleto').click()",
+            json!([]),
+        )
+        .await;
+    browser.click("[data-testid=label-save]").await;
+    browser.wait_text("[data-testid=conv-labels]", "Boleto").await;
+    browser.click("[data-testid=tab-all]").await;
+    browser.wait_text("[data-testid=chat-rows]", "outra conversa").await;
+    browser
+        .eval(
+            "const s = document.querySelector('[data-testid=label-filter]'); s.value = 'Boleto'; s.dispatchEvent(new Event('change'));",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_until(
+            "only the labelled chat listed",
+            "document.querySelectorAll('[data-testid=chat-row]').length === 1 && document.querySelector('[data-testid=chat-rows]').textContent.includes('segunda via')",
+        )
+        .await;
+    let color = browser
+        .eval("return getComputedStyle(document.querySelector('[data-testid=chat-row] [data-testid=label-chip]')).backgroundColor", json!([]))
+        .await;
+    assert_eq!(color, "rgb(37, 211, 102)");
+    browser.screenshot("labels").await;
+    let stored = app.get_json(&format!("/api/v1/chats/{id}"), &admin.access).await;
+    assert_eq!(stored["tags"], json!(["Boleto"]));
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

@@ -325,6 +325,7 @@ async fn each_scope_admits_exactly_its_routes() {
             "chats:read" => {
                 read && (p.starts_with("/chats")
                     || p == "/scheduled"
+                    || p == "/labels"
                     || p == "/media/{id}"
                     || p == "/queues"
                     || p == "/numbers"

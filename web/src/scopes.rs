@@ -29,6 +29,8 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/media/{id}", Scope(ChatsRead)),
     ("GET", "/queues", Scope(ChatsRead)),
     ("GET", "/numbers", Scope(ChatsRead)),
+    ("GET", "/labels", Scope(ChatsRead)),
+    ("PUT", "/labels", Scope(Admin)),
     ("GET", "/templates", Scope(ChatsRead)),
     ("GET", "/canned-responses", Scope(ChatsRead)),
     ("PATCH", "/chats/{id}", Scope(ChatsWrite)),

@@ -25,6 +25,10 @@ async function loadReference() {
       state.queues = page.items;
       emit("queues", null);
     }).catch(() => {}),
+    api.get("/labels").then((page) => {
+      state.labels = page.items;
+      emit("chats", null);
+    }).catch(() => {}),
     api.get("/numbers").then((page) => {
       state.numbers = page.items;
       emit("chats", null);

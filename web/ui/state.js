@@ -17,6 +17,7 @@
 /** @typedef {{id: string, name: string, color?: string | null, greeting?: string | null}} Queue */
 /** @typedef {{id: string, name: string, display_number?: string}} BusinessNumber */
 /** @typedef {{id: string, shortcut: string, text: string}} CannedResponse */
+/** @typedef {{name: string, color: string}} Label */
 
 /**
  * @type {{
@@ -25,6 +26,7 @@
  *   users: Map<string, User>,
  *   queues: Queue[],
  *   numbers: BusinessNumber[],
+ *   labels: Label[],
  *   presence: Map<string, string>,
  *   myPresence: string,
  *   typing: Map<string, Map<string, {name: string, until: number}>>,
@@ -44,6 +46,7 @@ export const state = {
   users: new Map(),
   queues: [],
   numbers: [], // the business numbers
+  labels: [], // the admin's labels and their colours
   presence: new Map(), // online|away|offline
   myPresence: "online",
   typing: new Map(),
@@ -170,6 +173,7 @@ export function reset() {
   state.users.clear();
   state.queues = [];
   state.numbers = [];
+  state.labels = [];
   state.presence.clear();
   state.typing.clear();
   state.viewing.clear();

@@ -51,6 +51,17 @@ pub struct Settings {
     /// The contact book's own fields, in the order they are shown.
     #[serde(default)]
     pub contact_fields: Vec<FieldDef>,
+    /// The labels chats and contacts are tagged with, and their colours.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+/// A label an admin defined: a tag with a colour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    pub name: String,
+    /// `#rrggbb`.
+    pub color: String,
 }
 
 /// A field the admin added to every contact.
@@ -193,6 +204,7 @@ impl Default for Settings {
             opt_out_keywords: default_opt_out(),
             opt_in_keywords: default_opt_in(),
             contact_fields: Vec::new(),
+            labels: Vec::new(),
         }
     }
 }

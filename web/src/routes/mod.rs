@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod docs;
 pub mod health;
 pub mod integrations;
+pub mod labels;
 pub mod later;
 pub mod media;
 pub mod messages;

@@ -293,6 +293,7 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
         opt_out_keywords,
         opt_in_keywords,
         contact_fields: current.contact_fields.clone(),
+        labels: current.labels.clone(),
     })
 }
 

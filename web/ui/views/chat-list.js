@@ -7,6 +7,7 @@ import { get, query } from "../api.js";
 import { state, on, isStaff, upsertChats, queueById, userName, numberName, windowClosesSoon } from "../state.js";
 import { contactName, listTime, previewText, waited } from "../format.js";
 import { toast, errorText } from "./ui.js";
+import { labelChip } from "./labels.js";
 
 const TAB_KEY = "atende.tab";
 
@@ -88,17 +89,29 @@ export function createChatList({ onOpen }) {
     type: "search", class: "search-input", test: "chat-search", placeholder: t("list.search"),
     "aria-label": t("list.search"), autocomplete: "off",
   });
+  // A label chosen here lists the chats tagged with it (with the search, if any).
+  const labelFilter = h("select", { class: "label-filter", test: "label-filter", "aria-label": t("labels.filter") });
+  function fillLabelFilter() {
+    const chosen = labelFilter.value;
+    labelFilter.replaceChildren(h("option", { value: "", text: t("labels.filter_all") }),
+      ...state.labels.map((l) => h("option", { value: l.name, text: l.name })));
+    labelFilter.value = state.labels.some((l) => l.name === chosen) ? chosen : "";
+    labelFilter.hidden = !state.labels.length;
+  }
+  fillLabelFilter();
   const runSearch = debounce(async () => {
     const q = searchInput.value.trim();
-    search = q;
-    if (!q) {
+    const tag = labelFilter.value;
+    const wanted = q + "\u0000" + tag;
+    search = wanted;
+    if (!q && !tag) {
       results = null;
       render();
       return;
     }
     try {
-      const page = await get("/chats" + query({ q, limit: 50 }));
-      if (search !== q) return;
+      const page = await get("/chats" + query({ q, tag, limit: 50 }));
+      if (search !== wanted) return;
       upsertChats(page.items);
       results = page.items.map((c) => c.id);
       render();
@@ -107,9 +120,11 @@ export function createChatList({ onOpen }) {
     }
   }, 300);
   searchInput.addEventListener("input", runSearch);
+  labelFilter.addEventListener("change", runSearch);
   searchInput.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
       searchInput.value = "";
+      labelFilter.value = "";
       runSearch();
       runSearch.cancel();
       search = "";
@@ -130,7 +145,7 @@ export function createChatList({ onOpen }) {
     h("header", { class: "pane-head list-head" },
       avatar(state.user.name, state.user.id),
       h("h1", { class: "pane-title", text: t("list.title") })),
-    h("div", { class: "search-bar" }, icon("search", "search-icon"), searchInput),
+    h("div", { class: "search-bar" }, icon("search", "search-icon"), searchInput, labelFilter),
     tabBar,
     scroller);
 
@@ -165,6 +180,7 @@ export function createChatList({ onOpen }) {
     if (state.numbers.length > 1) {
       meta.push(h("span", { class: "row-number", test: "chat-row-number", text: numberName(chat.phone_number_id) }));
     }
+    for (const tag of chat.tags || []) meta.push(labelChip(tag));
     const closing = chat.assignee_id === state.user.id ? windowClosesSoon(chat) : null;
     if (closing !== null) {
       // The agent's own chat whose window closes within the hour: answer it first.
@@ -241,6 +257,7 @@ export function createChatList({ onOpen }) {
     for (const [key, button] of Object.entries(tabButtons)) button.setAttribute("aria-selected", String(key === name));
     if (results) {
       searchInput.value = "";
+      labelFilter.value = "";
       search = "";
       results = null;
     }
@@ -269,7 +286,7 @@ export function createChatList({ onOpen }) {
   }
 
   const schedule = perFrame(render);
-  const stops = [on("chat", schedule), on("chats", schedule), on("users", schedule), on("queues", schedule)];
+  const stops = [on("chat", schedule), on("chats", schedule), on("chats", fillLabelFilter), on("users", schedule), on("queues", schedule)];
   // Times like "Ontem" change with the clock.
   const clock = setInterval(() => {
     for (const row of rows.values()) row.rendered = null;

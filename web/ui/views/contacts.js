@@ -8,6 +8,7 @@ import * as api from "../api.js";
 import { state } from "../state.js";
 import { contactName, dateTime, formatPhone, listTime, previewText } from "../format.js";
 import { dialog, field, toast, errorText, empty, showFieldErrors, checkbox } from "./ui.js";
+import { labelChip } from "./labels.js";
 
 /** The admin's contact fields, read once per page. */
 async function fieldDefs() {
@@ -59,7 +60,7 @@ export function createContactsView({ navigate }) {
       on: { click: () => navigate(`#/contacts/${c.id}`), keydown: (e) => e.key === "Enter" && navigate(`#/contacts/${c.id}`) } },
     h("td", null, h("span", { class: "cell-who" }, avatar(contactName(c), c.wa_id || c.user_id, "small"), h("span", { test: "contact-row-name", text: contactName(c) }))),
     h("td", { text: c.wa_id ? formatPhone(c.wa_id) : (c.username ? "@" + c.username : "—") }),
-    h("td", null, (c.tags || []).map((tag) => h("span", { class: "chip", text: tag }))),
+    h("td", null, (c.tags || []).map(labelChip)),
     h("td", null, out ? h("span", { class: "badge badge-warn", test: "contact-opted-out", text: t("contacts.opted_out") }) : h("span", { class: "muted", text: c.marketing_opt_in ? t("contacts.opted_in") : "—" })),
     h("td", { class: "muted", text: c.last_inbound_at ? listTime(c.last_inbound_at) : "—" }));
   }

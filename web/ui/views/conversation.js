@@ -15,6 +15,7 @@ import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, a
 import { visible } from "./chat-list.js";
 import { toast, errorText } from "./ui.js";
 import { uuid } from "../util.js";
+import { pickLabels, labelChip } from "./labels.js";
 
 const TYPING_EVERY = 2000;
 
@@ -31,12 +32,13 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   // ---- skeleton ----
   const title = h("h2", { class: "conv-name", test: "conv-name" });
   const subtitle = h("p", { class: "conv-sub", test: "conv-sub" });
+  const headLabels = h("span", { class: "conv-labels", test: "conv-labels" });
   const headActions = h("div", { class: "conv-actions" });
   const headAvatar = h("span", { class: "conv-avatar" });
   const header = h("header", { class: "pane-head conv-head" },
     h("button", { type: "button", class: "icon-btn back-btn", test: "back", "aria-label": t("common.back"), on: { click: onBack } }, icon("back")),
     h("button", { type: "button", class: "conv-who", test: "contact-info", "aria-label": t("contact.open"), on: { click: togglePanel } },
-      headAvatar, h("span", { class: "conv-titles" }, title, subtitle)),
+      headAvatar, h("span", { class: "conv-titles" }, h("span", { class: "conv-title-row" }, title, headLabels), subtitle)),
     headActions);
   const viewingBanner = h("div", { class: "conv-banner viewing", test: "viewing-banner", role: "status", hidden: true });
   const messages = createMessageList({
@@ -68,6 +70,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     if (!chat) return;
     const name = contactName(chat.contact);
     title.textContent = name;
+    headLabels.replaceChildren(...(chat.tags || []).map(labelChip));
     headAvatar.replaceChildren(avatar(name, chat.contact.wa_id || chat.contact.user_id));
     renderSubtitle();
     const mine = chat.assignee_id === me.id;
@@ -75,6 +78,20 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     const buttons = [];
     if (chat.status === "pending" || (chat.status === "bot" && isStaff())) {
       buttons.push(h("button", { type: "button", class: "btn btn-primary", test: "claim", text: t("chat.claim"), on: { click: () => claim(chat) } }));
+    }
+    if (canAct) {
+      buttons.push(h("button", { type: "button", class: "btn", test: "chat-labels", text: t("labels.button"),
+        on: { click: () => pickLabels({
+          title: t("labels.pick_title"),
+          current: chat.tags,
+          onSave: async (tags) => {
+            try {
+              upsertChat(await api.patch(`/chats/${chat.id}`, { tags }), "updated");
+            } catch (err) {
+              throw new Error(errorText(err));
+            }
+          },
+        }) } }));
     }
     if (chat.status !== "closed" && canAct) {
       buttons.push(h("button", { type: "button", class: "btn", test: "transfer", text: t("chat.transfer"), on: { click: () => transferChat(chat) } }));
