@@ -407,26 +407,55 @@ async fn labels_are_the_admins_with_their_colours_and_filter_the_chats() {
     let admin = app.admin().await;
     let agent = app.user(&admin, "agent@test.local", "agent").await;
     let labels = json!({"items": [{"name": "Urgente", "color": "#E53935"}, {"name": "Boleto", "color": "#25d366"}]});
-    assert_error(app.put("/api/v1/labels", &agent.access, &labels).await, 403, "admin_only").await;
+    assert_error(
+        app.put("/api/v1/labels", &agent.access, &labels).await,
+        403,
+        "admin_only",
+    )
+    .await;
     let bad = json!({"items": [{"name": "x", "color": "red"}, {"name": "X", "color": "#000000"}, {"name": " ", "color": "#000000"}]});
-    let body = assert_error(app.put("/api/v1/labels", &admin.access, &bad).await, 400, "validation_failed").await;
+    let body = assert_error(
+        app.put("/api/v1/labels", &admin.access, &bad).await,
+        400,
+        "validation_failed",
+    )
+    .await;
     for field in ["items[0].color", "items[1].name", "items[2].name"] {
-        assert!(body["error"]["fields"][field].is_string(), "{field}: {body}");
+        assert!(
+            body["error"]["fields"][field].is_string(),
+            "{field}: {body}"
+        );
     }
     let saved = app.put("/api/v1/labels", &admin.access, &labels).await;
     assert_eq!(saved.status(), 200);
     let listed = app.get_json("/api/v1/labels", &agent.access).await;
-    assert_eq!(listed["items"][0], json!({"name": "Urgente", "color": "#e53935"}));
+    assert_eq!(
+        listed["items"][0],
+        json!({"name": "Urgente", "color": "#e53935"})
+    );
 
-    let tagged = app.customer_says(CUSTOMER, "wamid.l1", "meu boleto venceu").await;
+    let tagged = app
+        .customer_says(CUSTOMER, "wamid.l1", "meu boleto venceu")
+        .await;
     app.customer_says("5511911110000", "wamid.l2", "oi").await;
     let id = tagged["id"].as_str().unwrap();
     app.claim(id, &admin).await;
     let patched = app
-        .patch(&format!("/api/v1/chats/{id}"), &admin.access, &json!({"tags": ["Boleto"]}))
+        .patch(
+            &format!("/api/v1/chats/{id}"),
+            &admin.access,
+            &json!({"tags": ["Boleto"]}),
+        )
         .await;
     assert_eq!(patched.status(), 200);
-    let found = app.get_json("/api/v1/chats?tag=Boleto", &admin.access).await;
-    let ids: Vec<&str> = found["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let found = app
+        .get_json("/api/v1/chats?tag=Boleto", &admin.access)
+        .await;
+    let ids: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, [id]);
 }

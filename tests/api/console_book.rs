@@ -258,9 +258,17 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let labels = json!({"items": [{"name": "Urgente", "color": "#e53935"}, {"name": "Boleto", "color": "#25d366"}]});
-    assert_eq!(app.put("/api/v1/labels", &admin.access, &labels).await.status(), 200);
-    let chat = app.customer_says("5511966660000", "wamid.lb1", "segunda via do boleto").await;
-    app.customer_says("5511966661111", "wamid.lb2", "outra conversa").await;
+    assert_eq!(
+        app.put("/api/v1/labels", &admin.access, &labels)
+            .await
+            .status(),
+        200
+    );
+    let chat = app
+        .customer_says("5511966660000", "wamid.lb1", "segunda via do boleto")
+        .await;
+    app.customer_says("5511966661111", "wamid.lb2", "outra conversa")
+        .await;
     let id = chat["id"].as_str().unwrap().to_string();
     app.claim(&id, &admin).await;
     let Some(browser) = Browser::start(1440, 900).await else {
@@ -276,9 +284,13 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
         )
         .await;
     browser.click("[data-testid=label-save]").await;
-    browser.wait_text("[data-testid=conv-labels]", "Boleto").await;
+    browser
+        .wait_text("[data-testid=conv-labels]", "Boleto")
+        .await;
     browser.click("[data-testid=tab-all]").await;
-    browser.wait_text("[data-testid=chat-rows]", "outra conversa").await;
+    browser
+        .wait_text("[data-testid=chat-rows]", "outra conversa")
+        .await;
     browser
         .eval(
             "const s = document.querySelector('[data-testid=label-filter]'); s.value = 'Boleto'; s.dispatchEvent(new Event('change'));",
@@ -296,7 +308,57 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
         .await;
     assert_eq!(color, "rgb(37, 211, 102)");
     browser.screenshot("labels").await;
-    let stored = app.get_json(&format!("/api/v1/chats/{id}"), &admin.access).await;
+    let stored = app
+        .get_json(&format!("/api/v1/chats/{id}"), &admin.access)
+        .await;
     assert_eq!(stored["tags"], json!(["Boleto"]));
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}
+
+#[actix_web::test]
+async fn an_emoji_is_found_by_its_portuguese_name_sent_and_offered_first_next_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app
+        .customer_says("5511955551234", "wamid.emoji", "valeu!")
+        .await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    app.claim(&id, &admin).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    browser
+        .type_into("[data-testid=composer]", "Obrigado ")
+        .await;
+    browser.click("[data-testid=emoji-open]").await;
+    browser
+        .type_into("[data-testid=emoji-search]", "obrigado")
+        .await;
+    browser
+        .wait_until(
+            "one match",
+            "document.querySelectorAll('[data-testid=emoji-pick]').length === 1",
+        )
+        .await;
+    browser.click("[data-testid=emoji-pick]").await;
+    browser
+        .type_into("[data-testid=composer]", "\u{E007}")
+        .await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("sent");
+    assert_eq!(sent[0].body["text"]["body"], "Obrigado 🙏");
+    browser.click("[data-testid=emoji-open]").await;
+    let first = browser
+        .eval(
+            "return document.querySelector('[data-testid=emoji-pick]').textContent",
+            json!([]),
+        )
+        .await;
+    assert_eq!(first, "🙏", "the recent one first");
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }

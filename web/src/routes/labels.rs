@@ -85,7 +85,9 @@ async fn put_labels(
         let name = item.name.trim().to_string();
         fields.text(&format!("items[{i}].name"), &name, MAX_LABEL);
         fields.check(
-            !labels.iter().any(|l| l.name.to_lowercase() == name.to_lowercase()),
+            !labels
+                .iter()
+                .any(|l| l.name.to_lowercase() == name.to_lowercase()),
             &format!("items[{i}].name"),
             "is already a label",
         );
@@ -93,7 +95,11 @@ async fn put_labels(
         let good = color.len() == 7
             && color.starts_with('#')
             && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
-        fields.check(good, &format!("items[{i}].color"), "must be a colour such as #25d366");
+        fields.check(
+            good,
+            &format!("items[{i}].color"),
+            "must be a colour such as #25d366",
+        );
         labels.push(Label { name, color });
     }
     fields.finish()?;

@@ -744,4 +744,7 @@ export default {
   "labels.pick_title": "Labels of this chat",
   "labels.filter": "Filter by label",
   "labels.filter_all": "All labels",
+  "emoji.label": "Emoji",
+  "emoji.search": "Search emoji (e.g. heart, thanks)",
+  "emoji.none": "No emoji found.",
 };

@@ -744,4 +744,7 @@ export default {
   "labels.pick_title": "Etiquetas desta conversa",
   "labels.filter": "Filtrar por etiqueta",
   "labels.filter_all": "Todas as etiquetas",
+  "emoji.label": "Emoji",
+  "emoji.search": "Buscar emoji (ex.: coração, obrigado)",
+  "emoji.none": "Nenhum emoji encontrado.",
 };

@@ -18,6 +18,7 @@ function refreshCanned(then) {
   }).catch(() => {});
 }
 import { summary } from "./message.js";
+import { createEmojiPicker } from "./emoji.js";
 
 const drafts = new Map(); // chat id -> text
 
@@ -52,6 +53,16 @@ export function createComposer(options) {
     ? h("button", { type: "button", class: "icon-btn", test: "template-open", "aria-label": t("composer.template"), title: t("composer.template"),
       on: { click: options.onTemplate } }, icon("template"))
     : null;
+  // The emoji goes in where the cursor is, and the cursor after it.
+  const picker = createEmojiPicker({ onPick: (emoji) => {
+    const start = textarea.selectionStart ?? textarea.value.length;
+    const end = textarea.selectionEnd ?? start;
+    textarea.setRangeText(emoji, start, end, "end");
+    textarea.dispatchEvent(new Event("input"));
+    textarea.focus();
+  } });
+  const emojiButton = h("button", { type: "button", class: "icon-btn", test: "emoji-open", "aria-label": t("emoji.label"), title: t("emoji.label"),
+    on: { click: () => picker.toggle() } }, icon("emoji"));
   const send = h("button", { type: "button", class: "icon-btn send-btn", test: "send", "aria-label": t("composer.send"), title: t("composer.send"),
     on: { click: submit } }, icon("send"));
 
@@ -79,12 +90,13 @@ export function createComposer(options) {
   }
 
   const row = h("div", { class: "composer-row" },
+    emojiButton,
     options.noteOnly ? null : attach,
     noteToggle,
     templateButton,
     textarea,
     send);
-  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, quickList, replyBar, buttonsBar, noteHint, row, fileInput);
+  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, picker.el, quickList, replyBar, buttonsBar, noteHint, row, fileInput);
 
   function setNoteMode(value) {
     noteMode = options.noteOnly ? true : value;
