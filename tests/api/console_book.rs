@@ -362,3 +362,64 @@ async fn an_emoji_is_found_by_its_portuguese_name_sent_and_offered_first_next_ti
     assert_eq!(first, "🙏", "the recent one first");
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn the_reports_page_draws_its_charts_from_the_apis_numbers() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for (i, phone) in ["5511940000001", "5511940000002", "5511940000003"]
+        .iter()
+        .enumerate()
+    {
+        let chat = app
+            .customer_says(phone, &format!("wamid.rep{i}"), "oi")
+            .await;
+        let id = chat["id"].as_str().unwrap().to_string();
+        app.claim(&id, &admin).await;
+        app.send_text(&id, &format!("r{i}"), "Olá!", &admin).await;
+        if i < 2 {
+            app.chat_action(&id, "close", &admin.access, &json!({}))
+                .await;
+        }
+    }
+    let summary = app.get_json("/api/v1/reports/summary", &admin.access).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.click("[data-testid=nav-reports]").await;
+    browser
+        .wait_text(
+            "[data-testid=report-opened]",
+            &summary["chats_opened"].to_string(),
+        )
+        .await;
+    browser.wait_text("[data-testid=report-closed]", "2").await;
+    let drawn = browser
+        .eval(
+            "const sum = (sel) => [...document.querySelectorAll(sel)].reduce((n, r) => n + Number(r.dataset.value), 0);
+             return [sum('[data-testid=chart-messages] rect.bar-a'), sum('[data-testid=chart-messages] rect.bar-b'),
+                     sum('[data-testid=chart-chats] rect.bar-a'), sum('[data-testid=chart-chats] rect.bar-b')];",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        drawn,
+        json!([
+            summary["messages_in"],
+            summary["messages_out"],
+            summary["chats_opened"],
+            summary["chats_closed"]
+        ])
+    );
+    browser
+        .find("[data-testid=chart-first-response] rect")
+        .await;
+    browser.screenshot("reports").await;
+    browser.click("[data-testid=nav-admin]").await;
+    browser.click("[data-testid=admin-audit]").await;
+    browser
+        .wait_text("[data-testid=audit-table]", "auth.login")
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

@@ -1,5 +1,5 @@
 // Hash routes of the console:
-//   #/chats, #/chats/<id>, #/scheduled, #/supervisor, #/contacts[/<id>], #/campaigns[/<id>],
+//   #/chats, #/chats/<id>, #/scheduled, #/supervisor, #/reports, #/contacts[/<id>], #/campaigns[/<id>],
 //   #/admin/<section>
 // One view is mounted at a time inside the shell; supervisor and admin views load on demand.
 
@@ -14,6 +14,7 @@ function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "supervisor" && isStaff()) return { name: "supervisor" };
   if (parts[0] === "scheduled") return { name: "scheduled" };
+  if (parts[0] === "reports" && isStaff()) return { name: "reports" };
   if (parts[0] === "contacts" && isStaff()) return { name: "contacts", id: parts[1] || null };
   if (parts[0] === "campaigns" && isStaff()) return { name: "campaigns", id: parts[1] || null };
   if (parts[0] === "admin" && isAdmin()) return { name: "admin", section: parts[1] || "users" };
@@ -65,6 +66,9 @@ async function route() {
   } else if (r.name === "scheduled") {
     const { createScheduledView } = await import("./views/scheduled.js");
     instance = createScheduledView();
+  } else if (r.name === "reports") {
+    const { createReportsView } = await import("./views/reports.js");
+    instance = createReportsView();
   } else if (r.name === "contacts") {
     const { createContactsView } = await import("./views/contacts.js");
     instance = createContactsView({ navigate });

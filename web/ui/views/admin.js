@@ -6,7 +6,7 @@ import { h } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 
-const SECTIONS = ["users", "queues", "numbers", "settings", "labels", "fields", "canned", "qr", "integrations", "unprocessed"];
+const SECTIONS = ["users", "queues", "numbers", "settings", "labels", "fields", "canned", "qr", "integrations", "unprocessed", "audit"];
 
 export function createAdminView({ navigate }) {
   const tabs = {};
@@ -57,6 +57,7 @@ export function createAdminView({ navigate }) {
       settings: () => import("./admin-settings.js").then((m) => m.createSettingsSection()),
       fields: () => import("./admin-fields.js").then((m) => m.createFieldsSection()),
       labels: () => import("./admin-labels.js").then((m) => m.createLabelsSection()),
+      audit: () => import("./admin-audit.js").then((m) => m.createAuditSection()),
       canned: () => import("./admin-canned.js").then((m) => m.createCannedSection()),
       qr: () => import("./admin-qr.js").then((m) => m.createQrSection()),
     };

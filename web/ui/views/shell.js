@@ -81,6 +81,7 @@ export function createShell({ onLogout, onPresence }) {
     nav("chats", "#/chats", "chat", t("nav.chats")),
     nav("scheduled", "#/scheduled", "clock", t("nav.scheduled")),
     isStaff() ? nav("supervisor", "#/supervisor", "supervisor", t("nav.supervisor")) : null,
+    isStaff() ? nav("reports", "#/reports", "chart", t("nav.reports")) : null,
     isStaff() ? nav("contacts", "#/contacts", "person", t("nav.contacts")) : null,
     isStaff() ? nav("campaigns", "#/campaigns", "campaign", t("nav.campaigns")) : null,
     isAdmin() ? nav("admin", "#/admin/users", "admin", t("nav.admin")) : null,
