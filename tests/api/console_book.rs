@@ -423,3 +423,68 @@ async fn the_reports_page_draws_its_charts_from_the_apis_numbers() {
         .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn the_board_turns_a_queue_red_past_its_threshold_and_counts_the_team() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let queue = app.queue(&admin, "Cobrança").await;
+    let set = app
+        .patch(
+            &format!("/api/v1/queues/{queue}"),
+            &admin.access,
+            &json!({"sla_wait_seconds": 120}),
+        )
+        .await;
+    assert_eq!(set.status(), 200);
+    let refused = app
+        .patch(
+            &format!("/api/v1/queues/{queue}"),
+            &admin.access,
+            &json!({"sla_wait_seconds": 5}),
+        )
+        .await;
+    assert_error(refused, 400, "validation_failed").await;
+    let chat = app
+        .customer_says("5511930000001", "wamid.sla", "quero negociar")
+        .await;
+    let id = chat["id"].as_str().unwrap();
+    let moved = app
+        .patch(
+            &format!("/api/v1/chats/{id}"),
+            &admin.access,
+            &json!({"queue_id": queue}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.click("[data-testid=nav-supervisor]").await;
+    let card = format!("[data-testid=queue-card][data-queue-id={queue}]");
+    browser
+        .wait_until(
+            "the queue within its limit",
+            &format!("document.querySelector('{card}')?.dataset.sla === 'ok'"),
+        )
+        .await;
+    browser
+        .wait_text("[data-testid=sup-total-online]", "1")
+        .await;
+    // Three minutes later, as the page's clock has it: past the two-minute limit.
+    browser
+        .eval(
+            "const real = Date.now.bind(Date); Date.now = () => real() + 180000;",
+            json!([]),
+        )
+        .await;
+    browser
+        .wait_until(
+            "the queue red",
+            &format!("document.querySelector('{card}').dataset.sla === 'late'"),
+        )
+        .await;
+    browser.screenshot("board-late").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

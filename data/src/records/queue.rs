@@ -17,6 +17,10 @@ pub struct Queue {
     /// The business numbers it serves (its customers write to them); none: every number.
     #[serde(default)]
     pub number_ids: Vec<String>,
+    /// How long a customer may wait here before the supervisors' board shows the queue
+    /// red (and sounds); `None`: no threshold.
+    #[serde(default)]
+    pub sla_wait_seconds: Option<u32>,
 }
 
 impl Queue {

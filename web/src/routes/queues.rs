@@ -44,6 +44,10 @@ pub struct QueueBody {
     /// The business numbers whose customers it serves (empty or left out: every number).
     #[serde(default)]
     pub number_ids: Vec<String>,
+    /// The longest wait the supervisors' board accepts before it shows the queue red
+    /// (null or left out: none).
+    #[serde(default)]
+    pub sla_wait_seconds: Option<u32>,
 }
 
 /// Changes to a queue.
@@ -57,6 +61,10 @@ pub struct QueueChange {
     pub greeting: Option<Option<String>>,
     /// The business numbers it serves (empty: every number).
     pub number_ids: Option<Vec<String>>,
+    /// `null` takes the threshold away.
+    #[serde(default, deserialize_with = "crate::extract::nullable")]
+    #[schema(value_type = Option<u32>)]
+    pub sla_wait_seconds: Option<Option<u32>>,
 }
 
 fn view(queue: &Queue) -> QueueBody {
@@ -66,7 +74,17 @@ fn view(queue: &Queue) -> QueueBody {
         color: queue.color.clone(),
         greeting: queue.greeting.clone(),
         number_ids: queue.number_ids.clone(),
+        sla_wait_seconds: queue.sla_wait_seconds,
     }
+}
+
+/// A wait threshold of a minute to a day.
+fn check_sla(fields: &mut Fields, sla: Option<u32>) {
+    fields.check(
+        sla.is_none_or(|s| (60..=86_400).contains(&s)),
+        "sla_wait_seconds",
+        "must be 60 to 86400 seconds",
+    );
 }
 
 /// Every id in `numbers` names a configured business number.
@@ -171,6 +189,7 @@ async fn create_queue(
         body.greeting.as_deref(),
     );
     check_numbers(&state, &mut fields, &body.number_ids)?;
+    check_sla(&mut fields, body.sla_wait_seconds);
     fields.finish()?;
     let queue = Queue {
         id,
@@ -179,6 +198,7 @@ async fn create_queue(
         greeting: body.greeting,
         created_at: Utc::now(),
         number_ids: body.number_ids,
+        sla_wait_seconds: body.sla_wait_seconds,
     };
     state.store.create_queue(&queue)?;
     state.store.durable().await?;
@@ -209,6 +229,7 @@ async fn update_queue(
     if let Some(numbers) = &change.number_ids {
         check_numbers(&state, &mut fields, numbers)?;
     }
+    check_sla(&mut fields, change.sla_wait_seconds.flatten());
     fields.finish()?;
     let mut queue = state.store.queue(&path)?.ok_or(Error::NotFound)?;
     if let Some(name) = change.name {
@@ -222,6 +243,9 @@ async fn update_queue(
     }
     if let Some(numbers) = change.number_ids {
         queue.number_ids = numbers;
+    }
+    if let Some(sla) = change.sla_wait_seconds {
+        queue.sla_wait_seconds = sla;
     }
     state.store.put_queue(&queue)?;
     state.store.durable().await?;

@@ -775,4 +775,12 @@ export default {
   "audit.detail": "Detail",
   "audit.address": "Address",
   "audit.hub": "the hub",
+  "queues.sla": "Longest wait (minutes)",
+  "queues.sla_hint": "Past it, the supervisors' board shows the queue red and sounds; empty: no limit",
+  "sup.team": "Team now",
+  "sup.sla": "limit {minutes} min",
+  "sup.total.online": "Online",
+  "sup.total.busy": "At capacity",
+  "sup.total.away": "Away",
+  "sup.total.offline": "Offline",
 };

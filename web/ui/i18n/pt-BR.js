@@ -775,4 +775,12 @@ export default {
   "audit.detail": "Detalhe",
   "audit.address": "Endereço",
   "audit.hub": "o sistema",
+  "queues.sla": "Espera máxima (minutos)",
+  "queues.sla_hint": "Passado esse tempo, o painel dos supervisores mostra a fila em vermelho e toca um som; vazio: sem limite",
+  "sup.team": "Equipe agora",
+  "sup.sla": "limite {minutes} min",
+  "sup.total.online": "Disponíveis",
+  "sup.total.busy": "Lotados",
+  "sup.total.away": "Ausentes",
+  "sup.total.offline": "Desconectados",
 };

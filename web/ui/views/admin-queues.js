@@ -62,6 +62,8 @@ export function createQueuesSection() {
     const numbers = h("select", { multiple: true, test: "queue-numbers", size: String(Math.min(4, state.numbers.length)) },
       state.numbers.map((n) => h("option", { value: n.id, text: n.name, selected: !!queue && (queue.number_ids || []).includes(n.id) })));
     const chosenNumbers = () => [...numbers.selectedOptions].map((o) => o.value);
+    const sla = h("input", { type: "number", min: "1", max: "1440", test: "queue-sla", value: queue && queue.sla_wait_seconds ? String(Math.round(queue.sla_wait_seconds / 60)) : "" });
+    const slaSeconds = () => (sla.value ? Number(sla.value) * 60 : null);
     let idTouched = !creating;
     id.addEventListener("input", () => {
       idTouched = true;
@@ -79,14 +81,15 @@ export function createQueuesSection() {
         field(t("queues.color"), color, { name: "color" }),
         field(t("queues.greeting"), greeting, { name: "greeting", hint: t("queues.greeting_hint") }),
         state.numbers.length > 1 ? field(t("queues.numbers"), numbers, { name: "number_ids", hint: t("queues.numbers_hint") }) : null,
+        field(t("queues.sla"), sla, { name: "sla_wait_seconds", hint: t("queues.sla_hint") }),
       ].filter(Boolean),
       onSubmit: async () => {
         const text = greeting.value.trim() ? greeting.value : null;
         if (creating) {
-          await api.post("/queues", { id: id.value.trim() || undefined, name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers() });
+          await api.post("/queues", { id: id.value.trim() || undefined, name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers(), sla_wait_seconds: slaSeconds() });
           toast(t("queues.created"), "success");
         } else {
-          await api.patch(`/queues/${encodeURIComponent(queue.id)}`, { name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers() });
+          await api.patch(`/queues/${encodeURIComponent(queue.id)}`, { name: name.value.trim(), color: color.value, greeting: text, number_ids: chosenNumbers(), sla_wait_seconds: slaSeconds() });
           toast(t("queues.saved"), "success");
         }
         load();

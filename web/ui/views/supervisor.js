@@ -7,10 +7,14 @@ import * as api from "../api.js";
 import { state, on, upsertChats, queueById, userName } from "../state.js";
 import { contactName, duration, listTime, number } from "../format.js";
 import { transferChat } from "./actions.js";
+import { beep } from "../notify.js";
 import { toast, errorText, empty } from "./ui.js";
 
 export function createSupervisorView({ navigate }) {
   const cards = h("div", { class: "queue-cards", test: "sup-queues" });
+  const totals = h("div", { class: "stats sup-totals", test: "sup-totals" });
+  // Queues past their wait threshold, so the sound plays once when one turns red.
+  let late = new Set();
   const agentsBody = h("tbody");
   const chatsBody = h("tbody");
   const expanded = new Set(); // agent ids whose chats are shown
@@ -18,6 +22,7 @@ export function createSupervisorView({ navigate }) {
   const el = h("div", { class: "page supervisor", test: "supervisor" },
     h("header", { class: "page-head" }, h("h1", { text: t("sup.title") }),
       h("p", { class: "muted", text: t("sup.subtitle") })),
+    h("section", { class: "page-section" }, h("h2", { text: t("sup.team") }), totals),
     h("section", { class: "page-section" }, h("h2", { text: t("sup.queues") }), cards),
     h("section", { class: "page-section" }, h("h2", { text: t("sup.agents") }),
       h("div", { class: "table-wrap" },
@@ -76,8 +81,46 @@ export function createSupervisorView({ navigate }) {
           h("div", null, h("span", { class: "stat-value", test: "queue-wait", dataset: { since: q.oldest_since || "" }, text: q.pending ? wait(q.oldest_since) : "—" }),
             h("span", { class: "stat-label", text: t("sup.longest_wait") }))));
       if (queue) card.querySelector(".queue-dot").style.setProperty("--queue-color", queue.color);
+      card.slaSeconds = queue && queue.sla_wait_seconds ? queue.sla_wait_seconds : null;
+      if (card.slaSeconds) {
+        card.append(h("div", { class: "stat-label", text: t("sup.sla", { minutes: Math.round(card.slaSeconds / 60) }) }));
+      }
       return card;
     }));
+    judgeQueues();
+  }
+
+  /** Colours each queue by its longest wait against its threshold; a new red one sounds. */
+  function judgeQueues() {
+    const now = Date.now();
+    const nowLate = new Set();
+    for (const card of cards.querySelectorAll("[data-testid=queue-card]")) {
+      const since = card.querySelector("[data-testid=queue-wait]").dataset.since;
+      const waited = since ? (now - new Date(since).getTime()) / 1000 : 0;
+      const sla = card.slaSeconds;
+      const level = !sla || !since ? "" : waited >= sla ? "late" : waited >= sla * 0.75 ? "near" : "";
+      card.classList.toggle("late", level === "late");
+      card.classList.toggle("near", level === "near");
+      card.dataset.sla = level || "ok";
+      if (level === "late") nowLate.add(card.dataset.queueId);
+    }
+    if ([...nowLate].some((id) => !late.has(id))) beep();
+    late = nowLate;
+  }
+
+  function renderTotals() {
+    const agents = state.live ? state.live.agents || [] : [];
+    const count = (fn) => agents.filter(fn).length;
+    const busy = count((a) => a.presence !== "offline" && a.max_concurrent_chats && a.open_chats >= a.max_concurrent_chats);
+    const figures = [
+      ["online", count((a) => a.presence === "online")],
+      ["busy", busy],
+      ["away", count((a) => a.presence === "away")],
+      ["offline", count((a) => a.presence === "offline")],
+    ];
+    totals.replaceChildren(...figures.map(([key, n]) => h("div", { class: "stat" },
+      h("div", { class: "stat-value", test: `sup-total-${key}`, text: String(n) }),
+      h("div", { class: "stat-label", text: t("sup.total." + key) }))));
   }
 
   function renderAgents() {
@@ -157,10 +200,12 @@ export function createSupervisorView({ navigate }) {
     for (const cell of el.querySelectorAll("[data-since]")) {
       if (cell.dataset.since && (cell.dataset.testid !== "queue-wait" || cell.textContent !== "—")) cell.textContent = wait(cell.dataset.since);
     }
+    judgeQueues();
   }
 
   const renderAll = perFrame(() => {
     renderCards();
+    renderTotals();
     renderAgents();
     renderChats();
   });
