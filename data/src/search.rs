@@ -234,6 +234,49 @@ pub fn fold(word: &str) -> String {
         .collect()
 }
 
+impl crate::Store {
+    /// The messages of one chat whose text, caption or file name holds every word of `q`
+    /// (any case, accents ignored; a word may be the start of one), oldest first, the
+    /// newest `limit` at most. Not the team's activity lines.
+    pub fn search_chat_messages(
+        &self,
+        chat: crate::ChatId,
+        q: &str,
+        limit: usize,
+    ) -> crate::Result<Vec<crate::Message>> {
+        let words: Vec<String> = q.split_whitespace().map(fold).collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for entry in self.trees().messages.scan_prefix(chat.key()).rev() {
+            let message: crate::Message = crate::store::decode(&entry?.1)?;
+            if message.kind == "activity" {
+                continue;
+            }
+            let filename = message.media.as_ref().and_then(|m| m.filename.as_deref());
+            let haystack = [
+                message.text.as_deref(),
+                message.caption.as_deref(),
+                filename,
+            ]
+            .into_iter()
+            .flatten()
+            .map(fold)
+            .collect::<Vec<_>>()
+            .join(" ");
+            if words.iter().all(|w| haystack.contains(w.as_str())) {
+                found.push(message);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        found.reverse();
+        Ok(found)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

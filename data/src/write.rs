@@ -158,7 +158,11 @@ impl Write {
                 message.id.key(),
             );
         }
-        for text in [&message.text, &message.caption].into_iter().flatten() {
+        let filename = message.media.as_ref().and_then(|m| m.filename.as_ref());
+        for text in [message.text.as_ref(), message.caption.as_ref(), filename]
+            .into_iter()
+            .flatten()
+        {
             for term in search::terms(text) {
                 self.put(T::Search, search_key(&term, message.chat_id), []);
             }

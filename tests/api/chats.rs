@@ -459,3 +459,39 @@ async fn labels_are_the_admins_with_their_colours_and_filter_the_chats() {
         .collect();
     assert_eq!(ids, [id]);
 }
+
+#[actix_web::test]
+async fn a_search_inside_a_chat_finds_texts_captions_and_file_names() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let chat = app
+        .customer_says(CUSTOMER, "wamid.f1", "Meu boleto está vencido")
+        .await;
+    let id = chat["id"].as_str().unwrap();
+    app.customer_says(CUSTOMER, "wamid.f2", "outra coisa").await;
+    let document = inbound(
+        CUSTOMER,
+        "wamid.f3",
+        json!({"type": "document", "document": {"id": "media-1", "mime_type": "application/pdf", "filename": "Comprovante-Pix.pdf"}}),
+    );
+    assert_eq!(app.webhook(&document).await.status(), 200);
+    let path = |q: &str| format!("/api/v1/chats/{id}/messages?q={q}");
+    let found = app.get_json(&path("VENCIDO"), &admin.access).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found["items"][0]["text"], "Meu boleto está vencido");
+    let accents = app.get_json(&path("esta%20bol"), &admin.access).await;
+    assert_eq!(
+        accents["items"].as_array().unwrap().len(),
+        1,
+        "accents ignored, a word's start"
+    );
+    let file = app.get_json(&path("comprovante"), &admin.access).await;
+    assert_eq!(file["items"][0]["type"], "document");
+    let none = app.get_json(&path("nada%20disso"), &admin.access).await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    // The chat list finds the chat by the file's name too.
+    let chats = app
+        .get_json("/api/v1/chats?q=comprovante", &admin.access)
+        .await;
+    assert_eq!(chats["items"][0]["id"], id);
+}

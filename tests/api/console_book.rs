@@ -488,3 +488,54 @@ async fn the_board_turns_a_queue_red_past_its_threshold_and_counts_the_team() {
     browser.screenshot("board-late").await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_search_inside_a_chat_jumps_to_an_old_message_and_the_list_marks_matches() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let phone = "5511921212121";
+    let chat = app
+        .customer_says(phone, "wamid.old", "o boleto venceu ontem")
+        .await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    for i in 0..70 {
+        let body = inbound(
+            phone,
+            &format!("wamid.more{i}"),
+            text(&format!("mensagem {i}")),
+        );
+        assert_eq!(app.webhook(&body).await.status(), 200);
+    }
+    app.claim(&id, &admin).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    browser
+        .wait_text("[data-testid=conversation]", "mensagem 69")
+        .await;
+    browser.click("[data-testid=find-open]").await;
+    browser
+        .type_into("[data-testid=find-input]", "venceu")
+        .await;
+    browser
+        .wait_text("[data-testid=find-count]", "1 de 1")
+        .await;
+    browser
+        .wait_until(
+            "the old message shown",
+            "[...document.querySelectorAll('[data-testid=message-bubble]')].some((b) => b.textContent.includes('o boleto venceu ontem'))",
+        )
+        .await;
+    browser
+        .type_into("[data-testid=chat-search]", "cliente 55119212")
+        .await;
+    browser
+        .wait_until(
+            "a mark in the list",
+            "!!document.querySelector('[data-testid=chat-rows] mark')",
+        )
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

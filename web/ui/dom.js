@@ -108,6 +108,40 @@ export function icon(name, cls) {
   return svg;
 }
 
+/**
+ * `text` with the words of `query` marked (<mark>), matched with any case and accents;
+ * text nodes only, never HTML.
+ */
+export function highlight(text, query) {
+  const value = String(text || "");
+  const fold = (s) => s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  const words = fold(query || "").split(/\s+/).filter((w) => w.length >= 2);
+  if (!words.length) return [value];
+  // Folding drops combining marks one for one on precomposed text, so positions agree
+  // after normalizing to NFC first.
+  const source = value.normalize("NFC");
+  const folded = [...source].map((ch) => fold(ch) || ch).join("");
+  if (folded.length !== source.length) return [value];
+  const marks = new Array(source.length).fill(false);
+  for (const word of words) {
+    let at = folded.indexOf(word);
+    while (at >= 0) {
+      for (let i = at; i < at + word.length; i++) marks[i] = true;
+      at = folded.indexOf(word, at + word.length);
+    }
+  }
+  const out = [];
+  let i = 0;
+  while (i < source.length) {
+    let j = i;
+    while (j < source.length && marks[j] === marks[i]) j++;
+    const piece = source.slice(i, j);
+    out.push(marks[i] ? h("mark", { text: piece }) : piece);
+    i = j;
+  }
+  return out;
+}
+
 /** Calls `fn` at most once per animation frame. */
 export function perFrame(fn) {
   let queued = false;

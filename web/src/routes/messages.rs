@@ -26,6 +26,9 @@ pub const MAX_CAPTION: usize = 1024;
 const MAX_CLIENT_ID: usize = 100;
 const MEDIA_TYPES: &[&str] = &["image", "audio", "video", "document", "sticker"];
 
+/// Messages a search inside a chat answers at most.
+const MAX_FOUND: usize = 200;
+
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_messages).service(send_message);
 }
@@ -40,6 +43,9 @@ pub struct MessageQuery {
     /// Also the lines that tell what happened to the chat (type `activity`: claimed,
     /// transferred, closed with its note, reopened, assigned, handed over by a bot).
     pub activity: Option<bool>,
+    /// Only the messages whose text, caption or file name holds these words (any case,
+    /// accents ignored), oldest first, the newest 200 at most; no paging.
+    pub q: Option<String>,
 }
 
 /// A chat's messages, oldest to newest within a page; `before` pages back.
@@ -64,6 +70,17 @@ async fn list_messages(
         None => None,
     };
     let store = state.store.clone();
+    if let Some(q) = query.q.clone().filter(|q| !q.trim().is_empty()) {
+        let found =
+            web::block(move || store.search_chat_messages(chat.id, &q, MAX_FOUND)).await??;
+        return Ok(HttpResponse::Ok().json(Page {
+            items: found
+                .iter()
+                .map(|m| MessageView::new(m, &state.store))
+                .collect(),
+            next_cursor: None,
+        }));
+    }
     let (messages, more) = web::block(move || store.messages(chat.id, before, limit)).await??;
     let next_cursor = more
         .then(|| messages.first().map(|m| m.id.to_string()))

@@ -783,4 +783,10 @@ export default {
   "sup.total.busy": "At capacity",
   "sup.total.away": "Away",
   "sup.total.offline": "Offline",
+  "find.open": "Search in this chat",
+  "find.placeholder": "Search messages",
+  "find.count": "{n} of {total}",
+  "find.none": "Not found",
+  "find.next": "Newer match",
+  "find.previous": "Older match",
 };

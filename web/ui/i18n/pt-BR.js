@@ -783,4 +783,10 @@ export default {
   "sup.total.busy": "Lotados",
   "sup.total.away": "Ausentes",
   "sup.total.offline": "Desconectados",
+  "find.open": "Buscar nesta conversa",
+  "find.placeholder": "Buscar mensagens",
+  "find.count": "{n} de {total}",
+  "find.none": "Nada encontrado",
+  "find.next": "Resultado mais recente",
+  "find.previous": "Resultado mais antigo",
 };

@@ -1,7 +1,7 @@
 // The left column: tabs (Aguardando, Meus, Todos, Finalizados), search as you type, and
 // the chat rows, kept live from the shared state.
 
-import { h, icon, avatar, perFrame, debounce, replace } from "../dom.js";
+import { h, icon, avatar, perFrame, debounce, replace, highlight } from "../dom.js";
 import { t } from "../i18n.js";
 import { get, query } from "../api.js";
 import { state, on, isStaff, upsertChats, queueById, userName, numberName, windowClosesSoon } from "../state.js";
@@ -106,6 +106,7 @@ export function createChatList({ onOpen }) {
     search = wanted;
     if (!q && !tag) {
       results = null;
+      for (const row of rows.values()) row.rendered = null;
       render();
       return;
     }
@@ -114,6 +115,8 @@ export function createChatList({ onOpen }) {
       if (search !== wanted) return;
       upsertChats(page.items);
       results = page.items.map((c) => c.id);
+      // The marks follow the words searched.
+      for (const row of rows.values()) row.rendered = null;
       render();
     } catch (err) {
       toast(errorText(err), "error");
@@ -190,12 +193,12 @@ export function createChatList({ onOpen }) {
       avatar(name, chat.contact.wa_id || chat.contact.user_id),
       h("span", { class: "row-main" },
         h("span", { class: "row-top" },
-          h("span", { class: "row-name", test: "chat-row-name", text: name }),
+          h("span", { class: "row-name", test: "chat-row-name" }, results ? highlight(name, searchInput.value) : name),
           h("span", { class: ["row-time", chat.unread_count > 0 && "unread"], text: listTime(last ? last.at : chat.updated_at) })),
         h("span", { class: "row-bottom" },
           h("span", { class: "row-preview", test: "chat-row-preview" },
             you ? h("span", { class: "row-you", text: t("list.you") }) : null,
-            preview),
+            results ? highlight(preview, searchInput.value) : preview),
           chat.unread_count > 0 ? h("span", { class: "badge", test: "unread-badge", "aria-label": t("list.unread", { count: chat.unread_count }), text: String(chat.unread_count) }) : null),
         meta.length ? h("span", { class: "row-meta" }, meta) : null));
     row.classList.toggle("active", chat.id === active);

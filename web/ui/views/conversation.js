@@ -35,10 +35,67 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   const headLabels = h("span", { class: "conv-labels", test: "conv-labels" });
   const headActions = h("div", { class: "conv-actions" });
   const headAvatar = h("span", { class: "conv-avatar" });
+  // Search inside the conversation: the matches, newest first, next and previous.
+  const findInput = h("input", { type: "search", class: "find-input", test: "find-input", placeholder: t("find.placeholder"), "aria-label": t("find.placeholder") });
+  const findCount = h("span", { class: "find-count", test: "find-count", "aria-live": "polite" });
+  let found = [];
+  let foundIndex = -1;
+  async function showFound(index) {
+    if (!found.length) return;
+    foundIndex = (index + found.length) % found.length;
+    findCount.textContent = t("find.count", { n: foundIndex + 1, total: found.length });
+    await messages.reveal(found[foundIndex]);
+  }
+  const findBar = h("div", { class: "find-bar", test: "find-bar", hidden: true },
+    icon("search"), findInput, findCount,
+    h("button", { type: "button", class: "icon-btn", test: "find-previous", "aria-label": t("find.previous"), title: t("find.previous"),
+      on: { click: () => showFound(foundIndex - 1) } }, icon("down", "flip")),
+    h("button", { type: "button", class: "icon-btn", test: "find-next", "aria-label": t("find.next"), title: t("find.next"),
+      on: { click: () => showFound(foundIndex + 1) } }, icon("down")),
+    h("button", { type: "button", class: "icon-btn", test: "find-close", "aria-label": t("common.close"),
+      on: { click: () => {
+        findBar.hidden = true;
+        findInput.value = "";
+        findCount.textContent = "";
+        found = [];
+      } } }, icon("close")));
+  let findTimer = null;
+  findInput.addEventListener("input", () => {
+    clearTimeout(findTimer);
+    findTimer = setTimeout(async () => {
+      const q = findInput.value.trim();
+      if (!q) {
+        found = [];
+        findCount.textContent = "";
+        return;
+      }
+      try {
+        const page = await api.get(`/chats/${chatId}/messages` + api.query({ q }));
+        if (findInput.value.trim() !== q) return;
+        found = page.items.map((m) => m.id);
+        if (!found.length) findCount.textContent = t("find.none");
+        else showFound(found.length - 1);
+      } catch (err) {
+        toast(errorText(err), "error");
+      }
+    }, 250);
+  });
+  findInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      showFound(foundIndex + (e.shiftKey ? 1 : -1));
+    }
+  });
+  const findButton = h("button", { type: "button", class: "icon-btn", test: "find-open", "aria-label": t("find.open"), title: t("find.open"),
+    on: { click: () => {
+      findBar.hidden = !findBar.hidden;
+      if (!findBar.hidden) findInput.focus();
+    } } }, icon("search"));
   const header = h("header", { class: "pane-head conv-head" },
     h("button", { type: "button", class: "icon-btn back-btn", test: "back", "aria-label": t("common.back"), on: { click: onBack } }, icon("back")),
     h("button", { type: "button", class: "conv-who", test: "contact-info", "aria-label": t("contact.open"), on: { click: togglePanel } },
       headAvatar, h("span", { class: "conv-titles" }, h("span", { class: "conv-title-row" }, title, headLabels), subtitle)),
+    findButton,
     headActions);
   const viewingBanner = h("div", { class: "conv-banner viewing", test: "viewing-banner", role: "status", hidden: true });
   const messages = createMessageList({
@@ -62,7 +119,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   const list = messages.list;
   const footer = h("footer", { class: "conv-footer" });
   const scheduledStrip = h("div", { class: "scheduled-strip", test: "scheduled-strip", hidden: true });
-  const main = h("div", { class: "conv-main" }, header, viewingBanner, messages.el, scheduledStrip, footer);
+  const main = h("div", { class: "conv-main" }, header, findBar, viewingBanner, messages.el, scheduledStrip, footer);
   const el = h("section", { class: "conversation", test: "conversation", dataset: { chatId }, "aria-label": t("conv.label") }, main);
 
   // ---- header ----

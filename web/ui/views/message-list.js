@@ -234,6 +234,13 @@ export function createMessageList({ chatId, ctx }) {
     setTimeout(() => node.classList.remove("flash"), 1500);
   }
 
+  /** Shows message `id`, loading older pages until it is there (20 at most). */
+  async function reveal(id) {
+    for (let i = 0; i < 20 && !elements.get(id) && nextCursor; i++) await loadOlder();
+    jumpTo(id);
+    return elements.has(id);
+  }
+
   scroller.addEventListener("scroll", () => {
     maybeLoadOlder();
     pinned = nearBottom(40);
@@ -257,6 +264,7 @@ export function createMessageList({ chatId, ctx }) {
     hasTemplates: () => messages.some((m) => m.type === "template"),
     rerenderAll: () => loaded && renderAll(),
     scrollToBottom,
+    reveal,
     destroy() {
       destroyed = true;
       resizes.disconnect();
