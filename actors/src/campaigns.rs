@@ -165,7 +165,7 @@ impl Campaigns {
             if live || finished_lately {
                 watched.insert(campaign.id);
                 // A finished one only hears late statuses and replies: counted less often.
-                if live || self.reviews % FINISHED_EVERY == 0 {
+                if live || self.reviews.is_multiple_of(FINISHED_EVERY) {
                     self.announce_progress(&campaign);
                 }
             }
