@@ -164,6 +164,8 @@ pub struct SendReply {
     pub by: Caller,
     pub client_id: String,
     pub content: Outgoing,
+    /// Kept in the message's `details` (e.g. `forwarded`: where it came from).
+    pub details: Option<Value>,
 }
 
 /// The stored message, and whether this request created it (false: a repeat of the same
@@ -333,4 +335,14 @@ pub struct RecordActivity {
     pub change: &'static str,
     pub by: Option<UserId>,
     pub detail: Value,
+}
+
+/// Pins a message of the chat for the team (`pinned: false` unpins it).
+#[derive(Message)]
+#[rtype(result = "Result<atende_data::Message>")]
+pub struct PinMessage {
+    pub chat_id: ChatId,
+    pub message_id: MessageId,
+    pub by: Caller,
+    pub pinned: bool,
 }

@@ -649,6 +649,7 @@ forward!(
     SnoozeChat => Chat,
     WakeChat => (),
     RecordActivity => (),
+    PinMessage => atende_data::Message,
 );
 
 /// The rating (1-5) a customer's message gives: a survey row's id (`csat:4`), or the digit

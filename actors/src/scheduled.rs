@@ -121,6 +121,7 @@ impl Scheduler {
                 by: Caller::from(&author),
                 client_id: format!("scheduled:{}", message.id),
                 content,
+                details: None,
             };
             let sent = match router.send(reply).await {
                 Ok(Ok(sent)) => Ok(sent.message.id),

@@ -248,12 +248,7 @@ impl crate::Store {
         if words.is_empty() {
             return Ok(Vec::new());
         }
-        let mut found = Vec::new();
-        for entry in self.trees().messages.scan_prefix(chat.key()).rev() {
-            let message: crate::Message = crate::store::decode(&entry?.1)?;
-            if message.kind == "activity" {
-                continue;
-            }
+        self.chat_messages_where(chat, limit, |message| {
             let filename = message.media.as_ref().and_then(|m| m.filename.as_deref());
             let haystack = [
                 message.text.as_deref(),
@@ -265,7 +260,21 @@ impl crate::Store {
             .map(fold)
             .collect::<Vec<_>>()
             .join(" ");
-            if words.iter().all(|w| haystack.contains(w.as_str())) {
+            message.kind != "activity" && words.iter().all(|w| haystack.contains(w.as_str()))
+        })
+    }
+
+    /// The newest `limit` messages of a chat that `keep` keeps, oldest first.
+    pub fn chat_messages_where(
+        &self,
+        chat: crate::ChatId,
+        limit: usize,
+        keep: impl Fn(&crate::Message) -> bool,
+    ) -> crate::Result<Vec<crate::Message>> {
+        let mut found = Vec::new();
+        for entry in self.trees().messages.scan_prefix(chat.key()).rev() {
+            let message: crate::Message = crate::store::decode(&entry?.1)?;
+            if keep(&message) {
                 found.push(message);
                 if found.len() >= limit {
                     break;

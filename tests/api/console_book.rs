@@ -539,3 +539,55 @@ async fn a_search_inside_a_chat_jumps_to_an_old_message_and_the_list_marks_match
         .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_message_is_forwarded_to_another_chat_and_pinned_from_the_conversation() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let from = app
+        .customer_says("5511987650001", "wamid.fw1", "endereço: Rua A, 10")
+        .await;
+    let to = app
+        .customer_says("5511987650002", "wamid.fw2", "qual o endereço?")
+        .await;
+    let (from, to) = (
+        from["id"].as_str().unwrap().to_string(),
+        to["id"].as_str().unwrap().to_string(),
+    );
+    app.claim(&from, &admin).await;
+    app.claim(&to, &admin).await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url(&format!("/#/chats/{from}"))).await;
+    browser
+        .wait_text("[data-testid=conversation]", "Rua A, 10")
+        .await;
+    browser
+        .eval("document.querySelector('[data-testid=message-bubble][data-direction=in] [data-testid=forward-button]').click()", json!([]))
+        .await;
+    browser
+        .type_into("[data-testid=forward-filter]", "0002")
+        .await;
+    browser.click("[data-testid=forward-option]").await;
+    browser.click("[data-testid=forward-confirm]").await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(20))
+        .await
+        .expect("forwarded");
+    assert_eq!(sent[0].body["to"], "5511987650002");
+    assert_eq!(sent[0].body["text"]["body"], "endereço: Rua A, 10");
+    browser
+        .eval("document.querySelector('[data-testid=message-bubble][data-direction=in] [data-testid=pin-button]').click()", json!([]))
+        .await;
+    browser
+        .wait_text("[data-testid=pinned-strip]", "Rua A, 10")
+        .await;
+    browser.goto(&app.url(&format!("/#/chats/{to}"))).await;
+    browser
+        .wait_text("[data-testid=message-forwarded]", "Encaminhada")
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

@@ -333,7 +333,8 @@ async fn each_scope_admits_exactly_its_routes() {
                     || p == "/canned-responses")
             }
             "chats:write" => {
-                (method == "patch" && p == "/chats/{id}")
+                (method == "patch"
+                    && (p == "/chats/{id}" || p == "/chats/{id}/messages/{message_id}"))
                     || ((method == "post" || method == "delete") && p == "/chats/{id}/snooze")
                     || (method == "post"
                         && ["transfer", "close", "reopen", "notes", "read", "handoff"]
@@ -380,6 +381,7 @@ async fn each_scope_admits_exactly_its_routes() {
                 .replace("{id}", "999999")
                 .replace("{key}", "999999")
                 .replace("{scheduled_id}", "999999")
+                .replace("{message_id}", "999999")
                 .replace("{delivery}", "1-1")
                 .replace("{wa_id}", "5511900000000");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

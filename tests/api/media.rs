@@ -153,3 +153,102 @@ async fn uploads_are_sniffed_and_held_to_whatsapp_limits() {
     let missing = app.get("/api/v1/media/123456", &admin.access).await;
     assert_error(missing, 404, "not_found").await;
 }
+
+#[actix_web::test]
+async fn a_message_is_forwarded_with_a_copy_of_its_file_and_pinned_for_the_team() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let media_id = app.sim.add_media(png(), "image/png");
+    let body = inbound(
+        CUSTOMER,
+        "wamid.FWD",
+        json!({"type": "image", "image": {"id": media_id, "mime_type": "image/png", "caption": "comprovante"}}),
+    );
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let from = app.get_json("/api/v1/chats", &admin.access).await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.claim(&from, &admin).await;
+    let to = app.customer_says("5511900001111", "wamid.to", "oi").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.claim(&to, &admin).await;
+    let image = app
+        .eventually(
+            &format!("/api/v1/chats/{from}/messages"),
+            &admin.access,
+            "the image downloaded",
+            |page| page["items"][0]["media"]["id"].is_string(),
+        )
+        .await["items"][0]
+        .clone();
+    let image_id = image["id"].as_str().unwrap();
+    let path = format!("/api/v1/chats/{from}/messages/{image_id}/forward");
+    // Wait for the file: a forward copies its bytes.
+    let forwarded = wait_until("the image forwarded", Duration::from_secs(20), || async {
+        let response = app
+            .post(
+                &path,
+                Some(&admin.access),
+                &json!({"to_chat_id": to, "client_id": "fwd-1"}),
+            )
+            .await;
+        match response.status().as_u16() {
+            202 => Ok(response.json::<Value>().await.unwrap()),
+            status => Err(status),
+        }
+    })
+    .await;
+    assert_eq!(forwarded["chat_id"], to);
+    assert_eq!(forwarded["type"], "image");
+    assert_eq!(forwarded["caption"], "comprovante");
+    assert_eq!(forwarded["details"]["forwarded"]["message_id"], image_id);
+    assert_ne!(
+        forwarded["media"]["id"], image["media"]["id"],
+        "its own copy of the file"
+    );
+    let again = app
+        .post(
+            &path,
+            Some(&admin.access),
+            &json!({"to_chat_id": to, "client_id": "fwd-1"}),
+        )
+        .await;
+    assert_eq!(again.status(), 200, "the same client id sends nothing more");
+    let sent = app.sent_of_type("image").await;
+    assert_eq!(sent["image"]["caption"], "comprovante");
+    // Into a chat the caller may not see, or a message of another kind: refused.
+    let agent = app.user(&admin, "agent@test.local", "agent").await;
+    let refused = app
+        .post(
+            &path,
+            Some(&agent.access),
+            &json!({"to_chat_id": to, "client_id": "fwd-2"}),
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+
+    let pin = format!("/api/v1/chats/{from}/messages/{image_id}");
+    let pinned = app
+        .patch(&pin, &admin.access, &json!({"pinned": true}))
+        .await;
+    assert_eq!(pinned.status(), 200);
+    let listed = app
+        .get_json(
+            &format!("/api/v1/chats/{from}/messages?pinned=true"),
+            &admin.access,
+        )
+        .await;
+    assert_eq!(listed["items"][0]["id"], image_id);
+    app.patch(&pin, &admin.access, &json!({"pinned": false}))
+        .await;
+    let listed = app
+        .get_json(
+            &format!("/api/v1/chats/{from}/messages?pinned=true"),
+            &admin.access,
+        )
+        .await;
+    assert!(listed["items"].as_array().unwrap().is_empty());
+}

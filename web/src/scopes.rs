@@ -41,6 +41,16 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("POST", "/chats/{id}/read", Scope(ChatsWrite)),
     ("POST", "/chats/{id}/handoff", Scope(ChatsWrite)),
     ("POST", "/chats/{id}/messages", Scope(MessagesSend)),
+    (
+        "POST",
+        "/chats/{id}/messages/{message_id}/forward",
+        Scope(MessagesSend),
+    ),
+    (
+        "PATCH",
+        "/chats/{id}/messages/{message_id}",
+        Scope(ChatsWrite),
+    ),
     ("GET", "/chats/{id}/scheduled", Scope(ChatsRead)),
     ("GET", "/scheduled", Scope(ChatsRead)),
     ("POST", "/chats/{id}/scheduled", Scope(MessagesSend)),

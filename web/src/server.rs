@@ -49,6 +49,7 @@ pub fn app(
                 .configure(routes::chats::configure)
                 .configure(routes::messages::configure)
                 .configure(routes::later::configure)
+                .configure(routes::forward::configure)
                 .configure(routes::labels::configure)
                 .configure(routes::media::configure)
                 .configure(routes::contacts::configure)

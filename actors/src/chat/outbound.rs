@@ -46,6 +46,15 @@ impl Handler<SendCampaign> for ChatActor {
     }
 }
 
+impl Handler<PinMessage> for ChatActor {
+    type Result = ResponseFuture<Result<Message>>;
+
+    fn handle(&mut self, msg: PinMessage, _: &mut Context<Self>) -> Self::Result {
+        let result = self.pin(msg);
+        self.durably(result)
+    }
+}
+
 impl Handler<AddNote> for ChatActor {
     type Result = ResponseFuture<Result<Message>>;
 
@@ -120,7 +129,15 @@ impl ChatActor {
         }
         let id = MessageId(self.store.new_id()?);
         let mut write = Write::default();
-        let (message, body, upload) = self.compose(id, &msg, &mut write)?;
+        let (mut message, body, upload) = self.compose(id, &msg, &mut write)?;
+        if let Some(Value::Object(extra)) = &msg.details {
+            let mut details = match message.details.take() {
+                Some(Value::Object(details)) => details,
+                _ => serde_json::Map::new(),
+            };
+            details.extend(extra.clone());
+            message.details = Some(Value::Object(details));
+        }
         let entry = OutboxEntry {
             id: OutboxId(self.store.new_id()?),
             number: self.chat.phone_number_id.clone(),
@@ -214,6 +231,31 @@ impl ChatActor {
         self.save(after, write, super::MESSAGE)?;
         self.announce_message("message.created", &message, None, false);
         Ok(Some(entry))
+    }
+
+    /// Pins or unpins a message (anyone who may see the chat): `details.pinned` says by
+    /// whom and when.
+    fn pin(&mut self, msg: PinMessage) -> Result<Message> {
+        self.check_visible(&msg.by)?;
+        let now = Utc::now();
+        self.change_message(msg.message_id, |m, _| {
+            let mut details = match m.details.take() {
+                Some(Value::Object(details)) => details,
+                _ => serde_json::Map::new(),
+            };
+            if msg.pinned {
+                details.insert(
+                    "pinned".into(),
+                    json!({"by": msg.by.id.to_string(), "at": now.to_rfc3339()}),
+                );
+            } else {
+                details.remove("pinned");
+            }
+            m.details = (!details.is_empty()).then_some(Value::Object(details));
+        })?;
+        self.store
+            .message(self.chat.id, msg.message_id)?
+            .ok_or(Error::NotFound)
     }
 
     /// When `message` carries a campaign's send, what its new status means for the send.

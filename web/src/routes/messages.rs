@@ -46,6 +46,8 @@ pub struct MessageQuery {
     /// Only the messages whose text, caption or file name holds these words (any case,
     /// accents ignored), oldest first, the newest 200 at most; no paging.
     pub q: Option<String>,
+    /// Only the pinned messages (the newest 200 at most); no paging.
+    pub pinned: Option<bool>,
 }
 
 /// A chat's messages, oldest to newest within a page; `before` pages back.
@@ -70,9 +72,18 @@ async fn list_messages(
         None => None,
     };
     let store = state.store.clone();
-    if let Some(q) = query.q.clone().filter(|q| !q.trim().is_empty()) {
-        let found =
-            web::block(move || store.search_chat_messages(chat.id, &q, MAX_FOUND)).await??;
+    let q = query.q.clone().filter(|q| !q.trim().is_empty());
+    let pinned = query.pinned.unwrap_or(false);
+    if q.is_some() || pinned {
+        let found = web::block(move || match q {
+            Some(q) => store.search_chat_messages(chat.id, &q, MAX_FOUND),
+            None => store.chat_messages_where(chat.id, MAX_FOUND, |m| {
+                m.details
+                    .as_ref()
+                    .is_some_and(|d| d.get("pinned").is_some())
+            }),
+        })
+        .await??;
         return Ok(HttpResponse::Ok().json(Page {
             items: found
                 .iter()
@@ -164,6 +175,7 @@ async fn send_message(
         by: Caller::from(&auth.0),
         client_id: request.client_id,
         content,
+        details: None,
     };
     let sent = state.hub.router.send(msg).await??;
     let view = MessageView::new(&sent.message, &state.store);

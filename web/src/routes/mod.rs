@@ -9,6 +9,7 @@ pub mod chats;
 pub mod contact_book;
 pub mod contacts;
 pub mod docs;
+pub mod forward;
 pub mod health;
 pub mod integrations;
 pub mod labels;

@@ -5,7 +5,8 @@ import { h, icon } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 import { state, isStaff, upsertChat } from "../state.js";
-import { fileSize } from "../format.js";
+import { fileSize, contactName } from "../format.js";
+import { uuid } from "../util.js";
 import { dialog, toast, field, errorText, showFieldErrors } from "./ui.js";
 
 export async function claim(chat) {
@@ -363,4 +364,50 @@ export async function scheduleMessage(chat, onDone) {
     ],
   });
   text.focus();
+}
+
+/** "Encaminhar": the message to another chat the user holds (staff: any open one). */
+export function forwardMessage(from, message) {
+  const me = state.user;
+  const chats = [...state.chats.values()]
+    .filter((c) => c.id !== from.id && c.status === "open" && (c.assignee_id === me.id || isStaff()))
+    .sort((a, b) => (a.updated_at < b.updated_at ? 1 : -1));
+  const filter = h("input", { type: "search", test: "forward-filter", placeholder: t("forward.filter") });
+  const list = h("div", { class: "forward-list", test: "forward-list" });
+  let chosen = null;
+  function render() {
+    const q = filter.value.trim().toLowerCase();
+    const shown = chats.filter((c) => !q || contactName(c.contact).toLowerCase().includes(q));
+    list.replaceChildren(...(shown.length ? shown.map((c) => h("label", { class: "check forward-option" },
+      h("input", { type: "radio", name: "forward-to", value: c.id, test: "forward-option", checked: chosen === c.id,
+        on: { change: () => (chosen = c.id) } }),
+      h("span", { text: contactName(c.contact) }))) : [h("p", { class: "muted", text: t("forward.none") })]));
+  }
+  filter.addEventListener("input", render);
+  render();
+  dialog({
+    title: t("forward.title"),
+    test: "forward-dialog",
+    body: [filter, list],
+    actions: [
+      { label: t("common.cancel"), test: "forward-cancel" },
+      {
+        label: t("forward.confirm"), kind: "primary", test: "forward-confirm",
+        onClick: async ({ error }) => {
+          if (!chosen) {
+            error(t("forward.pick"));
+            return false;
+          }
+          try {
+            await api.post(`/chats/${from.id}/messages/${message.id}/forward`, { to_chat_id: chosen, client_id: uuid() });
+            toast(t("forward.done"), "success");
+          } catch (err) {
+            error(errorText(err));
+            return false;
+          }
+        },
+      },
+    ],
+  });
+  filter.focus();
 }

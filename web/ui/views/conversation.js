@@ -7,11 +7,11 @@ import * as api from "../api.js";
 import { state, on, isStaff, upsertChat, windowOpen, windowClosesSoon, userName, queueById, numberName } from "../state.js";
 import { contactName, contactHandle, dateTime } from "../format.js";
 import { releaseMedia } from "../media.js";
-import { QUICK_REACTIONS } from "./message.js";
+import { QUICK_REACTIONS, summary } from "./message.js";
 import { createMessageList } from "./message-list.js";
 import { createComposer } from "./composer.js";
 import { createContactPanel } from "./contact-panel.js";
-import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, attachmentPreview, loadTemplates, snoozeChat, unsnoozeChat, scheduleMessage } from "./actions.js";
+import { claim, reopen, closeChat, transferChat, templatePicker, templateBody, attachmentPreview, loadTemplates, snoozeChat, unsnoozeChat, scheduleMessage, forwardMessage } from "./actions.js";
 import { visible } from "./chat-list.js";
 import { toast, errorText } from "./ui.js";
 import { uuid } from "../util.js";
@@ -112,6 +112,15 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       onReply: (m) => composer && composer.setReply(m),
       onReactMenu: reactMenu,
       onRetry: (m) => sendBody(m.body, null, m),
+      onForward: (m) => forwardMessage(chat, m),
+      onPin: async (m, pinned) => {
+        try {
+          messages.replace(await api.patch(`/chats/${chatId}/messages/${m.id}`, { pinned }));
+          loadPinned();
+        } catch (err) {
+          toast(errorText(err), "error");
+        }
+      },
       onZoom: zoom,
       templateBody,
     },
@@ -119,7 +128,8 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   const list = messages.list;
   const footer = h("footer", { class: "conv-footer" });
   const scheduledStrip = h("div", { class: "scheduled-strip", test: "scheduled-strip", hidden: true });
-  const main = h("div", { class: "conv-main" }, header, findBar, viewingBanner, messages.el, scheduledStrip, footer);
+  const pinnedStrip = h("div", { class: "pinned-strip", test: "pinned-strip", hidden: true });
+  const main = h("div", { class: "conv-main" }, header, findBar, pinnedStrip, viewingBanner, messages.el, scheduledStrip, footer);
   const el = h("section", { class: "conversation", test: "conversation", dataset: { chatId }, "aria-label": t("conv.label") }, main);
 
   // ---- header ----
@@ -339,6 +349,19 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     socket.send({ type: "typing", chat_id: chatId });
   }
 
+  // ---- pinned messages ----
+  async function loadPinned() {
+    let items = [];
+    try {
+      items = (await api.get(`/chats/${chatId}/messages?pinned=true`)).items;
+    } catch (err) {
+      items = [];
+    }
+    pinnedStrip.hidden = !items.length;
+    pinnedStrip.replaceChildren(...items.map((m) => h("button", { type: "button", class: "pinned-item", test: "pinned-item",
+      on: { click: () => messages.reveal(m.id) } }, "📌 ", summary(m))));
+  }
+
   // ---- scheduled messages ----
   async function loadScheduled() {
     let items = [];
@@ -526,6 +549,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     renderFooter();
     socket.send({ type: "viewing", chat_id: chatId });
     loadScheduled();
+    loadPinned();
     await messages.load();
     markRead();
     if (composer) composer.focus();

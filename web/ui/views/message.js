@@ -324,6 +324,8 @@ export function renderMessage(message, ctx) {
       ? h("span", { class: "msg-flag", test: "message-edited", title: earlier.length ? t("msg.edited_before", { text: earlier.join(" → ") }) : "", text: t("msg.edited") })
       : null,
     details.from_business_app ? h("span", { class: "msg-flag", test: "message-from-phone", text: t("msg.from_phone") }) : null,
+    details.forwarded ? h("span", { class: "msg-flag", test: "message-forwarded", text: t("msg.forwarded") }) : null,
+    details.pinned ? h("span", { class: "msg-flag", test: "message-pinned", title: t("msg.pinned"), text: "📌" }) : null,
     h("time", { datetime: message.timestamp || message.created_at, text: time(message.timestamp || message.created_at) }),
     outbound ? tick(message) : null));
 
@@ -341,6 +343,23 @@ export function renderMessage(message, ctx) {
         e.stopPropagation();
         ctx.onReactMenu(message, e.currentTarget);
       } } }, icon("emoji")));
+  }
+  const forwardable = ["text", "image", "audio", "video", "document", "sticker"].includes(message.type);
+  if (ctx.onForward && !message.local && forwardable && !details.deleted_at) {
+    actions.push(h("button", { type: "button", class: "icon-btn msg-action", test: "forward-button", "aria-label": t("msg.forward"), title: t("msg.forward"),
+      on: { click: (e) => {
+        e.stopPropagation();
+        ctx.onForward(message);
+      } } }, icon("forward")));
+  }
+  if (ctx.onPin && !message.local && message.type !== "activity") {
+    const pinned = !!details.pinned;
+    actions.push(h("button", { type: "button", class: ["icon-btn", "msg-action", pinned && "active"], test: "pin-button", "aria-pressed": String(pinned),
+      "aria-label": pinned ? t("msg.unpin") : t("msg.pin"), title: pinned ? t("msg.unpin") : t("msg.pin"),
+      on: { click: (e) => {
+        e.stopPropagation();
+        ctx.onPin(message, !pinned);
+      } } }, icon("pin")));
   }
   return h("div", {
     class: ["msg", `msg-${kind}`, message.local && "msg-local"],
