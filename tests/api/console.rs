@@ -197,6 +197,46 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
         return;
     };
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Every tab fits the phone's width, none hidden behind a scroll.
+    let tabs = browser
+        .eval(
+            "const t = document.querySelector('.tabs'); return [t.scrollWidth, t.clientWidth];",
+            json!([]),
+        )
+        .await;
+    assert!(
+        tabs[0].as_u64() <= tabs[1].as_u64(),
+        "the tab row overflows: {tabs}"
+    );
+    let page = browser
+        .eval(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            json!([]),
+        )
+        .await;
+    assert!(
+        page[0].as_u64() <= page[1].as_u64(),
+        "the page scrolls sideways: {page}"
+    );
+    browser.screenshot("phone-list").await;
+    // In Portuguese too, whose tab names are longer.
+    browser
+        .eval("localStorage.setItem('atende.lang', 'pt-BR')", json!([]))
+        .await;
+    browser.goto(&app.url("/")).await;
+    browser
+        .wait_text("[data-testid=tab-pending]", "Aguardando")
+        .await;
+    let tabs = browser
+        .eval(
+            "const t = document.querySelector('.tabs'); return [t.scrollWidth, t.clientWidth];",
+            json!([]),
+        )
+        .await;
+    assert!(
+        tabs[0].as_u64() <= tabs[1].as_u64(),
+        "the Portuguese tab row overflows: {tabs}"
+    );
     browser.click("[data-testid=tab-all]").await;
     browser.click("[data-testid=chat-row]").await;
     browser.find("[data-testid=conversation]").await;

@@ -47,6 +47,8 @@ export function stopRouting() {
 
 async function route() {
   if (!shell || !state.user) return;
+  // A dialog belongs to the page it was opened on.
+  for (const open of document.querySelectorAll("dialog[open]")) open.close();
   const r = parseRoute();
   shell.setRoute(r.name);
   if (view && view.name === r.name) {

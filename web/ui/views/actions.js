@@ -242,7 +242,8 @@ export function attachmentPreview(file, send) {
     test: "attach-dialog",
     body: [
       h("div", { class: "attach-preview" }, previewEl),
-      h("p", { class: "muted", text: `${file.name} · ${fileSize(file.size)}` }),
+      // A document's card already names it.
+      kind === "document" ? null : h("p", { class: "muted", test: "attach-name", text: `${file.name} · ${fileSize(file.size)}` }),
       kind === "audio" ? null : field(t("attach.caption"), caption, { name: "caption" }),
     ],
     onClose: () => url && URL.revokeObjectURL(url),

@@ -37,8 +37,10 @@ export function createSettingsSection() {
   function dayRow(day, list) {
     const weekday = h("select", { test: "hours-weekday", "aria-label": t("settings.weekday"), value: day.weekday },
       WEEKDAYS.map((w) => h("option", { value: w, text: t("weekday." + w), selected: w === day.weekday })));
-    const open = h("input", { type: "time", value: day.open, test: "hours-open", "aria-label": t("settings.open") });
-    const close = h("input", { type: "time", value: day.close, test: "hours-close", "aria-label": t("settings.close") });
+    // Text, not type=time: 24-hour "HH:MM" whatever the browser's locale.
+    const hhmm = { type: "text", inputmode: "numeric", maxlength: "5", pattern: "([01][0-9]|2[0-3]):[0-5][0-9]", placeholder: "08:00", class: "time-input" };
+    const open = h("input", { ...hhmm, value: day.open, test: "hours-open", "aria-label": t("settings.open") });
+    const close = h("input", { ...hhmm, value: day.close, test: "hours-close", "aria-label": t("settings.close") });
     const row = h("div", { class: "hours-row", test: "hours-row" },
       weekday, open, h("span", { class: "muted", text: t("settings.to") }), close,
       h("button", { type: "button", class: "icon-btn", test: "hours-remove", "aria-label": t("settings.remove_hours"),
