@@ -345,7 +345,8 @@ async fn each_scope_admits_exactly_its_routes() {
                 (method == "post"
                     && (p == "/chats/{id}/messages"
                         || p == "/media"
-                        || p == "/chats/{id}/scheduled"))
+                        || p == "/chats/{id}/scheduled"
+                        || p == "/chats/{id}/messages/{message_id}/forward"))
                     || (method == "delete" && p == "/chats/{id}/scheduled/{scheduled_id}")
             }
             "contacts:read" => {

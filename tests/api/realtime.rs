@@ -374,8 +374,11 @@ async fn presence_follows_sockets_and_requests() {
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let (mut watcher, _) = Socket::signed_in(&app, &admin.access, None).await;
     let (mut socket, _) = Socket::signed_in(&app, &ana.access, None).await;
+    // Ana's presence (the watcher's own comes too, and may come first).
+    let ana_id = ana.id();
     let is = |presence: &'static str| {
-        move |d: &Value| d["presence"] == presence && d["user_id"] != Value::Null
+        let ana_id = ana_id.clone();
+        move |d: &Value| d["presence"] == presence && d["user_id"] == ana_id.as_str()
     };
     watcher.events_until("presence", is("online")).await;
     let user: Value = app
