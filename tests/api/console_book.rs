@@ -26,6 +26,22 @@ async fn sign_in(browser: &Browser, app: &TestApp) {
     browser.find("[data-testid=chat-list]").await;
 }
 
+/// A customer's chat, held by the admin; its id.
+async fn held_chat(app: &TestApp, admin: &Tokens, phone: &str, text: &str) -> String {
+    let chat = app
+        .customer_says(phone, &format!("wamid.{phone}"), text)
+        .await;
+    let id = chat["id"].as_str().unwrap().to_string();
+    app.claim(&id, admin).await;
+    id
+}
+
+/// Signs in as the admin and opens chat `id`.
+async fn open_chat(browser: &Browser, app: &TestApp, id: &str) {
+    sign_in(browser, app).await;
+    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+}
+
 #[actix_web::test]
 async fn the_contact_book_imports_a_sheet_with_its_report_and_edits_a_contact() {
     let app = spawn_app().await;
@@ -164,16 +180,11 @@ async fn a_campaign_is_made_previewed_started_and_followed_live_in_the_console()
 async fn an_agent_snoozes_a_chat_and_schedules_a_message_from_the_conversation() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app
-        .customer_says("5511977770000", "wamid.later", "me chama amanhã")
-        .await;
-    let id = chat["id"].as_str().unwrap().to_string();
-    app.claim(&id, &admin).await;
+    let id = held_chat(&app, &admin, "5511977770000", "me chama amanhã").await;
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
     };
-    sign_in(&browser, &app).await;
-    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    open_chat(&browser, &app, &id).await;
     browser.click("[data-testid=snooze]").await;
     browser.click("[data-testid=snooze-reply]").await;
     browser.click("[data-testid=snooze-confirm]").await;
@@ -274,8 +285,7 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
     };
-    sign_in(&browser, &app).await;
-    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    open_chat(&browser, &app, &id).await;
     browser.click("[data-testid=chat-labels]").await;
     browser
         .eval(
@@ -319,16 +329,11 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
 async fn an_emoji_is_found_by_its_portuguese_name_sent_and_offered_first_next_time() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app
-        .customer_says("5511955551234", "wamid.emoji", "valeu!")
-        .await;
-    let id = chat["id"].as_str().unwrap().to_string();
-    app.claim(&id, &admin).await;
+    let id = held_chat(&app, &admin, "5511955551234", "valeu!").await;
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
     };
-    sign_in(&browser, &app).await;
-    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    open_chat(&browser, &app, &id).await;
     browser
         .type_into("[data-testid=composer]", "Obrigado ")
         .await;
@@ -510,8 +515,7 @@ async fn a_search_inside_a_chat_jumps_to_an_old_message_and_the_list_marks_match
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
     };
-    sign_in(&browser, &app).await;
-    browser.goto(&app.url(&format!("/#/chats/{id}"))).await;
+    open_chat(&browser, &app, &id).await;
     browser
         .wait_text("[data-testid=conversation]", "mensagem 69")
         .await;
@@ -559,8 +563,7 @@ async fn a_message_is_forwarded_to_another_chat_and_pinned_from_the_conversation
     let Some(browser) = Browser::start(1440, 900).await else {
         return;
     };
-    sign_in(&browser, &app).await;
-    browser.goto(&app.url(&format!("/#/chats/{from}"))).await;
+    open_chat(&browser, &app, &from).await;
     browser
         .wait_text("[data-testid=conversation]", "Rua A, 10")
         .await;
