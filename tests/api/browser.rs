@@ -85,6 +85,9 @@ impl Browser {
             "--disable-sync",
             "--no-first-run",
             "--lang=pt-BR",
+            // A microphone that plays a tone, granted without asking (voice notes).
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
         ];
         let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         args.push(format!("--window-size={width},{height}"));

@@ -594,3 +594,47 @@ async fn a_message_is_forwarded_to_another_chat_and_pinned_from_the_conversation
         .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_voice_note_is_recorded_sent_as_ogg_opus_and_plays_back() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let id = held_chat(&app, &admin, "5511912121212", "pode mandar áudio").await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    open_chat(&browser, &app, &id).await;
+    // The microphone stands where the send button is while nothing is written.
+    browser.click("[data-testid=voice-record]").await;
+    browser.wait_text("[data-testid=voice-clock]", "0:01").await;
+    browser.click("[data-testid=voice-send]").await;
+    let body = app.sent_of_type("audio").await;
+    assert_eq!(body["audio"]["voice"], true, "{body}");
+    let media = body["audio"]["id"].as_str().unwrap();
+    let (bytes, mime) = app.sim.uploaded(media).expect("the file was uploaded");
+    assert!(mime.starts_with("audio/ogg"), "{mime}");
+    assert_eq!(&bytes[..4], b"OggS");
+    assert_eq!(&bytes[28..36], b"OpusHead", "an Ogg/Opus stream");
+    assert!(bytes.len() < 512 * 1024, "{} bytes", bytes.len());
+    // It plays back in the thread, at the speed asked.
+    browser
+        .click("[data-testid=message-bubble][data-direction=out] [data-testid=voice-play]")
+        .await;
+    browser
+        .wait_until(
+            "the note playing",
+            "document.querySelector('[data-testid=message-bubble][data-direction=out] [data-testid=message-voice]').audio.currentTime > 0",
+        )
+        .await;
+    browser
+        .click("[data-testid=message-bubble][data-direction=out] [data-testid=voice-speed]")
+        .await;
+    browser
+        .wait_text(
+            "[data-testid=message-bubble][data-direction=out] [data-testid=voice-speed]",
+            "1.5x",
+        )
+        .await;
+    browser.screenshot("voice-note").await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+}

@@ -252,3 +252,55 @@ async fn a_message_is_forwarded_with_a_copy_of_its_file_and_pinned_for_the_team(
         .await;
     assert!(listed["items"].as_array().unwrap().is_empty());
 }
+
+#[actix_web::test]
+async fn a_browser_recording_is_kept_as_an_ogg_voice_note_and_sent_as_one() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let webm = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/voice/chrome-recording.webm"
+    ))
+    .unwrap();
+    let uploaded = upload(&app, &admin.access, webm, "voice.webm", "audio/webm").await;
+    assert_eq!(uploaded.status(), 201);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    assert_eq!(uploaded["type"], "audio", "{uploaded}");
+    assert!(
+        uploaded["mime_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("audio/ogg"),
+        "{uploaded}"
+    );
+    let chat = app
+        .customer_says(CUSTOMER, "wamid.voice", "manda áudio")
+        .await;
+    let id = chat["id"].as_str().unwrap();
+    app.claim(id, &admin).await;
+    let sent = app
+        .post(
+            &format!("/api/v1/chats/{id}/messages"),
+            Some(&admin.access),
+            &json!({"client_id": "v1", "type": "audio", "media_id": uploaded["id"]}),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    let body = app.sent_of_type("audio").await;
+    assert_eq!(body["audio"]["voice"], true);
+    let (bytes, _) = app
+        .sim
+        .uploaded(body["audio"]["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&bytes[..4], b"OggS");
+    // A WebM without Opus audio is refused, not kept.
+    let not_opus = upload(
+        &app,
+        &admin.access,
+        b"\x1aE\xdf\xa3 not really".to_vec(),
+        "x.webm",
+        "video/webm",
+    )
+    .await;
+    assert!(not_opus.status().is_client_error(), "{}", not_opus.status());
+}

@@ -27,6 +27,7 @@ mod state;
 mod ui;
 pub mod validate;
 pub mod views;
+mod voice;
 mod ws;
 
 pub use error::{Error, Result};

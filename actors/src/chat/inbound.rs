@@ -262,6 +262,7 @@ impl ChatActor {
                 sha256: announced.sha256.clone(),
                 attempts: 0,
                 created_at: now,
+                voice: false,
             }),
             None => None,
         };

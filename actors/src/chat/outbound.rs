@@ -389,6 +389,10 @@ impl ChatActor {
                 if let (Some(name), "document") = (&media.filename, kind.as_str()) {
                     object["filename"] = json!(name);
                 }
+                if media.voice && kind == "audio" {
+                    // Meta's voice-message form: played with its play button.
+                    object["voice"] = json!(true);
+                }
                 body["type"] = json!(kind);
                 body[kind.as_str()] = object;
                 upload = Some(media.id);

@@ -40,4 +40,7 @@ pub struct MediaRecord {
     pub sha256: Option<String>,
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// Recorded in the console: sent as a WhatsApp voice note (`"voice": true`).
+    #[serde(default)]
+    pub voice: bool,
 }

@@ -120,10 +120,22 @@ async fn upload(
             file = Some((bytes, filename, declared));
         }
     }
-    let (bytes, filename, declared) = file.ok_or_else(|| Error::field("file", "is required"))?;
-    let mime = sniff(&bytes, declared.as_deref()).ok_or(Error::UnsupportedMediaType(
+    let (mut bytes, mut filename, declared) =
+        file.ok_or_else(|| Error::field("file", "is required"))?;
+    let mut mime = sniff(&bytes, declared.as_deref()).ok_or(Error::UnsupportedMediaType(
         "WhatsApp does not carry files of this type",
     ))?;
+    // A recording from the console (WebM/Opus) becomes a voice note (Ogg/Opus).
+    let voice = mime == "video/webm" || mime == "audio/webm";
+    if voice {
+        let note = web::block(move || crate::voice::webm_to_ogg(&bytes))
+            .await
+            .map_err(Error::internal)?
+            .map_err(|problem| Error::field("file", problem))?;
+        bytes = note.ogg;
+        mime = "audio/ogg".into();
+        filename = Some(format!("voice-note-{:.0}s.ogg", note.seconds.ceil()));
+    }
     let (kind, limit) = whatsapp_kind(&mime).ok_or(Error::UnsupportedMediaType(
         "WhatsApp does not carry files of this type",
     ))?;
@@ -147,6 +159,7 @@ async fn upload(
         sha256: None,
         attempts: 0,
         created_at: Utc::now(),
+        voice,
     };
     write_media_file(&state.store, record.id, bytes)
         .await

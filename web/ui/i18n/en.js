@@ -800,4 +800,12 @@ export default {
   "forward.confirm": "Forward",
   "forward.pick": "Choose a chat.",
   "forward.done": "Message forwarded.",
+  "voice.record": "Record a voice note",
+  "voice.cancel": "Discard the recording",
+  "voice.send": "Send the voice note",
+  "voice.recording": "Recording…",
+  "voice.no_microphone": "The microphone could not be used: allow it for this site.",
+  "voice.play": "Play",
+  "voice.position": "Position",
+  "voice.speed": "Speed",
 };

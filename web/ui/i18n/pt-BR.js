@@ -800,4 +800,12 @@ export default {
   "forward.confirm": "Encaminhar",
   "forward.pick": "Escolha uma conversa.",
   "forward.done": "Mensagem encaminhada.",
+  "voice.record": "Gravar mensagem de voz",
+  "voice.cancel": "Descartar gravação",
+  "voice.send": "Enviar mensagem de voz",
+  "voice.recording": "Gravando…",
+  "voice.no_microphone": "Não foi possível usar o microfone: permita para este site.",
+  "voice.play": "Tocar",
+  "voice.position": "Posição",
+  "voice.speed": "Velocidade",
 };

@@ -65,6 +65,65 @@ export function createComposer(options) {
     on: { click: () => picker.toggle() } }, icon("emoji"));
   const send = h("button", { type: "button", class: "icon-btn send-btn", test: "send", "aria-label": t("composer.send"), title: t("composer.send"),
     on: { click: submit } }, icon("send"));
+  // With nothing written, the microphone takes the send button's place (WhatsApp's way).
+  const canRecord = !!(options.onVoice && navigator.mediaDevices && window.MediaRecorder);
+  const mic = h("button", { type: "button", class: "icon-btn send-btn", test: "voice-record", "aria-label": t("voice.record"), title: t("voice.record"),
+    on: { click: () => startRecording() } }, icon("mic"));
+  function swapSend() {
+    const empty = !textarea.value.trim() && !noteMode && canRecord;
+    send.hidden = empty;
+    mic.hidden = !empty;
+  }
+  let recording = null; // {recorder, stream, parts, started, timer, cancelled}
+  const clock = h("span", { class: "voice-clock", test: "voice-clock", text: "0:00" });
+  const recordBar = h("div", { class: "voice-bar", test: "voice-bar", hidden: true },
+    h("button", { type: "button", class: "icon-btn", test: "voice-cancel", "aria-label": t("voice.cancel"), title: t("voice.cancel"),
+      on: { click: () => stopRecording(false) } }, icon("close")),
+    h("span", { class: "voice-dot", "aria-hidden": "true" }),
+    clock,
+    h("span", { class: "voice-hint", text: t("voice.recording") }),
+    h("button", { type: "button", class: "icon-btn send-btn", test: "voice-send", "aria-label": t("voice.send"), title: t("voice.send"),
+      on: { click: () => stopRecording(true) } }, icon("send")));
+  async function startRecording() {
+    if (recording) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (err) {
+      options.onVoiceError && options.onVoiceError(t("voice.no_microphone"));
+      return;
+    }
+    const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
+    const recorder = new MediaRecorder(stream, type ? { mimeType: type } : {});
+    const parts = [];
+    recording = { recorder, stream, parts, started: Date.now(), send: false };
+    recorder.ondataavailable = (e) => e.data.size && parts.push(e.data);
+    recorder.onstop = () => {
+      const done = recording;
+      recording = null;
+      stream.getTracks().forEach((track) => track.stop());
+      clearInterval(done.timer);
+      recordBar.hidden = true;
+      row.hidden = false;
+      if (done.send && parts.length) {
+        const file = new File(parts, "voice.webm", { type: "audio/webm" });
+        options.onVoice(file, (Date.now() - done.started) / 1000);
+      }
+    };
+    recording.timer = setInterval(() => {
+      const s = Math.floor((Date.now() - recording.started) / 1000);
+      clock.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }, 250);
+    clock.textContent = "0:00";
+    row.hidden = true;
+    recordBar.hidden = false;
+    recorder.start();
+  }
+  function stopRecording(sendIt) {
+    if (!recording) return;
+    recording.send = sendIt;
+    recording.recorder.stop();
+  }
 
   const replyText = h("span", { class: "reply-bar-text" });
   const replyBar = h("div", { class: "reply-bar", test: "reply-bar", hidden: true },
@@ -95,14 +154,17 @@ export function createComposer(options) {
     noteToggle,
     templateButton,
     textarea,
-    send);
-  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, picker.el, quickList, replyBar, buttonsBar, noteHint, row, fileInput);
+    send,
+    mic);
+  const el = h("div", { class: ["composer", noteMode && "note-mode"] }, picker.el, quickList, replyBar, buttonsBar, noteHint, row, recordBar, fileInput);
+  swapSend();
 
   function setNoteMode(value) {
     noteMode = options.noteOnly ? true : value;
     el.classList.toggle("note-mode", noteMode);
     noteToggle.setAttribute("aria-pressed", String(noteMode));
     noteHint.hidden = !noteMode;
+    swapSend();
     textarea.placeholder = noteMode ? t("composer.note_placeholder") : t("composer.placeholder");
     if (noteMode) setReply(null);
     textarea.focus();
@@ -132,6 +194,7 @@ export function createComposer(options) {
     setButtons([]);
     closeQuick();
     grow();
+    swapSend();
     if (noteMode) await options.onNote(text.trim());
     else await options.onSend(text, reply, withButtons);
     textarea.focus();
@@ -169,11 +232,13 @@ export function createComposer(options) {
     if (!noteMode) setButtons(pick.buttons);
     closeQuick();
     grow();
+    swapSend();
     textarea.focus();
   }
 
   textarea.addEventListener("input", () => {
     drafts.set(options.chatId, textarea.value);
+    swapSend();
     grow();
     updateQuick();
     if (!noteMode && textarea.value) options.onTyping();
@@ -225,6 +290,8 @@ export function createComposer(options) {
   return {
     el,
     setReply,
+    /** Stops a recording in progress without sending it (leaving the chat). */
+    destroy: () => stopRecording(false),
     focus: () => textarea.focus(),
     get replyTo() {
       return replyTo;

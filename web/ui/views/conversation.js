@@ -231,6 +231,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
     if (next === composerMode && !force) return;
     const changed = composerMode !== null && composerMode !== next;
     composerMode = next;
+    if (composer && composer.destroy) composer.destroy();
     composer = null;
     // Reply and reaction buttons depend on the mode.
     if (changed) messages.rerenderAll();
@@ -265,6 +266,8 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
       onSend: sendText,
       onNote: sendNote,
       onFile: (file) => attachmentPreview(file, sendFile),
+      onVoice: (file) => sendFile(file, null).catch((err) => toast(err.message || errorText(err), "error")),
+      onVoiceError: (text) => toast(text, "error"),
       onTyping: typing,
       onTemplate: () => templatePicker(chat, sendBody),
     });
@@ -563,6 +566,7 @@ export function createConversation({ chatId, socket, onBack, onOpenChat }) {
   return {
     el,
     destroy() {
+      if (composer && composer.destroy) composer.destroy();
       messages.destroy();
       stops.forEach((stop) => stop());
       clearInterval(ticker);

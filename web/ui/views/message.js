@@ -77,6 +77,69 @@ function imageContent(message, ctx) {
   return box;
 }
 
+/** A voice note's player: play and pause, a bar of 32 strokes that fills as it plays
+ * (drawn from the file's id: the same note always looks the same), the time, and the
+ * speed (1x, 1.5x, 2x). The audio is fetched once, when first played. */
+function voiceContent(message) {
+  const audio = new Audio();
+  audio.preload = "none";
+  let loaded = false;
+  const play = h("button", { type: "button", class: "icon-btn voice-play", test: "voice-play", "aria-label": t("voice.play") }, icon("play"));
+  let seed = 0;
+  for (const ch of String(message.media.id)) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;
+  const strokes = Array.from({ length: 32 }, (_, i) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    const stroke = h("span", { class: "voice-stroke" });
+    stroke.style.setProperty("--h", `${30 + ((seed >>> 8) % 70)}%`);
+    return stroke;
+  });
+  const wave = h("div", { class: "voice-wave", test: "voice-wave", role: "slider", "aria-label": t("voice.position"), tabindex: "0", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0" }, strokes);
+  const time = h("span", { class: "voice-time", test: "voice-time", text: "0:00" });
+  const speeds = [1, 1.5, 2];
+  const speed = h("button", { type: "button", class: "voice-speed", test: "voice-speed", text: "1x", "aria-label": t("voice.speed") });
+  const clock = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+  function paint() {
+    const d = Number.isFinite(audio.duration) ? audio.duration : 0;
+    const share = d ? audio.currentTime / d : 0;
+    strokes.forEach((stroke, i) => stroke.classList.toggle("played", i / strokes.length < share));
+    wave.setAttribute("aria-valuenow", String(Math.round(share * 100)));
+    time.textContent = audio.currentTime > 0 ? clock(audio.currentTime) : (d ? clock(d) : "0:00");
+  }
+  audio.addEventListener("timeupdate", paint);
+  audio.addEventListener("loadedmetadata", paint);
+  audio.addEventListener("play", () => play.replaceChildren(icon("pause")));
+  audio.addEventListener("pause", () => play.replaceChildren(icon("play")));
+  audio.addEventListener("ended", () => {
+    audio.currentTime = 0;
+    paint();
+  });
+  play.addEventListener("click", async () => {
+    if (!loaded) {
+      loaded = true;
+      try {
+        audio.src = await mediaUrl(message.media);
+      } catch (err) {
+        loaded = false;
+        return;
+      }
+    }
+    if (audio.paused) audio.play().catch(() => {});
+    else audio.pause();
+  });
+  speed.addEventListener("click", () => {
+    const next = speeds[(speeds.indexOf(audio.playbackRate) + 1) % speeds.length];
+    audio.playbackRate = next;
+    speed.textContent = `${next}x`;
+  });
+  wave.addEventListener("click", (e) => {
+    const box = wave.getBoundingClientRect();
+    if (Number.isFinite(audio.duration)) audio.currentTime = ((e.clientX - box.left) / box.width) * audio.duration;
+  });
+  const box = h("div", { class: "voice-note", test: "message-voice" }, play, wave, time, speed);
+  box.audio = audio;
+  return box;
+}
+
 function playerContent(message, kind) {
   const box = h("div", { class: ["media-box", kind] });
   const start = (autoplay) => {
@@ -186,6 +249,8 @@ function content(message, ctx) {
       parts.push(message.media ? imageContent(message, ctx) : h("em", { class: "muted", text: typeLabel(message.type) }));
       break;
     case "audio":
+      parts.push(message.media ? voiceContent(message) : h("em", { class: "muted", text: typeLabel(message.type) }));
+      break;
     case "video":
       parts.push(message.media ? playerContent(message, message.type) : h("em", { class: "muted", text: typeLabel(message.type) }));
       break;
