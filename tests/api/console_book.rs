@@ -638,3 +638,28 @@ async fn a_voice_note_is_recorded_sent_as_ogg_opus_and_plays_back() {
     browser.screenshot("voice-note").await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+#[actix_web::test]
+async fn a_refused_field_is_told_in_portuguese_next_to_it() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    sign_in(&browser, &app).await;
+    browser.goto(&app.url("/#/admin/labels")).await;
+    browser.click("[data-testid=label-create]").await;
+    browser.fill("[data-testid=label-name]", "   ").await;
+    browser.click("[data-testid=label-edit-save]").await;
+    browser
+        .wait_text(
+            "[data-testid=label-edit-dialog] .field-error",
+            "não pode ficar vazio",
+        )
+        .await;
+    // The browser logs the 400 itself; nothing else went wrong.
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.iter().all(|e| e.contains("status of 400")),
+        "{errors:?}"
+    );
+}

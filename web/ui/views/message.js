@@ -82,8 +82,14 @@ function imageContent(message, ctx) {
  * speed (1x, 1.5x, 2x). The audio is fetched once, when first played. */
 function voiceContent(message) {
   const audio = new Audio();
-  audio.preload = "none";
-  let loaded = false;
+  audio.preload = "metadata";
+  // Fetched at once (a voice note is small), so its length shows before it is played.
+  let loaded = true;
+  mediaUrl(message.media).then((url) => {
+    audio.src = url;
+  }).catch(() => {
+    loaded = false;
+  });
   const play = h("button", { type: "button", class: "icon-btn voice-play", test: "voice-play", "aria-label": t("voice.play") }, icon("play"));
   let seed = 0;
   for (const ch of String(message.media.id)) seed = (seed * 31 + ch.charCodeAt(0)) >>> 0;

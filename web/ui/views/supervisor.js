@@ -42,6 +42,7 @@ export function createSupervisorView({ navigate }) {
             h("th", { scope: "col", text: t("sup.queue") }),
             h("th", { scope: "col", text: t("sup.agent") }),
             h("th", { scope: "col", text: t("sup.waiting") }),
+            h("th", { scope: "col", text: t("sup.last_activity") }),
             h("th", { scope: "col", text: t("sup.actions") }))),
           chatsBody))));
 
@@ -179,7 +180,7 @@ export function createSupervisorView({ navigate }) {
     const chats = [...state.chats.values()].filter((c) => c.status !== "closed")
       .sort((a, b) => (a.status === b.status ? (a.updated_at < b.updated_at ? -1 : 1) : a.status === "pending" ? -1 : 1));
     if (!chats.length) {
-      chatsBody.replaceChildren(h("tr", null, h("td", { colspan: "6", class: "muted", text: t("sup.no_chats") })));
+      chatsBody.replaceChildren(h("tr", null, h("td", { colspan: "7", class: "muted", text: t("sup.no_chats") })));
       return;
     }
     chatsBody.replaceChildren(...chats.map((c) => h("tr", { test: "sup-chat-row", dataset: { chatId: c.id } },
@@ -188,8 +189,10 @@ export function createSupervisorView({ navigate }) {
       h("td", null, h("span", { class: `chip chip-${c.status}`, text: t("status." + c.status) })),
       h("td", { text: queueName(c.queue_id) }),
       h("td", { text: c.assignee_id ? userName(c.assignee_id) || "—" : "—" }),
+      // One unit per column: how long it has waited, then when it last moved.
       h("td", { class: "wait-cell", dataset: { since: c.status === "pending" ? pendingSince(c) : "" },
-        text: c.status === "pending" ? wait(pendingSince(c)) : listTime(c.updated_at) }),
+        text: c.status === "pending" ? wait(pendingSince(c)) : "—" }),
+      h("td", { class: "muted", text: listTime(c.updated_at) }),
       h("td", { class: "cell-actions" },
         h("button", { type: "button", class: "btn btn-small", test: "sup-open-chat", text: t("sup.open"), on: { click: () => navigate(`#/chats/${c.id}`) } }),
         h("button", { type: "button", class: "btn btn-small", test: "sup-transfer", text: t("chat.transfer"), on: { click: () => transferChat(c) } })))));

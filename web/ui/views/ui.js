@@ -153,10 +153,39 @@ export function showFieldErrors(root, error) {
       const cut = Math.max(key.lastIndexOf("."), key.lastIndexOf("["));
       key = cut > 0 ? key.slice(0, cut) : "";
     }
-    if (target && target.setError) target.setError(problem);
-    else left.push(`${name}: ${problem}`);
+    if (target && target.setError) target.setError(problemText(problem));
+    else left.push(`${name}: ${problemText(problem)}`);
   }
   return left.join("; ");
+}
+
+/** The hub's field problems that the console says in the user's language, by their
+ * wording (the API names fields, not each problem, by code); others are shown as sent. */
+const PROBLEMS = [
+  [/^must not be empty$/, "problem.empty"],
+  [/^is required$/, "problem.required"],
+  [/^must be at most (\d+) characters$/, "problem.too_long"],
+  [/^must be at least (\d+) characters$/, "problem.too_short"],
+  [/^must be 1 to (\d+) characters$/, "problem.length"],
+  [/^is too long$/, "problem.too_long_plain"],
+  [/^must be an email address$/, "problem.email"],
+  [/^must be a number$/, "problem.number"],
+  [/^must be a date/, "problem.date"],
+  [/^must be a time as HH:MM$/, "problem.time"],
+  [/^must be a time within the next year/, "problem.time_ahead"],
+  [/^must be one of the field's options$/, "problem.option"],
+  [/^must be a colou?r/, "problem.colour"],
+  [/^is already a label$/, "problem.duplicate"],
+  [/^must differ from the current password$/, "problem.same_password"],
+  [/^must be between (\d+) and (\d+)$/, "problem.between"],
+];
+
+export function problemText(problem) {
+  for (const [pattern, key] of PROBLEMS) {
+    const m = pattern.exec(String(problem));
+    if (m) return t(key, { n: m[1], a: m[1], b: m[2] });
+  }
+  return problem;
 }
 
 /** A translated sentence for an API error, falling back to the API's own message. */
