@@ -1050,6 +1050,21 @@ async fn csat_inside_the_window_is_a_list_and_its_answer_is_kept_told_and_report
     );
     assert_eq!(chat["csat"]["rating"], 4);
     assert_eq!(chat["csat"]["agent_id"], admin.user["id"]);
+    let thread = app
+        .get_json(
+            &format!("/api/v1/chats/{chat_id}/messages?activity=true"),
+            &admin.access,
+        )
+        .await;
+    let line = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["details"]["activity"] == "csat");
+    assert_eq!(
+        line.expect("the answer is a line of the thread")["details"]["rating"],
+        4
+    );
     let chats: Value = app.get_json("/api/v1/chats", &admin.access).await;
     assert_eq!(
         chats["items"].as_array().unwrap().len(),

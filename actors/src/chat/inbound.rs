@@ -141,7 +141,16 @@ impl ChatActor {
         if let Some((reply, entry)) = &thanks {
             write.message(reply).outbox(entry);
         }
-        self.save(after, write, "csat")?;
+        if first {
+            // The answer is a line of the thread too, for whoever reads the chat later.
+            let detail = match &msg.answer {
+                CsatReply::Rating(rating) => json!({"rating": rating}),
+                CsatReply::Comment(comment) => json!({"comment": comment}),
+            };
+            self.save_told(after, write, "csat", None, detail)?;
+        } else {
+            self.save(after, write, "csat")?;
+        }
         if let (Some(queue), true) = (&self.chat.queue_id, counts.csat_responses > 0) {
             let queue_counts = atende_data::DayStats {
                 csat_responses: counts.csat_responses,

@@ -825,4 +825,9 @@ export default {
   "problem.duplicate": "already exists",
   "problem.same_password": "must differ from the current password",
   "problem.between": "must be between {a} and {b}",
+  "activity.snoozed": "{who} snoozed the chat until {until}",
+  "activity.until_reply": "the customer replies",
+  "activity.woke": "The chat is back from its snooze",
+  "activity.scheduled_failed": "A scheduled message did not go out: {reason}",
+  "activity.csat": "The customer rated the service {stars}{comment}",
 };

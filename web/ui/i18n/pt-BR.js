@@ -825,4 +825,9 @@ export default {
   "problem.duplicate": "já existe",
   "problem.same_password": "deve ser diferente da senha atual",
   "problem.between": "deve estar entre {a} e {b}",
+  "activity.snoozed": "{who} adiou a conversa até {until}",
+  "activity.until_reply": "o cliente responder",
+  "activity.woke": "A conversa voltou do adiamento",
+  "activity.scheduled_failed": "Uma mensagem agendada não foi enviada: {reason}",
+  "activity.csat": "O cliente avaliou o atendimento {stars}{comment}",
 };

@@ -2,8 +2,8 @@
 // delivery ticks. Text always goes in as text nodes; only http(s) links become <a>.
 
 import { h, icon } from "../dom.js";
-import { t } from "../i18n.js";
-import { time, fileSize, typeLabel, formatPhone } from "../format.js";
+import { t, has } from "../i18n.js";
+import { time, dateTime, fileSize, typeLabel, formatPhone } from "../format.js";
 import { mediaUrl, forgetMedia, saveMedia } from "../media.js";
 import { userName, queueById } from "../state.js";
 
@@ -341,7 +341,12 @@ function activityText(message) {
   const person = (id) => (id ? userName(id) || t("activity.someone") : "");
   const queue = (id) => (id ? (queueById(id) || {}).name || id : t("activity.no_queue"));
   const key = "activity." + (d.activity || "updated");
-  const text = t(key, { who, user: person(d.user_id), from: person(d.from_user_id), queue: queue(d.queue_id) });
+  const text = t(key, {
+    who, user: person(d.user_id), from: person(d.from_user_id), queue: queue(d.queue_id),
+    stars: d.rating ? "★".repeat(d.rating) : "", comment: d.comment ? ` — “${d.comment}”` : "",
+    until: d.until ? dateTime(d.until) : t("activity.until_reply"),
+    reason: d.reason ? (has("schedule.reason." + d.reason) ? t("schedule.reason." + d.reason) : d.reason) : "",
+  });
   const target = d.activity === "transferred" ? (d.user_id ? t("activity.to_user", { user: person(d.user_id) }) : t("activity.to_queue", { queue: queue(d.queue_id) })) : "";
   const note = d.note ? t("activity.note", { note: d.note }) : "";
   return [text, target, note].filter(Boolean).join(" ");
