@@ -257,6 +257,22 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     browser
         .wait_until("the list again", &visible("[data-testid=chat-list]"))
         .await;
+    // The staff's pages fit the phone too.
+    for page in ["contacts", "campaigns", "reports"] {
+        browser.click(&format!("[data-testid=nav-{page}]")).await;
+        browser.find(&format!("[data-testid={page}]")).await;
+        let width = browser
+            .eval(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                json!([]),
+            )
+            .await;
+        assert!(
+            width[0].as_u64() <= width[1].as_u64(),
+            "{page} scrolls sideways: {width}"
+        );
+        browser.screenshot(&format!("phone-{page}")).await;
+    }
 }
 
 #[actix_web::test]

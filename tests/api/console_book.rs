@@ -322,6 +322,27 @@ async fn a_chat_is_labelled_from_the_picker_and_the_list_filters_by_label() {
         .get_json(&format!("/api/v1/chats/{id}"), &admin.access)
         .await;
     assert_eq!(stored["tags"], json!(["Boleto"]));
+    // The contact's own labels, from the picker in the contact panel.
+    browser.click("[data-testid=contact-info]").await;
+    browser.click("[data-testid=contact-labels-pick]").await;
+    browser
+        .eval(
+            "[...document.querySelectorAll('[data-testid=label-option]')].find((i) => i.value === 'Urgente').click()",
+            json!([]),
+        )
+        .await;
+    browser.click("[data-testid=label-save]").await;
+    browser
+        .wait_text("[data-testid=contact-labels]", "Urgente")
+        .await;
+    browser.click("[data-testid=contact-save]").await;
+    app.eventually(
+        "/api/v1/contacts?q=5511966660000",
+        &admin.access,
+        "the contact labelled",
+        |page| page["items"][0]["tags"] == json!(["Urgente"]),
+    )
+    .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
 

@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { contactName, contactHandle, dateTime, previewText } from "../format.js";
 import { queueById, userName, numberName } from "../state.js";
 import { field, checkbox, showFieldErrors, errorText, toast } from "./ui.js";
+import { labelChip, pickLabels } from "./labels.js";
 
 /** options: {chat, onClose, onOpenChat(id)} -> {el, destroy} */
 export function createContactPanel({ chat, onClose, onOpenChat }) {
@@ -26,8 +27,8 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
       [t("contact.assignee"), chat.assignee_id ? (userName(chat.assignee_id) || "—") : t("contact.nobody")],
       [t("contact.started"), dateTime(chat.created_at)],
     ];
-    if (chat.tags && chat.tags.length) rows.push([t("contact.chat_tags"), chat.tags.join(", ")]);
-    return h("dl", { class: "info-list" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })]));
+    if (chat.tags && chat.tags.length) rows.push([t("contact.chat_tags"), chat.tags.map(labelChip)]);
+    return h("dl", { class: "info-list" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", null, v)]));
   }
 
   async function load() {
@@ -44,6 +45,17 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     }
     const name = h("input", { type: "text", value: contact.name || "", maxlength: "100", test: "contact-name", placeholder: contact.profile_name || "" });
     const tags = h("input", { type: "text", value: (contact.tags || []).join(", "), test: "contact-tags", placeholder: t("contact.tags_placeholder") });
+    // The contact's labels as chips, and the picker that chooses them (or type them).
+    const chips = h("span", { class: "contact-labels", test: "contact-labels" });
+    const current = () => tags.value.split(",").map((x) => x.trim()).filter(Boolean);
+    const showChips = () => chips.replaceChildren(...current().map(labelChip));
+    tags.addEventListener("input", showChips);
+    showChips();
+    const pick = h("button", { type: "button", class: "btn btn-small", test: "contact-labels-pick", text: t("labels.button"),
+      on: { click: () => pickLabels({ title: t("labels.button"), current: current(), onSave: (list) => {
+        tags.value = list.join(", ");
+        showChips();
+      } }) } });
     const notes = h("textarea", { rows: "5", maxlength: "4096", test: "contact-notes", value: contact.notes || "" });
     const status = h("p", { class: "form-error", role: "alert", hidden: true });
     const save = h("button", { type: "submit", class: "btn btn-primary", test: "contact-save", text: t("common.save") });
@@ -53,6 +65,7 @@ export function createContactPanel({ chat, onClose, onOpenChat }) {
     const form = h("form", { class: "contact-form", novalidate: true },
       field(t("contact.name"), name, { name: "name", hint: contact.profile_name ? t("contact.profile_name", { name: contact.profile_name }) : null }),
       field(t("contact.tags"), tags, { name: "tags", hint: t("contact.tags_hint") }),
+      h("div", { class: "label-row" }, chips, pick),
       field(t("contact.notes"), notes, { name: "notes" }),
       h("div", { class: "field", dataset: { field: "marketing_opt_out" } }, noMarketing,
         optOut ? h("span", { class: "field-hint", test: "contact-opt-out-since", text: t("contact.opt_out_since", { when: dateTime(optOut.at), how: t("contact.opt_out_source." + optOut.source) }) }) : null),
