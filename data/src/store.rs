@@ -485,6 +485,7 @@ mod tests {
                 mime_type: Some("image/jpeg".into()),
                 size: None,
                 filename: None,
+                seconds: None,
             }),
             location: Some(serde_json::json!({"latitude": -23.5, "name": "Sé"})),
             reply_to: None,

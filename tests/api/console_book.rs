@@ -657,6 +657,11 @@ async fn a_voice_note_is_recorded_sent_as_ogg_opus_and_plays_back() {
         )
         .await;
     browser.screenshot("voice-note").await;
+    // The chat's row says what it is and how long.
+    browser.click("[data-testid=tab-mine]").await;
+    browser
+        .wait_text("[data-testid=chat-row-preview]", "🎤 Áudio 0:0")
+        .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
 
@@ -683,4 +688,39 @@ async fn a_refused_field_is_told_in_portuguese_next_to_it() {
         errors.iter().all(|e| e.contains("status of 400")),
         "{errors:?}"
     );
+}
+
+#[actix_web::test]
+async fn a_transfer_and_a_close_are_lines_of_the_thread_with_the_close_note() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let queue = app.queue(&admin, "Suporte").await;
+    let id = held_chat(&app, &admin, "5511913131313", "preciso de ajuda").await;
+    let Some(browser) = Browser::start(1440, 900).await else {
+        return;
+    };
+    open_chat(&browser, &app, &id).await;
+    let moved = app
+        .chat_action(&id, "transfer", &admin.access, &json!({"queue_id": queue}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    browser
+        .wait_text(
+            "[data-testid=conversation]",
+            "transferiu a conversa para a fila Suporte",
+        )
+        .await;
+    app.claim(&id, &admin).await;
+    browser.click("[data-testid=close-chat]").await;
+    browser
+        .type_into("[data-testid=close-note]", "Resolvido por telefone")
+        .await;
+    browser.click("[data-testid=close-confirm]").await;
+    browser
+        .wait_text("[data-testid=conversation]", "finalizou a conversa")
+        .await;
+    browser
+        .wait_text("[data-testid=conversation]", "Resolvido por telefone")
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }

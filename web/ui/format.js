@@ -93,6 +93,8 @@ export function previewText(preview) {
   const m = /^\[(\w+)\](?: ([\s\S]*))?$/.exec(preview);
   if (!m) return preview;
   const [, kind, rest] = m;
+  // A voice note's length: "🎤 Áudio 0:12".
+  if (rest && kind === "audio" && /^\d+:\d\d$/.test(rest)) return `${t("type.audio")} ${rest}`;
   if (rest) return KIND_ICONS[kind] ? `${KIND_ICONS[kind]} ${rest}` : rest;
   return has("type." + kind) ? t("type." + kind) : preview;
 }

@@ -272,6 +272,7 @@ impl ChatActor {
                 attempts: 0,
                 created_at: now,
                 voice: false,
+                seconds: None,
             }),
             None => None,
         };
@@ -525,6 +526,7 @@ fn to_message(
             mime_type: Some(m.mime_type.clone()),
             size: None,
             filename: m.filename.clone(),
+            seconds: None,
         }),
         location: inbound
             .location

@@ -378,6 +378,7 @@ impl ChatActor {
                     mime_type: Some(media.mime_type.clone()),
                     size: media.size,
                     filename: media.filename.clone(),
+                    seconds: media.seconds,
                 });
                 let mut object = json!({});
                 if let Some(caption) = caption

@@ -248,6 +248,9 @@ pub struct MediaRef {
     pub mime_type: Option<String>,
     pub size: Option<u64>,
     pub filename: Option<String>,
+    /// A voice note's length, when the hub knows it (it recorded it).
+    #[serde(default)]
+    pub seconds: Option<u32>,
 }
 
 /// The message a reply quotes.
@@ -317,6 +320,10 @@ impl Message {
             (true, None) if self.kind == "document" && filename.is_some() => {
                 format!("[document] {}", filename.unwrap_or_default())
             }
+            (true, None) if self.media.as_ref().is_some_and(|m| m.seconds.is_some()) => {
+                let s = self.media.as_ref().and_then(|m| m.seconds).unwrap_or(0);
+                format!("[{}] {}:{:02}", self.kind, s / 60, s % 60)
+            }
             _ => format!("[{}]", self.kind),
         };
         text.chars().take(MAX).collect()
@@ -357,6 +364,7 @@ mod tests {
                 mime_type: None,
                 size: None,
                 filename: Some(f.into()),
+                seconds: None,
             }),
             location: None,
             reply_to: None,

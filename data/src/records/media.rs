@@ -43,4 +43,7 @@ pub struct MediaRecord {
     /// Recorded in the console: sent as a WhatsApp voice note (`"voice": true`).
     #[serde(default)]
     pub voice: bool,
+    /// A voice note's length in seconds.
+    #[serde(default)]
+    pub seconds: Option<u32>,
 }

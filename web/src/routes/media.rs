@@ -127,6 +127,7 @@ async fn upload(
     ))?;
     // A recording from the console (WebM/Opus) becomes a voice note (Ogg/Opus).
     let voice = mime == "video/webm" || mime == "audio/webm";
+    let mut seconds = None;
     if voice {
         let note = web::block(move || crate::voice::webm_to_ogg(&bytes))
             .await
@@ -135,6 +136,7 @@ async fn upload(
         bytes = note.ogg;
         mime = "audio/ogg".into();
         filename = Some(format!("voice-note-{:.0}s.ogg", note.seconds.ceil()));
+        seconds = Some(note.seconds.round() as u32);
     }
     let (kind, limit) = whatsapp_kind(&mime).ok_or(Error::UnsupportedMediaType(
         "WhatsApp does not carry files of this type",
@@ -160,6 +162,7 @@ async fn upload(
         attempts: 0,
         created_at: Utc::now(),
         voice,
+        seconds,
     };
     write_media_file(&state.store, record.id, bytes)
         .await
