@@ -88,7 +88,7 @@ impl Hub {
         // Its own thread: rendering and fanning out events would otherwise share one core
         // with every chat actor.
         let bus = EventBus::start_in_arbiter(&Arbiter::new().handle(), |_| bus);
-        let media = MediaFetcher::new(store.clone(), client.clone()).start();
+        let media = MediaFetcher::new(store.clone(), client.clone(), metrics.clone()).start();
         let parts = RouterParts {
             metrics: metrics.clone(),
             client: client.clone(),

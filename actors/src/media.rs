@@ -29,15 +29,21 @@ pub struct Fetch {
 pub struct MediaFetcher {
     store: Store,
     client: CloudClient,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     waiting: VecDeque<MediaRecord>,
     running: usize,
 }
 
 impl MediaFetcher {
-    pub fn new(store: Store, client: CloudClient) -> Self {
+    pub fn new(
+        store: Store,
+        client: CloudClient,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Self {
         MediaFetcher {
             store,
             client,
+            metrics,
             waiting: VecDeque::new(),
             running: 0,
         }
@@ -49,7 +55,12 @@ impl MediaFetcher {
                 return;
             };
             self.running += 1;
-            let job = fetch(self.store.clone(), self.client.clone(), media);
+            let job = fetch(
+                self.store.clone(),
+                self.client.clone(),
+                self.metrics.clone(),
+                media,
+            );
             ctx.spawn(job.into_actor(self).map(|retry, fetcher, ctx| {
                 fetcher.running -= 1;
                 if let Some(media) = retry {
@@ -109,7 +120,12 @@ pub async fn write_media_file(store: &Store, id: MediaId, bytes: Vec<u8>) -> std
 }
 
 /// One download attempt; gives the record back when it should be tried again.
-async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Option<MediaRecord> {
+async fn fetch(
+    store: Store,
+    client: CloudClient,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    mut media: MediaRecord,
+) -> Option<MediaRecord> {
     let wa_id = media.wa_media_id.clone()?;
     let result = async {
         let info = client.media_info(&wa_id).await?;
@@ -118,20 +134,13 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
     }
     .await;
     media.attempts += 1;
-    let result = result.and_then(|(info, bytes)| {
-        if checksum_matches(media.sha256.as_deref(), &bytes) {
-            Ok((info, bytes))
-        } else {
-            // Damaged on the way: a fresh download may be whole.
-            tracing::warn!(media_id = %media.id, "a downloaded file does not match its checksum");
-            Err(CloudApiError::Retryable {
-                reason: "the file does not match its checksum".into(),
-                answer_lost: false,
-            })
-        }
-    });
     match result {
         Ok((info, bytes)) => {
+            let whole = checksum_matches(media.sha256.as_deref(), &bytes);
+            if !whole && media.unverified {
+                // A damaged copy is already kept: only a whole one replaces it.
+                return retry_for_whole(&store, media);
+            }
             media.size = Some(bytes.len() as u64);
             if let Some(mime) = info.mime_type {
                 media.mime_type = mime;
@@ -141,11 +150,20 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
                 return Some(media);
             }
             media.state = MediaState::Ready;
+            media.unverified = !whole;
+            if !whole {
+                // Kept and shown, flagged, rather than lost; a fresh download may be whole.
+                tracing::warn!(media_id = %media.id, "a downloaded file does not match its checksum; kept as unverified");
+                crate::metrics::Metrics::bump(&metrics.media_unverified);
+                return retry_for_whole(&store, media);
+            }
         }
         Err(CloudApiError::Retryable { .. }) if media.attempts < MAX_FETCH_ATTEMPTS => {
             save(&store, &media);
             return Some(media);
         }
+        // No whole copy came: the damaged one stays, flagged.
+        Err(_) if media.unverified => {}
         Err(error) => {
             tracing::warn!(%error, media_id = %media.id, "media download given up");
             media.state = MediaState::Failed;
@@ -153,6 +171,12 @@ async fn fetch(store: Store, client: CloudClient, mut media: MediaRecord) -> Opt
     }
     save(&store, &media);
     None
+}
+
+/// Saves an unverified file's record and asks for another try while attempts are left.
+fn retry_for_whole(store: &Store, media: MediaRecord) -> Option<MediaRecord> {
+    save(store, &media);
+    (media.attempts < MAX_FETCH_ATTEMPTS).then_some(media)
 }
 
 /// Whether `bytes` hash to the announced SHA-256 (base64, as Meta sends it, or hex). A

@@ -20,6 +20,8 @@ pub struct Metrics {
     pub messages_in: AtomicU64,
     pub messages_out: AtomicU64,
     pub websocket_connections: AtomicU64,
+    /// Downloaded files kept though they did not match their announced SHA-256.
+    pub media_unverified: AtomicU64,
     /// Unix milliseconds of the first Cloud API failure since its last success; 0 when
     /// the last request went through.
     cloud_api_failing_since: AtomicU64,

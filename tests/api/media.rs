@@ -304,3 +304,51 @@ async fn a_browser_recording_is_kept_as_an_ogg_voice_note_and_sent_as_one() {
     .await;
     assert!(not_opus.status().is_client_error(), "{}", not_opus.status());
 }
+
+#[actix_web::test]
+async fn a_file_that_does_not_match_its_checksum_is_kept_flagged_and_counted() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let media_id = app.sim.add_media(png(), "image/png");
+    // 32 zero bytes in base64: not the file's SHA-256.
+    let wrong = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+    let body = inbound(
+        CUSTOMER,
+        "wamid.BAD",
+        json!({"type": "image", "image": {"id": media_id, "mime_type": "image/png", "sha256": wrong}}),
+    );
+    assert_eq!(app.webhook(&body).await.status(), 200);
+    let chat = app.get_json("/api/v1/chats", &admin.access).await["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let page = app
+        .eventually(
+            &format!("/api/v1/chats/{chat}/messages"),
+            &admin.access,
+            "the file kept, flagged",
+            |page| page["items"][0]["media"]["unverified"] == true,
+        )
+        .await;
+    let url = page["items"][0]["media"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let file = app.get(&url, &admin.access).await;
+    assert_eq!(file.status(), 200, "the agent sees it");
+    assert_eq!(file.bytes().await.unwrap().to_vec(), png());
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        metric_value(&metrics, "atende_media_unverified_total"),
+        1.0,
+        "{metrics}"
+    );
+}

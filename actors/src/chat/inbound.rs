@@ -273,6 +273,7 @@ impl ChatActor {
                 created_at: now,
                 voice: false,
                 seconds: None,
+                unverified: false,
             }),
             None => None,
         };

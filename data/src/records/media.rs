@@ -46,4 +46,8 @@ pub struct MediaRecord {
     /// A voice note's length in seconds.
     #[serde(default)]
     pub seconds: Option<u32>,
+    /// The downloaded bytes do not match the SHA-256 the webhook announced: kept and shown
+    /// (flagged) rather than lost, while fresh downloads try for a whole copy.
+    #[serde(default)]
+    pub unverified: bool,
 }

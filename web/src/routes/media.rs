@@ -163,6 +163,7 @@ async fn upload(
         created_at: Utc::now(),
         voice,
         seconds,
+        unverified: false,
     };
     write_media_file(&state.store, record.id, bytes)
         .await

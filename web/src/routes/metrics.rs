@@ -100,6 +100,12 @@ fn render(hub: &atende_actors::Hub) -> Result<String> {
         unprocessed,
     );
     metric(
+        "atende_media_unverified_total",
+        "counter",
+        "Downloaded files kept, flagged, though they did not match their announced SHA-256.",
+        one(Metrics::get(&m.media_unverified)),
+    );
+    metric(
         "atende_webhook_unprocessed_kept",
         "gauge",
         "Webhook changes kept as unprocessed in the store.",

@@ -143,6 +143,8 @@ pub struct MediaView {
     pub size: Option<u64>,
     pub filename: Option<String>,
     pub url: String,
+    /// The file does not match the checksum Meta announced (kept, shown flagged).
+    pub unverified: bool,
 }
 
 /// The message a reply quotes.
@@ -229,6 +231,7 @@ impl MessageView {
                     size: record.as_ref().and_then(|r| r.size).or(m.size),
                     filename: m.filename.clone(),
                     url: format!("/api/v1/media/{}", m.id),
+                    unverified: record.as_ref().is_some_and(|r| r.unverified),
                 }
             }),
             location: message.location.clone(),

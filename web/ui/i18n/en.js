@@ -830,4 +830,5 @@ export default {
   "activity.woke": "The chat is back from its snooze",
   "activity.scheduled_failed": "A scheduled message did not go out: {reason}",
   "activity.csat": "The customer rated the service {stars}{comment}",
+  "msg.unverified": "⚠ This file does not match the checksum WhatsApp sent: it may be damaged.",
 };

@@ -830,4 +830,5 @@ export default {
   "activity.woke": "A conversa voltou do adiamento",
   "activity.scheduled_failed": "Uma mensagem agendada não foi enviada: {reason}",
   "activity.csat": "O cliente avaliou o atendimento {stars}{comment}",
+  "msg.unverified": "⚠ Este arquivo não confere com a soma de verificação do WhatsApp: pode estar danificado.",
 };

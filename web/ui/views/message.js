@@ -386,6 +386,9 @@ export function renderMessage(message, ctx) {
     bubble.appendChild(h("em", { class: "muted msg-deleted", test: "message-deleted", text: t("msg.deleted") }));
   } else {
     for (const part of content(message, ctx)) bubble.appendChild(part);
+    if (message.media && message.media.unverified) {
+      bubble.appendChild(h("span", { class: "msg-error", test: "media-unverified", role: "note", text: t("msg.unverified") }));
+    }
   }
   if (message.status === "failed" && message.error) {
     bubble.appendChild(h("span", { class: "msg-error", test: "message-error", role: "note", text: message.error.title }));
