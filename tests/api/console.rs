@@ -188,6 +188,19 @@ async fn admins_see_the_admin_view_and_the_page_speaks_english_on_request() {
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
 
+/// Fails when what `script` measures ([content width, box width]) overflows.
+async fn assert_fits(browser: &Browser, what: &str, script: &str) {
+    let widths = browser.eval(script, json!([])).await;
+    assert!(
+        widths[0].as_u64() <= widths[1].as_u64(),
+        "{what} overflows: {widths}"
+    );
+}
+
+const TAB_ROW: &str =
+    "const t = document.querySelector('.tabs'); return [t.scrollWidth, t.clientWidth];";
+const PAGE: &str = "return [document.documentElement.scrollWidth, window.innerWidth];";
+
 #[actix_web::test]
 async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     let app = spawn_app().await;
@@ -198,26 +211,8 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     };
     sign_in(&browser, &app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     // Every tab fits the phone's width, none hidden behind a scroll.
-    let tabs = browser
-        .eval(
-            "const t = document.querySelector('.tabs'); return [t.scrollWidth, t.clientWidth];",
-            json!([]),
-        )
-        .await;
-    assert!(
-        tabs[0].as_u64() <= tabs[1].as_u64(),
-        "the tab row overflows: {tabs}"
-    );
-    let page = browser
-        .eval(
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
-            json!([]),
-        )
-        .await;
-    assert!(
-        page[0].as_u64() <= page[1].as_u64(),
-        "the page scrolls sideways: {page}"
-    );
+    assert_fits(&browser, "the tab row", TAB_ROW).await;
+    assert_fits(&browser, "the page", PAGE).await;
     browser.screenshot("phone-list").await;
     // In Portuguese too, whose tab names are longer.
     browser
@@ -227,16 +222,7 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     browser
         .wait_text("[data-testid=tab-pending]", "Aguardando")
         .await;
-    let tabs = browser
-        .eval(
-            "const t = document.querySelector('.tabs'); return [t.scrollWidth, t.clientWidth];",
-            json!([]),
-        )
-        .await;
-    assert!(
-        tabs[0].as_u64() <= tabs[1].as_u64(),
-        "the Portuguese tab row overflows: {tabs}"
-    );
+    assert_fits(&browser, "the Portuguese tab row", TAB_ROW).await;
     browser.click("[data-testid=tab-all]").await;
     browser.click("[data-testid=chat-row]").await;
     browser.find("[data-testid=conversation]").await;
@@ -261,16 +247,7 @@ async fn on_a_phone_the_list_and_the_conversation_are_two_screens() {
     for page in ["contacts", "campaigns", "reports"] {
         browser.click(&format!("[data-testid=nav-{page}]")).await;
         browser.find(&format!("[data-testid={page}]")).await;
-        let width = browser
-            .eval(
-                "return [document.documentElement.scrollWidth, window.innerWidth];",
-                json!([]),
-            )
-            .await;
-        assert!(
-            width[0].as_u64() <= width[1].as_u64(),
-            "{page} scrolls sideways: {width}"
-        );
+        assert_fits(&browser, page, PAGE).await;
         browser.screenshot(&format!("phone-{page}")).await;
     }
 }

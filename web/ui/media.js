@@ -27,13 +27,24 @@ export function releaseMedia() {
   cache.clear();
 }
 
-/** Downloads a file to the user's disk under its name. */
-export async function saveMedia(media, fallbackName) {
-  const url = await mediaUrl(media);
+/** Saves what `url` holds to the user's disk as `name`. */
+export function downloadUrl(url, name) {
   const a = document.createElement("a");
   a.href = url;
-  a.download = media.filename || fallbackName || "file";
+  a.download = name;
   document.body.appendChild(a);
   a.click();
   a.remove();
+}
+
+/** Saves `blob` to the user's disk as `name` (e.g. a CSV made or fetched). */
+export function downloadBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  downloadUrl(url, name);
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Downloads a file to the user's disk under its name. */
+export async function saveMedia(media, fallbackName) {
+  downloadUrl(await mediaUrl(media), media.filename || fallbackName || "file");
 }

@@ -24,6 +24,8 @@ use crate::views::{ChatView, ErrorBody, Page};
 const MAX_TEXT: usize = 4096;
 /// Messages waiting in one chat at most.
 const MAX_PER_CHAT: usize = 50;
+/// What a time that is not ahead (or not a time) is refused with.
+const NOT_AHEAD: &str = "must be a time within the next year, such as 2026-12-24T09:00";
 /// Pending messages listed at most.
 const MAX_LISTED: usize = 1000;
 /// How far ahead a message may be scheduled, or a chat snoozed.
@@ -131,11 +133,7 @@ async fn schedule(
     let mut fields = Fields::default();
     fields.text("text", &body.text, MAX_TEXT);
     let send_at = time_ahead(&state, &body.send_at);
-    fields.check(
-        send_at.is_some(),
-        "send_at",
-        "must be a time within the next year, such as 2026-12-24T09:00",
-    );
+    fields.check(send_at.is_some(), "send_at", NOT_AHEAD);
     if let Some(t) = &body.template {
         fields
             .text("template.name", &t.name, 512)
@@ -316,20 +314,27 @@ async fn snooze(
     let chat = writable_chat(&state, &auth, &path)?;
     let until = match body.0.until.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(text) => Some(time_ahead(&state, text).ok_or_else(|| {
-            Error::field(
-                "until",
-                "must be a time within the next year, such as 2026-12-24T09:00",
-            )
-        })?),
+        Some(text) => {
+            Some(time_ahead(&state, text).ok_or_else(|| Error::field("until", NOT_AHEAD))?)
+        }
     };
+    set_snooze(&state, &auth, chat.id, Some(until)).await
+}
+
+/// Asks the chat's actor to snooze it (`Some`) or take it back (`None`); the chat after.
+async fn set_snooze(
+    state: &AppState,
+    auth: &Auth,
+    chat_id: atende_data::ChatId,
+    until: Option<Option<DateTime<Utc>>>,
+) -> Result<HttpResponse> {
     let chat = state
         .hub
         .router
         .send(SnoozeChat {
-            chat_id: chat.id,
+            chat_id,
             by: Caller::from(&auth.0),
-            until: Some(until),
+            until,
         })
         .await??;
     Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
@@ -348,14 +353,5 @@ async fn unsnooze(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let chat = writable_chat(&state, &auth, &path)?;
-    let chat = state
-        .hub
-        .router
-        .send(SnoozeChat {
-            chat_id: chat.id,
-            by: Caller::from(&auth.0),
-            until: None,
-        })
-        .await??;
-    Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
+    set_snooze(&state, &auth, chat.id, None).await
 }

@@ -9,6 +9,7 @@ import { state } from "../state.js";
 import { contactName, dateTime, formatPhone, listTime, previewText } from "../format.js";
 import { dialog, field, toast, errorText, empty, showFieldErrors, checkbox } from "./ui.js";
 import { labelChip } from "./labels.js";
+import { downloadBlob } from "../media.js";
 
 /** The admin's contact fields, read once per page. */
 async function fieldDefs() {
@@ -146,13 +147,7 @@ export function createContactsView({ navigate }) {
 
   async function exportCsv() {
     try {
-      const blob = await api.blob("/contacts/export" + params({}));
-      const url = URL.createObjectURL(blob);
-      const a = h("a", { href: url, download: "contatos.csv", hidden: true });
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      downloadBlob(await api.blob("/contacts/export" + params({})), "contatos.csv");
     } catch (err) {
       toast(errorText(err), "error");
     }

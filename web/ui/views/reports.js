@@ -7,6 +7,7 @@ import { t } from "../i18n.js";
 import * as api from "../api.js";
 import { duration, number } from "../format.js";
 import { toast, errorText } from "./ui.js";
+import { downloadBlob } from "../media.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -160,12 +161,8 @@ export function createReportsView() {
     for (const d of summary.per_day) lines.push([d.date, d.chats_opened, d.chats_closed, d.messages_in, d.messages_out, d.csat_responses, d.csat_average ?? ""].join(","));
     lines.push("", ["agent", "chats_closed", "messages_out", "avg_first_response_seconds", "avg_resolution_seconds", "csat_responses", "csat_average"].join(","));
     for (const a of summary.per_agent) lines.push([quote(a.name), a.chats_closed, a.messages_out, a.avg_first_response_seconds ?? "", a.avg_resolution_seconds ?? "", a.csat_responses, a.csat_average ?? ""].join(","));
-    const url = URL.createObjectURL(new Blob(["\ufeff" + lines.join("\n") + "\n"], { type: "text/csv" }));
-    const a = h("a", { href: url, download: `relatorio-${summary.from}-${summary.to}.csv`, hidden: true });
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    const csvFile = new Blob(["\ufeff" + lines.join("\n") + "\n"], { type: "text/csv" });
+    downloadBlob(csvFile, `relatorio-${summary.from}-${summary.to}.csv`);
     toast(t("reports.csv_done"), "success");
   }
 
