@@ -71,14 +71,10 @@ fn choose_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     let plain = line.trim_end_matches(['\r', '\n']).to_string();
-    let len = plain.chars().count();
-    if !(atende_web::validate::MIN_PASSWORD..=atende_web::validate::MAX_PASSWORD).contains(&len) {
-        bail!(
-            "the password must have {} to {} characters",
-            atende_web::validate::MIN_PASSWORD,
-            atende_web::validate::MAX_PASSWORD
-        );
-    }
+    atende_web::validate::Fields::default()
+        .password("password", &plain)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((plain, false))
 }
 

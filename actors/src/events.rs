@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, Contact, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer,
+    Chat, ChatId, Contact, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer,
+    Visibility,
 };
 use bytestring::ByteString;
 use chrono::Utc;
@@ -285,8 +286,68 @@ impl EventBus {
         if from > self.published || !reaches {
             return None;
         }
-        self.store.events_since(from, self.published, viewer).ok()
+        let events = self.store.events_since(from, self.published, viewer).ok()?;
+        Some(hide_chats_out_of_view(&self.store, events, viewer))
     }
+}
+
+/// An agent's replay as of today's visibility: the events of a chat the agent may no
+/// longer see (claimed by a colleague, transferred to another queue since) are left out,
+/// and in place of the last of them comes `chat.hidden` `{id}`, telling the browser only
+/// that the chat left its view.
+fn hide_chats_out_of_view(store: &Store, events: Vec<Event>, viewer: &Viewer) -> Vec<Event> {
+    if viewer.staff {
+        return events;
+    }
+    let visibility = Visibility {
+        user: viewer.user,
+        queues: viewer.queues.clone(),
+    };
+    let chats: Vec<Option<ChatId>> = events.iter().map(chat_of).collect();
+    // Each chat out of view, with the index of its last event.
+    let mut last_of_hidden: HashMap<ChatId, usize> = HashMap::new();
+    let mut in_view: HashMap<ChatId, bool> = HashMap::new();
+    for (index, chat_id) in chats.iter().enumerate() {
+        let Some(chat_id) = *chat_id else { continue };
+        let visible = *in_view.entry(chat_id).or_insert_with(|| {
+            let chat = store.chat(chat_id).ok().flatten();
+            chat.is_some_and(|chat| visibility.allows(&chat))
+        });
+        if !visible {
+            last_of_hidden.insert(chat_id, index);
+        }
+    }
+    let hidden = |index: usize, chat_id: Option<ChatId>| {
+        chat_id.and_then(|id| Some((id, *last_of_hidden.get(&id)? == index)))
+    };
+    events
+        .into_iter()
+        .zip(chats)
+        .enumerate()
+        .filter_map(|(index, (event, chat_id))| match hidden(index, chat_id) {
+            None => Some(event),
+            Some((_, false)) => None,
+            Some((id, true)) => Some(Event {
+                name: "chat.hidden".into(),
+                data: serde_json::json!({ "id": id.to_string() }).to_string(),
+                ..event
+            }),
+        })
+        .collect()
+}
+
+/// The chat a chat-scoped event is about.
+fn chat_of(event: &Event) -> Option<ChatId> {
+    let Scope::Chat { .. } = event.scope else {
+        return None;
+    };
+    let data: Value = serde_json::from_str(&event.data).ok()?;
+    let key = if event.name.starts_with("chat.") {
+        "id"
+    } else {
+        "chat_id"
+    };
+    data.get(key)?.as_str()?.parse().ok()
 }
 
 /// Who the user is, for filtering.

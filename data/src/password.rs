@@ -35,9 +35,65 @@ pub fn verify_nothing(password: &str) {
     let _ = verify(phc, password);
 }
 
+/// The most common passwords of eight characters or more, lower case, one per line: the
+/// 20,000-word list Django ships (django/contrib/auth/common-passwords.txt.gz, BSD licence),
+/// less the shorter words the length rule already refuses.
+const COMMON: &str = include_str!("common-passwords.txt");
+
+/// Why `password` is too easy to guess, if it is: one of the most common passwords, one
+/// character repeated (`aaaaaaaa`), a run (`12345678`, `abcdefgh`, `87654321`) or a short
+/// unit repeated (`abcabcabc`, `12121212`). The wording is one the console translates.
+pub fn weakness(password: &str) -> Option<&'static str> {
+    let lower = password.trim().to_lowercase();
+    let chars: Vec<char> = lower.chars().collect();
+    let common = || {
+        static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+            std::sync::OnceLock::new();
+        SET.get_or_init(|| COMMON.lines().collect())
+            .contains(lower.as_str())
+    };
+    let run = |step: i64| {
+        chars
+            .windows(2)
+            .all(|pair| pair[1] as i64 - pair[0] as i64 == step)
+    };
+    let repeated = (1..=chars.len() / 2).any(|unit| {
+        chars.len() % unit == 0 && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+    });
+    (chars.len() > 1 && (repeated || run(1) || run(-1) || common()))
+        .then_some("is too common or too easy to guess")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_and_trivial_passwords_are_weak_and_others_are_not() {
+        for weak in [
+            "12345678",
+            "password",
+            "PASSWORD",
+            "aaaaaaaa",
+            "abcdefgh",
+            "87654321",
+            "abcabcabc",
+            "12121212",
+            "password1",
+            "iloveyou",
+            "qwertyuiop",
+        ] {
+            assert!(weakness(weak).is_some(), "{weak}");
+        }
+        for fine in [
+            "password-1",
+            "correct horse",
+            "admin-password-1",
+            "Ana-2026-Atende",
+        ] {
+            assert_eq!(weakness(fine), None, "{fine}");
+        }
+    }
 
     #[test]
     fn a_hash_verifies_only_its_password() {

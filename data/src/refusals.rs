@@ -89,6 +89,8 @@ refusals! {
     ADMIN_ONLY = "admin_only", "only an admin may do this";
     /// A route for supervisors and admins.
     STAFF_ONLY = "staff_only", "only a supervisor or an admin may do this";
+    /// A browser page of an origin the hub does not allow opened the event socket.
+    ORIGIN_FORBIDDEN = "origin_forbidden", "pages of this origin may not open the hub's event socket";
     /// A chat another agent holds.
     NOT_HOLDER = "not_chat_holder", "only the agent holding this chat may do this; claim it first";
     /// A bot's chat, for another bot.

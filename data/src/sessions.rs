@@ -75,7 +75,7 @@ impl Store {
                     ..token.clone()
                 };
                 tokens.insert(new_hash, encode(&next).map_err(Abort::Abort)?)?;
-                Ok(RotateOutcome::Rotated(token.user_id))
+                Ok(RotateOutcome::Rotated(token.user_id, token.family))
             })
             .map_err(flatten)
     }
@@ -90,6 +90,23 @@ impl Store {
         t.refresh_families
             .remove(family_key(token.user_id, token.family))?;
         Ok(Some(token.user_id))
+    }
+
+    /// Whether the user's sign-in `family` is still on: not signed out, revoked or expired.
+    pub fn session_lasts(
+        &self,
+        user_id: UserId,
+        family: FamilyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        match self
+            .trees()
+            .refresh_families
+            .get(family_key(user_id, family))?
+        {
+            Some(bytes) => Ok(decode::<Family>(&bytes)?.expires_at > now),
+            None => Ok(false),
+        }
     }
 
     /// Which user the refresh token `token_hash` belongs to, if any.
@@ -153,17 +170,19 @@ mod tests {
         let (_dir, store) = store();
         let now = Utc::now();
         let user = UserId(7);
-        store
+        let family = store
             .start_session(user, b"t1", now + Duration::days(1))
             .unwrap();
+        assert!(store.session_lasts(user, family, now).unwrap());
         assert_eq!(
             store.rotate_session(b"t1", b"t2", now).unwrap(),
-            RotateOutcome::Rotated(user)
+            RotateOutcome::Rotated(user, family)
         );
         assert_eq!(
             store.rotate_session(b"t1", b"t3", now).unwrap(),
             RotateOutcome::Reused(user)
         );
+        assert!(!store.session_lasts(user, family, now).unwrap());
         // The thief's and the owner's newer tokens are both dead now.
         assert_eq!(
             store.rotate_session(b"t2", b"t4", now).unwrap(),
@@ -195,7 +214,7 @@ mod tests {
         let later = Utc::now() + Duration::days(1);
         store.start_session(UserId(1), b"a", later).unwrap();
         store.start_session(UserId(1), b"b", later).unwrap();
-        store.start_session(UserId(2), b"c", later).unwrap();
+        let family = store.start_session(UserId(2), b"c", later).unwrap();
         assert_eq!(store.end_all_sessions(UserId(1)).unwrap(), 2);
         let now = Utc::now();
         assert_eq!(
@@ -204,7 +223,7 @@ mod tests {
         );
         assert_eq!(
             store.rotate_session(b"c", b"y", now).unwrap(),
-            RotateOutcome::Rotated(UserId(2))
+            RotateOutcome::Rotated(UserId(2), family)
         );
     }
 }

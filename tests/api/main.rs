@@ -16,6 +16,7 @@ mod contact_book;
 mod crash;
 mod faults;
 mod fixtures;
+mod hardening;
 mod identity;
 mod inbound;
 mod integrations;

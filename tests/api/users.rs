@@ -8,6 +8,7 @@ use crate::helpers::*;
 async fn an_admin_creates_reads_and_lists_users() {
     let app = spawn_app().await;
     let admin = app.admin().await;
+    assert_eq!(app.queue(&admin, "Vendas").await, "vendas");
     let response = app
         .post(
             "/api/v1/users",

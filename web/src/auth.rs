@@ -1,14 +1,15 @@
 //! Access tokens (HS256 JWTs) and the extractors that authenticate a request.
 //!
-//! A token names its user and the user's session epoch; every request re-reads the user,
-//! so deactivating an account or resetting its password (which bumps the epoch) ends its
-//! sessions at once, not when the token expires.
+//! A token names its user, the user's session epoch and its sign-in (the refresh-token
+//! family); every request re-reads the user and the sign-in, so deactivating an account,
+//! resetting its password (which bumps the epoch), signing out or a stolen refresh token's
+//! reuse (which end the family) end its sessions at once, not when the token expires.
 
 use std::future::{ready, Ready};
 
 use actix_web::http::header;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use atende_data::{ApiToken, Role, TokenScope, User, UserId};
+use atende_data::{ApiToken, FamilyId, Role, TokenScope, User, UserId};
 use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,8 @@ pub struct Claims {
     pub sub: String,
     /// The user's session epoch when the token was issued.
     pub ep: u64,
+    /// The sign-in (refresh-token family) the token belongs to.
+    pub fam: u64,
     pub iat: i64,
     pub exp: i64,
 }
@@ -54,12 +57,13 @@ impl Tokens {
         }
     }
 
-    /// A fresh access token for `user`.
-    pub fn issue(&self, user: &User) -> Result<String, Error> {
+    /// A fresh access token for `user`'s sign-in `family`.
+    pub fn issue(&self, user: &User, family: FamilyId) -> Result<String, Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
             ep: user.session_epoch,
+            fam: family.0,
             iat: now,
             exp: now + ACCESS_TOKEN_SECONDS,
         };
@@ -99,13 +103,25 @@ fn authenticate(req: &HttpRequest) -> Result<User, Error> {
     if token.starts_with(API_TOKEN_PREFIX) {
         return authenticate_token(state, req, token);
     }
+    signed_in_user(state, token)
+}
+
+/// The user an access token names, while its sign-in lasts: the account active, its
+/// session epoch unchanged and the sign-in not ended.
+pub fn signed_in_user(state: &AppState, token: &str) -> Result<User, Error> {
     let claims = state.tokens.verify(token).ok_or(SIGN_IN)?;
     let id: UserId = claims.sub.parse().map_err(|_| SIGN_IN)?;
     let user = state.store.user(id)?.ok_or(SESSION_ENDED)?;
-    if !user.active || user.session_epoch != claims.ep {
-        return Err(SESSION_ENDED);
+    let lasts = user.active
+        && user.session_epoch == claims.ep
+        && state
+            .store
+            .session_lasts(id, FamilyId(claims.fam), Utc::now())?;
+    if lasts {
+        Ok(user)
+    } else {
+        Err(SESSION_ENDED)
     }
-    Ok(user)
 }
 
 /// How every API token begins, so it is told from an access token at a glance (and by

@@ -1,6 +1,6 @@
 //! Rate limits: a token bucket per address and per user on the API, a separate and much
-//! larger one per address on the webhook (so Meta's bursts are never refused), and a count
-//! of failed sign-ins per address and per account.
+//! larger one per address on the webhook (so Meta's bursts are never refused), and failed
+//! sign-ins: growing waits per account and address, and a high ceiling per address.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -14,13 +14,19 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// Keyed limiters are pruned of idle keys once they hold this many.
 const PRUNE_AT_KEYS: usize = 10_000;
-/// Failed sign-ins are counted over this window.
+/// Failed sign-ins are remembered over this window.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failed sign-ins from one address within the window before it must wait.
-pub const LOGIN_FAILURES_PER_ADDRESS: u32 = 20;
-/// Failed sign-ins for one account within the window before it must wait; lower than per
-/// address, because guessing one password from many addresses is the attack it stops.
-pub const LOGIN_FAILURES_PER_ACCOUNT: u32 = 10;
+/// Failed sign-ins for one account, from one address, before each next try must wait.
+pub const LOGIN_FREE_FAILURES: u32 = 5;
+/// Failed sign-ins for one account from every address before each next try must wait
+/// (guessing one password from many addresses).
+pub const LOGIN_FREE_FAILURES_PER_ACCOUNT: u32 = 20;
+/// The longest wait between tries: the wait doubles with each failure up to this, so the
+/// right password is never refused for long, whoever typed the wrong ones.
+pub const LOGIN_MAX_DELAY: Duration = Duration::from_secs(60);
+/// Failed sign-ins from one address, for any accounts, before the address waits out the
+/// window: far above what one office behind a NAT mistypes.
+pub const LOGIN_FAILURES_PER_ADDRESS: u32 = 300;
 
 /// A rate: `per_second` sustained, bursts up to `burst`.
 #[derive(Clone, Copy, Debug)]
@@ -100,45 +106,95 @@ impl Limiters {
     }
 }
 
-/// Failed sign-ins per address and per account, in fixed windows.
+/// Failed sign-ins, counted per account and address, per account and per address.
 #[derive(Default)]
 pub struct LoginFailures {
-    counts: Mutex<HashMap<String, (u32, Instant)>>,
+    counts: Mutex<HashMap<String, Failures>>,
+}
+
+/// The failures of one key within the window.
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    first: Instant,
+    last: Instant,
+}
+
+impl Failures {
+    /// How long after the last failure the next try must wait: nothing for the first
+    /// `free`, then 1 s doubling per failure up to [`LOGIN_MAX_DELAY`].
+    fn delay(&self, free: u32) -> Duration {
+        match self.count.checked_sub(free) {
+            None | Some(0) => Duration::ZERO,
+            Some(over) => Duration::from_secs(1 << (over - 1).min(16)).min(LOGIN_MAX_DELAY),
+        }
+    }
 }
 
 impl LoginFailures {
-    /// How long the address or the account must wait before trying again, if at all.
+    /// How long this account from this address must wait before trying again, if at all.
     pub fn wait(&self, address: &str, account: &str) -> Option<Duration> {
+        self.wait_at(address, account, Instant::now())
+    }
+
+    fn wait_at(&self, address: &str, account: &str, now: Instant) -> Option<Duration> {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let blocked = |key: String, limit: u32| {
-            let (count, since) = counts.get(&key)?;
-            let elapsed = since.elapsed();
-            (*count >= limit && elapsed < LOGIN_WINDOW).then(|| LOGIN_WINDOW - elapsed)
+        let current = |key: String| {
+            counts
+                .get(&key)
+                .copied()
+                .filter(|f| now.duration_since(f.first) < LOGIN_WINDOW)
         };
-        blocked(address_key(address), LOGIN_FAILURES_PER_ADDRESS)
+        let after_last =
+            |f: Failures, delay: Duration| delay.checked_sub(now.duration_since(f.last));
+        let pair = current(pair_key(address, account))
+            .and_then(|f| after_last(f, f.delay(LOGIN_FREE_FAILURES)));
+        let account = current(account_key(account))
+            .and_then(|f| after_last(f, f.delay(LOGIN_FREE_FAILURES_PER_ACCOUNT)));
+        let address = current(address_key(address))
+            .filter(|f| f.count >= LOGIN_FAILURES_PER_ADDRESS)
+            .map(|f| LOGIN_WINDOW - now.duration_since(f.first));
+        [pair, account, address]
             .into_iter()
-            .chain(blocked(account_key(account), LOGIN_FAILURES_PER_ACCOUNT))
+            .flatten()
+            .filter(|wait| !wait.is_zero())
             .max()
     }
 
     /// Counts one failed sign-in.
     pub fn failed(&self, address: &str, account: &str) {
+        self.failed_at(address, account, Instant::now())
+    }
+
+    fn failed_at(&self, address: &str, account: &str, now: Instant) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.len() > PRUNE_AT_KEYS {
-            counts.retain(|_, (_, since)| since.elapsed() < LOGIN_WINDOW);
+            counts.retain(|_, f| now.duration_since(f.first) < LOGIN_WINDOW);
         }
-        for key in [address_key(address), account_key(account)] {
-            let entry = counts.entry(key).or_insert((0, Instant::now()));
-            if entry.1.elapsed() >= LOGIN_WINDOW {
-                *entry = (0, Instant::now());
+        for key in [
+            pair_key(address, account),
+            account_key(account),
+            address_key(address),
+        ] {
+            let fresh = Failures {
+                count: 0,
+                first: now,
+                last: now,
+            };
+            let entry = counts.entry(key).or_insert(fresh);
+            if now.duration_since(entry.first) >= LOGIN_WINDOW {
+                *entry = fresh;
             }
-            entry.0 += 1;
+            entry.count += 1;
+            entry.last = now;
         }
     }
 
-    /// Forgets the account's failures after a successful sign-in.
-    pub fn succeeded(&self, account: &str) {
+    /// Forgets the account's failures after a successful sign-in (the address's count
+    /// stays: it measures the address, not the person).
+    pub fn succeeded(&self, address: &str, account: &str) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.remove(&pair_key(address, account));
         counts.remove(&account_key(account));
     }
 }
@@ -151,22 +207,76 @@ fn account_key(account: &str) -> String {
     format!("u:{}", account.trim().to_lowercase())
 }
 
+fn pair_key(address: &str, account: &str) -> String {
+    format!("p:{address}:{}", account.trim().to_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn an_account_waits_after_too_many_failures_and_not_before() {
+    fn waits_grow_per_account_and_address_and_spare_colleagues() {
         let failures = LoginFailures::default();
-        for _ in 0..LOGIN_FAILURES_PER_ACCOUNT - 1 {
-            failures.failed("1.1.1.1", "ana@x.io");
+        let t0 = Instant::now();
+        for i in 0..LOGIN_FREE_FAILURES {
+            assert_eq!(
+                failures.wait_at("10.0.0.1", "ana@x.io", t0),
+                None,
+                "try {i}"
+            );
+            failures.failed_at("10.0.0.1", "ANA@x.io", t0);
         }
-        assert_eq!(failures.wait("1.1.1.1", "ana@x.io"), None);
-        failures.failed("2.2.2.2", "ANA@x.io");
-        assert!(failures.wait("3.3.3.3", "ana@x.io").is_some());
-        assert_eq!(failures.wait("3.3.3.3", "bia@x.io"), None);
-        failures.succeeded("ana@x.io");
-        assert_eq!(failures.wait("3.3.3.3", "ana@x.io"), None);
+        // The sixth failure makes the next try wait 1 s, the seventh 2 s, then 4 s...
+        assert_eq!(failures.wait_at("10.0.0.1", "ana@x.io", t0), None);
+        failures.failed_at("10.0.0.1", "ana@x.io", t0);
+        let wait = failures.wait_at("10.0.0.1", "ana@x.io", t0);
+        assert_eq!(wait, Some(Duration::from_secs(1)));
+        let t1 = t0 + Duration::from_secs(1);
+        assert_eq!(failures.wait_at("10.0.0.1", "ana@x.io", t1), None);
+        failures.failed_at("10.0.0.1", "ana@x.io", t1);
+        let wait = failures.wait_at("10.0.0.1", "ana@x.io", t1);
+        assert_eq!(wait, Some(Duration::from_secs(2)));
+        // A colleague behind the same address, and Ana from home, go on at once.
+        assert_eq!(failures.wait_at("10.0.0.1", "bia@x.io", t1), None);
+        assert_eq!(failures.wait_at("192.0.2.9", "ana@x.io", t1), None);
+        // The wait never passes the ceiling, however many failures.
+        let mut t = t1;
+        for _ in 0..40 {
+            t += LOGIN_MAX_DELAY;
+            failures.failed_at("10.0.0.1", "ana@x.io", t);
+        }
+        let wait = failures.wait_at("10.0.0.1", "ana@x.io", t).unwrap();
+        assert!(wait <= LOGIN_MAX_DELAY);
+        failures.succeeded("10.0.0.1", "ana@x.io");
+        assert_eq!(failures.wait_at("10.0.0.1", "ana@x.io", t), None);
+    }
+
+    #[test]
+    fn an_address_waits_only_past_a_high_ceiling() {
+        let failures = LoginFailures::default();
+        let t0 = Instant::now();
+        for i in 0..LOGIN_FAILURES_PER_ADDRESS {
+            failures.failed_at("10.0.0.1", &format!("user{i}@x.io"), t0);
+        }
+        let wait = failures.wait_at("10.0.0.1", "new@x.io", t0);
+        assert_eq!(wait, Some(LOGIN_WINDOW));
+        assert_eq!(failures.wait_at("10.0.0.2", "new@x.io", t0), None);
+        assert_eq!(
+            failures.wait_at("10.0.0.1", "new@x.io", t0 + LOGIN_WINDOW),
+            None
+        );
+    }
+
+    #[test]
+    fn an_account_guessed_from_many_addresses_waits_everywhere() {
+        let failures = LoginFailures::default();
+        let t0 = Instant::now();
+        for i in 0..=LOGIN_FREE_FAILURES_PER_ACCOUNT {
+            failures.failed_at(&format!("10.0.{i}.1"), "ana@x.io", t0);
+        }
+        assert!(failures.wait_at("192.0.2.9", "ana@x.io", t0).is_some());
+        assert_eq!(failures.wait_at("192.0.2.9", "bia@x.io", t0), None);
     }
 
     #[test]

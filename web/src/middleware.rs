@@ -145,15 +145,23 @@ fn api_error(status: StatusCode, detail: Option<String>) -> Error {
 /// CORS: the configured origins, and always the hub's own origin (browsers send `Origin`
 /// on same-origin POSTs too).
 pub fn cors(config: &WebConfig) -> Cors {
-    let allowed = config.cors_origins.clone();
+    let config = config.clone();
     Cors::default()
-        .allowed_origin_fn(move |origin, head| {
-            allowed.iter().any(|a| a.as_bytes() == origin.as_bytes()) || same_origin(origin, head)
-        })
+        .allowed_origin_fn(move |origin, head| origin_allowed(&config, origin, head))
         .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
         .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
         .expose_headers([header::RETRY_AFTER, REQUEST_ID])
         .max_age(CORS_MAX_AGE_SECONDS)
+}
+
+/// Whether a browser page from `origin` may call the hub: one of the configured origins,
+/// or the hub's own. The HTTP API (through CORS) and the WebSocket handshake both ask.
+pub fn origin_allowed(config: &WebConfig, origin: &HeaderValue, head: &RequestHead) -> bool {
+    let listed = config.cors_origins.iter();
+    listed
+        .map(|allowed| allowed.as_bytes())
+        .any(|allowed| allowed == origin.as_bytes())
+        || same_origin(origin, head)
 }
 
 fn same_origin(origin: &HeaderValue, head: &RequestHead) -> bool {

@@ -61,7 +61,11 @@ impl Fields {
             len <= MAX_PASSWORD,
             field,
             &format!("must be at most {MAX_PASSWORD} characters"),
-        )
+        );
+        match atende_data::password::weakness(value) {
+            Some(problem) if len >= MIN_PASSWORD => self.check(false, field, problem),
+            _ => self,
+        }
     }
 
     /// `Ok` when nothing was found, else one validation error naming every field.

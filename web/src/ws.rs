@@ -16,12 +16,14 @@ use atende_actors::agent_session::{AgentSession, SetPresence};
 use atende_actors::chat::scope_of;
 use atende_actors::events::{lagged, Attach, Attached, Detach, Payload, Publish, ToConnection};
 use atende_actors::metrics::Metrics;
-use atende_data::{ChatId, User, UserId, Visibility};
+use atende_data::{ChatId, User, Visibility};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::error::Error;
+use crate::middleware::origin_allowed;
 use crate::state::AppState;
 
 #[cfg(test)]
@@ -61,13 +63,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// `{"type":"event","seq","event","data"}` frames. Client frames: typing, viewing,
 /// presence, ping. Close codes: 4401 unauthenticated, 4408 silent for 30 s, 4409 fell
 /// behind (reconnect and resume), 4429 flooding, 1009 frame too large.
-#[utoipa::path(tag = "realtime", responses((status = 101, description = "switching to the WebSocket protocol")))]
+#[utoipa::path(tag = "realtime", responses(
+    (status = 101, description = "switching to the WebSocket protocol"),
+    (status = 403, description = "`origin_forbidden`: a page of another origin", body = crate::views::ErrorBody),
+))]
 #[get("/ws")]
 async fn connect(
     state: web::Data<AppState>,
     req: HttpRequest,
     stream: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
+    let origin = req.headers().get(actix_web::http::header::ORIGIN);
+    if origin.is_some_and(|origin| !origin_allowed(&state.config, origin, req.head())) {
+        return Err(Error::Forbidden(atende_data::refusals::ORIGIN_FORBIDDEN).into());
+    }
     ws::WsResponseBuilder::new(WsConnection::new(state), &req, stream)
         .frame_size(MAX_FRAME)
         .start()
@@ -181,11 +190,9 @@ impl WsConnection {
     }
 
     fn user_of(&self, token: &str) -> Option<User> {
-        let claims = self.state.tokens.verify(token)?;
-        let id: UserId = claims.sub.parse().ok()?;
-        let user = self.state.store.user(id).ok()??;
-        (user.active && user.session_epoch == claims.ep && !user.must_change_password)
-            .then_some(user)
+        crate::auth::signed_in_user(&self.state, token)
+            .ok()
+            .filter(|user| !user.must_change_password)
     }
 
     fn go_live(&mut self, user: User, attached: Attached, ctx: &mut ws::WebsocketContext<Self>) {

@@ -66,6 +66,11 @@ function onEvent(name, data) {
       }
       break;
     }
+    case "chat.hidden":
+      // A resumed socket's word that a chat left this agent's view while it was away.
+      if (state.chats.delete(data.id)) emit("chats", null);
+      if (state.openChatId === data.id) navigate("#/chats");
+      break;
     case "message.created":
     case "message.updated": {
       const message = { ...data };

@@ -31,8 +31,8 @@ pub struct Family {
 /// What presenting a refresh token led to.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
-    /// The token was current; the new one now is.
-    Rotated(UserId),
+    /// The token was current; the new one now is (its user and sign-in).
+    Rotated(UserId, FamilyId),
     /// The token was already spent: the family is now revoked.
     Reused(UserId),
     /// Unknown, expired or revoked.

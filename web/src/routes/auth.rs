@@ -2,7 +2,7 @@
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use atende_actors::events::UserChanged;
-use atende_data::{password, tokens, RotateOutcome, User};
+use atende_data::{password, tokens, FamilyId, RotateOutcome, User};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -102,16 +102,16 @@ async fn login(
         super::audit::record(&state, &req, None, "auth.login_failed", target, None)?;
         return Err(INVALID_CREDENTIALS);
     };
-    state.limits.logins.succeeded(&email);
+    state.limits.logins.succeeded(&address, &email);
     let refresh_token = tokens::generate();
     let expires = Utc::now() + Duration::days(REFRESH_TOKEN_DAYS);
-    state
+    let family = state
         .store
         .start_session(user.id, &tokens::hash(&refresh_token), expires)?;
     state.store.durable().await?;
     tracing::info!(user_id = %user.id, %address, "signed in");
     super::audit::record(&state, &req, Some(user.id), "auth.login", None, None)?;
-    Ok(HttpResponse::Ok().json(token_pair(&state, &user, refresh_token)?))
+    Ok(HttpResponse::Ok().json(token_pair(&state, &user, family, refresh_token)?))
 }
 
 /// The user whose password this is, spending the same time whether the account exists.
@@ -126,9 +126,14 @@ fn check_password(store: &atende_data::Store, email: &str, password: &str) -> Re
     }
 }
 
-fn token_pair(state: &AppState, user: &User, refresh_token: String) -> Result<TokenPair> {
+fn token_pair(
+    state: &AppState,
+    user: &User,
+    family: FamilyId,
+    refresh_token: String,
+) -> Result<TokenPair> {
     Ok(TokenPair {
-        access_token: state.tokens.issue(user)?,
+        access_token: state.tokens.issue(user, family)?,
         refresh_token,
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
@@ -152,10 +157,10 @@ async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Resu
     )?;
     state.store.durable().await?;
     match outcome {
-        RotateOutcome::Rotated(id) => {
+        RotateOutcome::Rotated(id, family) => {
             let user = state.store.user(id)?.filter(|u| u.active);
             let user = user.ok_or(INVALID_REFRESH)?;
-            Ok(HttpResponse::Ok().json(token_pair(&state, &user, next)?))
+            Ok(HttpResponse::Ok().json(token_pair(&state, &user, family, next)?))
         }
         RotateOutcome::Reused(id) => {
             tracing::warn!(user_id = %id, "a spent refresh token was presented; sign-in revoked");
@@ -165,7 +170,8 @@ async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Resu
     }
 }
 
-/// Ends the sign-in of this refresh token.
+/// Ends the sign-in of this refresh token: its refresh token and every access token of it
+/// stop working at once.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, security(("bearer" = [])), responses(
     (status = 204, description = "signed out"),
     (status = 401, body = ErrorBody),

@@ -112,7 +112,7 @@ async fn create_user(
         .text("name", &body.name, MAX_NAME)
         .password("password", &body.password);
     check_capacity(&mut fields, capacity);
-    check_queues(&mut fields, &queue_ids);
+    check_queues(&state, &mut fields, &queue_ids)?;
     fields.finish()?;
     let plain = body.password;
     let password_hash = web::block(move || password::hash(&plain)).await??;
@@ -193,7 +193,7 @@ async fn update_user(
         check_capacity(&mut fields, capacity);
     }
     if let Some(queue_ids) = &change.queue_ids {
-        check_queues(&mut fields, queue_ids);
+        check_queues(&state, &mut fields, queue_ids)?;
     }
     fields.finish()?;
     let new_hash = match change.password.clone() {
@@ -342,7 +342,19 @@ fn check_capacity(fields: &mut Fields, capacity: u32) {
     );
 }
 
-fn check_queues(fields: &mut Fields, queue_ids: &[String]) {
+/// The queues must exist: an agent of a queue not made yet would silently see nothing.
+fn check_queues(state: &AppState, fields: &mut Fields, queue_ids: &[String]) -> Result<()> {
+    let known: Vec<String> = state.store.queues()?.into_iter().map(|q| q.id).collect();
+    let unknown: Vec<&str> = queue_ids
+        .iter()
+        .map(|q| q.as_str())
+        .filter(|q| !known.iter().any(|k| k == q))
+        .collect();
+    fields.check(
+        unknown.is_empty(),
+        "queue_ids",
+        &format!("names queues that do not exist: {}", unknown.join(", ")),
+    );
     fields.check(
         queue_ids.len() <= MAX_QUEUES_PER_USER,
         "queue_ids",
@@ -355,4 +367,5 @@ fn check_queues(fields: &mut Fields, queue_ids: &[String]) {
         "queue_ids",
         "must be non-empty ids of at most 64 characters",
     );
+    Ok(())
 }

@@ -831,4 +831,5 @@ export default {
   "activity.scheduled_failed": "A scheduled message did not go out: {reason}",
   "activity.csat": "The customer rated the service {stars}{comment}",
   "msg.unverified": "⚠ This file does not match the checksum WhatsApp sent: it may be damaged.",
+  "problem.weak_password": "is too common or too easy to guess: choose a longer or less usual one",
 };

@@ -831,4 +831,5 @@ export default {
   "activity.scheduled_failed": "Uma mensagem agendada não foi enviada: {reason}",
   "activity.csat": "O cliente avaliou o atendimento {stars}{comment}",
   "msg.unverified": "⚠ Este arquivo não confere com a soma de verificação do WhatsApp: pode estar danificado.",
+  "problem.weak_password": "é comum demais ou fácil de adivinhar: escolha uma senha mais longa ou menos usual",
 };

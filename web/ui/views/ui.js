@@ -177,6 +177,7 @@ const PROBLEMS = [
   [/^must be a colou?r/, "problem.colour"],
   [/^is already a label$/, "problem.duplicate"],
   [/^must differ from the current password$/, "problem.same_password"],
+  [/^is too common or too easy to guess$/, "problem.weak_password"],
   [/^must be between (\d+) and (\d+)$/, "problem.between"],
 ];
 
