@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use atende_data::{password, NewUser, Store};
 
 use crate::config::UserCommand;

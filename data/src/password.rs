@@ -58,7 +58,7 @@ pub fn weakness(password: &str) -> Option<&'static str> {
             .all(|pair| pair[1] as i64 - pair[0] as i64 == step)
     };
     let repeated = (1..=chars.len() / 2).any(|unit| {
-        chars.len() % unit == 0 && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
+        chars.len().is_multiple_of(unit) && chars.chunks(unit).all(|chunk| chunk == &chars[..unit])
     });
     (chars.len() > 1 && (repeated || run(1) || run(-1) || common()))
         .then_some("is too common or too easy to guess")

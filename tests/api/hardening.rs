@@ -222,3 +222,62 @@ async fn a_resumed_socket_hears_only_that_a_chat_left_its_view() {
         "nothing of what was said after the chat left"
     );
 }
+
+#[actix_web::test]
+async fn inputs_are_read_as_a_person_obviously_means_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // A queue without an id gets one made from its name.
+    let queue: Value = app
+        .post(
+            "/api/v1/queues",
+            Some(&admin.access),
+            &json!({"name": "Pós-venda"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["id"], "pos-venda");
+    // A shortcut written with its slash.
+    let canned = json!({"shortcut": "/ola", "text": "Olá! Como posso ajudar?"});
+    let created = app
+        .post("/api/v1/canned-responses", Some(&admin.access), &canned)
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["shortcut"], "ola");
+    // An empty greeting turns the greeting off.
+    let settings: Value = app
+        .put(
+            "/api/v1/settings",
+            &admin.access,
+            &json!({"greeting_message": ""}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(settings["greeting_message"], Value::Null);
+    // A role in any case, with spaces.
+    let body = json!({"email": " Bia@Test.local ", "name": "Bia", "role": " Supervisor",
+        "password": "bia-password-1", "queue_ids": ["pos-venda"]});
+    let bia = app.post("/api/v1/users", Some(&admin.access), &body).await;
+    assert_eq!(bia.status(), 201);
+    let bia: Value = bia.json().await.unwrap();
+    assert_eq!(
+        (bia["role"].as_str(), bia["email"].as_str()),
+        (Some("supervisor"), Some("bia@test.local"))
+    );
+    // A contact named by its phone as people write it.
+    app.customer_says("5511987654321", "wamid.F1", "oi").await;
+    let contact = app
+        .get("/api/v1/contacts/+55%20(11)%2098765-4321", &admin.access)
+        .await;
+    assert_eq!(contact.status(), 200);
+    // What cannot be meant is refused, naming the field.
+    let body = json!({"email": "c@test.local", "name": "C", "role": "chefe",
+        "password": "chefe-password-1"});
+    let response = app.post("/api/v1/users", Some(&admin.access), &body).await;
+    let error = assert_error(response, 400, "validation_failed").await;
+    assert!(error["error"]["fields"]["role"].is_string(), "{error}");
+}

@@ -54,17 +54,84 @@ pub fn payload_error(error: actix_web::Error) -> Error {
     }
 }
 
-/// Parses `bytes` as a `T`, naming the field at fault when it fails.
+/// Parses `bytes` as a `T`, naming the field at fault when it fails. A name of a fixed
+/// set written as a person would (`"Agent "`, `"MARKETING"`) is read as the name it
+/// obviously means.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        describe(&path, error.inner())
-    })?;
+    let parsed = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match parsed {
+        Ok(value) => value,
+        Err(error) if expected_names(error.inner()).is_some() => {
+            let json: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|_| Error::field("body", "is not valid JSON"))?;
+            return parse_forgiving(json);
+        }
+        Err(error) => return Err(describe(&error.path().to_string(), error.inner())),
+    };
     deserializer
         .end()
         .map_err(|_| Error::field("body", "has text after the JSON value"))?;
     Ok(value)
+}
+
+/// [`parse`] again, after each name out of its set is matched to one of the set in any
+/// case, with spaces or hyphens for underscores.
+fn parse_forgiving<T: DeserializeOwned>(mut json: serde_json::Value) -> Result<T, Error> {
+    // A body has a bounded number of such names; each pass fixes one.
+    for _ in 0..32 {
+        let error = match serde_path_to_error::deserialize(&json) {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let path = error.path().to_string();
+        let fixed = expected_names(error.inner()).and_then(|names| {
+            let slot = pointer(&mut json, &path)?;
+            let given = slot.as_str()?;
+            let meant = names.into_iter().find(|name| same_name(given, name))?;
+            *slot = serde_json::Value::String(meant);
+            Some(())
+        });
+        if fixed.is_none() {
+            return Err(describe(&path, error.inner()));
+        }
+    }
+    Err(Error::field("body", "has too many names to correct"))
+}
+
+/// The names an "unknown variant" error says it expected.
+fn expected_names(error: &serde_json::Error) -> Option<Vec<String>> {
+    let text = error.to_string();
+    let rest = text.strip_prefix("unknown variant `")?;
+    let (_, expected) = rest.split_once("expected ")?;
+    let expected = expected.split(" at line ").next()?;
+    let names: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (!names.is_empty()).then_some(names)
+}
+
+fn same_name(given: &str, name: &str) -> bool {
+    let given = given.trim().to_lowercase().replace([' ', '-'], "_");
+    given == name || given == name.replace('-', "_")
+}
+
+/// The value at a serde_path_to_error path (`a.b[2].c`).
+fn pointer<'v>(json: &'v mut serde_json::Value, path: &str) -> Option<&'v mut serde_json::Value> {
+    let mut at = json;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            at = at.get_mut(key)?;
+        }
+        for index in indexes.split('[').filter(|i| !i.is_empty()) {
+            at = at.get_mut(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(at)
 }
 
 fn describe(path: &str, error: &serde_json::Error) -> Error {
@@ -166,6 +233,36 @@ mod tests {
             (r#"{"email":"a","count":1"#, "body"),
         ] {
             assert_eq!(field_of(body), field, "{body}");
+        }
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Text,
+        MultiChoice,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Kinds {
+        kind: Kind,
+        more: Vec<Kind>,
+    }
+
+    #[test]
+    fn names_of_a_set_are_read_in_any_case_and_others_name_their_field() {
+        let body = br#"{"kind": " Text ", "more": ["MULTI CHOICE", "multi-choice", "text"]}"#;
+        let kinds: Kinds = parse(body).unwrap();
+        assert_eq!(kinds.kind, Kind::Text);
+        assert_eq!(
+            kinds.more,
+            [Kind::MultiChoice, Kind::MultiChoice, Kind::Text]
+        );
+        match parse::<Kinds>(br#"{"kind": "text", "more": ["txt"]}"#).unwrap_err() {
+            Error::Validation { fields, .. } => {
+                assert!(fields.contains_key("more[0]"), "{fields:?}")
+            }
+            other => panic!("{other}"),
         }
     }
 

@@ -21,6 +21,10 @@ const MAX_ID: usize = 64;
 const MAX_NAME: usize = 60;
 /// Longest queue greeting (WhatsApp's text limit).
 const MAX_GREETING: usize = 4096;
+/// The colours a queue made without one takes, in turn.
+const PALETTE: [&str; 6] = [
+    "#25d366", "#34b7f1", "#f5a623", "#9b59b6", "#e74c3c", "#1abc9c",
+];
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_queues)
@@ -38,7 +42,8 @@ pub struct QueueBody {
     #[serde(default)]
     pub id: Option<String>,
     pub name: String,
-    /// #RRGGBB.
+    /// #RRGGBB; one of the console's palette when left out.
+    #[serde(default)]
     pub color: String,
     pub greeting: Option<String>,
     /// The business numbers whose customers it serves (empty or left out: every number).
@@ -182,10 +187,14 @@ async fn create_queue(
         "id",
         "must be 1 to 64 lower-case letters, digits, - or _",
     );
+    let color = match body.color.trim() {
+        "" => PALETTE[state.store.queues()?.len() % PALETTE.len()].to_string(),
+        color => color.to_lowercase(),
+    };
     check(
         &mut fields,
         Some(&body.name),
-        Some(&body.color),
+        Some(&color),
         body.greeting.as_deref(),
     );
     check_numbers(&state, &mut fields, &body.number_ids)?;
@@ -194,7 +203,7 @@ async fn create_queue(
     let queue = Queue {
         id,
         name: body.name.trim().to_string(),
-        color: body.color.to_lowercase(),
+        color,
         greeting: body.greeting,
         created_at: Utc::now(),
         number_ids: body.number_ids,
@@ -218,7 +227,8 @@ async fn update_queue(
     path: web::Path<String>,
     body: Json<QueueChange>,
 ) -> Result<HttpResponse> {
-    let change = body.0;
+    let mut change = body.0;
+    change.color = change.color.map(|color| color.trim().to_lowercase());
     let mut fields = Fields::default();
     check(
         &mut fields,
@@ -236,7 +246,7 @@ async fn update_queue(
         queue.name = name.trim().to_string();
     }
     if let Some(color) = change.color {
-        queue.color = color.to_lowercase();
+        queue.color = color;
     }
     if let Some(greeting) = change.greeting {
         queue.greeting = greeting;
