@@ -346,3 +346,17 @@ pub struct PinMessage {
     pub by: Caller,
     pub pinned: bool,
 }
+
+/// Erases a contact with their chats, messages and media (all chats closed): the live
+/// actors of those chats stop first, and none starts again until the erasure is done, so
+/// nothing rewrites what it removes. Answers how many messages went.
+#[derive(Message)]
+#[rtype(result = "Result<usize>")]
+pub struct EraseContact {
+    pub contact_id: atende_data::ContactId,
+}
+
+/// Stops a chat actor now (its chat is being erased).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct Retire;

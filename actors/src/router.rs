@@ -4,7 +4,7 @@
 //! statuses to chats. It only looks things up and forwards; the chat actors do the work,
 //! so the Router never holds up ingest.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -43,6 +43,8 @@ pub struct Router {
     pub(crate) board: PresenceBoard,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
     chats: HashMap<ChatId, Addr<ChatActor>>,
+    /// Chats being erased: no actor may start for them.
+    erasing: HashSet<ChatId>,
     queues: HashMap<String, Addr<OutboundQueue>>,
     /// An assignment pass is scheduled (passes are coalesced).
     pub(crate) rebalance_pending: bool,
@@ -78,6 +80,7 @@ impl Router {
             board: parts.board,
             metrics: parts.metrics,
             chats: HashMap::new(),
+            erasing: HashSet::new(),
             queues: HashMap::new(),
             rebalance_pending: false,
             last_stats: String::new(),
@@ -116,6 +119,9 @@ impl Router {
     ) -> Result<Addr<ChatActor>> {
         if let Some(addr) = self.chats.get(&id).filter(|a| a.connected()) {
             return Ok(addr.clone());
+        }
+        if self.erasing.contains(&id) {
+            return Err(Error::NotFound);
         }
         let chat = self.store.chat(id)?.ok_or(Error::NotFound)?;
         Ok(self.start_chat_actor(chat, true, ctx))
@@ -612,6 +618,39 @@ impl Handler<SendCampaign> for Router {
     fn handle(&mut self, msg: SendCampaign, ctx: &mut Context<Self>) -> Self::Result {
         let addr = self.campaign_chat(&msg, ctx);
         Box::pin(async move { addr?.send(msg).await? })
+    }
+}
+
+impl Handler<EraseContact> for Router {
+    type Result = ResponseActFuture<Self, Result<usize>>;
+
+    fn handle(&mut self, msg: EraseContact, _: &mut Context<Self>) -> Self::Result {
+        let chats = match self.store.contact_chats(msg.contact_id, usize::MAX) {
+            Ok(chats) => chats.into_iter().map(|chat| chat.id).collect::<Vec<_>>(),
+            Err(error) => return Box::pin(fut::ready(Err(error.into()))),
+        };
+        let live: Vec<_> = chats
+            .iter()
+            .filter_map(|id| self.chats.remove(id))
+            .collect();
+        self.erasing.extend(&chats);
+        let store = self.store.clone();
+        let erase = async move {
+            for actor in live {
+                // A stopped actor is as good as a retired one.
+                let _ = actor.send(Retire).await;
+            }
+            tokio::task::spawn_blocking(move || store.erase_contact(msg.contact_id))
+                .await
+                .map_err(|_| Error::Stopped)?
+                .map_err(Error::from)
+        };
+        Box::pin(erase.into_actor(self).map(move |result, router, _| {
+            for id in &chats {
+                router.erasing.remove(id);
+            }
+            result
+        }))
     }
 }
 

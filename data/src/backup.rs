@@ -1,7 +1,10 @@
 //! Backups: every tree and every media file of a data directory in one checksummed file.
 //!
 //! Format: the magic line, then records — `1` tree entry (tree name, key, value), `2`
-//! media file (name, bytes) — then `0` and the SHA-256 of everything before it. Writes
+//! media file (name, bytes), `3` the event log's last number (8 bytes, little-endian) —
+//! then `0` and the SHA-256 of everything before it. The event log's events themselves
+//! are left out: they are a replay buffer of the last hours for reconnecting browsers,
+//! which a restored hub tells to reload instead (it numbers on from beyond that number). Writes
 //! that must agree are held back while the trees are read (the store's write gate), so a
 //! backup taken under load restores to a state the hub really was in.
 
@@ -16,6 +19,7 @@ use crate::{Error, Result, Store};
 const MAGIC: &[u8] = b"ATENDE-BACKUP-1\n";
 const TREE_ENTRY: u8 = 1;
 const MEDIA_FILE: u8 = 2;
+const EVENT_SEQ: u8 = 3;
 const END: u8 = 0;
 
 /// Writes while hashing.
@@ -58,6 +62,9 @@ impl Store {
         out.write_all(MAGIC).map_err(io(path))?;
         {
             let _quiet = self.write_gate().write().unwrap_or_else(|p| p.into_inner());
+            let seq = self.event_log().last_seq().to_le_bytes();
+            out.write_all(&[EVENT_SEQ]).map_err(io(path))?;
+            put(&mut out, &seq).map_err(io(path))?;
             for name in self.db().tree_names() {
                 let tree = self.db().open_tree(&name)?;
                 for entry in tree.iter() {
@@ -115,6 +122,7 @@ impl Store {
             Record::Entry { tree, key, value } => {
                 self.db().open_tree(tree)?.insert(key, value)?;
             }
+            Record::EventSeq(seq) => self.event_log().number_beyond(seq)?,
             Record::Media { name, bytes } => {
                 let dir = self.media_dir();
                 std::fs::create_dir_all(&dir).map_err(io(&dir))?;
@@ -138,6 +146,7 @@ enum Record {
         name: String,
         bytes: Vec<u8>,
     },
+    EventSeq(u64),
 }
 
 const DAMAGED: Error = Error::Conflict(crate::refusals::BACKUP_DAMAGED);
@@ -179,6 +188,10 @@ impl Reader {
                     name,
                     bytes: self.field()?,
                 }))
+            }
+            EVENT_SEQ => {
+                let seq = self.field()?.try_into().map_err(|_| DAMAGED)?;
+                Ok(Some(Record::EventSeq(u64::from_le_bytes(seq))))
             }
             END => Ok(None),
             _ => Err(DAMAGED),
@@ -247,6 +260,16 @@ mod tests {
         std::fs::create_dir_all(store.media_dir()).unwrap();
         std::fs::write(store.media_dir().join("7"), b"picture").unwrap();
         let key = store.jwt_key().unwrap();
+        for seq in 1..=3 {
+            let event = crate::records::event::Event {
+                seq,
+                name: "chat.updated".into(),
+                data: "{}".into(),
+                scope: crate::records::event::Scope::Everyone,
+                at: chrono::Utc::now(),
+            };
+            store.append_event(&event).unwrap();
+        }
         let file = dir.path().join("backup.atende");
         store.backup(&file).unwrap();
         Store::restore(&file, &dir.path().join("b")).unwrap();
@@ -261,6 +284,20 @@ mod tests {
             key,
             "keys are part of the backup"
         );
+        // The events stay behind, and the numbering goes on far beyond the old hub's, so
+        // its browsers reload rather than take the restored hub's events for theirs.
+        assert_eq!(restored.first_event_seq().unwrap(), None);
+        assert!(
+            restored.last_event_seq().unwrap() > 1_000_000,
+            "numbered on beyond 3"
+        );
+        drop(restored);
+        let reopened = Store::open(&dir.path().join("b")).unwrap();
+        assert!(
+            reopened.last_event_seq().unwrap() > 1_000_000,
+            "and after a restart"
+        );
+        drop(reopened);
 
         let mut bytes = std::fs::read(&file).unwrap();
         let middle = bytes.len() / 2;

@@ -204,6 +204,16 @@ impl EventLog {
         Ok(())
     }
 
+    /// Numbers on from far beyond `seq`, the last number of the hub a backup was taken
+    /// from: a browser of that hub that resumes is told to reload, never handed a
+    /// restored hub's events as the ones it missed.
+    pub(crate) fn number_beyond(&self, seq: u64) -> Result<()> {
+        let mut inner = self.lock();
+        inner.floor = inner.floor.max(seq) + REBOOT_GAP;
+        inner.first_kept = inner.floor + 1;
+        write_boot_file(&self.dir, self.boot.as_deref(), inner.floor)
+    }
+
     /// Starts a new file at `seq`.
     fn start_file(&self, inner: &mut Inner, seq: u64) -> Result<()> {
         let path = self.dir.join(format!("{seq:020}.log"));

@@ -614,6 +614,25 @@ async fn a_contact_is_exported_and_erased_on_request_and_old_messages_expire() {
         "not_found",
     )
     .await;
+    // The chat's actor was still live (closed a moment ago); it stopped with the erasure,
+    // so a command to the chat finds nothing to write back.
+    assert_error(
+        app.post(
+            &format!("/api/v1/chats/{id}/reopen"),
+            Some(&admin.access),
+            &json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get(&format!("/api/v1/chats/{id}"), &admin.access).await,
+        404,
+        "not_found",
+    )
+    .await;
     let search: Value = app
         .get_json(&format!("/api/v1/chats?q={number}"), &admin.access)
         .await;

@@ -453,3 +453,11 @@ impl ChatActor {
         Ok(())
     }
 }
+
+impl Handler<Retire> for ChatActor {
+    type Result = ();
+
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}

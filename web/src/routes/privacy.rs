@@ -63,10 +63,12 @@ async fn erase(
     path: web::Path<String>,
     key: web::Query<super::contacts::KeyQuery>,
 ) -> Result<HttpResponse> {
-    let store = state.store.clone();
     let contact = super::contacts::any_contact(&state, &path, key.phone_number_id.as_deref())?;
     let target = contact.id.to_string();
-    let erased = web::block(move || store.erase_contact(contact.id)).await??;
+    let erase = atende_actors::messages::EraseContact {
+        contact_id: contact.id,
+    };
+    let erased = state.hub.router.send(erase).await??;
     let detail = Some(format!("{erased} messages"));
     super::audit::record(
         &state,
