@@ -36,6 +36,104 @@ impl Modify for BearerScheme {
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
+/// Completes the generated document so that it declares every answer a route can give:
+/// each response gets a description (its reason phrase when the route gave none), and
+/// each operation the refusals every route shares, with the error body: 401 and 403 where
+/// it takes a token, 404 where its path names something, 400, 413 and 415 where it takes a
+/// JSON body, and 429 everywhere (the rate limits).
+pub fn complete(doc: &mut Value) {
+    let error_body = serde_json::json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    // Operation ids are the handlers' names; where two share one, the tag tells them apart.
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for op in paths
+        .values()
+        .flat_map(|item| METHODS.iter().filter_map(|m| item.get(*m)))
+    {
+        if let Some(id) = op["operationId"].as_str() {
+            *seen.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    for op in paths.values_mut().flat_map(|item| {
+        item.as_object_mut()
+            .into_iter()
+            .flat_map(|o| o.values_mut())
+    }) {
+        let id = op["operationId"].as_str().unwrap_or_default().to_string();
+        if seen.get(&id).is_some_and(|n| *n > 1) {
+            let tag = op["tags"][0].as_str().unwrap_or("api").replace('-', "_");
+            op["operationId"] = Value::from(format!("{tag}_{id}"));
+        }
+    }
+    for (path, item) in paths.iter_mut() {
+        let names_something = path.contains('{');
+        for method in METHODS {
+            let Some(op) = item.get_mut(*method) else {
+                continue;
+            };
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let json_body = op["requestBody"]["content"]
+                .get("application/json")
+                .is_some();
+            let shared = [
+                (
+                    400,
+                    json_body,
+                    "the body is not valid: `fields` names each problem",
+                ),
+                (401, secured, "no token, or one that is no longer valid"),
+                (
+                    403,
+                    secured,
+                    "the caller's role or the token's scopes do not admit it",
+                ),
+                (
+                    404,
+                    names_something,
+                    "nothing by that id, or nothing the caller may see",
+                ),
+                (413, json_body, "the body is larger than the hub accepts"),
+                (
+                    415,
+                    json_body,
+                    "the body is not JSON (`Content-Type: application/json`)",
+                ),
+                (
+                    429,
+                    true,
+                    "too many requests: `Retry-After` says when to try again",
+                ),
+            ];
+            let responses = op["responses"].as_object_mut();
+            let Some(responses) = responses else {
+                continue;
+            };
+            for (status, applies, description) in shared {
+                if applies && !responses.contains_key(&status.to_string()) {
+                    responses.insert(
+                        status.to_string(),
+                        serde_json::json!({"description": description, "content": error_body}),
+                    );
+                }
+            }
+            for (status, response) in responses.iter_mut() {
+                let empty = response["description"].as_str().is_none_or(str::is_empty);
+                if empty {
+                    let phrase = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("the answer");
+                    response["description"] = Value::from(phrase);
+                }
+            }
+        }
+    }
+}
+
 /// The reference page for `doc` (an OpenAPI document as JSON).
 pub fn render_html(doc: &Value) -> String {
     let mut html = String::from(

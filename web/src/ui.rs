@@ -3,7 +3,7 @@
 //! that is not an API path gets `index.html`; the console routes on the client.
 
 use actix_web::http::header::{CacheControl, CacheDirective};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use rust_embed::RustEmbed;
 
 use crate::error::Error;
@@ -21,13 +21,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The console for any page path (client-side routing); unknown API paths are 404s.
-pub async fn fallback(req: HttpRequest) -> Result<HttpResponse, Error> {
+pub async fn fallback(
+    req: HttpRequest,
+    doc: web::Data<crate::routes::docs::ApiDocument>,
+) -> Result<HttpResponse, Error> {
     let is_page = req.method() == actix_web::http::Method::GET && !req.path().starts_with("/api/");
     if is_page {
-        Ok(page("index.html"))
-    } else {
-        Err(Error::NotFound)
+        return Ok(page("index.html"));
     }
+    // A documented path asked with a method it does not serve.
+    let Some(allow) = doc.allowed(req.path()) else {
+        return Err(Error::NotFound);
+    };
+    let mut response = Error::MethodNotAllowed.error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    Ok(response)
 }
 
 async fn simulator(state: web::Data<AppState>) -> Result<HttpResponse, Error> {

@@ -9,15 +9,50 @@ use crate::openapi::render_html;
 pub struct ApiDocument {
     json: String,
     html: String,
+    /// Each documented path's segments (`{...}` for a parameter) and its methods.
+    paths: Vec<(Vec<String>, Vec<String>)>,
 }
 
 impl ApiDocument {
     pub fn new(api: &utoipa::openapi::OpenApi) -> ApiDocument {
-        let value = serde_json::to_value(api).unwrap_or_default();
+        let mut value = serde_json::to_value(api).unwrap_or_default();
+        crate::openapi::complete(&mut value);
+        let paths = value["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, item)| {
+                let segments = path.split('/').map(str::to_string).collect();
+                let methods = item.as_object().into_iter().flatten();
+                let methods = methods.map(|(m, _)| m.to_uppercase()).collect();
+                (segments, methods)
+            })
+            .collect();
         ApiDocument {
             json: value.to_string(),
             html: render_html(&value),
+            paths,
         }
+    }
+
+    /// The methods the document serves at `path` (for `Allow`), or `None` for a path it
+    /// does not know.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let asked: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let mut methods: Vec<&str> = Vec::new();
+        for (segments, served) in &self.paths {
+            let matches = segments.len() == asked.len()
+                && segments
+                    .iter()
+                    .zip(&asked)
+                    .all(|(s, a)| s == a || (s.starts_with('{') && !a.is_empty()));
+            if matches {
+                methods.extend(served.iter().map(String::as_str));
+            }
+        }
+        methods.sort_unstable();
+        methods.dedup();
+        (!methods.is_empty()).then(|| methods.join(", "))
     }
 }
 
