@@ -10,6 +10,7 @@ mod campaign_crash;
 mod campaigns;
 mod chats;
 mod clock;
+mod conformance;
 mod console;
 mod console_book;
 mod contact_book;

@@ -38,9 +38,9 @@ const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
 /// Completes the generated document so that it declares every answer a route can give:
 /// each response gets a description (its reason phrase when the route gave none), and
-/// each operation the refusals every route shares, with the error body: 401 and 403 where
-/// it takes a token, 404 where its path names something, 400, 413 and 415 where it takes a
-/// JSON body, and 429 everywhere (the rate limits).
+/// each operation the refusals every route shares, with the error body: 400 and 429 (the
+/// rate limits) everywhere, 401 and 403 where it takes a token, 404 where its path names
+/// something, 413 and 415 where it takes a JSON body.
 pub fn complete(doc: &mut Value) {
     let error_body = serde_json::json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
     let Some(paths) = doc["paths"].as_object_mut() else {
@@ -80,8 +80,8 @@ pub fn complete(doc: &mut Value) {
             let shared = [
                 (
                     400,
-                    json_body,
-                    "the body is not valid: `fields` names each problem",
+                    true,
+                    "the request is not valid: `fields` names each problem",
                 ),
                 (401, secured, "no token, or one that is no longer valid"),
                 (

@@ -1,0 +1,123 @@
+//! The served OpenAPI document against the router, inside `cargo test`: every operation
+//! it lists is routed and answers only statuses it declares (signed out, and signed in as
+//! an admin with an empty body), and every method it does not list answers 405 with
+//! `Allow`. The property-based run of schemathesis is `scripts/conformance.sh`.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Operations the walk leaves out: signing out ends the walk's own session.
+const SKIPPED: [(&str, &str); 1] = [("post", "/api/v1/auth/logout")];
+
+/// `path` with each `{parameter}` filled with a value that names nothing.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "999"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[actix_web::test]
+async fn every_documented_operation_answers_only_what_it_declares() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    let paths = doc["paths"].as_object().expect("paths");
+    assert!(paths.len() > 50, "the document lists the API");
+    let mut problems = Vec::new();
+    let mut walked = 0;
+    for (path, item) in paths {
+        let url = concrete(path);
+        for method in METHODS {
+            let Some(op) = item.get(method) else {
+                continue;
+            };
+            if SKIPPED.contains(&(method, path.as_str())) || path.ends_with("/ws") {
+                continue;
+            }
+            let declared = |status: u16| op["responses"].get(status.to_string()).is_some();
+            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            for token in [None, Some(admin.access.as_str())] {
+                let response = app.send(verb.clone(), &url, token, &json!({})).await;
+                let status = response.status().as_u16();
+                walked += 1;
+                if token.is_none() && secured && status != 401 {
+                    problems.push(format!("{method} {path} signed out: {status}, not 401"));
+                }
+                if !declared(status) {
+                    problems.push(format!("{method} {path}: {status} is not declared"));
+                }
+                if status == 404 || status == 405 {
+                    let body: Value = response.json().await.unwrap_or_default();
+                    let code = body["error"]["code"].as_str().unwrap_or_default();
+                    if code == "method_not_allowed" || (code == "not_found" && !url.contains("999"))
+                    {
+                        problems.push(format!("{method} {path} is not routed ({status})"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(walked > 150, "walked {walked} requests");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[actix_web::test]
+async fn a_method_the_document_does_not_list_answers_405_with_allow() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    let paths = doc["paths"].as_object().expect("paths");
+    // What a path serves, templates that also match it included (`/contacts/{key}` takes
+    // `/contacts/export` as a key).
+    let matches = |template: &str, url: &str| {
+        let (t, u): (Vec<_>, Vec<_>) = (template.split('/').collect(), url.split('/').collect());
+        t.len() == u.len() && t.iter().zip(&u).all(|(t, u)| t == u || t.starts_with('{'))
+    };
+    let mut problems = Vec::new();
+    for path in paths.keys() {
+        let url = concrete(path);
+        let served: Vec<String> = METHODS
+            .iter()
+            .filter(|m| {
+                let mut all = paths.iter().filter(|(t, _)| matches(t, &url));
+                all.any(|(_, item)| item.get(**m).is_some())
+            })
+            .map(|m| m.to_uppercase())
+            .collect();
+        let unserved = METHODS
+            .iter()
+            .filter(|m| !served.contains(&m.to_uppercase()));
+        for method in unserved {
+            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app.send(verb, &url, Some(&admin.access), &json!({})).await;
+            let allow = response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(", ").map(str::to_string).collect::<Vec<_>>());
+            if response.status() != 405 {
+                problems.push(format!("{method} {path}: {}", response.status()));
+            } else if allow
+                .as_ref()
+                .is_none_or(|a| served.iter().any(|m| !a.contains(m)))
+            {
+                problems.push(format!(
+                    "{method} {path}: Allow {allow:?}, serves {served:?}"
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
