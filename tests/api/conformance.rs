@@ -79,29 +79,30 @@ async fn a_method_the_document_does_not_list_answers_405_with_allow() {
     let admin = app.admin().await;
     let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
     let paths = doc["paths"].as_object().expect("paths");
-    // What a path serves, templates that also match it included (`/contacts/{key}` takes
-    // `/contacts/export` as a key).
+    // A less specific path that also matches (`/contacts/{key}` for `/contacts/export`)
+    // takes the request: its handler answers 404, as no contact has such a key.
     let matches = |template: &str, url: &str| {
         let (t, u): (Vec<_>, Vec<_>) = (template.split('/').collect(), url.split('/').collect());
         t.len() == u.len() && t.iter().zip(&u).all(|(t, u)| t == u || t.starts_with('{'))
     };
     let mut problems = Vec::new();
-    for path in paths.keys() {
+    for (path, item) in paths {
         let url = concrete(path);
-        let served: Vec<String> = METHODS
+        let mut served: Vec<String> = METHODS
             .iter()
-            .filter(|m| {
-                let mut all = paths.iter().filter(|(t, _)| matches(t, &url));
-                all.any(|(_, item)| item.get(**m).is_some())
-            })
+            .filter(|m| item.get(**m).is_some())
             .map(|m| m.to_uppercase())
             .collect();
-        let unserved = METHODS
-            .iter()
-            .filter(|m| !served.contains(&m.to_uppercase()));
-        for method in unserved {
+        served.sort();
+        for method in METHODS.iter().filter(|m| item.get(**m).is_none()) {
             let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let response = app.send(verb, &url, Some(&admin.access), &json!({})).await;
+            let other = paths
+                .iter()
+                .any(|(t, i)| t != path && matches(t, &url) && i.get(*method).is_some());
+            if other && response.status() == 404 {
+                continue;
+            }
             let allow = response
                 .headers()
                 .get("allow")
@@ -109,10 +110,7 @@ async fn a_method_the_document_does_not_list_answers_405_with_allow() {
                 .map(|v| v.split(", ").map(str::to_string).collect::<Vec<_>>());
             if response.status() != 405 {
                 problems.push(format!("{method} {path}: {}", response.status()));
-            } else if allow
-                .as_ref()
-                .is_none_or(|a| served.iter().any(|m| !a.contains(m)))
-            {
+            } else if allow.as_ref() != Some(&served) {
                 problems.push(format!(
                     "{method} {path}: Allow {allow:?}, serves {served:?}"
                 ));

@@ -62,7 +62,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let parsed = serde_path_to_error::deserialize(&mut deserializer);
     let value = match parsed {
         Ok(value) => value,
-        Err(error) if expected_names(error.inner()).is_some() => {
+        Err(error) if correctable(error.inner()) => {
             let json: serde_json::Value = serde_json::from_slice(bytes)
                 .map_err(|_| Error::field("body", "is not valid JSON"))?;
             return parse_forgiving(json);
@@ -75,8 +75,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     Ok(value)
 }
 
-/// [`parse`] again, after each name out of its set is matched to one of the set in any
-/// case, with spaces or hyphens for underscores.
+/// [`parse`] again, after each value at fault is replaced by what it obviously means (see
+/// [`meant`]).
 fn parse_forgiving<T: DeserializeOwned>(mut json: serde_json::Value) -> Result<T, Error> {
     // A body has a bounded number of such names; each pass fixes one.
     for _ in 0..32 {
@@ -85,11 +85,8 @@ fn parse_forgiving<T: DeserializeOwned>(mut json: serde_json::Value) -> Result<T
             Err(error) => error,
         };
         let path = error.path().to_string();
-        let fixed = expected_names(error.inner()).and_then(|names| {
-            let slot = pointer(&mut json, &path)?;
-            let given = slot.as_str()?;
-            let meant = names.into_iter().find(|name| same_name(given, name))?;
-            *slot = serde_json::Value::String(meant);
+        let fixed = pointer(&mut json, &path).and_then(|slot| {
+            *slot = meant(error.inner(), slot)?;
             Some(())
         });
         if fixed.is_none() {
@@ -97,6 +94,32 @@ fn parse_forgiving<T: DeserializeOwned>(mut json: serde_json::Value) -> Result<T
         }
     }
     Err(Error::field("body", "has too many names to correct"))
+}
+
+/// Whether [`meant`] may have an answer for `error`.
+fn correctable(error: &serde_json::Error) -> bool {
+    expected_names(error).is_some() || is_float_for_integer(error)
+}
+
+fn is_float_for_integer(error: &serde_json::Error) -> bool {
+    let text = error.to_string();
+    text.starts_with("invalid type: floating point")
+        && (text.contains("expected u") || text.contains("expected i"))
+}
+
+/// What a person obviously meant by `given`, the value `error` is about: a name of a fixed
+/// set in another case or spacing (`"Agent "`, `"MARKETING"`), or a whole number written
+/// with a decimal point (`290.0`, which JSON Schema counts as an integer).
+fn meant(error: &serde_json::Error, given: &serde_json::Value) -> Option<serde_json::Value> {
+    if let Some(names) = expected_names(error) {
+        let given = given.as_str()?;
+        let name = names.into_iter().find(|name| same_name(given, name))?;
+        return Some(serde_json::Value::String(name));
+    }
+    let whole = given
+        .as_f64()
+        .filter(|n| is_float_for_integer(error) && n.fract() == 0.0 && n.abs() < 9.0e15)?;
+    Some(serde_json::Value::from(whole as i64))
 }
 
 /// The names an "unknown variant" error says it expected.
@@ -263,6 +286,24 @@ mod tests {
                 assert!(fields.contains_key("more[0]"), "{fields:?}")
             }
             other => panic!("{other}"),
+        }
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Counts {
+        count: u32,
+        offset: Option<i64>,
+    }
+
+    #[test]
+    fn a_whole_number_with_a_decimal_point_is_the_number_and_a_fraction_is_refused() {
+        let counts: Counts = parse(br#"{"count": 290.0, "offset": -3.0}"#).unwrap();
+        assert_eq!((counts.count, counts.offset), (290, Some(-3)));
+        for body in [&br#"{"count": 2.5}"#[..], br#"{"count": -1.0}"#] {
+            match parse::<Counts>(body).unwrap_err() {
+                Error::Validation { fields, .. } => assert!(fields.contains_key("count")),
+                other => panic!("{other}"),
+            }
         }
     }
 

@@ -52,10 +52,13 @@ impl From<&CannedResponse> for CannedView {
 #[serde(deny_unknown_fields)]
 pub struct CannedBody {
     /// Letters, digits, `-` and `_`, typed after `/` (a leading `/` is taken as that).
+    #[schema(pattern = r"^\s*/?[A-Za-z0-9_-]{1,32}\s*$")]
     pub shortcut: String,
+    #[schema(max_length = 4096, pattern = r"\S")]
     pub text: String,
     /// Up to 3 reply buttons of up to 20 characters.
     #[serde(default)]
+    #[schema(max_items = 3)]
     pub buttons: Vec<String>,
 }
 
@@ -63,8 +66,11 @@ pub struct CannedBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CannedChange {
+    #[schema(pattern = r"^\s*/?[A-Za-z0-9_-]{1,32}\s*$")]
     pub shortcut: Option<String>,
+    #[schema(max_length = 4096, pattern = r"\S")]
     pub text: Option<String>,
+    #[schema(max_items = 3)]
     pub buttons: Option<Vec<String>>,
 }
 

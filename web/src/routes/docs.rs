@@ -36,23 +36,23 @@ impl ApiDocument {
     }
 
     /// The methods the document serves at `path` (for `Allow`), or `None` for a path it
-    /// does not know.
+    /// does not know. The most specific path decides: `/contacts/import` is not a contact
+    /// of `/contacts/{key}`.
     pub fn allowed(&self, path: &str) -> Option<String> {
         let asked: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let mut methods: Vec<&str> = Vec::new();
-        for (segments, served) in &self.paths {
-            let matches = segments.len() == asked.len()
+        let matching = self.paths.iter().filter(|(segments, _)| {
+            segments.len() == asked.len()
                 && segments
                     .iter()
                     .zip(&asked)
-                    .all(|(s, a)| s == a || (s.starts_with('{') && !a.is_empty()));
-            if matches {
-                methods.extend(served.iter().map(String::as_str));
-            }
-        }
+                    .all(|(s, a)| s == a || (s.starts_with('{') && !a.is_empty()))
+        });
+        let parameters =
+            |segments: &[String]| segments.iter().filter(|s| s.starts_with('{')).count();
+        let (_, served) = matching.min_by_key(|(segments, _)| parameters(segments))?;
+        let mut methods: Vec<&str> = served.iter().map(String::as_str).collect();
         methods.sort_unstable();
-        methods.dedup();
-        (!methods.is_empty()).then(|| methods.join(", "))
+        Some(methods.join(", "))
     }
 }
 

@@ -27,8 +27,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelBody {
+    #[schema(max_length = 32, pattern = r"\S")]
     pub name: String,
     /// `#rrggbb`.
+    #[schema(pattern = r"^\s*#[0-9A-Fa-f]{6}\s*$")]
     pub color: String,
 }
 
@@ -36,6 +38,7 @@ pub struct LabelBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LabelList {
+    #[schema(max_items = 100)]
     pub items: Vec<LabelBody>,
 }
 

@@ -70,11 +70,14 @@ impl From<&BusinessNumber> for NumberView {
 pub struct NewNumber {
     /// Meta's phone number id.
     pub id: String,
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: String,
     /// Any form: `+55 (11) 98765-4321` is kept as `5511987654321`.
     pub display_number: Option<String>,
     pub business_account_id: Option<String>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub rate_limit: Option<u32>,
+    #[schema(minimum = 1)]
     pub messaging_limit: Option<u32>,
     pub enabled: Option<bool>,
 }
@@ -83,6 +86,7 @@ pub struct NewNumber {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NumberChange {
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
@@ -91,10 +95,10 @@ pub struct NumberChange {
     #[schema(value_type = Option<String>)]
     pub business_account_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub rate_limit: Option<Option<u32>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 1)]
     pub messaging_limit: Option<Option<u32>>,
     pub enabled: Option<bool>,
 }

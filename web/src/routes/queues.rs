@@ -40,10 +40,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct QueueBody {
     /// A slug: lower-case letters, digits, `-` and `_`; made from the name when left out.
     #[serde(default)]
+    #[schema(pattern = r"^\s*[a-z0-9_-]{1,64}\s*$")]
     pub id: Option<String>,
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: String,
     /// #RRGGBB; one of the console's palette when left out.
     #[serde(default)]
+    #[schema(pattern = r"^\s*(#[0-9A-Fa-f]{6})?\s*$")]
     pub color: String,
     pub greeting: Option<String>,
     /// The business numbers whose customers it serves (empty or left out: every number).
@@ -52,6 +55,7 @@ pub struct QueueBody {
     /// The longest wait the supervisors' board accepts before it shows the queue red
     /// (null or left out: none).
     #[serde(default)]
+    #[schema(minimum = 60, maximum = 86400)]
     pub sla_wait_seconds: Option<u32>,
 }
 
@@ -59,7 +63,9 @@ pub struct QueueBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueChange {
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(pattern = r"^\s*#[0-9A-Fa-f]{6}\s*$")]
     pub color: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]
@@ -68,7 +74,7 @@ pub struct QueueChange {
     pub number_ids: Option<Vec<String>>,
     /// `null` takes the threshold away.
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>, minimum = 60, maximum = 86400)]
     pub sla_wait_seconds: Option<Option<u32>>,
 }
 

@@ -41,6 +41,7 @@ pub struct DayHoursBody {
 pub struct BusinessHoursBody {
     /// IANA time zone, e.g. America/Sao_Paulo.
     pub timezone: String,
+    #[schema(max_items = 28)]
     pub days: Vec<DayHoursBody>,
 }
 
@@ -54,13 +55,17 @@ pub struct SettingsBody {
     pub away_message: Option<String>,
     pub business_hours: BusinessHoursBody,
     pub auto_assign: bool,
+    #[schema(minimum = 1, maximum = 100)]
     pub default_max_concurrent_chats: u32,
+    #[schema(maximum = 10080)]
     pub reopen_window_minutes: u32,
     /// Media files older than this many days are deleted; null keeps them.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 36500)]
     pub retention_media_days: Option<u32>,
     /// Messages of closed chats older than this many days are deleted; null keeps them.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 36500)]
     pub retention_message_days: Option<u32>,
     /// The satisfaction survey after a close; left out of a PUT: unchanged.
     #[serde(default)]

@@ -59,6 +59,7 @@ pub struct BotView {
     pub queues: Vec<String>,
     /// A customer's message left unanswered this many seconds hands the chat over
     /// (1 to 86400; 300 when left out).
+    #[schema(minimum = 1, maximum = 86400)]
     pub timeout_seconds: Option<u32>,
     /// Where a silent bot's chats go (null: no queue).
     pub fallback_queue_id: Option<String>,
@@ -79,6 +80,7 @@ impl From<&BotRules> for BotView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenChange {
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: Option<String>,
     /// The bot's rules; null: no longer a bot.
     #[serde(default, deserialize_with = "crate::extract::nullable")]
@@ -115,8 +117,10 @@ pub struct NewTokenView {
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// What it is for ("CRM", "Typebot").
+    #[schema(max_length = 60, pattern = r"\S")]
     pub name: String,
     /// At least one scope.
+    #[schema(min_items = 1, value_type = Vec<crate::views::ScopeName>)]
     pub scopes: Vec<String>,
 }
 
@@ -165,7 +169,7 @@ async fn create_token(
                 fields.check(
                     false,
                     "scopes",
-                    "each must be chats:read, chats:write, messages:send, contacts:read, contacts:write or admin",
+                    "each must be chats:read, chats:write, messages:send, contacts:read, contacts:write, campaigns or admin",
                 );
             }
         }

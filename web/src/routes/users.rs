@@ -35,11 +35,14 @@ const MAX_QUEUE_ID: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
+    #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
     #[schema(value_type = RoleName)]
     pub role: Role,
     pub password: String,
+    #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_chats: Option<u32>,
+    #[schema(max_items = 50)]
     pub queue_ids: Option<Vec<String>>,
     /// Whether the user must choose a new password at first sign-in; true when absent.
     pub must_change_password: Option<bool>,
@@ -49,11 +52,14 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub email: Option<String>,
+    #[schema(max_length = 100, pattern = r"\S")]
     pub name: Option<String>,
     #[schema(value_type = Option<RoleName>)]
     pub role: Option<Role>,
     pub active: Option<bool>,
+    #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_chats: Option<u32>,
+    #[schema(max_items = 50)]
     pub queue_ids: Option<Vec<String>>,
     /// Resets the password: the user's sessions end and they must choose a new one.
     pub password: Option<String>,

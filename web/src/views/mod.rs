@@ -59,10 +59,31 @@ pub enum RoleName {
     Agent,
 }
 
+/// An API token's scope as the document names it (`atende_data::TokenScope` is the record).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum ScopeName {
+    #[schema(rename = "chats:read")]
+    ChatsRead,
+    #[schema(rename = "chats:write")]
+    ChatsWrite,
+    #[schema(rename = "messages:send")]
+    MessagesSend,
+    #[schema(rename = "contacts:read")]
+    ContactsRead,
+    #[schema(rename = "contacts:write")]
+    ContactsWrite,
+    #[schema(rename = "campaigns")]
+    Campaigns,
+    #[schema(rename = "admin")]
+    Admin,
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(Deserialize, IntoParams)]
 pub struct PageQuery {
     /// 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
