@@ -2,7 +2,7 @@
 //! spares colleagues, sessions that end at once, no common passwords, no queues that do
 //! not exist, replays under today's visibility, and the socket's Origin checked.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -280,4 +280,29 @@ async fn inputs_are_read_as_a_person_obviously_means_them() {
     let response = app.post("/api/v1/users", Some(&admin.access), &body).await;
     let error = assert_error(response, 400, "validation_failed").await;
     assert!(error["error"]["fields"]["role"].is_string(), "{error}");
+    // A whole number written with a decimal point is that number; an array is no body.
+    let change = json!({"sla_wait_seconds": 600.0});
+    let queue = app
+        .send(
+            Method::PATCH,
+            "/api/v1/queues/pos-venda",
+            Some(&admin.access),
+            &change,
+        )
+        .await;
+    assert_eq!(queue.status(), 200);
+    assert_eq!(
+        queue.json::<Value>().await.unwrap()["sla_wait_seconds"],
+        600
+    );
+    let array = app
+        .send(
+            Method::PATCH,
+            "/api/v1/queues/pos-venda",
+            Some(&admin.access),
+            &json!([null, null]),
+        )
+        .await;
+    let error = assert_error(array, 400, "validation_failed").await;
+    assert!(error["error"]["fields"]["body"].is_string(), "{error}");
 }

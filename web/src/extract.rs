@@ -29,6 +29,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 ));
             }
             let bytes = body.await.map_err(payload_error)?;
+            // Every body is an object; serde would read a struct from an array too.
+            let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if !object {
+                return Err(Error::field("body", "must be a JSON object"));
+            }
             parse(&bytes).map(Json)
         })
     }

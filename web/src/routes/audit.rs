@@ -51,6 +51,7 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     /// Only actions before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -71,6 +71,7 @@ pub struct TemplateChoice {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
+    #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
     /// The number it sends from (needed when the hub has several).
     pub phone_number_id: Option<String>,
@@ -89,6 +90,7 @@ pub struct NewCampaign {
     pub start_at: Option<String>,
     /// Sends per second at most (default: half the number's rate, the rest is left to the
     /// agents' replies).
+    #[schema(minimum = 1, maximum = 1000)]
     pub rate: Option<u32>,
 }
 
@@ -488,6 +490,7 @@ fn find(state: &AppState, id: &str) -> Result<Campaign> {
 pub struct SendQuery {
     /// `queued`, `sending`, `sent`, `delivered`, `read`, `replied`, `failed` or `skipped`.
     pub state: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

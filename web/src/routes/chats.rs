@@ -50,6 +50,7 @@ pub struct ChatQuery {
     pub q: Option<String>,
     /// Only chats put aside (true), or only those not (false).
     pub snoozed: Option<bool>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -444,6 +445,7 @@ async fn update_chat(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteRequest {
+    #[schema(max_length = 4096, pattern = r"\S")]
     pub text: String,
 }
 

@@ -43,11 +43,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldBody {
-    /// 1 to 32 lower-case letters, digits or `_`, starting with a letter.
+    /// 1 to 32 lower-case letters, digits or `_`, starting with a letter (read in lower
+    /// case), other than the columns every contact has.
+    #[schema(pattern = r"^\s*[A-Za-z][A-Za-z0-9_]{0,31}\s*$")]
     pub key: String,
+    #[schema(max_length = 100, pattern = r"\S")]
     pub label: String,
     /// `text`, `number`, `date` or `choice`.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(text|number|date|choice)$")]
     pub kind: FieldKind,
     /// The options of a `choice` field.
     #[serde(default)]
@@ -69,6 +72,7 @@ impl From<&FieldDef> for FieldBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldList {
+    #[schema(max_items = 50)]
     pub items: Vec<FieldBody>,
 }
 

@@ -44,6 +44,7 @@ pub struct BookQuery {
     pub has_phone: Option<bool>,
     /// On this business number.
     pub phone_number_id: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

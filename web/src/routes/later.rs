@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewScheduled {
+    #[schema(max_length = 4096, pattern = r"\S")]
     pub text: String,
     /// RFC 3339, or a local time (`2026-12-24T09:00`) in the business hours' time zone.
     pub send_at: String,

@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct MessageQuery {
     /// Messages before this message id (older ones).
     pub before: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// Also the lines that tell what happened to the chat (type `activity`: claimed,
     /// transferred, closed with its note, reopened, assigned, handed over by a bot).

@@ -77,7 +77,7 @@ pub struct NewNumber {
     pub business_account_id: Option<String>,
     #[schema(minimum = 1, maximum = 1000)]
     pub rate_limit: Option<u32>,
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub messaging_limit: Option<u32>,
     pub enabled: Option<bool>,
 }
@@ -98,7 +98,7 @@ pub struct NumberChange {
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub rate_limit: Option<Option<u32>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<u32>, minimum = 1)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000_000)]
     pub messaging_limit: Option<Option<u32>>,
     pub enabled: Option<bool>,
 }
@@ -139,11 +139,14 @@ fn check(
     }
 }
 
+/// Meta's highest tier is unlimited: a cap past a billion customers a day is no cap.
+const MAX_MESSAGING_LIMIT: u32 = 1_000_000_000;
+
 fn check_limit(fields: &mut Fields, limit: Option<u32>) {
     fields.check(
-        limit.is_none_or(|l| l >= 1),
+        limit.is_none_or(|l| (1..=MAX_MESSAGING_LIMIT).contains(&l)),
         "messaging_limit",
-        "must be at least 1 (null: not capped)",
+        "must be 1 to 1000000000 customers a day (null: not capped)",
     );
 }
 

@@ -39,6 +39,7 @@ pub struct CreateUser {
     pub name: String,
     #[schema(value_type = RoleName)]
     pub role: Role,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_chats: Option<u32>,
