@@ -44,6 +44,7 @@ pub fn record(
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Only this user's actions.
+    #[param(pattern = r"^[0-9]{1,20}$")]
     pub actor: Option<String>,
     /// Only actions starting with this, e.g. `auth.` or `chat.claimed`.
     pub action: Option<String>,

@@ -37,6 +37,7 @@ pub struct BookQuery {
     /// Contacts with any of these labels (comma-separated).
     pub label: Option<String>,
     /// Contacts whose field holds a value, as `key:value` (a choice in any case).
+    #[param(pattern = r"^[^:]+:")]
     pub field: Option<String>,
     /// Opted out of marketing messages (true) or not (false).
     pub opted_out: Option<bool>,

@@ -93,6 +93,10 @@ impl SubscriptionView {
 #[serde(deny_unknown_fields)]
 pub struct NewSubscription {
     /// http or https; deliveries are POSTs of JSON, redirects are not followed.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[!-~]*)?$"
+    )]
     pub url: String,
     /// Event names (`message.created`, `message.updated`, `chat.created`,
     /// `chat.assigned`, `chat.updated`, `chat.closed`, `contact.updated`,

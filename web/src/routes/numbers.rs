@@ -73,7 +73,9 @@ pub struct NewNumber {
     #[schema(max_length = 60, pattern = r"\S")]
     pub name: String,
     /// Any form: `+55 (11) 98765-4321` is kept as `5511987654321`.
+    #[schema(pattern = r"^[^0-9]*([0-9][^0-9]*){8,15}$")]
     pub display_number: Option<String>,
+    #[schema(pattern = r"^[0-9]{1,64}$")]
     pub business_account_id: Option<String>,
     #[schema(minimum = 1, maximum = 1000)]
     pub rate_limit: Option<u32>,
@@ -89,10 +91,10 @@ pub struct NumberChange {
     #[schema(max_length = 60, pattern = r"\S")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^0-9]*([0-9][^0-9]*){8,15}$")]
     pub display_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[0-9]{1,64}$")]
     pub business_account_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]

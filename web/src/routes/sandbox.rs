@@ -114,7 +114,7 @@ fn check_number(key: &str) -> Result<()> {
 }
 
 /// A simulated customer writes to the business (sandbox mode only).
-#[utoipa::path(tag = "sandbox", request_body = CustomerMessage, params(("wa_id" = String, Path)), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "sandbox", request_body = CustomerMessage, params(("wa_id" = String, Path, pattern = r"^([0-9]{8,15}|[A-Z]{2}\.[A-Za-z0-9.]{1,137})$")), security(("bearer" = [])), responses(
     (status = 201, body = MessageView),
     (status = 400, body = ErrorBody),
     (status = 404, description = "not in sandbox mode", body = ErrorBody),
@@ -231,7 +231,7 @@ async fn customer_writes(
 }
 
 /// The simulated customer's side of the conversation: their messages and the replies.
-#[utoipa::path(tag = "sandbox", params(("wa_id" = String, Path), CustomerQuery), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "sandbox", params(("wa_id" = String, Path, pattern = r"^([0-9]{8,15}|[A-Z]{2}\.[A-Za-z0-9.]{1,137})$"), CustomerQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<MessageView>),
     (status = 404, description = "not in sandbox mode", body = ErrorBody),
 ))]
