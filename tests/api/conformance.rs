@@ -119,3 +119,29 @@ async fn a_method_the_document_does_not_list_answers_405_with_allow() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[actix_web::test]
+async fn the_document_names_exactly_the_events_and_scopes_the_hub_takes() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    let names = |schema: &str| -> Vec<String> {
+        let values = doc["components"]["schemas"][schema]["enum"].as_array();
+        let values = values.unwrap_or_else(|| panic!("{schema} is an enum"));
+        values
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut events: Vec<String> = atende_actors::hooks::HOOK_EVENTS
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    events.push("*".into());
+    assert_eq!(names("HookEventName"), events);
+    let scopes: Vec<String> = atende_data::TokenScope::ALL
+        .iter()
+        .map(|s| s.as_str().to_string())
+        .collect();
+    assert_eq!(names("ScopeName"), scopes);
+}

@@ -172,6 +172,7 @@ fn id_of(raw: &str) -> Result<u64> {
 #[utoipa::path(tag = "canned responses", request_body = CannedChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CannedView),
     (status = 404, body = ErrorBody),
+    (status = 409, description = "the shortcut is taken", body = ErrorBody),
 ))]
 #[patch("/canned-responses/{id}")]
 async fn update(

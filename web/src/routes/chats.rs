@@ -43,6 +43,7 @@ pub struct ChatQuery {
     /// pending, open, closed or bot.
     pub status: Option<String>,
     /// `me`, `none`, or a user id.
+    #[param(pattern = r"^(me|none|[0-9]{1,20})$")]
     pub assignee: Option<String>,
     pub queue: Option<String>,
     pub tag: Option<String>,

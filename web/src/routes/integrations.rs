@@ -101,6 +101,7 @@ pub struct NewSubscription {
     /// Event names (`message.created`, `message.updated`, `chat.created`,
     /// `chat.assigned`, `chat.updated`, `chat.closed`, `contact.updated`,
     /// `csat.answered`), or `["*"]` for all.
+    #[schema(min_items = 1, value_type = Vec<crate::views::HookEventName>)]
     pub events: Vec<String>,
     pub description: Option<String>,
     /// A bot's token id: the subscription then receives only the events of the chats
@@ -113,6 +114,7 @@ pub struct NewSubscription {
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
     pub url: Option<String>,
+    #[schema(min_items = 1, value_type = Option<Vec<crate::views::HookEventName>>)]
     pub events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
     #[schema(value_type = Option<String>)]

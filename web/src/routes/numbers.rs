@@ -69,6 +69,7 @@ impl From<&BusinessNumber> for NumberView {
 #[serde(deny_unknown_fields)]
 pub struct NewNumber {
     /// Meta's phone number id.
+    #[schema(pattern = r"^\s*[A-Za-z0-9_-]{1,64}\s*$")]
     pub id: String,
     #[schema(max_length = 60, pattern = r"\S")]
     pub name: String,

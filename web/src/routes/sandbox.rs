@@ -36,6 +36,7 @@ pub struct CustomerMessage {
     /// text, image (a generated picture), or choice: a tap on a button or list row of the
     /// interactive message `reply_to`, whose id is `choice_id`.
     #[serde(rename = "type")]
+    #[schema(pattern = r"^(text|image|choice)$")]
     pub kind: String,
     /// The id of the button or row tapped (type choice).
     pub choice_id: Option<String>,

@@ -34,6 +34,7 @@ const MAX_QUEUE_ID: usize = 64;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(max_length = 254, pattern = r"^\s*[^\s@]+@\S+?\s*$")]
     pub email: String,
     #[schema(max_length = 100, pattern = r"\S")]
     pub name: String,
@@ -52,6 +53,7 @@ pub struct CreateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(max_length = 254, pattern = r"^\s*[^\s@]+@\S+?\s*$")]
     pub email: Option<String>,
     #[schema(max_length = 100, pattern = r"\S")]
     pub name: Option<String>,

@@ -79,6 +79,30 @@ pub enum ScopeName {
     Admin,
 }
 
+/// An event an outgoing webhook may ask for (`atende_actors::hooks::HOOK_EVENTS`), or `*`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum HookEventName {
+    #[schema(rename = "message.created")]
+    MessageCreated,
+    #[schema(rename = "message.updated")]
+    MessageUpdated,
+    #[schema(rename = "chat.created")]
+    ChatCreated,
+    #[schema(rename = "chat.assigned")]
+    ChatAssigned,
+    #[schema(rename = "chat.updated")]
+    ChatUpdated,
+    #[schema(rename = "chat.closed")]
+    ChatClosed,
+    #[schema(rename = "contact.updated")]
+    ContactUpdated,
+    #[schema(rename = "csat.answered")]
+    CsatAnswered,
+    #[schema(rename = "*")]
+    All,
+}
+
 /// `?limit=&cursor=` of every list.
 #[derive(Deserialize, IntoParams)]
 pub struct PageQuery {
