@@ -27,11 +27,22 @@ fn concrete(path: &str) -> String {
         .join("/")
 }
 
-#[actix_web::test]
-async fn every_documented_operation_answers_only_what_it_declares() {
+/// A hub, its admin and the document it serves.
+async fn served_document() -> (TestApp, Tokens, Value) {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    (app, admin, doc)
+}
+
+/// `method` ("get") as reqwest's method.
+fn verb(method: &str) -> Method {
+    Method::from_bytes(method.to_uppercase().as_bytes()).expect("an HTTP method")
+}
+
+#[actix_web::test]
+async fn every_documented_operation_answers_only_what_it_declares() {
+    let (app, admin, doc) = served_document().await;
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() > 50, "the document lists the API");
     let mut problems = Vec::new();
@@ -46,10 +57,9 @@ async fn every_documented_operation_answers_only_what_it_declares() {
                 continue;
             }
             let declared = |status: u16| op["responses"].get(status.to_string()).is_some();
-            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             for token in [None, Some(admin.access.as_str())] {
-                let response = app.send(verb.clone(), &url, token, &json!({})).await;
+                let response = app.send(verb(method), &url, token, &json!({})).await;
                 let status = response.status().as_u16();
                 walked += 1;
                 if token.is_none() && secured && status != 401 {
@@ -75,9 +85,7 @@ async fn every_documented_operation_answers_only_what_it_declares() {
 
 #[actix_web::test]
 async fn a_method_the_document_does_not_list_answers_405_with_allow() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    let (app, admin, doc) = served_document().await;
     let paths = doc["paths"].as_object().expect("paths");
     // A less specific path that also matches (`/contacts/{key}` for `/contacts/export`)
     // takes the request: its handler answers 404, as no contact has such a key.
@@ -95,8 +103,9 @@ async fn a_method_the_document_does_not_list_answers_405_with_allow() {
             .collect();
         served.sort();
         for method in METHODS.iter().filter(|m| item.get(**m).is_none()) {
-            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let response = app.send(verb, &url, Some(&admin.access), &json!({})).await;
+            let response = app
+                .send(verb(method), &url, Some(&admin.access), &json!({}))
+                .await;
             let other = paths
                 .iter()
                 .any(|(t, i)| t != path && matches(t, &url) && i.get(*method).is_some());
@@ -122,9 +131,7 @@ async fn a_method_the_document_does_not_list_answers_405_with_allow() {
 
 #[actix_web::test]
 async fn the_document_names_exactly_the_events_and_scopes_the_hub_takes() {
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let doc = app.get_json("/api/v1/openapi.json", &admin.access).await;
+    let (_app, _, doc) = served_document().await;
     let names = |schema: &str| -> Vec<String> {
         let values = doc["components"]["schemas"][schema]["enum"].as_array();
         let values = values.unwrap_or_else(|| panic!("{schema} is an enum"));

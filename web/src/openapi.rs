@@ -34,7 +34,8 @@ impl Modify for BearerScheme {
     }
 }
 
-const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
+/// The HTTP methods of a path item's operations (its other keys are not operations).
+pub(crate) const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
 /// Completes the generated document so that it declares every answer a route can give:
 /// each response gets a description (its reason phrase when the route gave none), and
@@ -56,23 +57,17 @@ pub fn complete(doc: &mut Value) {
             *seen.entry(id.to_string()).or_default() += 1;
         }
     }
-    for op in paths.values_mut().flat_map(|item| {
-        item.as_object_mut()
-            .into_iter()
-            .flat_map(|o| o.values_mut())
-    }) {
-        let id = op["operationId"].as_str().unwrap_or_default().to_string();
-        if seen.get(&id).is_some_and(|n| *n > 1) {
-            let tag = op["tags"][0].as_str().unwrap_or("api").replace('-', "_");
-            op["operationId"] = Value::from(format!("{tag}_{id}"));
-        }
-    }
     for (path, item) in paths.iter_mut() {
         let names_something = path.contains('{');
         for method in METHODS {
             let Some(op) = item.get_mut(*method) else {
                 continue;
             };
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            if seen.get(&id).is_some_and(|n| *n > 1) {
+                let tag = op["tags"][0].as_str().unwrap_or("api").replace('-', "_");
+                op["operationId"] = Value::from(format!("{tag}_{id}"));
+            }
             let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
             let json_body = op["requestBody"]["content"]
                 .get("application/json")

@@ -23,8 +23,10 @@ impl ApiDocument {
             .flatten()
             .map(|(path, item)| {
                 let segments = path.split('/').map(str::to_string).collect();
-                let methods = item.as_object().into_iter().flatten();
-                let methods = methods.map(|(m, _)| m.to_uppercase()).collect();
+                let methods = crate::openapi::METHODS
+                    .iter()
+                    .filter(|m| item.get(**m).is_some());
+                let methods = methods.map(|m| m.to_uppercase()).collect();
                 (segments, methods)
             })
             .collect();
