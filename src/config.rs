@@ -97,6 +97,15 @@ pub enum UserCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Turn off a user's two-factor sign-in (a lost phone and lost recovery codes) and end
+    /// their sessions; they sign in with their password and enrol again.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 /// Where the data lives.

@@ -1,9 +1,9 @@
-//! `atende user create|reset-password`: account rescue from the command line.
+//! `atende user create|reset-password|reset-2fa`: account rescue from the command line.
 
 use std::io::BufRead;
 
 use anyhow::Context;
-use atende_data::{password, NewUser, Store};
+use atende_data::{password, NewUser, Store, TwoFactor};
 
 use crate::config::UserCommand;
 use crate::startup::generate_password;
@@ -59,6 +59,23 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                 user.email
             );
             announce(generated, &plain);
+        }
+        UserCommand::ResetTwoFactor { email, data } => {
+            let store = Store::open(&data.dir)?;
+            let user = store
+                .user_by_email(&email)?
+                .with_context(|| format!("no user has the email {email}"))?;
+            store.update_user(user.id, |u| {
+                u.two_factor = TwoFactor::default();
+                u.session_epoch += 1;
+                Ok(())
+            })?;
+            store.end_all_sessions(user.id)?;
+            store.flush_blocking()?;
+            println!(
+                "turned off two-factor sign-in of {}; their sessions have ended",
+                user.email
+            );
         }
     }
     Ok(())

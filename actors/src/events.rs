@@ -584,6 +584,7 @@ mod tests {
             session_epoch: 0,
             created_at: now,
             updated_at: now,
+            two_factor: Default::default(),
         };
         let socket = Socket.start();
         bus.send(Attach {

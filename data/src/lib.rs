@@ -78,7 +78,7 @@ pub use records::settings::{
     BusinessHours, CsatSettings, DayHours, FieldDef, FieldKind, Label, Settings,
 };
 pub use records::unprocessed::Unprocessed;
-pub use records::user::{NewUser, Role, User};
+pub use records::user::{NewUser, Role, TwoFactor, User};
 pub use scheduled::Due;
 pub use store::{random_bytes, RawDb, Store};
 pub use write::Write;

@@ -80,6 +80,14 @@ refusals! {
     CAMPAIGN_FINISHED = "campaign_finished", "the campaign is already done or cancelled";
     /// A campaign needs someone to send to.
     AUDIENCE_EMPTY = "audience_empty", "nobody in this audience may receive the campaign";
+    /// Enrolling another authenticator while one is on.
+    TWO_FACTOR_ON = "two_factor_on", "two-factor sign-in is already on; turn it off first to enrol another authenticator";
+    /// Confirming an enrolment that was not started.
+    TWO_FACTOR_NOT_STARTED = "two_factor_not_started", "no authenticator is waiting to be confirmed; start the enrolment first";
+    /// New recovery codes, or turning off, when two-factor sign-in is off.
+    TWO_FACTOR_OFF = "two_factor_off", "two-factor sign-in is not on";
+    /// Turning off a second factor the user's role must have.
+    TWO_FACTOR_MANDATORY = "two_factor_mandatory", "your role must sign in with a second factor; it cannot be turned off";
 }
 
 refusals! {
@@ -99,6 +107,8 @@ refusals! {
     VERIFY_TOKEN_MISMATCH = "verify_token_mismatch", "the verify token does not match";
     /// `/metrics` from elsewhere.
     METRICS_DENIED = "metrics_denied", "metrics are for the configured token or addresses";
+    /// A user whose role must sign in with a second factor has not enrolled one yet.
+    TWO_FACTOR_SETUP_REQUIRED = "two_factor_setup_required", "your role must sign in with a second factor: enrol an authenticator first";
     /// A 403 some inner layer produced.
     FORBIDDEN = "forbidden", "you may not do this";
 }

@@ -27,6 +27,7 @@ impl Store {
             session_epoch: 0,
             created_at: now,
             updated_at: now,
+            two_factor: Default::default(),
         };
         let bytes = encode(&user)?;
         let t = self.trees();

@@ -283,6 +283,11 @@ const PEOPLE_ONLY: &[(&str, &str)] = &[
     ("post", "/api/v1/chats/{id}/claim"),
     ("post", "/api/v1/auth/password"),
     ("post", "/api/v1/auth/logout"),
+    ("get", "/api/v1/auth/2fa"),
+    ("post", "/api/v1/auth/2fa/setup"),
+    ("post", "/api/v1/auth/2fa/enable"),
+    ("post", "/api/v1/auth/2fa/recovery-codes"),
+    ("post", "/api/v1/auth/2fa/disable"),
     ("get", "/api/v1/sandbox/customers/{wa_id}/messages"),
     ("post", "/api/v1/sandbox/customers/{wa_id}/messages"),
 ];

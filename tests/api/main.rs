@@ -29,4 +29,5 @@ mod realtime;
 mod sending;
 mod settings;
 mod socket;
+mod two_factor;
 mod users;

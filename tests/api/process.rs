@@ -686,3 +686,51 @@ fn restore_refuses_damaged_files_and_full_directories_in_one_sentence() {
     assert!(stderr.contains("damaged or truncated"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+#[actix_web::test]
+async fn a_locked_out_user_is_rescued_with_reset_2fa() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let hub = spawn_hub(&data, &[]);
+    let token = admin_token(&hub).await;
+    let client = reqwest::Client::new();
+    let setup: Value = client
+        .post(hub.url("/api/v1/auth/2fa/setup"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let totp = totp_rs::TOTP::from_url(setup["otpauth_url"].as_str().unwrap()).unwrap();
+    let code = totp.generate_current().unwrap();
+    let enabled = client
+        .post(hub.url("/api/v1/auth/2fa/enable"))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enabled.status(), 200);
+    assert_eq!(login(&hub, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), 401);
+    // The phone is lost with the recovery codes: the operator resets from the shell.
+    hub.kill_9();
+    let (ok, _, stderr) = run_atende(
+        &data,
+        &["user", "reset-2fa", "--email", "nobody@test.local"],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("no user has the email"), "{stderr}");
+    let (ok, stdout, stderr) =
+        run_atende(&data, &["user", "reset-2fa", "--email", ADMIN_EMAIL], &[]);
+    assert!(ok, "{stdout} {stderr}");
+    let hub = spawn_hub(&data, &[]);
+    let body: Value = login(&hub, ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["user"]["two_factor_enabled"], false, "{body}");
+}

@@ -64,6 +64,12 @@ async fn an_admin_replaces_the_settings_and_staff_read_them() {
         .unwrap();
     assert_eq!(opt_out, json!(["SAIR", "PARAR", "STOP"]));
     read.as_object_mut().unwrap().remove("opt_in_keywords");
+    let two_factor = read.as_object_mut().unwrap().remove("two_factor_roles");
+    assert_eq!(
+        two_factor,
+        Some(json!([])),
+        "no role must have a second factor"
+    );
     assert_eq!(read, valid());
     // The default capacity applies to the next user at once.
     let created: Value = app

@@ -95,15 +95,42 @@ const SESSION_ENDED: Error = Error::Unauthorized {
     message: "this session has ended; sign in again",
 };
 
-fn authenticate(req: &HttpRequest) -> Result<User, Error> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| Error::internal(std::io::Error::other("app state missing")))?;
+/// Who made a request: a person signed in, or an API token acting as a user of its own.
+enum Caller {
+    Person(User),
+    Token(User),
+}
+
+fn state_of(req: &HttpRequest) -> Result<&web::Data<AppState>, Error> {
+    req.app_data::<web::Data<AppState>>()
+        .ok_or_else(|| Error::internal(std::io::Error::other("app state missing")))
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, Error> {
+    let state = state_of(req)?;
     let token = bearer(req).ok_or(SIGN_IN)?;
     if token.starts_with(API_TOKEN_PREFIX) {
-        return authenticate_token(state, req, token);
+        return authenticate_token(state, req, token).map(Caller::Token);
     }
-    signed_in_user(state, token)
+    signed_in_user(state, token).map(Caller::Person)
+}
+
+/// What a signed-in person must do before using the hub, if anything: choose a new
+/// password, or enrol a second factor that their role must have.
+pub fn step_owed(state: &AppState, user: &User) -> Result<Option<Error>, Error> {
+    if user.must_change_password {
+        return Ok(Some(Error::PasswordChangeRequired));
+    }
+    let required = state
+        .store
+        .settings()?
+        .two_factor_roles
+        .contains(&user.role);
+    Ok(
+        (required && !user.two_factor.is_on()).then_some(Error::Forbidden(
+            atende_data::refusals::TWO_FACTOR_SETUP_REQUIRED,
+        )),
+    )
 }
 
 /// The user an access token names, while its sign-in lasts: the account active, its
@@ -207,14 +234,17 @@ pub fn token_user(token: &ApiToken) -> User {
         session_epoch: 0,
         created_at: token.created_at,
         updated_at: token.created_at,
+        two_factor: Default::default(),
     }
 }
 
-/// A signed-in user who may use the hub (no password change pending).
+/// A signed-in user who may use the hub (no password change or two-factor enrolment
+/// pending).
 pub struct Auth(pub User);
 
-/// A signed-in user, even one who must change their password first: only for the few
-/// routes that such a user needs (me, change password, sign out).
+/// A signed-in user, even one who must change their password or enrol a second factor
+/// first: only for the few routes that such a user needs (me, change password, sign out,
+/// two-factor enrolment).
 pub struct Session(pub User);
 
 impl FromRequest for Auth {
@@ -222,12 +252,12 @@ impl FromRequest for Auth {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|user| {
-            if user.must_change_password {
-                Err(Error::PasswordChangeRequired)
-            } else {
-                Ok(Auth(user))
-            }
+        ready(authenticate(req).and_then(|caller| match caller {
+            Caller::Token(user) => Ok(Auth(user)),
+            Caller::Person(user) => match step_owed(state_of(req)?, &user)? {
+                Some(step) => Err(step),
+                None => Ok(Auth(user)),
+            },
         }))
     }
 }
@@ -276,7 +306,9 @@ impl FromRequest for Session {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).map(Session))
+        ready(authenticate(req).map(|caller| match caller {
+            Caller::Person(user) | Caller::Token(user) => Session(user),
+        }))
     }
 }
 

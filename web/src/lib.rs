@@ -24,6 +24,7 @@ pub mod sandbox;
 mod scopes;
 mod server;
 mod state;
+mod two_factor;
 mod ui;
 pub mod validate;
 pub mod views;

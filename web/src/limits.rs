@@ -24,6 +24,13 @@ pub const LOGIN_FREE_FAILURES_PER_ACCOUNT: u32 = 20;
 /// The longest wait between tries: the wait doubles with each failure up to this, so the
 /// right password is never refused for long, whoever typed the wrong ones.
 pub const LOGIN_MAX_DELAY: Duration = Duration::from_secs(60);
+/// Wrong second-factor codes are remembered this long per account: whoever sends them
+/// already knows the password, and a day of tries must stay far from the million codes.
+pub const CODE_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+/// Wrong codes for one account before each next try must wait.
+pub const CODE_FREE_FAILURES: u32 = 5;
+/// The longest wait between code tries: about a hundred tries a day at most.
+pub const CODE_MAX_DELAY: Duration = Duration::from_secs(15 * 60);
 /// Failed sign-ins from one address, for any accounts, before the address waits out the
 /// window: far above what one office behind a NAT mistypes.
 pub const LOGIN_FAILURES_PER_ADDRESS: u32 = 300;
@@ -93,6 +100,8 @@ pub struct Limiters {
     pub per_user: Keyed<u64>,
     pub webhook: Keyed<IpAddr>,
     pub logins: LoginFailures,
+    /// Wrong second-factor codes, per account.
+    pub codes: CodeFailures,
 }
 
 impl Limiters {
@@ -102,6 +111,7 @@ impl Limiters {
             per_user: Keyed::new(rates.per_user),
             webhook: Keyed::new(rates.webhook_per_address),
             logins: LoginFailures::default(),
+            codes: CodeFailures::default(),
         }
     }
 }
@@ -121,13 +131,37 @@ struct Failures {
 }
 
 impl Failures {
+    fn new(now: Instant) -> Failures {
+        Failures {
+            count: 0,
+            first: now,
+            last: now,
+        }
+    }
+
     /// How long after the last failure the next try must wait: nothing for the first
-    /// `free`, then 1 s doubling per failure up to [`LOGIN_MAX_DELAY`].
-    fn delay(&self, free: u32) -> Duration {
+    /// `free`, then 1 s doubling per failure up to `max`.
+    fn delay(&self, free: u32, max: Duration) -> Duration {
         match self.count.checked_sub(free) {
             None | Some(0) => Duration::ZERO,
-            Some(over) => Duration::from_secs(1 << (over - 1).min(16)).min(LOGIN_MAX_DELAY),
+            Some(over) => Duration::from_secs(1 << (over - 1).min(16)).min(max),
         }
+    }
+
+    /// What is left of that wait at `now`.
+    fn wait(&self, free: u32, max: Duration, now: Instant) -> Option<Duration> {
+        self.delay(free, max)
+            .checked_sub(now.duration_since(self.last))
+            .filter(|wait| !wait.is_zero())
+    }
+
+    /// Counts one more failure at `now`, starting afresh once `window` has passed.
+    fn add(&mut self, window: Duration, now: Instant) {
+        if now.duration_since(self.first) >= window {
+            *self = Failures::new(now);
+        }
+        self.count += 1;
+        self.last = now;
     }
 }
 
@@ -145,12 +179,10 @@ impl LoginFailures {
                 .copied()
                 .filter(|f| now.duration_since(f.first) < LOGIN_WINDOW)
         };
-        let after_last =
-            |f: Failures, delay: Duration| delay.checked_sub(now.duration_since(f.last));
         let pair = current(pair_key(address, account))
-            .and_then(|f| after_last(f, f.delay(LOGIN_FREE_FAILURES)));
+            .and_then(|f| f.wait(LOGIN_FREE_FAILURES, LOGIN_MAX_DELAY, now));
         let account = current(account_key(account))
-            .and_then(|f| after_last(f, f.delay(LOGIN_FREE_FAILURES_PER_ACCOUNT)));
+            .and_then(|f| f.wait(LOGIN_FREE_FAILURES_PER_ACCOUNT, LOGIN_MAX_DELAY, now));
         let address = current(address_key(address))
             .filter(|f| f.count >= LOGIN_FAILURES_PER_ADDRESS)
             .map(|f| LOGIN_WINDOW - now.duration_since(f.first));
@@ -176,17 +208,8 @@ impl LoginFailures {
             account_key(account),
             address_key(address),
         ] {
-            let fresh = Failures {
-                count: 0,
-                first: now,
-                last: now,
-            };
-            let entry = counts.entry(key).or_insert(fresh);
-            if now.duration_since(entry.first) >= LOGIN_WINDOW {
-                *entry = fresh;
-            }
-            entry.count += 1;
-            entry.last = now;
+            let entry = counts.entry(key).or_insert(Failures::new(now));
+            entry.add(LOGIN_WINDOW, now);
         }
     }
 
@@ -196,6 +219,48 @@ impl LoginFailures {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         counts.remove(&pair_key(address, account));
         counts.remove(&account_key(account));
+    }
+}
+
+/// Wrong second-factor codes, per account: the password was right, so only the account
+/// counts (a thief may try from many addresses).
+#[derive(Default)]
+pub struct CodeFailures {
+    counts: Mutex<HashMap<u64, Failures>>,
+}
+
+impl CodeFailures {
+    /// How long this account must wait before its next code, if at all.
+    pub fn wait(&self, account: u64) -> Option<Duration> {
+        self.wait_at(account, Instant::now())
+    }
+
+    fn wait_at(&self, account: u64, now: Instant) -> Option<Duration> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts
+            .get(&account)
+            .filter(|f| now.duration_since(f.first) < CODE_WINDOW)
+            .and_then(|f| f.wait(CODE_FREE_FAILURES, CODE_MAX_DELAY, now))
+    }
+
+    /// Counts one wrong code.
+    pub fn failed(&self, account: u64) {
+        self.failed_at(account, Instant::now())
+    }
+
+    fn failed_at(&self, account: u64, now: Instant) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() > PRUNE_AT_KEYS {
+            counts.retain(|_, f| now.duration_since(f.first) < CODE_WINDOW);
+        }
+        let entry = counts.entry(account).or_insert(Failures::new(now));
+        entry.add(CODE_WINDOW, now);
+    }
+
+    /// Forgets the account's wrong codes after a right one.
+    pub fn succeeded(&self, account: u64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.remove(&account);
     }
 }
 
@@ -250,6 +315,35 @@ mod tests {
         assert!(wait <= LOGIN_MAX_DELAY);
         failures.succeeded("10.0.0.1", "ana@x.io");
         assert_eq!(failures.wait_at("10.0.0.1", "ana@x.io", t), None);
+    }
+
+    #[test]
+    fn wrong_codes_wait_up_to_a_quarter_hour_over_a_day() {
+        let codes = CodeFailures::default();
+        let t0 = Instant::now();
+        for _ in 0..CODE_FREE_FAILURES {
+            assert_eq!(codes.wait_at(7, t0), None);
+            codes.failed_at(7, t0);
+        }
+        codes.failed_at(7, t0);
+        assert_eq!(codes.wait_at(7, t0), Some(Duration::from_secs(1)));
+        assert_eq!(
+            codes.wait_at(8, t0),
+            None,
+            "another account is not held back"
+        );
+        let mut t = t0;
+        for _ in 0..30 {
+            t += CODE_MAX_DELAY;
+            codes.failed_at(7, t);
+        }
+        assert_eq!(codes.wait_at(7, t), Some(CODE_MAX_DELAY));
+        // Waiting out one delay is not a fresh start: the count lasts the day.
+        assert_eq!(codes.wait_at(7, t + CODE_MAX_DELAY), None);
+        codes.failed_at(7, t + CODE_MAX_DELAY);
+        assert_eq!(codes.wait_at(7, t + CODE_MAX_DELAY), Some(CODE_MAX_DELAY));
+        codes.succeeded(7);
+        assert_eq!(codes.wait_at(7, t + CODE_MAX_DELAY), None);
     }
 
     #[test]

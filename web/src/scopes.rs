@@ -20,7 +20,7 @@ use Need::{AnyToken, Scope};
 use TokenScope::*;
 
 /// (method, path below /api/v1, need). Routes for people only (claiming a chat, a user's
-/// own password and sign-out, the sandbox) are absent on purpose.
+/// own password, sign-out and second factor, the sandbox) are absent on purpose.
 pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/auth/me", AnyToken),
     ("GET", "/chats", Scope(ChatsRead)),
@@ -104,6 +104,7 @@ pub const ROUTES: &[(&str, &str, Need)] = &[
     ("GET", "/users/{id}", Scope(Admin)),
     ("PATCH", "/users/{id}", Scope(Admin)),
     ("DELETE", "/users/{id}", Scope(Admin)),
+    ("DELETE", "/users/{id}/2fa", Scope(Admin)),
     ("GET", "/tokens", Scope(Admin)),
     ("POST", "/tokens", Scope(Admin)),
     ("PATCH", "/tokens/{id}", Scope(Admin)),

@@ -45,6 +45,7 @@ pub fn app(
                 // order (those with path parameters by regular expression).
                 .service(scope("/webhooks").configure(routes::webhook::configure))
                 .configure(routes::auth::configure)
+                .configure(routes::two_factor::configure)
                 .configure(routes::users::configure)
                 .configure(routes::chats::configure)
                 .configure(routes::messages::configure)

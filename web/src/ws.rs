@@ -190,9 +190,8 @@ impl WsConnection {
     }
 
     fn user_of(&self, token: &str) -> Option<User> {
-        crate::auth::signed_in_user(&self.state, token)
-            .ok()
-            .filter(|user| !user.must_change_password)
+        let user = crate::auth::signed_in_user(&self.state, token).ok()?;
+        matches!(crate::auth::step_owed(&self.state, &user), Ok(None)).then_some(user)
     }
 
     fn go_live(&mut self, user: User, attached: Attached, ctx: &mut ws::WebsocketContext<Self>) {

@@ -54,6 +54,10 @@ pub struct Settings {
     /// The labels chats and contacts are tagged with, and their colours.
     #[serde(default)]
     pub labels: Vec<Label>,
+    /// The roles whose users must sign in with a second factor (and enrol one before
+    /// anything else).
+    #[serde(default)]
+    pub two_factor_roles: Vec<crate::Role>,
 }
 
 /// A label an admin defined: a tag with a colour.
@@ -205,6 +209,7 @@ impl Default for Settings {
             opt_in_keywords: default_opt_in(),
             contact_fields: Vec::new(),
             labels: Vec::new(),
+            two_factor_roles: Vec::new(),
         }
     }
 }

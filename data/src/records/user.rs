@@ -75,6 +75,31 @@ pub struct User {
     pub session_epoch: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The second factor of the user's sign-in.
+    #[serde(default)]
+    pub two_factor: TwoFactor,
+}
+
+/// Two-factor sign-in: an authenticator app's secret (RFC 6238 codes) and single-use
+/// recovery codes. Off while `secret` is `None`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactor {
+    /// The confirmed authenticator's secret.
+    pub secret: Option<Vec<u8>>,
+    /// A secret shown for enrolment, until a code made from it confirms it.
+    pub pending: Option<Vec<u8>>,
+    /// SHA-256 of each recovery code not used yet.
+    pub recovery: Vec<[u8; 32]>,
+    /// The last time step a code was accepted for: each code signs in once.
+    pub last_step: u64,
+    pub enabled_at: Option<DateTime<Utc>>,
+}
+
+impl TwoFactor {
+    /// Whether sign-in asks for a code.
+    pub fn is_on(&self) -> bool {
+        self.secret.is_some()
+    }
 }
 
 impl fmt::Debug for User {

@@ -28,6 +28,10 @@ const INVALID_CREDENTIALS: Error = Error::Unauthorized {
     code: "invalid_credentials",
     message: "the email or the password is wrong",
 };
+const CODE_REQUIRED: Error = Error::Unauthorized {
+    code: "two_factor_required",
+    message: "this account signs in with a second factor: send the authenticator's code",
+};
 const INVALID_REFRESH: Error = Error::Unauthorized {
     code: "invalid_refresh_token",
     message: "this refresh token is not valid; sign in again",
@@ -38,6 +42,12 @@ const INVALID_REFRESH: Error = Error::Unauthorized {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// For an account with two-factor sign-in: the six digits of the authenticator app,
+    /// or one of the recovery codes. Without it such an account is answered 401
+    /// `two_factor_required`, and nothing else is told.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -65,10 +75,11 @@ pub struct TokenPair {
     pub user: UserView,
 }
 
-/// Signs in with email and password.
+/// Signs in with email and password, and the authenticator's code for an account with
+/// two-factor sign-in.
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = TokenPair),
-    (status = 401, description = "`invalid_credentials`", body = ErrorBody),
+    (status = 401, description = "`invalid_credentials`; `two_factor_required` (send `code`); `invalid_two_factor_code`", body = ErrorBody),
     (status = 429, description = "too many failed sign-ins; see Retry-After", body = ErrorBody),
 ))]
 #[post("/auth/login")]
@@ -77,9 +88,18 @@ async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse> {
-    let LoginRequest { email, password } = body.0;
+    let LoginRequest {
+        email,
+        password,
+        code,
+    } = body.0;
     Fields::default()
         .check(email.len() <= MAX_EMAIL, "email", "is too long")
+        .check(
+            code.as_ref().is_none_or(|c| c.len() <= 64),
+            "code",
+            "is too long",
+        )
         .check(
             password.len() <= MAX_PASSWORD * 4,
             "password",
@@ -103,6 +123,10 @@ async fn login(
         return Err(INVALID_CREDENTIALS);
     };
     state.limits.logins.succeeded(&address, &email);
+    if user.two_factor.is_on() {
+        let code = code.filter(|c| !c.trim().is_empty()).ok_or(CODE_REQUIRED)?;
+        super::two_factor::sign_in_code(&state, &req, &user, &code).await?;
+    }
     let refresh_token = tokens::generate();
     let expires = Utc::now() + Duration::days(REFRESH_TOKEN_DAYS);
     let family = state
@@ -227,23 +251,8 @@ async fn change_password(
             "must differ from the current password",
         )
         .finish()?;
-    let address = client_address(&req);
-    if let Some(wait) = state.limits.logins.wait(&address, &user.email) {
-        return Err(Error::RateLimited {
-            retry_after: wait.as_secs().max(1),
-        });
-    }
-    let stored = user.password_hash.clone();
-    let hashed = web::block(move || {
-        password::verify(&stored, &current_password)
-            .then(|| password::hash(&new_password))
-            .transpose()
-    })
-    .await??;
-    let Some(hash) = hashed else {
-        state.limits.logins.failed(&address, &user.email);
-        return Err(Error::field("current_password", "is not correct"));
-    };
+    confirm_password(&state, &req, &user, current_password, "current_password").await?;
+    let hash = web::block(move || password::hash(&new_password)).await??;
     let changed = state.store.update_user(user.id, |u| {
         u.password_hash = hash.clone();
         u.must_change_password = false;
@@ -266,4 +275,28 @@ async fn change_password(
         None,
     )?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Checks that `password` is `user`'s, as a confirmation of a change to their sign-in;
+/// wrong, it is a failed sign-in (rate-limited as those are) and an error on `field`.
+pub(super) async fn confirm_password(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &User,
+    password: String,
+    field: &str,
+) -> Result<()> {
+    let address = client_address(req);
+    if let Some(wait) = state.limits.logins.wait(&address, &user.email) {
+        return Err(Error::RateLimited {
+            retry_after: wait.as_secs().max(1),
+        });
+    }
+    let stored = user.password_hash.clone();
+    if web::block(move || password::verify(&stored, &password)).await? {
+        Ok(())
+    } else {
+        state.limits.logins.failed(&address, &user.email);
+        Err(Error::field(field, "is not correct"))
+    }
 }

@@ -26,6 +26,7 @@ pub mod sandbox;
 pub mod settings;
 pub mod templates;
 pub mod tokens;
+pub mod two_factor;
 pub mod unprocessed;
 pub mod users;
 pub mod webhook;

@@ -1,7 +1,7 @@
 //! The hub's settings: admins change them, supervisors read them; they apply at once.
 
 use actix_web::{get, put, web, HttpResponse};
-use atende_data::{BusinessHours, CsatSettings, DayHours, Settings};
+use atende_data::{BusinessHours, CsatSettings, DayHours, Role, Settings};
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::ErrorBody;
+use crate::views::{ErrorBody, RoleName};
 
 /// Longest automatic message (WhatsApp's text limit).
 const MAX_MESSAGE: usize = 4096;
@@ -77,6 +77,11 @@ pub struct SettingsBody {
     /// Words that opt them back in (default VOLTAR); left out: unchanged.
     #[serde(default)]
     pub opt_in_keywords: Option<Vec<String>>,
+    /// The roles that must sign in with a second factor; their users enrol an
+    /// authenticator before anything else. Left out: unchanged.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<RoleName>>)]
+    pub two_factor_roles: Option<Vec<Role>>,
 }
 
 /// The satisfaction survey: a 1-5 list inside the 24-hour window, the template outside it.
@@ -131,6 +136,7 @@ impl From<Settings> for SettingsBody {
             }),
             opt_out_keywords: Some(s.opt_out_keywords),
             opt_in_keywords: Some(s.opt_in_keywords),
+            two_factor_roles: Some(s.two_factor_roles),
         }
     }
 }
@@ -273,6 +279,11 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
             }
         }
     };
+    let mut two_factor_roles = body
+        .two_factor_roles
+        .unwrap_or_else(|| current.two_factor_roles.clone());
+    two_factor_roles.sort_by_key(|role| role.as_str());
+    two_factor_roles.dedup();
     fields.finish()?;
     Ok(Settings {
         greeting_message,
@@ -299,6 +310,7 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
         opt_in_keywords,
         contact_fields: current.contact_fields.clone(),
         labels: current.labels.clone(),
+        two_factor_roles,
     })
 }
 

@@ -31,6 +31,8 @@ pub struct UserView {
     /// online, away or offline.
     pub presence: &'static str,
     pub must_change_password: bool,
+    /// Sign-in asks for an authenticator's code.
+    pub two_factor_enabled: bool,
 }
 
 impl UserView {
@@ -46,6 +48,7 @@ impl UserView {
             queue_ids: user.queue_ids.clone(),
             presence: board.get(user.id).as_str(),
             must_change_password: user.must_change_password,
+            two_factor_enabled: user.two_factor.is_on(),
         }
     }
 }
