@@ -911,3 +911,110 @@ async fn a_quick_reply_with_buttons_goes_out_as_buttons_and_the_tap_shows_as_its
         .await;
     assert_eq!(browser.console_errors().await, Vec::<String>::new());
 }
+
+/// The authenticator of an enrolment shown on the page: its key, as the user would type it
+/// into an app.
+async fn authenticator_on_page(browser: &Browser) -> totp_rs::TOTP {
+    browser.find("[data-testid=twofa-secret]").await;
+    let key = browser
+        .eval(
+            "return document.querySelector('[data-testid=twofa-secret]').textContent;",
+            json!([]),
+        )
+        .await;
+    let key = key.as_str().unwrap().replace(' ', "");
+    let secret = totp_rs::Secret::Encoded(key).to_bytes().unwrap();
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        "test".into(),
+    )
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn a_role_that_must_have_two_step_verification_enrols_then_signs_in_with_a_code() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.user(&admin, "ana@test.local", "agent").await;
+    let mut settings: serde_json::Value = app.get_json("/api/v1/settings", &admin.access).await;
+    settings["two_factor_roles"] = json!(["agent"]);
+    assert_eq!(
+        app.put("/api/v1/settings", &admin.access, &settings)
+            .await
+            .status(),
+        200
+    );
+    let Some(browser) = Browser::start(1280, 800).await else {
+        return;
+    };
+    browser.goto(&app.url("/")).await;
+    submit_login(&browser, "ana@test.local", "user-password-1").await;
+    // Before the console: the enrolment, with a QR code the strict policy lets show.
+    browser.find("[data-testid=enrol-page]").await;
+    browser
+        .wait_until(
+            "the QR code drawn",
+            "document.querySelector('[data-testid=twofa-qr]')?.naturalWidth > 0",
+        )
+        .await;
+    let phone = authenticator_on_page(&browser).await;
+    browser
+        .type_into("[data-testid=twofa-code]", "000000")
+        .await;
+    browser.click("[data-testid=twofa-confirm]").await;
+    browser
+        .find("[data-testid=twofa-error]:not([hidden])")
+        .await;
+    browser
+        .fill(
+            "[data-testid=twofa-code]",
+            &phone.generate_current().unwrap(),
+        )
+        .await;
+    browser.click("[data-testid=twofa-confirm]").await;
+    browser.find("[data-testid=twofa-recovery-codes]").await;
+    let codes = browser
+        .eval(
+            "return [...document.querySelectorAll('[data-testid=twofa-recovery-codes] code')].map((c) => c.textContent);",
+            json!([]),
+        )
+        .await;
+    let codes: Vec<String> = serde_json::from_value(codes).unwrap();
+    assert_eq!(codes.len(), 10);
+    browser.click("[data-testid=twofa-kept]").await;
+    browser.click("[data-testid=twofa-done]").await;
+    browser.find("[data-testid=chat-list]").await;
+
+    // The menu says it is on and, the role needing it, offers no way to turn it off.
+    browser.click("[data-testid=user-menu]").await;
+    browser.click("[data-testid=open-2fa]").await;
+    browser.find("[data-testid=twofa-required]").await;
+    browser
+        .wait_until(
+            "no turn-off button",
+            "!document.querySelector('[data-testid=twofa-turn-off]')",
+        )
+        .await;
+    browser.click("[data-testid=dialog-close]").await;
+
+    // Signing in again asks for a code; a recovery code does it.
+    browser.click("[data-testid=user-menu]").await;
+    browser.click("[data-testid=logout]").await;
+    submit_login(&browser, "ana@test.local", "user-password-1").await;
+    browser.type_into("[data-testid=login-code]", "12345").await;
+    browser.click("[data-testid=login-code-submit]").await;
+    browser
+        .find("[data-testid=login-code-error]:not([hidden])")
+        .await;
+    browser.fill("[data-testid=login-code]", &codes[0]).await;
+    browser.click("[data-testid=login-code-submit]").await;
+    browser.find("[data-testid=chat-list]").await;
+    let again = json!({"email": "ana@test.local", "password": "user-password-1", "code": codes[0]});
+    let response = app.post("/api/v1/auth/login", None, &again).await;
+    assert_error(response, 401, "invalid_two_factor_code").await;
+}

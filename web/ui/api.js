@@ -270,9 +270,11 @@ export async function postFile(path, file) {
 /**
  * @param {string} email
  * @param {string} password
+ * @param {string} [code] the authenticator's code or a recovery code (two-step verification)
  */
-export async function login(email, password) {
-  const response = await raw("POST", "/auth/login", { body: { email, password }, auth: false });
+export async function login(email, password, code) {
+  const body = code ? { email, password, code } : { email, password };
+  const response = await raw("POST", "/auth/login", { body, auth: false });
   if (!response.ok) throw await failure(response);
   keep(await response.json());
   return user;

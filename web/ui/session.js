@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { t, onLangChange } from "./i18n.js";
 import { state, emit, on, reset, isStaff, unreadChats } from "./state.js";
-import { renderLogin } from "./views/login.js";
+import { renderLogin, renderEnrolment } from "./views/login.js";
 import { createShell } from "./views/shell.js";
 import { startRouting, stopRouting } from "./router.js";
 import { live, startRealtime, stopRealtime, reloadLists } from "./realtime.js";
@@ -74,8 +74,21 @@ function mountShell() {
   startRouting(shell, live);
 }
 
-/** Enters the console as `user` (the answer of a sign-in or a resumed session). */
-export function startSession(user) {
+/**
+ * Enters the console as `user` (the answer of a sign-in or a resumed session); a user whose
+ * role must have two-step verification enrols first.
+ */
+export async function startSession(user) {
+  if (!user.two_factor_enabled) {
+    const status = await api.get("/auth/2fa").catch(() => null);
+    if (status && status.required && !status.enabled) {
+      renderEnrolment(root, {
+        onDone: () => startSession({ ...user, two_factor_enabled: true }),
+        onCancel: () => api.logout().then(() => showLogin()),
+      });
+      return;
+    }
+  }
   reset();
   state.user = user;
   state.myPresence = sessionStorage.getItem(PRESENCE_KEY) === "away" ? "away" : "online";

@@ -98,6 +98,12 @@ export function createSettingsSection() {
     const csatQuestion = h("input", { type: "text", maxlength: "1024", value: csat.question || "", test: "settings-csat-question" });
     const csatTemplate = h("input", { type: "text", maxlength: "512", value: csat.template ? csat.template.name : "", test: "settings-csat-template" });
     const csatLanguage = h("input", { type: "text", maxlength: "15", value: csat.template ? csat.template.language : "pt_BR", test: "settings-csat-language" });
+    const required = new Set(settings.two_factor_roles || []);
+    const twoFactorRoles = ["admin", "supervisor", "agent"].map((role) => {
+      const box = checkbox(t("settings.two_factor_role." + role), { checked: required.has(role), test: `settings-2fa-${role}` });
+      box.input.value = role;
+      return box;
+    });
     const status = h("p", { class: "form-error", role: "alert", test: "settings-error", hidden: true });
     const save = h("button", { type: "submit", class: "btn btn-primary", test: "settings-save", text: t("common.save") });
 
@@ -114,6 +120,11 @@ export function createSettingsSection() {
         field(t("settings.csat_question"), csatQuestion, { name: "csat.question" }),
         field(t("settings.csat_template"), csatTemplate, { name: "csat.template.name", hint: t("settings.csat_template_hint") }),
         field(t("settings.csat_language"), csatLanguage, { name: "csat.template.language" })),
+      h("fieldset", { class: "form-section" }, h("legend", { text: t("settings.security") }),
+        h("div", { class: "field", dataset: { field: "two_factor_roles" } },
+          h("span", { class: "field-label", text: t("settings.two_factor_roles") }),
+          h("div", { class: "check-list" }, twoFactorRoles),
+          h("span", { class: "field-hint", text: t("settings.two_factor_hint") }))),
       status,
       h("div", { class: "form-actions" }, save));
 
@@ -135,6 +146,7 @@ export function createSettingsSection() {
           question: csatQuestion.value.trim() || csat.question,
           template: csatTemplate.value.trim() ? { name: csatTemplate.value.trim(), language: csatLanguage.value.trim() || "pt_BR" } : null,
         },
+        two_factor_roles: twoFactorRoles.filter((box) => box.input.checked).map((box) => box.input.value),
       };
       try {
         const saved = await api.put("/settings", body);

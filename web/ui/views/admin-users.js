@@ -1,4 +1,5 @@
-// Admin: users — list, create, edit role/queues/capacity, deactivate, reset password.
+// Admin: users — list, create, edit role/queues/capacity, deactivate, reset password,
+// turn off the two-step verification of someone who lost their phone.
 
 import { h, avatar } from "../dom.js";
 import { t } from "../i18n.js";
@@ -38,10 +39,14 @@ export function createUsersSection() {
         h("td", { text: String(u.max_concurrent_chats) }),
         h("td", null, h("span", { class: ["presence-dot", `presence-${presence}`], "aria-hidden": "true" }), t("presence." + presence)),
         h("td", null, h("span", { class: ["chip", u.active ? "chip-open" : "chip-closed"], text: u.active ? t("users.active") : t("users.inactive") }),
-          u.must_change_password ? h("span", { class: "chip chip-pending", text: t("users.must_change") }) : null),
+          u.must_change_password ? h("span", { class: "chip chip-pending", text: t("users.must_change") }) : null,
+          u.two_factor_enabled ? h("span", { class: "chip chip-open", test: "user-2fa-on", text: t("users.two_factor_on") }) : null),
         h("td", { class: "cell-actions" },
           h("button", { type: "button", class: "btn btn-small", test: "user-edit", text: t("common.edit"), on: { click: () => edit(u) } }),
           h("button", { type: "button", class: "btn btn-small", test: "user-reset-password", text: t("users.reset_password"), on: { click: () => resetPassword(u) } }),
+          u.two_factor_enabled
+            ? h("button", { type: "button", class: "btn btn-small", test: "user-reset-2fa", text: t("users.reset_2fa"), on: { click: () => resetTwoFactor(u) } })
+            : null,
           u.active
             ? h("button", { type: "button", class: "btn btn-small btn-danger-outline", test: "user-deactivate", text: t("users.deactivate"), on: { click: () => deactivate(u) } })
             : h("button", { type: "button", class: "btn btn-small", test: "user-reactivate", text: t("users.reactivate"), on: { click: () => reactivate(u) } })));
@@ -150,6 +155,24 @@ export function createUsersSection() {
       },
     });
     password.focus();
+  }
+
+  async function resetTwoFactor(user) {
+    const ok = await confirmDialog({
+      title: t("users.reset_2fa"),
+      message: t("users.reset_2fa_confirm", { name: user.name }),
+      confirmLabel: t("users.reset_2fa"),
+      danger: true,
+      test: "reset-2fa-dialog",
+    });
+    if (!ok) return;
+    try {
+      await api.del(`/users/${user.id}/2fa`);
+      toast(t("users.reset_2fa_done"), "success");
+      load();
+    } catch (err) {
+      toast(errorText(err), "error", 6000);
+    }
   }
 
   async function deactivate(user) {

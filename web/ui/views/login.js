@@ -1,11 +1,14 @@
-// Sign-in, and the forced password change of a first sign-in (after which the server ends
-// every session, so we sign in again with the new password).
+// Sign-in (with the authenticator's code for an account with two-step verification), the
+// forced password change of a first sign-in (after which the server ends every session,
+// so we sign in again with the new password), and the enrolment a role that must have
+// two-step verification does before anything else.
 
 import { h, replace } from "../dom.js";
 import { t } from "../i18n.js";
 import * as api from "../api.js";
 import { field, showFieldErrors, errorText } from "./ui.js";
 import { langSwitch } from "./lang-switch.js";
+import { codeInput, codeErrorText, enrolmentSteps } from "./two-factor.js";
 
 function card(...children) {
   return h("div", { class: "login-page" },
@@ -44,12 +47,12 @@ export function renderLogin(root, { onSignedIn, notice, intro }) {
     submit.textContent = t("login.signing_in");
     try {
       const user = await api.login(email.value.trim(), password.value);
-      if (user.must_change_password) {
-        renderPasswordChange(root, { email: email.value.trim(), current: password.value, onSignedIn });
-      } else {
-        onSignedIn(user);
-      }
+      signedIn(root, user, { email: email.value.trim(), current: password.value, onSignedIn });
     } catch (err) {
+      if (err.code === "two_factor_required") {
+        renderCodeStep(root, { email: email.value.trim(), password: password.value, onSignedIn });
+        return;
+      }
       error.textContent = err.status === 429 ? t("login.too_many")
         : err.code === "invalid_credentials" ? t("login.invalid")
         : err.code === "network" ? t("error.network") : err.message;
@@ -62,6 +65,60 @@ export function renderLogin(root, { onSignedIn, notice, intro }) {
 
   replace(root, card(form));
   email.focus();
+}
+
+/** After a sign-in: the forced password change, or the console. */
+function signedIn(root, user, { email, current, onSignedIn }) {
+  if (user.must_change_password) renderPasswordChange(root, { email, current, onSignedIn });
+  else onSignedIn(user);
+}
+
+/** The second step of a sign-in with two-step verification: the authenticator's code. */
+function renderCodeStep(root, { email, password, onSignedIn }) {
+  const code = codeInput("login-code");
+  const error = h("p", { class: "form-error", role: "alert", test: "login-code-error", hidden: true });
+  const submit = h("button", { type: "submit", class: "btn btn-primary btn-block", test: "login-code-submit", text: t("twofa.verify") });
+  const form = h("form", { class: "login-form", test: "login-code-form", novalidate: true },
+    h("h2", { text: t("twofa.title") }),
+    h("p", { class: "muted", text: t("twofa.login_explain") }),
+    field(t("twofa.code_label"), code, { name: "code", hint: t("twofa.login_hint") }),
+    error,
+    submit,
+    h("button", { type: "button", class: "btn btn-link", test: "login-code-back", text: t("twofa.back"),
+      on: { click: () => renderLogin(root, { onSignedIn }) } }));
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    if (!code.value.trim()) {
+      error.textContent = t("twofa.code_missing");
+      error.hidden = false;
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const user = await api.login(email, password, code.value.trim());
+      signedIn(root, user, { email, current: password, onSignedIn });
+    } catch (err) {
+      error.textContent = err.code === "network" ? t("error.network") : codeErrorText(err);
+      error.hidden = false;
+      submit.disabled = false;
+      code.select();
+    }
+  });
+
+  replace(root, card(form));
+  code.focus();
+}
+
+/** The enrolment a user whose role must have two-step verification does first. */
+export function renderEnrolment(root, { onDone, onCancel }) {
+  replace(root, card(h("div", { class: "login-form", test: "enrol-page" },
+    h("h2", { text: t("twofa.title") }),
+    h("p", { class: "muted", test: "enrol-explain", text: t("twofa.required_explain") }),
+    enrolmentSteps(onDone),
+    h("button", { type: "button", class: "btn btn-link", test: "enrol-cancel", text: t("password.cancel"),
+      on: { click: onCancel } }))));
 }
 
 /**

@@ -1,11 +1,13 @@
 // The frame around every signed-in page: the navigation rail (a bottom bar on phones), the
-// user menu (presence, notifications, language, sign out) and the offline banner.
+// user menu (presence, notifications, two-step verification, language, sign out) and the
+// offline banner.
 
 import { h, icon, avatar } from "../dom.js";
 import { t } from "../i18n.js";
 import { state, on, isStaff, isAdmin } from "../state.js";
 import { notificationsSupported, notificationPermission, askPermission } from "../notify.js";
 import { langSwitch } from "./lang-switch.js";
+import { twoFactorDialog } from "./two-factor.js";
 
 /** options: {onLogout, onPresence(presence)} -> {el, content, setRoute(name), destroy} */
 export function createShell({ onLogout, onPresence }) {
@@ -49,6 +51,11 @@ export function createShell({ onLogout, onPresence }) {
           } } }, icon("bell"), h("span", { text: t("menu.enable_notifications") }))
         : h("p", { class: "menu-note muted", test: "notifications-state",
           text: permission === "granted" ? t("menu.notifications_on") : t("menu.notifications_off") }),
+      h("button", { type: "button", class: "menu-item", test: "open-2fa",
+        on: { click: () => {
+          setMenu(false);
+          twoFactorDialog();
+        } } }, icon("lock"), h("span", { text: t("menu.two_factor") })),
       h("label", { class: "menu-item menu-lang" }, h("span", { text: t("lang.label") }), langSwitch()),
       h("button", { type: "button", class: "menu-item danger", test: "logout", on: { click: onLogout } },
         icon("logout"), h("span", { text: t("menu.logout") })));

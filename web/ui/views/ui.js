@@ -179,6 +179,8 @@ const PROBLEMS = [
   [/^must differ from the current password$/, "problem.same_password"],
   [/^is too common or too easy to guess$/, "problem.weak_password"],
   [/^must be between (\d+) and (\d+)$/, "problem.between"],
+  [/^is not correct$/, "problem.not_correct"],
+  [/^is not the code the authenticator app shows now$/, "problem.wrong_code"],
 ];
 
 export function problemText(problem) {
