@@ -963,6 +963,7 @@ async fn a_role_that_must_have_two_step_verification_enrols_then_signs_in_with_a
         )
         .await;
     let phone = authenticator_on_page(&browser).await;
+    browser.screenshot("two-step-enrol").await;
     browser
         .type_into("[data-testid=twofa-code]", "000000")
         .await;
