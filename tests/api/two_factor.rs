@@ -278,6 +278,7 @@ async fn a_role_that_must_have_it_enrols_before_anything_else() {
         let body: Value = response.json().await.unwrap();
         (body["token"].as_str().unwrap().to_string(), body)
     };
+    let (mut working, _) = Socket::signed_in(&app, &ana.access, None).await;
     let mut settings: Value = app.get_json("/api/v1/settings", &admin.access).await;
     assert_eq!(settings["two_factor_roles"], json!([]));
     settings["two_factor_roles"] = json!([" Agent", "agent"]);
@@ -286,7 +287,9 @@ async fn a_role_that_must_have_it_enrols_before_anything_else() {
     let saved: Value = saved.json().await.unwrap();
     assert_eq!(saved["two_factor_roles"], json!(["agent"]));
 
-    // Ana's session, and a new one, reach only what enrolment needs.
+    // Ana's socket closes at once; her session, and a new one, reach only what enrolment
+    // needs.
+    assert_eq!(working.closed_with().await, 4401);
     let chats = app.get("/api/v1/chats", &ana.access).await;
     assert_error(chats, 403, "two_factor_setup_required").await;
     let fresh = app.login("ana@test.local", PASSWORD).await;

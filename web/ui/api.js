@@ -27,6 +27,8 @@ let refreshTimer;
 const signedOutListeners = new Set();
 /** @type {Set<(user: User | null) => void>} */
 const sessionListeners = new Set();
+/** @type {Set<() => void>} */
+const setupListeners = new Set();
 
 /** An API error: HTTP status, the API's code, message and per-field problems. */
 export class ApiError extends Error {
@@ -64,6 +66,16 @@ export function hasRefreshToken() {
 export function onSignedOut(fn) {
   signedOutListeners.add(fn);
   return () => signedOutListeners.delete(fn);
+}
+
+/**
+ * Called when the hub refuses a request until the user enrols a second factor (an admin
+ * made it mandatory for their role while they were signed in).
+ * @param {() => void} fn
+ */
+export function onSetupRequired(fn) {
+  setupListeners.add(fn);
+  return () => setupListeners.delete(fn);
 }
 
 /**
@@ -205,7 +217,11 @@ async function authorized(method, path, options) {
  */
 export async function api(method, path, body) {
   const response = await authorized(method, path, { body });
-  if (!response.ok) throw await failure(response);
+  if (!response.ok) {
+    const error = await failure(response);
+    if (error.code === "two_factor_setup_required") for (const fn of setupListeners) fn();
+    throw error;
+  }
   return parse(response);
 }
 

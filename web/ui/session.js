@@ -81,13 +81,7 @@ function mountShell() {
 export async function startSession(user) {
   if (!user.two_factor_enabled) {
     const status = await api.get("/auth/2fa").catch(() => null);
-    if (status && status.required && !status.enabled) {
-      renderEnrolment(root, {
-        onDone: () => startSession({ ...user, two_factor_enabled: true }),
-        onCancel: () => api.logout().then(() => showLogin()),
-      });
-      return;
-    }
+    if (status && status.required && !status.enabled) return enrolFirst(user);
   }
   reset();
   state.user = user;
@@ -99,7 +93,16 @@ export async function startSession(user) {
   updateTitle();
 }
 
-function endSession(notice) {
+/** The enrolment of a second factor that `user`'s role must have, then the console. */
+function enrolFirst(user) {
+  renderEnrolment(root, {
+    onDone: () => startSession({ ...user, two_factor_enabled: true }),
+    onCancel: () => api.logout().then(() => showLogin()),
+  });
+}
+
+/** Takes the console down: socket, pages, shell, state. */
+function leaveConsole() {
   stopRealtime();
   stopRouting();
   if (shell) shell.destroy();
@@ -107,6 +110,10 @@ function endSession(notice) {
   reset();
   document.querySelectorAll("dialog").forEach((d) => d.remove());
   updateTitle();
+}
+
+function endSession(notice) {
+  leaveConsole();
   showLogin(notice);
 }
 
@@ -116,6 +123,14 @@ export function showLogin(notice) {
 
 api.onSignedOut((reason) => {
   if (state.user) endSession(reason === "expired" ? t("login.expired") : null);
+});
+
+// An admin made a second factor mandatory for this user's role while they were working.
+api.onSetupRequired(() => {
+  const user = state.user;
+  if (!user) return;
+  leaveConsole();
+  enrolFirst(user);
 });
 
 api.onSession((user) => {

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use atende_actors::events::UserChanged;
+
 use crate::auth::{Admin, Staff};
 use crate::error::Result;
 use crate::extract::Json;
@@ -169,6 +171,7 @@ async fn put_settings(
     let settings = checked(body.0, &current)?;
     state.store.put_settings(&settings)?;
     state.store.durable().await?;
+    close_sockets_owing_a_second_factor(&state, &current, &settings)?;
     tracing::info!(by = %auth.0.id, "settings changed");
     super::audit::record(
         &state,
@@ -181,6 +184,41 @@ async fn put_settings(
     // Applied at once: switching auto-assignment on hands out the waiting chats now.
     state.hub.router.do_send(atende_actors::assign::Rebalance);
     Ok(HttpResponse::Ok().json(SettingsBody::from(settings)))
+}
+
+/// When a role must newly have a second factor, its users without one stop receiving
+/// events at once: their sockets close (and cannot sign in again until they enrol), and
+/// every request but enrolment is refused (`auth::step_owed`).
+fn close_sockets_owing_a_second_factor(
+    state: &AppState,
+    before: &Settings,
+    after: &Settings,
+) -> Result<()> {
+    let newly: Vec<Role> = after
+        .two_factor_roles
+        .iter()
+        .filter(|role| !before.two_factor_roles.contains(role))
+        .copied()
+        .collect();
+    if newly.is_empty() {
+        return Ok(());
+    }
+    let mut after_id = None;
+    loop {
+        let page = state.store.users(after_id, 500)?;
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after_id = Some(last.id);
+        for user in page {
+            if user.active && newly.contains(&user.role) && !user.two_factor.is_on() {
+                state.hub.bus.do_send(UserChanged {
+                    user,
+                    end_sessions: true,
+                });
+            }
+        }
+    }
 }
 
 /// The settings if every rule holds, else every problem at once.
