@@ -86,6 +86,8 @@ refusals! {
     TWO_FACTOR_NOT_STARTED = "two_factor_not_started", "no authenticator is waiting to be confirmed; start the enrolment first";
     /// New recovery codes, or turning off, when two-factor sign-in is off.
     TWO_FACTOR_OFF = "two_factor_off", "two-factor sign-in is not on";
+    /// Requiring a second factor of one's own role before having one.
+    TWO_FACTOR_ENROL_FIRST = "two_factor_enrol_first", "turn on two-step verification for yourself before making it mandatory for your own role";
     /// Turning off a second factor the user's role must have.
     TWO_FACTOR_MANDATORY = "two_factor_mandatory", "your role must sign in with a second factor; it cannot be turned off";
 }

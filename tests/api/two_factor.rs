@@ -356,3 +356,23 @@ async fn an_admin_resets_the_second_factor_of_a_user_who_lost_their_phone() {
     let audit: Value = app.get_json("/api/v1/audit?limit=100", &admin.access).await;
     assert!(audit.to_string().contains("user.2fa_reset"), "{audit}");
 }
+
+#[actix_web::test]
+async fn an_admin_enrols_before_making_it_mandatory_for_admins() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut settings: Value = app.get_json("/api/v1/settings", &admin.access).await;
+    settings["two_factor_roles"] = json!(["admin"]);
+    let refused = app.put("/api/v1/settings", &admin.access, &settings).await;
+    assert_error(refused, 409, "two_factor_enrol_first").await;
+    let unchanged: Value = app.get_json("/api/v1/settings", &admin.access).await;
+    assert_eq!(unchanged["two_factor_roles"], json!([]));
+    enrol(&app, &admin).await;
+    let saved = app.put("/api/v1/settings", &admin.access, &settings).await;
+    assert_eq!(saved.status(), 200);
+    // Another admin without it now enrols first; the one who made the rule goes on.
+    let other = app.user(&admin, "chefe@test.local", "admin").await;
+    let refused = app.get("/api/v1/users", &other.access).await;
+    assert_error(refused, 403, "two_factor_setup_required").await;
+    assert_eq!(app.get("/api/v1/users", &admin.access).await.status(), 200);
+}

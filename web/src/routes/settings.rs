@@ -8,9 +8,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use atende_actors::events::UserChanged;
+use atende_data::refusals::TWO_FACTOR_ENROL_FIRST;
 
 use crate::auth::{Admin, Staff};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
@@ -159,6 +160,7 @@ async fn get_settings(state: web::Data<AppState>, _staff: Staff) -> Result<HttpR
     (status = 200, body = SettingsBody),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
+    (status = 409, description = "`two_factor_enrol_first`: a second factor made mandatory for the caller's own role before they have one", body = ErrorBody),
 ))]
 #[put("/settings")]
 async fn put_settings(
@@ -169,6 +171,11 @@ async fn put_settings(
 ) -> Result<HttpResponse> {
     let current = state.store.settings()?;
     let settings = checked(body.0, &current)?;
+    let binds_self = settings.two_factor_roles.contains(&auth.0.role)
+        && !current.two_factor_roles.contains(&auth.0.role);
+    if binds_self && !auth.0.two_factor.is_on() {
+        return Err(Error::Conflict(TWO_FACTOR_ENROL_FIRST));
+    }
     state.store.put_settings(&settings)?;
     state.store.durable().await?;
     close_sockets_owing_a_second_factor(&state, &current, &settings)?;

@@ -885,4 +885,5 @@ export default {
   "error.invalid_two_factor_code": "Wrong or expired code.",
   "problem.not_correct": "is not correct",
   "problem.wrong_code": "is not the code the app shows now",
+  "error.two_factor_enrol_first": "Turn on two-step verification for yourself (your menu → Two-step verification) before making it mandatory for your own role.",
 };

@@ -885,4 +885,5 @@ export default {
   "error.invalid_two_factor_code": "Código incorreto ou expirado.",
   "problem.not_correct": "está incorreta",
   "problem.wrong_code": "não é o código que o app mostra agora",
+  "error.two_factor_enrol_first": "Ative a verificação em duas etapas para você (seu menu → Verificação em duas etapas) antes de torná-la obrigatória para o seu próprio perfil.",
 };
