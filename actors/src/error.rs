@@ -15,9 +15,12 @@ pub enum Error {
     /// Outside the 24-hour window only a template may be sent.
     #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
     WindowClosed,
-    /// The command itself is wrong (an unknown media id, a reply to an unknown message).
+    /// A field of the command names what the chat or the hub lacks (an unknown media id, a
+    /// reply to an unknown message, an inactive user) or contradicts: 409 with `refusal`'s
+    /// code and the field.
     #[error("{field}: {problem}")]
     Invalid {
+        refusal: atende_data::refusals::Refusal,
         field: &'static str,
         problem: String,
     },

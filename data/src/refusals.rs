@@ -80,6 +80,15 @@ refusals! {
     CAMPAIGN_FINISHED = "campaign_finished", "the campaign is already done or cancelled";
     /// A campaign needs someone to send to.
     AUDIENCE_EMPTY = "audience_empty", "nobody in this audience may receive the campaign";
+    /// A field names a record that does not exist (a queue, a number, a user...): the same
+    /// request succeeds once it does, so it is the state that refuses, not the input.
+    UNKNOWN_REFERENCE = "unknown_reference", "the request names a record that does not exist";
+    /// A message's type differs from the uploaded file's kind.
+    MEDIA_KIND_MISMATCH = "media_kind_mismatch", "the uploaded file is not of the message's type";
+    /// A hub of several business numbers needs to be told which one.
+    NUMBER_REQUIRED = "number_required", "this hub has several business numbers: name one";
+    /// Making a bot of a token that lacks the scopes a bot uses.
+    BOT_SCOPES_MISSING = "bot_scopes_missing", "a bot's token needs the scopes messages:send and chats:write";
     /// Enrolling another authenticator while one is on.
     TWO_FACTOR_ON = "two_factor_on", "two-factor sign-in is already on; turn it off first to enrol another authenticator";
     /// Confirming an enrolment that was not started.

@@ -203,11 +203,21 @@ async fn close_reopen_transfer_and_notes_follow_the_lifecycle() {
         ),
         (Some("open"), Some(admin.id().as_str()))
     );
+    let nowhere = app
+        .post(
+            &at("transfer"),
+            Some(&admin.access),
+            &json!({"queue_id": "nao-existe"}),
+        )
+        .await;
+    let error = assert_error(nowhere, 409, "unknown_reference").await;
+    assert_eq!(error["error"]["fields"]["queue_id"], "is not a queue");
+    let suporte = app.queue(&admin, "Suporte").await;
     let queued: Value = app
         .post(
             &at("transfer"),
             Some(&admin.access),
-            &json!({"queue_id": "suporte"}),
+            &json!({"queue_id": suporte}),
         )
         .await
         .json()

@@ -289,7 +289,7 @@ async fn fields_are_the_admins_and_bad_values_change_nothing() {
         .send()
         .await
         .unwrap();
-    let body = assert_error(unnamed, 400, "validation_failed").await;
+    let body = assert_error(unnamed, 409, "number_required").await;
     assert!(body["error"]["fields"]["phone_number_id"].is_string());
 }
 

@@ -121,7 +121,7 @@ async fn a_user_may_not_be_put_in_a_queue_that_does_not_exist() {
     let body = json!({"email": "ana@test.local", "name": "Ana", "role": "agent",
         "password": "ana-password", "queue_ids": [vendas, "nao-existe"]});
     let response = app.post("/api/v1/users", Some(&admin.access), &body).await;
-    let error = assert_error(response, 400, "validation_failed").await;
+    let error = assert_error(response, 409, "unknown_reference").await;
     assert_eq!(
         error["error"]["fields"]["queue_ids"],
         "names queues that do not exist: nao-existe"
@@ -138,7 +138,7 @@ async fn a_user_may_not_be_put_in_a_queue_that_does_not_exist() {
     let response = app
         .patch(&path, &admin.access, &json!({"queue_ids": ["sumiu"]}))
         .await;
-    assert_error(response, 400, "validation_failed").await;
+    assert_error(response, 409, "unknown_reference").await;
 }
 
 #[actix_web::test]

@@ -755,7 +755,7 @@ async fn queues_bound_to_a_number_are_offered_only_to_its_customers() {
     let refused = app
         .post("/api/v1/queues", Some(&admin.access), &unknown)
         .await;
-    assert_error(refused, 400, "validation_failed").await;
+    assert_error(refused, 409, "unknown_reference").await;
     let settings = json!({
         "greeting_message": "Olá! Escolha:", "away_message": null,
         "business_hours": {"timezone": "America/Sao_Paulo", "days": []},

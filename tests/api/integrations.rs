@@ -929,7 +929,7 @@ async fn bots_are_refused_what_they_may_not_do() {
     let (reader, view) = make_token(&app, &admin, &["chats:read"]).await;
     let id = view["id"].as_str().unwrap();
     let not_a_bot = set_bot(&app, &admin, id, json!({"numbers": [NUMBER]})).await;
-    let body = assert_error(not_a_bot, 400, "validation_failed").await;
+    let body = assert_error(not_a_bot, 409, "bot_scopes_missing").await;
     assert!(body["error"]["fields"]["bot"].is_string());
     make_bot(&app, &admin, json!({"numbers": [NUMBER]})).await;
     let (_, other) = make_token(&app, &admin, &["chats:write", "messages:send"]).await;

@@ -45,6 +45,15 @@ pub enum Error {
     /// (`atende_data::refusals`, the one list of them).
     #[error("{}", .0.message)]
     Conflict(atende_data::refusals::Refusal),
+    /// A field names what the hub's current state lacks (a queue that does not exist, a
+    /// number left out where there are several): 409 with the refusal's code and the field,
+    /// so a form shows it beside the field.
+    #[error("{field}: {problem}")]
+    ConflictOn {
+        refusal: atende_data::refusals::Refusal,
+        field: String,
+        problem: String,
+    },
     /// Outside the 24-hour customer-service window only templates may be sent.
     #[error("the 24-hour customer-service window is closed: only a template message can be sent")]
     WindowClosed,
@@ -81,6 +90,15 @@ impl Error {
         }
     }
 
+    /// A field naming a record that does not exist (409 `unknown_reference`).
+    pub fn unknown(field: &str, problem: impl Into<String>) -> Error {
+        Error::ConflictOn {
+            refusal: atende_data::refusals::UNKNOWN_REFERENCE,
+            field: field.to_string(),
+            problem: problem.into(),
+        }
+    }
+
     /// Any failure the client cannot act on.
     pub fn internal(cause: impl std::error::Error + Send + Sync + 'static) -> Error {
         Error::Internal(Box::new(cause))
@@ -96,7 +114,7 @@ impl Error {
             Error::ScopeMissing(_) => "scope_missing",
             Error::NotFound => "not_found",
             Error::MethodNotAllowed => "method_not_allowed",
-            Error::Conflict(refusal) => refusal.code,
+            Error::Conflict(refusal) | Error::ConflictOn { refusal, .. } => refusal.code,
             Error::TooLarge => "too_large",
             Error::WindowClosed => "window_closed",
             Error::NeedsPhone => "recipient_needs_phone",
@@ -155,7 +173,7 @@ impl ResponseError for Error {
             }
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::ConflictOn { .. } => StatusCode::CONFLICT,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::WindowClosed | Error::NeedsPhone => StatusCode::UNPROCESSABLE_ENTITY,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -169,8 +187,13 @@ impl ResponseError for Error {
         if let Error::Internal(cause) = self {
             tracing::error!(error = %chain(cause.as_ref()), "request failed");
         }
+        let one;
         let fields = match self {
             Error::Validation { fields, .. } if !fields.is_empty() => Some(fields),
+            Error::ConflictOn { field, problem, .. } => {
+                one = BTreeMap::from([(field.clone(), problem.clone())]);
+                Some(&one)
+            }
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code());
@@ -222,7 +245,15 @@ impl From<atende_actors::Error> for Error {
             A::Forbidden(message) => Error::Forbidden(message),
             A::Conflict(refusal) => Error::Conflict(refusal),
             A::WindowClosed => Error::WindowClosed,
-            A::Invalid { field, problem } => Error::field(field, problem),
+            A::Invalid {
+                refusal,
+                field,
+                problem,
+            } => Error::ConflictOn {
+                refusal,
+                field: field.to_string(),
+                problem,
+            },
             A::Data(error) => error.into(),
             A::Stopped => Error::Unavailable("the hub is shutting down".into()),
         }

@@ -41,7 +41,8 @@ pub(crate) const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 /// each response gets a description (its reason phrase when the route gave none), and
 /// each operation the refusals every route shares, with the error body: 400 and 429 (the
 /// rate limits) everywhere, 401 and 403 where it takes a token, 404 where its path names
-/// something, 413 and 415 where it takes a JSON body.
+/// something, 409 where a JSON body changes something (it may name a record that does not
+/// exist), 413 and 415 where it takes a JSON body.
 pub fn complete(doc: &mut Value) {
     let error_body = serde_json::json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
     let Some(paths) = doc["paths"].as_object_mut() else {
@@ -72,6 +73,7 @@ pub fn complete(doc: &mut Value) {
             let json_body = op["requestBody"]["content"]
                 .get("application/json")
                 .is_some();
+            let writes = *method != "get" && json_body;
             let shared = [
                 (
                     400,
@@ -88,6 +90,12 @@ pub fn complete(doc: &mut Value) {
                     404,
                     names_something,
                     "nothing by that id, or nothing the caller may see",
+                ),
+                (
+                    409,
+                    writes,
+                    "the hub's state refuses it: `code` says why, e.g. `unknown_reference` \
+                     with `fields` when the body names a record that does not exist",
                 ),
                 (413, json_body, "the body is larger than the hub accepts"),
                 (

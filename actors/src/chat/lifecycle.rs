@@ -202,6 +202,7 @@ impl ChatActor {
                 let target = self.store.user(*user)?.filter(|u| u.active);
                 if target.is_none() {
                     return Err(Error::Invalid {
+                        refusal: atende_data::refusals::UNKNOWN_REFERENCE,
                         field: "user_id",
                         problem: "is not an active user".into(),
                     });
@@ -211,6 +212,13 @@ impl ChatActor {
                 after.pending_since = None;
             }
             TransferTarget::Queue(queue) => {
+                if self.store.queue(queue)?.is_none() {
+                    return Err(Error::Invalid {
+                        refusal: atende_data::refusals::UNKNOWN_REFERENCE,
+                        field: "queue_id",
+                        problem: "is not a queue".into(),
+                    });
+                }
                 after.status = ChatStatus::Pending;
                 after.assignee = None;
                 after.queue_id = Some(queue.clone());

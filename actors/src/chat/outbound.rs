@@ -337,6 +337,7 @@ impl ChatActor {
                         self.store
                             .message(self.chat.id, *quoted)?
                             .ok_or(Error::Invalid {
+                                refusal: atende_data::refusals::UNKNOWN_REFERENCE,
                                 field: "reply_to",
                                 problem: "is not a message of this chat".into(),
                             })?;
@@ -355,18 +356,21 @@ impl ChatActor {
                 caption,
             } => {
                 let mut media = self.store.media(*media_id)?.ok_or(Error::Invalid {
+                    refusal: atende_data::refusals::UNKNOWN_REFERENCE,
                     field: "media_id",
                     problem: "is not an uploaded file".into(),
                 })?;
                 let own = media.uploader == Some(msg.by.id) || msg.by.is_staff();
                 if !own || media.chat_id.is_some_and(|c| c != self.chat.id) {
                     return Err(Error::Invalid {
+                        refusal: atende_data::refusals::UNKNOWN_REFERENCE,
                         field: "media_id",
                         problem: "is not an uploaded file".into(),
                     });
                 }
                 if &media.kind != kind && !(kind == "document" && media.kind != "sticker") {
                     return Err(Error::Invalid {
+                        refusal: atende_data::refusals::MEDIA_KIND_MISMATCH,
                         field: "type",
                         problem: format!("the file is a {}", media.kind),
                     });
@@ -404,6 +408,7 @@ impl ChatActor {
             Outgoing::Reaction { message_id, emoji } => {
                 let target = self.store.message(self.chat.id, *message_id)?;
                 let wamid = target.and_then(|m| m.wamid).ok_or(Error::Invalid {
+                    refusal: atende_data::refusals::UNKNOWN_REFERENCE,
                     field: "reaction.message_id",
                     problem: "is not a WhatsApp message of this chat".into(),
                 })?;

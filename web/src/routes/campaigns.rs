@@ -236,23 +236,7 @@ async fn create_campaign(
     let mut fields = Fields::default();
     fields.text("name", &body.name, MAX_NAME);
     let numbers = store.numbers()?;
-    let number = match &body.phone_number_id {
-        Some(id) => numbers.iter().find(|n| n.id == *id),
-        None if numbers.len() == 1 => numbers.first(),
-        None => None,
-    };
-    fields.check(
-        number.is_some(),
-        "phone_number_id",
-        "must name a business number of this hub",
-    );
-    if let Some(queue) = &body.queue_id {
-        fields.check(
-            store.queues()?.iter().any(|q| q.id == *queue),
-            "queue_id",
-            "is not a queue",
-        );
-    }
+    let number = super::numbers::named_or_only(&numbers, body.phone_number_id.as_deref());
     fields.check(
         body.rate.is_none_or(|r| (1..=1000).contains(&r)),
         "rate",
@@ -280,11 +264,16 @@ async fn create_campaign(
     let audience = audience(
         store,
         &body.audience,
-        number.map(|n| n.id.as_str()),
+        number.as_ref().ok().map(|n| n.id.as_str()),
         &mut fields,
     )?;
     fields.finish()?;
-    let number = number.ok_or(Error::NotFound)?.id.clone();
+    let number = number?.id.clone();
+    if let Some(queue) = &body.queue_id {
+        if !store.queues()?.iter().any(|q| q.id == *queue) {
+            return Err(Error::unknown("queue_id", "is not a queue"));
+        }
+    }
     let template = template(&state, &body.template, body.variables.len()).await?;
     let now = Utc::now();
     let campaign = Campaign {

@@ -281,7 +281,7 @@ async fn handoff(
         .filter(|q| !q.is_empty());
     if let Some(queue) = &queue_id {
         if state.store.queue(queue)?.is_none() {
-            return Err(Error::field("queue_id", "is not a queue"));
+            return Err(Error::unknown("queue_id", "is not a queue"));
         }
     }
     let note = body

@@ -239,6 +239,7 @@ pub struct ImportReport {
     (status = 200, body = ImportReport),
     (status = 400, body = ErrorBody),
     (status = 403, body = ErrorBody),
+    (status = 409, description = "`number_required`: the hub has several numbers and `phone_number_id` names none; `unknown_reference`: it names no number of the hub", body = ErrorBody),
     (status = 413, body = ErrorBody),
 ))]
 #[post("/contacts/import")]
@@ -348,18 +349,7 @@ async fn import_contacts(
 /// The business number an import is for: the one named, or the only one.
 fn import_number(state: &AppState, given: Option<&str>) -> Result<String> {
     let numbers = state.store.numbers()?;
-    match given {
-        Some(id) if numbers.iter().any(|n| n.id == id) => Ok(id.to_string()),
-        Some(_) => Err(Error::field(
-            "phone_number_id",
-            "is not a business number of this hub",
-        )),
-        None if numbers.len() == 1 => Ok(numbers[0].id.clone()),
-        None => Err(Error::field(
-            "phone_number_id",
-            "is required: name the business number the contacts write to",
-        )),
-    }
+    Ok(super::numbers::named_or_only(&numbers, given)?.id.clone())
 }
 
 /// Why a row was refused: a code for programs and the console, a sentence for people.

@@ -324,3 +324,24 @@ async fn delete_number(
     )?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The business number a request names, or the only one when it names none: 409
+/// `unknown_reference` for a number the hub lacks, `number_required` when it has several.
+pub fn named_or_only<'a>(
+    numbers: &'a [BusinessNumber],
+    given: Option<&str>,
+) -> Result<&'a BusinessNumber> {
+    const FIELD: &str = "phone_number_id";
+    match given {
+        Some(id) => numbers
+            .iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| Error::unknown(FIELD, "is not a business number of this hub")),
+        None if numbers.len() == 1 => Ok(&numbers[0]),
+        None => Err(Error::ConflictOn {
+            refusal: atende_data::refusals::NUMBER_REQUIRED,
+            field: FIELD.into(),
+            problem: "is required: this hub has several business numbers".into(),
+        }),
+    }
+}

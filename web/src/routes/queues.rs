@@ -98,15 +98,17 @@ fn check_sla(fields: &mut Fields, sla: Option<u32>) {
     );
 }
 
-/// Every id in `numbers` names a configured business number.
-fn check_numbers(state: &AppState, fields: &mut Fields, numbers: &[String]) -> Result<()> {
+/// Every id in `numbers` names a configured business number (409 `unknown_reference`).
+fn known_numbers(state: &AppState, numbers: &[String]) -> Result<()> {
     let known = state.store.numbers()?;
-    fields.check(
-        numbers.iter().all(|n| known.iter().any(|k| &k.id == n)),
-        "number_ids",
-        "must be ids of configured business numbers",
-    );
-    Ok(())
+    if numbers.iter().all(|n| known.iter().any(|k| &k.id == n)) {
+        Ok(())
+    } else {
+        Err(Error::unknown(
+            "number_ids",
+            "must be ids of configured business numbers",
+        ))
+    }
 }
 
 /// A free queue id made from `name`: lower-case, accents folded, other signs as `-`.
@@ -203,9 +205,9 @@ async fn create_queue(
         Some(&color),
         body.greeting.as_deref(),
     );
-    check_numbers(&state, &mut fields, &body.number_ids)?;
     check_sla(&mut fields, body.sla_wait_seconds);
     fields.finish()?;
+    known_numbers(&state, &body.number_ids)?;
     let queue = Queue {
         id,
         name: body.name.trim().to_string(),
@@ -242,11 +244,11 @@ async fn update_queue(
         change.color.as_deref(),
         change.greeting.as_ref().and_then(|g| g.as_deref()),
     );
-    if let Some(numbers) = &change.number_ids {
-        check_numbers(&state, &mut fields, numbers)?;
-    }
     check_sla(&mut fields, change.sla_wait_seconds.flatten());
     fields.finish()?;
+    if let Some(numbers) = &change.number_ids {
+        known_numbers(&state, numbers)?;
+    }
     let mut queue = state.store.queue(&path)?.ok_or(Error::NotFound)?;
     if let Some(name) = change.name {
         queue.name = name.trim().to_string();

@@ -67,7 +67,7 @@ fn sandbox_number(state: &AppState, given: Option<&str>) -> Result<String> {
         Some(number) if number == first || number == SANDBOX_SECOND_NUMBER_ID => {
             Ok(number.to_string())
         }
-        Some(_) => Err(Error::field(
+        Some(_) => Err(Error::unknown(
             "phone_number_id",
             "is not a number of the sandbox",
         )),
@@ -235,6 +235,7 @@ async fn customer_writes(
 #[utoipa::path(tag = "sandbox", params(("wa_id" = String, Path, pattern = r"^([0-9]{8,15}|[A-Z]{2}\.[A-Za-z0-9.]{1,137})$"), CustomerQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<MessageView>),
     (status = 404, description = "not in sandbox mode", body = ErrorBody),
+    (status = 409, description = "`unknown_reference`: `phone_number_id` is not a number of the sandbox", body = ErrorBody),
 ))]
 #[get("/sandbox/customers/{wa_id}/messages")]
 async fn customer_view(

@@ -220,26 +220,6 @@ const DEFAULT_BOT_TIMEOUT: u32 = 300;
 /// Checks a bot's rules against the numbers, queues and other bots.
 fn bot_rules(state: &AppState, token: &ApiToken, view: BotView) -> Result<BotRules> {
     let mut fields = Fields::default();
-    fields.check(
-        token.allows(TokenScope::MessagesSend) && token.allows(TokenScope::ChatsWrite),
-        "bot",
-        "a bot's token needs the scopes messages:send and chats:write",
-    );
-    let numbers = state.store.numbers()?;
-    for number in &view.numbers {
-        fields.check(
-            numbers.iter().any(|n| &n.id == number),
-            "bot.numbers",
-            "each must be a business number's id",
-        );
-    }
-    for queue in view.queues.iter().chain(&view.fallback_queue_id) {
-        fields.check(
-            state.store.queue(queue)?.is_some(),
-            "bot.queues",
-            "each must be a queue's id",
-        );
-    }
     let timeout = view.timeout_seconds.unwrap_or(DEFAULT_BOT_TIMEOUT);
     fields.check(
         (1..=86_400).contains(&timeout),
@@ -247,6 +227,29 @@ fn bot_rules(state: &AppState, token: &ApiToken, view: BotView) -> Result<BotRul
         "must be 1 to 86400 seconds",
     );
     fields.finish()?;
+    if !(token.allows(TokenScope::MessagesSend) && token.allows(TokenScope::ChatsWrite)) {
+        return Err(Error::ConflictOn {
+            refusal: atende_data::refusals::BOT_SCOPES_MISSING,
+            field: "bot".into(),
+            problem: "the token needs the scopes messages:send and chats:write".into(),
+        });
+    }
+    let numbers = state.store.numbers()?;
+    if !view
+        .numbers
+        .iter()
+        .all(|id| numbers.iter().any(|n| &n.id == id))
+    {
+        return Err(Error::unknown(
+            "bot.numbers",
+            "each must be a business number's id",
+        ));
+    }
+    for queue in view.queues.iter().chain(&view.fallback_queue_id) {
+        if state.store.queue(queue)?.is_none() {
+            return Err(Error::unknown("bot.queues", "each must be a queue's id"));
+        }
+    }
     let others = state.store.bots()?;
     let taken = others.iter().filter(|b| b.id != token.id).any(|b| {
         let rules = b.bot.as_ref();

@@ -121,8 +121,9 @@ async fn create_user(
         .text("name", &body.name, MAX_NAME)
         .password("password", &body.password);
     check_capacity(&mut fields, capacity);
-    check_queues(&state, &mut fields, &queue_ids)?;
+    check_queues(&mut fields, &queue_ids);
     fields.finish()?;
+    known_queues(&state, &queue_ids)?;
     let plain = body.password;
     let password_hash = web::block(move || password::hash(&plain)).await??;
     let store = state.store.clone();
@@ -202,9 +203,12 @@ async fn update_user(
         check_capacity(&mut fields, capacity);
     }
     if let Some(queue_ids) = &change.queue_ids {
-        check_queues(&state, &mut fields, queue_ids)?;
+        check_queues(&mut fields, queue_ids);
     }
     fields.finish()?;
+    if let Some(queue_ids) = &change.queue_ids {
+        known_queues(&state, queue_ids)?;
+    }
     let new_hash = match change.password.clone() {
         Some(plain) => Some(web::block(move || password::hash(&plain)).await??),
         None => None,
@@ -351,19 +355,25 @@ fn check_capacity(fields: &mut Fields, capacity: u32) {
     );
 }
 
-/// The queues must exist: an agent of a queue not made yet would silently see nothing.
-fn check_queues(state: &AppState, fields: &mut Fields, queue_ids: &[String]) -> Result<()> {
+/// The queues must exist (after the fields are checked): an agent of a queue not made yet
+/// would silently see nothing.
+fn known_queues(state: &AppState, queue_ids: &[String]) -> Result<()> {
     let known: Vec<String> = state.store.queues()?.into_iter().map(|q| q.id).collect();
     let unknown: Vec<&str> = queue_ids
         .iter()
         .map(|q| q.as_str())
         .filter(|q| !known.iter().any(|k| k == q))
         .collect();
-    fields.check(
-        unknown.is_empty(),
-        "queue_ids",
-        &format!("names queues that do not exist: {}", unknown.join(", ")),
-    );
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        let problem = format!("names queues that do not exist: {}", unknown.join(", "));
+        Err(Error::unknown("queue_ids", problem))
+    }
+}
+
+/// At most 50 queue ids, each of 1 to 64 characters.
+fn check_queues(fields: &mut Fields, queue_ids: &[String]) {
     fields.check(
         queue_ids.len() <= MAX_QUEUES_PER_USER,
         "queue_ids",
@@ -376,5 +386,4 @@ fn check_queues(state: &AppState, fields: &mut Fields, queue_ids: &[String]) -> 
         "queue_ids",
         "must be non-empty ids of at most 64 characters",
     );
-    Ok(())
 }

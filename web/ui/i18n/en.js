@@ -886,4 +886,8 @@ export default {
   "problem.not_correct": "is not correct",
   "problem.wrong_code": "is not the code the app shows now",
   "error.two_factor_enrol_first": "Turn on two-step verification for yourself (your menu → Two-step verification) before making it mandatory for your own role.",
+  "error.unknown_reference": "Something this form names no longer exists. Reload and try again.",
+  "error.media_kind_mismatch": "The file is not of the message's type.",
+  "error.number_required": "This hub has several WhatsApp numbers: choose one.",
+  "error.bot_scopes_missing": "A bot's token needs the scopes messages:send and chats:write.",
 };

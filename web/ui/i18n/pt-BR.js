@@ -886,4 +886,8 @@ export default {
   "problem.not_correct": "está incorreta",
   "problem.wrong_code": "não é o código que o app mostra agora",
   "error.two_factor_enrol_first": "Ative a verificação em duas etapas para você (seu menu → Verificação em duas etapas) antes de torná-la obrigatória para o seu próprio perfil.",
+  "error.unknown_reference": "Algo que este formulário menciona não existe mais. Recarregue e tente de novo.",
+  "error.media_kind_mismatch": "O arquivo não é do tipo da mensagem.",
+  "error.number_required": "Este hub tem vários números de WhatsApp: escolha um.",
+  "error.bot_scopes_missing": "O token de um bot precisa dos escopos messages:send e chats:write.",
 };
