@@ -416,7 +416,7 @@ async fn labels_are_the_admins_with_their_colours_and_filter_the_chats() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let agent = app.user(&admin, "agent@test.local", "agent").await;
-    let labels = json!({"items": [{"name": "Urgente", "color": "#E53935"}, {"name": "Boleto", "color": "#25d366"}]});
+    let labels = json!({"items": [{"name": "Urgente", "color": "#E53935"}, {"name": "Boleto", "color": "#25d366"}, {"name": " urgente", "color": "#000000"}]});
     assert_error(
         app.put("/api/v1/labels", &agent.access, &labels).await,
         403,
@@ -430,18 +430,27 @@ async fn labels_are_the_admins_with_their_colours_and_filter_the_chats() {
         "validation_failed",
     )
     .await;
-    for field in ["items[0].color", "items[1].name", "items[2].name"] {
+    for field in ["items[0].color", "items[2].name"] {
         assert!(
             body["error"]["fields"][field].is_string(),
             "{field}: {body}"
         );
     }
+    assert!(
+        body["error"]["fields"]["items[1].name"].is_null(),
+        "a name given twice is no error: {body}"
+    );
     let saved = app.put("/api/v1/labels", &admin.access, &labels).await;
     assert_eq!(saved.status(), 200);
     let listed = app.get_json("/api/v1/labels", &agent.access).await;
     assert_eq!(
         listed["items"][0],
         json!({"name": "Urgente", "color": "#e53935"})
+    );
+    assert_eq!(
+        listed["items"].as_array().unwrap().len(),
+        2,
+        "a name given twice is one label, the first"
     );
 
     let tagged = app

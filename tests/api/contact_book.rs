@@ -260,6 +260,16 @@ async fn fields_are_the_admins_and_bad_values_change_nothing() {
         .get("/api/v1/contacts?field=cidade", &admin.access)
         .await;
     assert_error(bad_filter, 400, "validation_failed").await;
+    let too_long = format!("cidade:{}", "x".repeat(600));
+    for nothing_there in ["nao-existe:x", too_long.as_str()] {
+        let found = app
+            .get_json(
+                &format!("/api/v1/contacts?field={nothing_there}"),
+                &admin.access,
+            )
+            .await;
+        assert_eq!(found["items"], json!([]), "{nothing_there}");
+    }
 
     // Importing is for staff; a sheet without a phone column is refused whole.
     assert_error(

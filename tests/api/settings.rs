@@ -461,11 +461,18 @@ async fn the_report_counts_what_happened_per_day_and_per_agent() {
     assert_eq!(report["per_day"][0]["date"], today.to_string());
     assert_eq!(report["per_agent"][0]["user_id"], ana.id().as_str());
     assert_eq!(report["per_agent"][0]["chats_closed"], 1);
-    for bad in [
-        "from=2026-02-01&to=2026-01-01",
-        "from=1926-01-01&to=2026-01-01",
-        "from=yesterday",
-    ] {
+    let over_long = app
+        .get_json(
+            "/api/v1/reports/summary?from=2026-01-01&to=1926-01-01",
+            &admin.access,
+        )
+        .await;
+    assert_eq!(
+        (over_long["from"].as_str(), over_long["to"].as_str()),
+        (Some("2024-11-28"), Some("2026-01-01")),
+        "taken in either order, the 400 days ending at the later date"
+    );
+    for bad in ["from=yesterday", "to=2026-13-01"] {
         assert_error(
             app.get(&format!("/api/v1/reports/summary?{bad}"), &admin.access)
                 .await,

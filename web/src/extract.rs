@@ -185,6 +185,10 @@ fn describe(path: &str, error: &serde_json::Error) -> Error {
         return Error::field(path, "is not a known field");
     }
     let field = if path == "." { "body" } else { path };
+    if text.starts_with("data did not match any variant") {
+        // An untagged enum (one of several shapes): say so without the type's name.
+        return Error::field(field, "matches none of the shapes the document allows");
+    }
     Error::Validation {
         message: format!("{field}: {text}"),
         fields: BTreeMap::from([(field.to_string(), text.to_string())]),

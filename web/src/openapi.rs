@@ -45,6 +45,12 @@ pub(crate) const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 /// exist), 413 and 415 where it takes a JSON body.
 pub fn complete(doc: &mut Value) {
     let error_body = serde_json::json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
+    // The zones chrono-tz knows, as the settings accept them.
+    let zone = &mut doc["components"]["schemas"]["BusinessHoursBody"]["properties"]["timezone"];
+    if zone.is_object() {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+        zone["enum"] = Value::from(names);
+    }
     let Some(paths) = doc["paths"].as_object_mut() else {
         return;
     };
@@ -134,6 +140,43 @@ pub fn complete(doc: &mut Value) {
                 }
             }
         }
+    }
+    link_created(paths);
+}
+
+/// Links from each creation (`POST /x` answering 201) to the operations on what it made
+/// (`/x/{id}`), with the new `id`: how a client, or a stateful fuzzer, goes from creating a
+/// record to reading, changing and deleting it.
+fn link_created(paths: &mut serde_json::Map<String, Value>) {
+    let mut links = Vec::new();
+    for (path, item) in paths.iter() {
+        if !item["post"]["responses"].get("201").is_some() {
+            continue;
+        }
+        let child = paths.iter().find(|(p, _)| {
+            p.strip_prefix(path.as_str())
+                .and_then(|rest| rest.strip_prefix("/{"))
+                .is_some_and(|rest| rest.ends_with('}') && !rest.contains('/'))
+        });
+        let Some((child_path, child_item)) = child else {
+            continue;
+        };
+        let param = child_path.rsplit_once("/{").map_or("", |(_, p)| p);
+        let param = param.trim_end_matches('}').to_string();
+        for method in METHODS {
+            if let Some(id) = child_item[*method]["operationId"].as_str() {
+                let name = format!("{}{}", &method[..1].to_uppercase(), &method[1..]);
+                let link = serde_json::json!({
+                    "operationId": id,
+                    "parameters": {param.as_str(): "$response.body#/id"},
+                });
+                links.push((path.clone(), name, link));
+            }
+        }
+    }
+    for (path, name, link) in links {
+        let created = &mut paths[&path]["post"]["responses"]["201"];
+        created["links"][name] = link;
     }
 }
 

@@ -261,13 +261,20 @@ async fn create_campaign(
             parsed
         }
     };
-    let audience = audience(
+    let (audience, unknown) = audience(
         store,
         &body.audience,
         number.as_ref().ok().map(|n| n.id.as_str()),
         &mut fields,
     )?;
     fields.finish()?;
+    if let Some(first) = unknown.first() {
+        let problem = format!(
+            "{} name no contact of this number (the first: {first})",
+            unknown.len()
+        );
+        return Err(Error::unknown("audience.contacts", problem));
+    }
     let number = number?.id.clone();
     if let Some(queue) = &body.queue_id {
         if !store.queues()?.iter().any(|q| q.id == *queue) {
@@ -330,31 +337,26 @@ pub(crate) fn start_time(text: &str, timezone: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The audience a body names, checked: labels, field values in their stored form, and the
-/// contacts named (each must be a contact of the number).
+/// contacts named, with the keys that name no contact of the number.
 fn audience(
     store: &atende_data::Store,
     body: &AudienceBody,
     number: Option<&str>,
     fields: &mut Fields,
-) -> Result<Audience> {
+) -> Result<(Audience, Vec<String>)> {
     let defs = store.settings()?.contact_fields.clone();
     let mut values = Vec::new();
+    // As the contact book's filter: a key no field has, or a value the field could not
+    // hold, finds nobody (and an audience of nobody is refused below, `audience_empty`).
     for (key, value) in &body.fields {
-        match defs.iter().find(|d| d.key == *key) {
-            None => {
-                fields.check(
-                    false,
-                    &format!("audience.fields.{key}"),
-                    "is not a contact field",
-                );
-            }
-            Some(def) => match def.normal(value) {
-                Ok(stored) => values.push((key.clone(), stored)),
-                Err(problem) => {
-                    fields.check(false, &format!("audience.fields.{key}"), problem);
-                }
-            },
-        }
+        let stored = defs
+            .iter()
+            .find(|d| d.key == key.trim())
+            .and_then(|d| d.normal(value).ok());
+        values.push((
+            key.trim().to_string(),
+            stored.unwrap_or_else(|| value.trim().to_string()),
+        ));
     }
     fields.check(
         body.contacts.len() <= MAX_LISTED,
@@ -371,26 +373,19 @@ fn audience(
             }
         }
     }
-    if let Some(first) = unknown.first() {
-        fields.check(
-            false,
-            "audience.contacts",
-            &format!(
-                "{} name no contact of this number (the first: {first})",
-                unknown.len()
-            ),
-        );
-    }
-    Ok(Audience {
-        labels: body
-            .labels
-            .iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect(),
-        fields: values,
-        contact_ids,
-    })
+    Ok((
+        Audience {
+            labels: body
+                .labels
+                .iter()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect(),
+            fields: values,
+            contact_ids,
+        },
+        unknown,
+    ))
 }
 
 /// The approved template named, with its category and body; its body must take exactly
@@ -481,6 +476,7 @@ pub struct SendQuery {
     pub state: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 

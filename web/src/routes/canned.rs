@@ -58,7 +58,7 @@ pub struct CannedBody {
     pub text: String,
     /// Up to 3 reply buttons of up to 20 characters.
     #[serde(default)]
-    #[schema(max_items = 3)]
+    #[schema(max_items = 3, value_type = Vec<crate::views::ButtonTitle>)]
     pub buttons: Vec<String>,
 }
 
@@ -70,7 +70,7 @@ pub struct CannedChange {
     pub shortcut: Option<String>,
     #[schema(max_length = 4096, pattern = r"\S")]
     pub text: Option<String>,
-    #[schema(max_items = 3)]
+    #[schema(max_items = 3, value_type = Option<Vec<crate::views::ButtonTitle>>)]
     pub buttons: Option<Vec<String>>,
 }
 
@@ -94,17 +94,13 @@ fn check(shortcut: Option<&str>, text: Option<&str>, buttons: Option<&[String]>)
         fields.text("text", text, MAX_TEXT);
     }
     if let Some(buttons) = buttons {
-        let mut titles: Vec<String> = buttons.iter().map(|b| b.trim().to_lowercase()).collect();
-        titles.sort();
-        titles.dedup();
         fields.check(
             buttons.len() <= 3
-                && titles.len() == buttons.len()
                 && buttons
                     .iter()
                     .all(|b| (1..=20).contains(&b.trim().chars().count())),
             "buttons",
-            "must be up to 3 different buttons of 1 to 20 characters",
+            "must be up to 3 buttons of 1 to 20 characters",
         );
         fields.check(
             buttons.is_empty() || text.is_none_or(|t| t.chars().count() <= 1024),
@@ -115,8 +111,19 @@ fn check(shortcut: Option<&str>, text: Option<&str>, buttons: Option<&[String]>)
     fields.finish()
 }
 
+/// The buttons as stored: trimmed, each title once (WhatsApp refuses two alike; a title
+/// given twice, in any case, is the first).
 fn trimmed(buttons: Vec<String>) -> Vec<String> {
-    buttons.into_iter().map(|b| b.trim().to_string()).collect()
+    let mut kept: Vec<String> = Vec::new();
+    for title in buttons.iter().map(|b| b.trim()) {
+        if !kept
+            .iter()
+            .any(|k| k.to_lowercase() == title.to_lowercase())
+        {
+            kept.push(title.to_string());
+        }
+    }
+    kept
 }
 
 /// Every quick reply, by shortcut.

@@ -40,7 +40,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ChatQuery {
-    /// pending, open, closed or bot.
+    /// pending, open, closed or bot (any case).
+    #[param(value_type = Option<crate::views::ChatStatusName>)]
     pub status: Option<String>,
     /// `me`, `none`, or a user id.
     #[param(pattern = r"^(me|none|[0-9]{1,20})$")]
@@ -53,6 +54,7 @@ pub struct ChatQuery {
     pub snoozed: Option<bool>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(pattern = r"^([0-9a-fA-F]{2}){1,200}$")]
     pub cursor: Option<String>,
 }
 
@@ -72,7 +74,7 @@ async fn list_chats(
     let limit = page_limit(query.limit)?;
     let status = match query.status.as_deref() {
         Some(word) => Some(
-            ChatStatus::parse(word)
+            ChatStatus::parse(&word.trim().to_ascii_lowercase())
                 .ok_or_else(|| Error::field("status", "must be pending, open, closed or bot"))?,
         ),
         None => None,
@@ -88,7 +90,10 @@ async fn list_chats(
     };
     let cursor = match query.cursor {
         Some(c) => Some(
-            hex::decode(c).map_err(|_| Error::field("cursor", "is not a cursor of this list"))?,
+            hex::decode(c)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| Error::field("cursor", "is not a cursor of this list"))?,
         ),
         None => None,
     };
@@ -204,12 +209,28 @@ async fn claim(
     respond_audited(&state, &req, &auth, "chat.claimed", result).await
 }
 
-/// Where to transfer a chat: exactly one of the two.
+/// Where to transfer a chat: to an agent or to a queue.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TransferRequest {
+    ToUser(ToUser),
+    ToQueue(ToQueue),
+}
+
+/// To an agent: the chat is open, theirs.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TransferRequest {
-    pub user_id: Option<String>,
-    pub queue_id: Option<String>,
+pub struct ToUser {
+    #[schema(pattern = r"^\s*[0-9]{1,20}\s*$")]
+    pub user_id: String,
+}
+
+/// To a queue: the chat waits there.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToQueue {
+    #[schema(max_length = 64, pattern = r"\S")]
+    pub queue_id: String,
 }
 
 /// Hands the chat to an agent (open, theirs) or to a queue (pending there).
@@ -226,16 +247,20 @@ async fn transfer(
     path: web::Path<String>,
     body: Json<TransferRequest>,
 ) -> Result<HttpResponse> {
-    let to = match (body.0.user_id, body.0.queue_id) {
-        (Some(user), None) => TransferTarget::User(
-            user.parse()
-                .map_err(|_| Error::field("user_id", "is not an active user"))?,
+    let to = match body.0 {
+        TransferRequest::ToUser(ToUser { user_id }) => TransferTarget::User(
+            user_id
+                .trim()
+                .parse()
+                .map_err(|_| Error::field("user_id", "must be a user's id"))?,
         ),
-        (None, Some(queue)) if !queue.trim().is_empty() && queue.len() <= 64 => {
-            TransferTarget::Queue(queue)
+        TransferRequest::ToQueue(ToQueue { queue_id }) => {
+            let queue = queue_id.trim();
+            if queue.is_empty() || queue_id.len() > 64 {
+                return Err(Error::field("queue_id", "must be a queue id"));
+            }
+            TransferTarget::Queue(queue.to_string())
         }
-        (None, Some(_)) => return Err(Error::field("queue_id", "must be a queue id")),
-        _ => return Err(Error::field("body", "give either user_id or queue_id")),
     };
     let msg = TransferChat {
         chat_id: chat_id(&path)?,
@@ -383,6 +408,8 @@ async fn mark_read(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatChange {
+    /// Up to 20 tags; a tag given twice is kept once.
+    #[schema(max_items = 20, value_type = Option<Vec<crate::views::TagName>>)]
     pub tags: Option<Vec<String>>,
     /// A queue id, or null for none.
     #[serde(default, deserialize_with = "crate::extract::nullable")]
@@ -403,6 +430,7 @@ async fn update_chat(
     body: Json<ChatChange>,
 ) -> Result<HttpResponse> {
     let change = body.0;
+    let given = change.tags.as_ref().map_or(0, Vec::len);
     let tags = change.tags.map(|tags| {
         let mut tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_string()).collect();
         tags.sort();
@@ -410,11 +438,7 @@ async fn update_chat(
         tags
     });
     Fields::default()
-        .check(
-            tags.as_ref().is_none_or(|t| t.len() <= MAX_TAGS),
-            "tags",
-            "may hold at most 20 tags",
-        )
+        .check(given <= MAX_TAGS, "tags", "may hold at most 20 tags")
         .check(
             tags.as_ref().is_none_or(|t| {
                 t.iter()

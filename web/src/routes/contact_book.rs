@@ -18,6 +18,7 @@ use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
 use crate::views::ErrorBody;
+use crate::views::{page_cursor, page_limit};
 
 /// Largest CSV taken by an import (about 100,000 rows of a few columns).
 const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -45,7 +46,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub struct FieldBody {
     /// 1 to 32 lower-case letters, digits or `_`, starting with a letter (read in lower
     /// case), other than the columns every contact has.
-    #[schema(pattern = r"^\s*[A-Za-z][A-Za-z0-9_]{0,31}\s*$")]
+    #[schema(
+        pattern = r"^\s*(?!([iI][dD]|[pP][hH][oO][nN][eE]|[nN][aA][mM][eE]|[lL][aA][bB][eE][lL][sS]|[nN][oO][tT][eE][sS]|[oO][pP][tT]_[iI][nN]|[oO][pP][tT][eE][dD]_[oO][uU][tT]|[uU][sS][eE][rR]_[iI][dD]|[uU][sS][eE][rR][nN][aA][mM][eE]|[pP][rR][oO][fF][iI][lL][eE]_[nN][aA][mM][eE]|[pP][hH][oO][nN][eE]_[nN][uU][mM][bB][eE][rR]_[iI][dD]|[cC][rR][eE][aA][tT][eE][dD]_[aA][tT]|[lL][aA][sS][tT]_[iI][nN][bB][oO][uU][nN][dD]_[aA][tT])\s*$)[A-Za-z][A-Za-z0-9_]{0,31}\s*$"
+    )]
     pub key: String,
     #[schema(max_length = 100, pattern = r"\S")]
     pub label: String,
@@ -600,6 +603,10 @@ async fn export_contacts(
     staff: Staff,
     query: web::Query<BookQuery>,
 ) -> Result<HttpResponse> {
+    // The whole book, whatever the page; a page size or cursor out of shape is refused
+    // all the same.
+    page_limit(query.limit)?;
+    page_cursor::<u64>(query.cursor.as_deref())?;
     let filter = query.filter(&state.store.settings()?.contact_fields)?;
     let store = state.store.clone();
     let csv = web::block(move || export(&store, &filter)).await??;

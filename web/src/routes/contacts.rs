@@ -47,23 +47,26 @@ pub struct BookQuery {
     pub phone_number_id: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 
 impl BookQuery {
-    /// The filter these parameters ask for, checked against the defined fields.
+    /// The filter these parameters ask for: a field's value is compared in its defined
+    /// form (a choice in any case); a key no field has, or a value the field could not
+    /// hold, finds no contact rather than an error, as any search for what is not there.
     pub fn filter(&self, defs: &[FieldDef]) -> Result<ContactFilter> {
         let mut fields = Vec::new();
         if let Some(given) = &self.field {
             let (key, value) = given
                 .split_once(':')
                 .ok_or_else(|| Error::field("field", "must be key:value"))?;
-            let def = defs
+            let (key, value) = (key.trim(), value.trim());
+            let stored = defs
                 .iter()
-                .find(|d| d.key == key.trim())
-                .ok_or_else(|| Error::field("field", "names no contact field"))?;
-            let value = def.normal(value).map_err(|p| Error::field("field", p))?;
-            fields.push((def.key.clone(), value));
+                .find(|d| d.key == key)
+                .and_then(|d| d.normal(value).ok());
+            fields.push((key.to_string(), stored.unwrap_or_else(|| value.to_string())));
         }
         let labels = self
             .label

@@ -103,9 +103,11 @@ pub struct NewSubscription {
     /// `csat.answered`), or `["*"]` for all.
     #[schema(min_items = 1, value_type = Vec<crate::views::HookEventName>)]
     pub events: Vec<String>,
+    #[schema(max_length = 200)]
     pub description: Option<String>,
     /// A bot's token id: the subscription then receives only the events of the chats
-    /// that bot holds (the customer's messages while it answers).
+    /// that bot holds (the customer's messages while it answers). Empty: none.
+    #[schema(pattern = r"^\s*([0-9]{1,20})?\s*$")]
     pub bot_id: Option<String>,
 }
 
@@ -113,6 +115,10 @@ pub struct NewSubscription {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionChange {
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://([A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*(:[0-9]{1,4})?(/[!-~]*)?$"
+    )]
     pub url: Option<String>,
     #[schema(min_items = 1, value_type = Option<Vec<crate::views::HookEventName>>)]
     pub events: Option<Vec<String>>,
@@ -220,23 +226,35 @@ async fn create_subscription(
     let mut fields = Fields::default();
     check_url(&mut fields, &body.url);
     let events = check_events(&mut fields, &body.events);
-    let description = body.description.map(|d| d.trim().to_string());
+    // An empty description, as a form sends it, is none.
+    let description = body
+        .description
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty());
     if let Some(description) = &description {
         fields.text("description", description, MAX_DESCRIPTION);
     }
-    let bot_id = match body.bot_id.as_deref().map(str::trim) {
+    // An empty bot id, as a form sends it, is none.
+    let bot_id = match body
+        .bot_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
         Some(raw) => {
-            let bot = raw
-                .parse::<UserId>()
-                .ok()
-                .and_then(|id| state.store.api_token(id).ok().flatten())
-                .filter(|t| t.bot.is_some());
-            fields.check(bot.is_some(), "bot_id", "is not the id of a bot's token");
-            bot.map(|b| b.id)
+            let id = raw.parse::<UserId>().ok();
+            fields.check(id.is_some(), "bot_id", "must be a token's id");
+            id
         }
         None => None,
     };
     fields.finish()?;
+    if let Some(id) = bot_id {
+        let bot = state.store.api_token(id)?.filter(|t| t.bot.is_some());
+        if bot.is_none() {
+            return Err(Error::unknown("bot_id", "is not the id of a bot's token"));
+        }
+    }
     if state.store.subscriptions()?.len() >= MAX_SUBSCRIPTIONS {
         return Err(Error::Conflict(
             atende_data::refusals::TOO_MANY_SUBSCRIPTIONS,
@@ -436,6 +454,7 @@ impl From<&Delivery> for DeliveryView {
 pub struct DeliveryQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 

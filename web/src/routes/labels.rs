@@ -63,8 +63,8 @@ async fn list_labels(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(view(&state.store.settings()?.labels)))
 }
 
-/// Replaces the labels (admins). Chats and contacts keep their tags; a tag without a
-/// label is shown plain.
+/// Replaces the labels (admins); a name given twice is one label, the first. Chats and
+/// contacts keep their tags; a tag without a label is shown plain.
 #[utoipa::path(tag = "chats", request_body = LabelList, security(("bearer" = [])), responses(
     (status = 200, body = LabelList),
     (status = 400, body = ErrorBody),
@@ -87,13 +87,6 @@ async fn put_labels(
     for (i, item) in body.0.items.iter().enumerate() {
         let name = item.name.trim().to_string();
         fields.text(&format!("items[{i}].name"), &name, MAX_LABEL);
-        fields.check(
-            !labels
-                .iter()
-                .any(|l| l.name.to_lowercase() == name.to_lowercase()),
-            &format!("items[{i}].name"),
-            "is already a label",
-        );
         let color = item.color.trim().to_lowercase();
         let good = color.len() == 7
             && color.starts_with('#')
@@ -103,7 +96,13 @@ async fn put_labels(
             &format!("items[{i}].color"),
             "must be a colour such as #25d366",
         );
-        labels.push(Label { name, color });
+        // A name given twice, in any case, is one label: the first, with its colour.
+        let again = labels
+            .iter()
+            .any(|l| l.name.to_lowercase() == name.to_lowercase());
+        if !again {
+            labels.push(Label { name, color });
+        }
     }
     fields.finish()?;
     let mut settings = (*state.store.settings()?).clone();

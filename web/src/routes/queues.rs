@@ -199,11 +199,13 @@ async fn create_queue(
         "" => PALETTE[state.store.queues()?.len() % PALETTE.len()].to_string(),
         color => color.to_lowercase(),
     };
+    // An empty greeting, as a form sends it, is none.
+    let greeting = body.greeting.filter(|g| !g.trim().is_empty());
     check(
         &mut fields,
         Some(&body.name),
         Some(&color),
-        body.greeting.as_deref(),
+        greeting.as_deref(),
     );
     check_sla(&mut fields, body.sla_wait_seconds);
     fields.finish()?;
@@ -212,7 +214,7 @@ async fn create_queue(
         id,
         name: body.name.trim().to_string(),
         color,
-        greeting: body.greeting,
+        greeting,
         created_at: Utc::now(),
         number_ids: body.number_ids,
         sla_wait_seconds: body.sla_wait_seconds,
@@ -237,6 +239,7 @@ async fn update_queue(
 ) -> Result<HttpResponse> {
     let mut change = body.0;
     change.color = change.color.map(|color| color.trim().to_lowercase());
+    change.greeting = change.greeting.map(|g| g.filter(|g| !g.trim().is_empty()));
     let mut fields = Fields::default();
     check(
         &mut fields,

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Staff;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::AppState;
 use crate::views::ErrorBody;
 
@@ -22,7 +22,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(summary);
 }
 
-/// The range, as dates (UTC days), both included; the last 30 days when absent.
+/// The range, as dates (UTC days), both included; the last 30 days when absent. Given in
+/// either order; longer than 400 days, it is the 400 days that end at the later date. The
+/// answer's `from` and `to` say which days were counted.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
@@ -95,6 +97,19 @@ pub struct Summary {
     pub per_queue: Vec<QueueView>,
 }
 
+/// The days a report counts for the range asked (see [`Range`]), `today` ending it when
+/// it names no end.
+fn counted_days(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> (NaiveDate, NaiveDate) {
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or(to - chrono::Duration::days(29));
+    let (from, to) = (from.min(to), from.max(to));
+    (from.max(to - chrono::Duration::days(MAX_DAYS - 1)), to)
+}
+
 fn average(total: u64, count: u64) -> Option<f64> {
     (count > 0).then(|| total as f64 / count as f64)
 }
@@ -102,7 +117,7 @@ fn average(total: u64, count: u64) -> Option<f64> {
 /// The summary over a date range (supervisors and admins).
 #[utoipa::path(tag = "reports", params(Range), security(("bearer" = [])), responses(
     (status = 200, body = Summary),
-    (status = 400, description = "an inverted or over-long range", body = ErrorBody),
+    (status = 400, description = "a date that is not YYYY-MM-DD", body = ErrorBody),
 ))]
 #[get("/reports/summary")]
 async fn summary(
@@ -110,14 +125,7 @@ async fn summary(
     _staff: Staff,
     range: web::Query<Range>,
 ) -> Result<HttpResponse> {
-    let to = range.to.unwrap_or_else(|| Utc::now().date_naive());
-    let from = range.from.unwrap_or(to - chrono::Duration::days(29));
-    if from > to {
-        return Err(Error::field("from", "must not be after to"));
-    }
-    if (to - from).num_days() >= MAX_DAYS {
-        return Err(Error::field("to", "the range may cover at most 400 days"));
-    }
+    let (from, to) = counted_days(range.from, range.to, Utc::now().date_naive());
     let store = state.store.clone();
     let (rows, queues) = web::block(move || {
         Ok::<_, atende_data::Error>((store.report_days(from, to)?, store.report_queues(from, to)?))
@@ -199,4 +207,32 @@ async fn summary(
         per_agent,
         per_queue,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_is_taken_in_either_order_and_at_most_400_days_long() {
+        let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let today = day("2026-12-07");
+        let cases = [
+            ((None, None), ("2026-11-08", "2026-12-07")),
+            (
+                (Some("2026-02-01"), Some("2026-01-01")),
+                ("2026-01-01", "2026-02-01"),
+            ),
+            ((Some("2000-01-01"), None), ("2025-11-03", "2026-12-07")),
+            (
+                (Some("1926-01-01"), Some("2026-01-01")),
+                ("2024-11-28", "2026-01-01"),
+            ),
+            ((None, Some("2026-01-31")), ("2026-01-02", "2026-01-31")),
+        ];
+        for ((from, to), (first, last)) in cases {
+            let counted = counted_days(from.map(day), to.map(day), today);
+            assert_eq!(counted, (day(first), day(last)), "{from:?}..{to:?}");
+        }
+    }
 }

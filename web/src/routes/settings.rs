@@ -32,9 +32,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct DayHoursBody {
     /// mon, tue, wed, thu, fri, sat or sun.
+    #[schema(pattern = r"^(mon|tue|wed|thu|fri|sat|sun)$")]
     pub weekday: String,
     /// HH:MM, in the settings' time zone.
+    #[schema(pattern = r"^\s*([01]?[0-9]|2[0-3]):[0-5][0-9]\s*$")]
     pub open: String,
+    /// HH:MM, after `open` (no two spans of a day overlap).
+    #[schema(pattern = r"^\s*([01]?[0-9]|2[0-3]):[0-5][0-9]\s*$")]
     pub close: String,
 }
 
@@ -42,7 +46,7 @@ pub struct DayHoursBody {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessHoursBody {
-    /// IANA time zone, e.g. America/Sao_Paulo.
+    /// IANA time zone, e.g. America/Sao_Paulo (any case; the document lists them all).
     pub timezone: String,
     #[schema(max_items = 28)]
     pub days: Vec<DayHoursBody>,
@@ -92,7 +96,7 @@ pub struct SettingsBody {
 #[serde(deny_unknown_fields)]
 pub struct CsatBody {
     pub enabled: bool,
-    /// The list's question (up to 1024 characters).
+    /// The list's question (up to 1024 characters; empty keeps the one there is).
     pub question: String,
     /// An approved template for chats whose window has closed; null: they are not asked.
     pub template: Option<CsatTemplate>,
@@ -245,7 +249,7 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
     }
     let hours = &body.business_hours;
     fields.check(
-        hours.timezone.parse::<chrono_tz::Tz>().is_ok(),
+        time_zone(&hours.timezone).is_some(),
         "business_hours.timezone",
         "must be an IANA time zone such as America/Sao_Paulo",
     );
@@ -307,20 +311,28 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
     let csat = match body.csat {
         None => current.csat.clone(),
         Some(c) => {
-            fields.text("csat.question", &c.question, 1024);
-            if let Some(t) = &c.template {
-                fields.text("csat.template.name", &t.name, 512).text(
+            // An empty question keeps the one there is; a template without a name or a
+            // language is none, as a form with those left blank means.
+            let question = match c.question.trim() {
+                "" => current.csat.question.clone(),
+                given => given.to_string(),
+            };
+            fields.text("csat.question", &question, 1024);
+            let template = c
+                .template
+                .map(|t| (t.name.trim().to_string(), t.language.trim().to_string()))
+                .filter(|(name, language)| !name.is_empty() && !language.is_empty());
+            if let Some((name, language)) = &template {
+                fields.text("csat.template.name", name, 512).text(
                     "csat.template.language",
-                    &t.language,
+                    language,
                     15,
                 );
             }
             CsatSettings {
                 enabled: c.enabled,
-                question: c.question.trim().to_string(),
-                template: c
-                    .template
-                    .map(|t| (t.name.trim().to_string(), t.language.trim().to_string())),
+                question,
+                template,
             }
         }
     };
@@ -334,14 +346,15 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
         greeting_message,
         away_message,
         business_hours: BusinessHours {
-            timezone: hours.timezone.clone(),
+            timezone: time_zone(&hours.timezone)
+                .map_or_else(|| hours.timezone.clone(), |zone| zone.name().to_string()),
             days: hours
                 .days
                 .iter()
                 .map(|d| DayHours {
                     weekday: d.weekday.clone(),
-                    open: d.open.clone(),
-                    close: d.close.clone(),
+                    open: hhmm(&d.open),
+                    close: hhmm(&d.close),
                 })
                 .collect(),
         },
@@ -361,7 +374,6 @@ fn checked(body: SettingsBody, current: &Settings) -> Result<Settings> {
 
 /// Each day known, each time HH:MM, opening before closing, no overlaps within a day.
 fn check_days(fields: &mut Fields, days: &[DayHoursBody]) {
-    let time = |t: &str| NaiveTime::parse_from_str(t, "%H:%M").ok();
     let mut spans: Vec<(&str, NaiveTime, NaiveTime)> = Vec::new();
     for (i, day) in days.iter().enumerate() {
         let at = |what: &str| format!("business_hours.days[{i}].{what}");
@@ -370,7 +382,7 @@ fn check_days(fields: &mut Fields, days: &[DayHoursBody]) {
             &at("weekday"),
             "must be mon, tue, wed, thu, fri, sat or sun",
         );
-        match (time(&day.open), time(&day.close)) {
+        match (clock(&day.open), clock(&day.close)) {
             (Some(open), Some(close)) if open < close => spans.push((&day.weekday, open, close)),
             (Some(_), Some(_)) => {
                 fields.check(false, &at("close"), "must be after the opening time");
@@ -378,7 +390,7 @@ fn check_days(fields: &mut Fields, days: &[DayHoursBody]) {
             (open, _) => {
                 fields.check(open.is_some(), &at("open"), "must be a time as HH:MM");
                 fields.check(
-                    time(&day.close).is_some(),
+                    clock(&day.close).is_some(),
                     &at("close"),
                     "must be a time as HH:MM",
                 );
@@ -394,4 +406,48 @@ fn check_days(fields: &mut Fields, days: &[DayHoursBody]) {
         "business_hours.days",
         "hours of the same day overlap",
     );
+}
+
+/// The time of day `text` names as HH:MM (or H:MM, spaces around it).
+fn clock(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").ok()
+}
+
+/// A time of day as stored: HH:MM.
+fn hhmm(text: &str) -> String {
+    clock(text).map_or_else(|| text.to_string(), |t| t.format("%H:%M").to_string())
+}
+
+/// The IANA time zone `name` names, in any case and with spaces around it.
+fn time_zone(name: &str) -> Option<chrono_tz::Tz> {
+    let name = name.trim();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|zone| zone.name().eq_ignore_ascii_case(name))
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_of_day_are_read_as_the_document_says_and_stored_as_hh_mm() {
+        for (given, stored) in [("9:00", "09:00"), (" 09:30 ", "09:30"), ("23:59", "23:59")] {
+            assert!(clock(given).is_some(), "{given}");
+            assert_eq!(hhmm(given), stored);
+        }
+        for bad in ["24:00", "9", "09:60", ""] {
+            assert_eq!(clock(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_time_zone_is_found_in_any_case() {
+        assert_eq!(
+            time_zone(" america/sao_paulo "),
+            Some(chrono_tz::America::Sao_Paulo)
+        );
+        assert_eq!(time_zone("Mars/Olympus"), None);
+    }
 }

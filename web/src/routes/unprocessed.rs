@@ -65,6 +65,7 @@ impl From<&Unprocessed> for UnprocessedView {
 pub struct UnprocessedQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 

@@ -44,7 +44,7 @@ pub struct CreateUser {
     pub password: String,
     #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_chats: Option<u32>,
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, value_type = Option<Vec<crate::views::QueueRef>>)]
     pub queue_ids: Option<Vec<String>>,
     /// Whether the user must choose a new password at first sign-in; true when absent.
     pub must_change_password: Option<bool>,
@@ -62,7 +62,7 @@ pub struct UpdateUser {
     pub active: Option<bool>,
     #[schema(minimum = 1, maximum = 100)]
     pub max_concurrent_chats: Option<u32>,
-    #[schema(max_items = 50)]
+    #[schema(max_items = 50, value_type = Option<Vec<crate::views::QueueRef>>)]
     pub queue_ids: Option<Vec<String>>,
     /// Resets the password: the user's sessions end and they must choose a new one.
     pub password: Option<String>,

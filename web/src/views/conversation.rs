@@ -51,6 +51,7 @@ pub struct ChatView {
     pub contact: ChatContact,
     pub phone_number_id: String,
     /// pending, open, closed, or bot (held by a bot until it hands the chat over).
+    #[schema(value_type = super::ChatStatusName)]
     pub status: String,
     pub assignee_id: Option<String>,
     /// The bot holding the chat (status bot), or the one that last held it.

@@ -62,6 +62,35 @@ pub enum RoleName {
     Agent,
 }
 
+/// A reply button's title: up to 20 characters besides the spaces around it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(max_length = 20, pattern = r"\S")]
+pub struct ButtonTitle(String);
+
+/// A queue's id, as a list of queues names it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(max_length = 64, pattern = r"\S")]
+pub struct QueueRef(String);
+
+/// A chat's tag: up to 32 characters besides the spaces around it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(max_length = 32, pattern = r"\S")]
+pub struct TagName(String);
+
+/// A chat's status as the document names it (`atende_data::ChatStatus` is the record).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum ChatStatusName {
+    Pending,
+    Open,
+    Closed,
+    Bot,
+}
+
 /// An API token's scope as the document names it (`atende_data::TokenScope` is the record).
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -113,6 +142,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
+    #[param(pattern = r"^[0-9]{1,19}$")]
     pub cursor: Option<String>,
 }
 
