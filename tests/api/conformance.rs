@@ -152,3 +152,117 @@ async fn the_document_names_exactly_the_events_and_scopes_the_hub_takes() {
         .collect();
     assert_eq!(names("ScopeName"), scopes);
 }
+
+#[actix_web::test]
+async fn each_creation_links_to_what_it_made() {
+    let (_app, _admin, doc) = served_document().await;
+    let links = &doc["paths"]["/api/v1/queues"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["Patch"]["parameters"]["id"], "$response.body#/id");
+    let patch = links["Patch"]["operationId"]
+        .as_str()
+        .expect("a linked operation");
+    assert_eq!(
+        doc["paths"]["/api/v1/queues/{id}"]["patch"]["operationId"],
+        patch
+    );
+    let zones = &doc["components"]["schemas"]["BusinessHoursBody"]["properties"]["timezone"];
+    let zones = zones["enum"].as_array().expect("the zones listed");
+    assert!(zones.iter().any(|z| z == "America/Sao_Paulo"));
+}
+
+/// What a person obviously means is taken as meant; what the document forbids is refused.
+#[actix_web::test]
+async fn forgiving_inputs_are_taken_as_a_person_means_them() {
+    let (app, admin, _doc) = served_document().await;
+    let queue: Value = app
+        .post(
+            "/api/v1/queues",
+            Some(&admin.access),
+            &json!({"name": "Suporte", "color": "#111111", "greeting": "  "}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["greeting"], Value::Null, "an empty greeting is none");
+
+    let hook = app
+        .post(
+            "/api/v1/integrations/webhooks",
+            Some(&admin.access),
+            &json!({"url": "https://crm.example/hook", "events": ["*"], "description": "", "bot_id": " "}),
+        )
+        .await;
+    assert_eq!(hook.status(), 201);
+    let hook: Value = hook.json().await.unwrap();
+    assert_eq!(
+        (&hook["description"], &hook["bot_id"]),
+        (&Value::Null, &Value::Null)
+    );
+    let not_a_bot = app
+        .post(
+            "/api/v1/integrations/webhooks",
+            Some(&admin.access),
+            &json!({"url": "https://crm.example/hook", "events": ["*"], "bot_id": "424242"}),
+        )
+        .await;
+    assert_error(not_a_bot, 409, "unknown_reference").await;
+
+    let canned: Value = app
+        .post(
+            "/api/v1/canned-responses",
+            Some(&admin.access),
+            &json!({"shortcut": "/pix", "text": "Pode pagar?", "buttons": ["Sim", " sim ", "Não"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        canned["buttons"],
+        json!(["Sim", "Não"]),
+        "a title given twice is one"
+    );
+
+    let mut settings = app.get_json("/api/v1/settings", &admin.access).await;
+    let question = settings["csat"]["question"].clone();
+    settings["csat"] =
+        json!({"enabled": false, "question": "", "template": {"name": "", "language": ""}});
+    settings["business_hours"] = json!({"timezone": "america/sao_paulo", "days": [{"weekday": "mon", "open": "9:00", "close": " 18:00 "}]});
+    let saved = app.put("/api/v1/settings", &admin.access, &settings).await;
+    assert_eq!(saved.status(), 200);
+    let saved: Value = saved.json().await.unwrap();
+    assert_eq!(
+        saved["csat"]["question"], question,
+        "an empty question keeps the one there is"
+    );
+    assert_eq!(saved["csat"]["template"], Value::Null);
+    assert_eq!(saved["business_hours"]["timezone"], "America/Sao_Paulo");
+    assert_eq!(
+        saved["business_hours"]["days"][0],
+        json!({"weekday": "mon", "open": "09:00", "close": "18:00"})
+    );
+
+    let chat = app.customer_says("5511987654321", "wamid.f1", "oi").await;
+    let id = chat["id"].as_str().unwrap();
+    app.claim(id, &admin).await;
+    let transfer = format!("/api/v1/chats/{id}/transfer");
+    for neither_or_both in [json!({}), json!({"user_id": "1", "queue_id": "suporte"})] {
+        let refused = app
+            .post(&transfer, Some(&admin.access), &neither_or_both)
+            .await;
+        let error = assert_error(refused, 400, "validation_failed").await;
+        assert!(
+            error["error"]["fields"]["body"].is_string(),
+            "{neither_or_both}: {error}"
+        );
+    }
+    let blank_tag = app
+        .patch(
+            &format!("/api/v1/chats/{id}"),
+            &admin.access,
+            &json!({"tags": [" "]}),
+        )
+        .await;
+    assert_error(blank_tag, 400, "validation_failed").await;
+}
