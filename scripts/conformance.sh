@@ -7,6 +7,7 @@
 #
 #   scripts/conformance.sh              # 25 examples per operation
 #   EXAMPLES=200 scripts/conformance.sh # a longer run
+#   scripts/conformance.sh --phases stateful  # more options go to schemathesis run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,4 +59,4 @@ cd "$OUT"
   --max-examples "$EXAMPLES" \
   --exclude-path-regex 'auth/(logout|password)|/ws$' \
   --warnings off \
-  --report junit --report-dir .
+  --report junit --report-dir . "$@"

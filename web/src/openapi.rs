@@ -150,7 +150,7 @@ pub fn complete(doc: &mut Value) {
 fn link_created(paths: &mut serde_json::Map<String, Value>) {
     let mut links = Vec::new();
     for (path, item) in paths.iter() {
-        if !item["post"]["responses"].get("201").is_some() {
+        if item["post"]["responses"].get("201").is_none() {
             continue;
         }
         let child = paths.iter().find(|(p, _)| {

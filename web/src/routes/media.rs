@@ -78,9 +78,19 @@ pub fn sniff(bytes: &[u8], declared: Option<&str>) -> Option<String> {
     is_text.then(|| "text/plain".to_string())
 }
 
+/// The upload form.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct Upload {
+    /// The file: an image, audio, video, sticker or document WhatsApp carries, known by
+    /// its bytes (the declared type only tells plain text from other bytes).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// Uploads a file (multipart field `file`).
 #[utoipa::path(tag = "media", security(("bearer" = [])),
-    request_body(content = Object, content_type = "multipart/form-data", description = "field `file`"),
+    request_body(content = Upload, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadView),
         (status = 400, body = ErrorBody),
