@@ -179,6 +179,10 @@ pub struct ServeArgs {
     /// HTTP worker threads; 0 means one per core.
     #[arg(long, env = "ATENDE_WORKERS", default_value_t = 0)]
     pub workers: usize,
+    /// Megabytes of the storage engine's page cache: what of the data it keeps in memory.
+    #[arg(long, env = "ATENDE_CACHE_MB", default_value_t = atende_data::DEFAULT_CACHE_MB,
+        value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    pub cache_mb: u64,
     /// Seconds an agent may stay offline before their open chats return to the queues.
     #[arg(long, env = "ATENDE_REQUEUE_AFTER", default_value_t = 600)]
     pub requeue_after: u64,
@@ -293,6 +297,8 @@ impl WhatsAppSettings {
 pub struct Settings {
     pub bind: SocketAddr,
     pub data_dir: PathBuf,
+    /// Megabytes of sled's page cache.
+    pub cache_mb: u64,
     pub public_url: Option<String>,
     pub admin_email: String,
     pub admin_password: Option<Secret>,
@@ -380,6 +386,7 @@ impl Settings {
         Ok(Settings {
             bind,
             data_dir: args.data.dir,
+            cache_mb: args.cache_mb,
             public_url: args.public_url,
             admin_email: args.admin_email,
             admin_password: secret(args.admin_password),

@@ -38,7 +38,7 @@ pub struct Application {
 impl Application {
     /// Opens the data directory, bootstraps the first admin, binds the listener.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        let store = Store::open(&settings.data_dir)?;
+        let store = Store::open_with_cache(&settings.data_dir, settings.cache_mb)?;
         let scheme = if settings.tls.is_some() {
             "https"
         } else {

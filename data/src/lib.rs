@@ -80,5 +80,5 @@ pub use records::settings::{
 pub use records::unprocessed::Unprocessed;
 pub use records::user::{NewUser, Role, TwoFactor, User};
 pub use scheduled::Due;
-pub use store::{random_bytes, RawDb, Store};
+pub use store::{random_bytes, RawDb, Store, DEFAULT_CACHE_MB};
 pub use write::Write;

@@ -65,6 +65,10 @@ impl Hub {
             env.push(("WHATSAPP_API_URL", url.into()));
             env.push(("WHATSAPP_TOKEN", token.into()));
         }
+        // The one storage setting a run may vary: `ATENDE_CACHE_MB=64 atende bench scale`.
+        if let Ok(cache) = std::env::var("ATENDE_CACHE_MB") {
+            env.push(("ATENDE_CACHE_MB", cache));
+        }
         env.extend(extra.iter().cloned());
         let server = Server::start(&["serve"], &env, "/readyz", dir.parent()).await?;
         let client = reqwest::Client::new();

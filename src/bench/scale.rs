@@ -114,7 +114,13 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
         hub.server.rss()? / 1_000_000
     );
     let size = dir_size(&data)?;
-    println!("  data directory: {} MB", size / 1_000_000);
+    println!(
+        "  data directory: {} MB, {} bytes per message (page cache {} MB)",
+        size / 1_000_000,
+        size / total,
+        std::env::var("ATENDE_CACHE_MB")
+            .unwrap_or_else(|_| atende_data::DEFAULT_CACHE_MB.to_string())
+    );
 
     // Killed and started again over the full store.
     drop(hub);

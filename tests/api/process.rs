@@ -178,6 +178,7 @@ fn start_up_refuses_bad_configuration_in_one_sentence() {
             vec![("ATENDE_LOG", "[[[")],
             "ATENDE_LOG is not a valid log filter",
         ),
+        (vec![("ATENDE_CACHE_MB", "8")], "--cache-mb"),
     ] {
         let (ok, _, stderr) = run_atende(&data, &[], &env);
         assert!(!ok, "{env:?} must fail");
