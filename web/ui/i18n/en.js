@@ -890,4 +890,6 @@ export default {
   "error.media_kind_mismatch": "The file is not of the message's type.",
   "error.number_required": "This hub has several WhatsApp numbers: choose one.",
   "error.bot_scopes_missing": "A bot's token needs the scopes messages:send and chats:write.",
+  "problem.unknown": "does not exist, or no longer does",
+  "problem.unknown_queues": "these queues do not exist: {a}",
 };

@@ -890,4 +890,6 @@ export default {
   "error.media_kind_mismatch": "O arquivo não é do tipo da mensagem.",
   "error.number_required": "Este hub tem vários números de WhatsApp: escolha um.",
   "error.bot_scopes_missing": "O token de um bot precisa dos escopos messages:send e chats:write.",
+  "problem.unknown": "não existe, ou não existe mais",
+  "problem.unknown_queues": "estas filas não existem: {a}",
 };
