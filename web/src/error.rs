@@ -90,13 +90,22 @@ impl Error {
         }
     }
 
-    /// A field naming a record that does not exist (409 `unknown_reference`).
-    pub fn unknown(field: &str, problem: impl Into<String>) -> Error {
+    /// The hub's state refusing what `field` says (409 with `refusal`'s code and the field).
+    pub fn conflict_on(
+        refusal: atende_data::refusals::Refusal,
+        field: &str,
+        problem: impl Into<String>,
+    ) -> Error {
         Error::ConflictOn {
-            refusal: atende_data::refusals::UNKNOWN_REFERENCE,
+            refusal,
             field: field.to_string(),
             problem: problem.into(),
         }
+    }
+
+    /// A field naming a record that does not exist (409 `unknown_reference`).
+    pub fn unknown(field: &str, problem: impl Into<String>) -> Error {
+        Error::conflict_on(atende_data::refusals::UNKNOWN_REFERENCE, field, problem)
     }
 
     /// Any failure the client cannot act on.
@@ -249,11 +258,7 @@ impl From<atende_actors::Error> for Error {
                 refusal,
                 field,
                 problem,
-            } => Error::ConflictOn {
-                refusal,
-                field: field.to_string(),
-                problem,
-            },
+            } => Error::conflict_on(refusal, field, problem),
             A::Data(error) => error.into(),
             A::Stopped => Error::Unavailable("the hub is shutting down".into()),
         }

@@ -277,9 +277,7 @@ async fn create_campaign(
     }
     let number = number?.id.clone();
     if let Some(queue) = &body.queue_id {
-        if !store.queues()?.iter().any(|q| q.id == *queue) {
-            return Err(Error::unknown("queue_id", "is not a queue"));
-        }
+        super::queues::known_queue(&state, "queue_id", queue)?;
     }
     let template = template(&state, &body.template, body.variables.len()).await?;
     let now = Utc::now();

@@ -305,9 +305,7 @@ async fn handoff(
         .map(|q| q.trim().to_string())
         .filter(|q| !q.is_empty());
     if let Some(queue) = &queue_id {
-        if state.store.queue(queue)?.is_none() {
-            return Err(Error::unknown("queue_id", "is not a queue"));
-        }
+        super::queues::known_queue(&state, "queue_id", queue)?;
     }
     let note = body
         .note

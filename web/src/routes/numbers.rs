@@ -338,10 +338,10 @@ pub fn named_or_only<'a>(
             .find(|n| n.id == id)
             .ok_or_else(|| Error::unknown(FIELD, "is not a business number of this hub")),
         None if numbers.len() == 1 => Ok(&numbers[0]),
-        None => Err(Error::ConflictOn {
-            refusal: atende_data::refusals::NUMBER_REQUIRED,
-            field: FIELD.into(),
-            problem: "is required: this hub has several business numbers".into(),
-        }),
+        None => Err(Error::conflict_on(
+            atende_data::refusals::NUMBER_REQUIRED,
+            FIELD,
+            "is required: this hub has several business numbers",
+        )),
     }
 }

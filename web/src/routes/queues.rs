@@ -98,6 +98,14 @@ fn check_sla(fields: &mut Fields, sla: Option<u32>) {
     );
 }
 
+/// Refuses a queue id `field` gives that names no queue (409 `unknown_reference`).
+pub fn known_queue(state: &AppState, field: &str, id: &str) -> Result<()> {
+    match state.store.queue(id)? {
+        Some(_) => Ok(()),
+        None => Err(Error::unknown(field, "is not a queue")),
+    }
+}
+
 /// Every id in `numbers` names a configured business number (409 `unknown_reference`).
 fn known_numbers(state: &AppState, numbers: &[String]) -> Result<()> {
     let known = state.store.numbers()?;

@@ -228,11 +228,11 @@ fn bot_rules(state: &AppState, token: &ApiToken, view: BotView) -> Result<BotRul
     );
     fields.finish()?;
     if !(token.allows(TokenScope::MessagesSend) && token.allows(TokenScope::ChatsWrite)) {
-        return Err(Error::ConflictOn {
-            refusal: atende_data::refusals::BOT_SCOPES_MISSING,
-            field: "bot".into(),
-            problem: "the token needs the scopes messages:send and chats:write".into(),
-        });
+        return Err(Error::conflict_on(
+            atende_data::refusals::BOT_SCOPES_MISSING,
+            "bot",
+            "the token needs the scopes messages:send and chats:write",
+        ));
     }
     let numbers = state.store.numbers()?;
     if !view
