@@ -11,7 +11,7 @@ use super::client_address;
 use crate::auth::Admin;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::views::{page_cursor, page_limit, ErrorBody, Page};
+use crate::views::{page_cursor, page_limit, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list);
@@ -73,7 +73,6 @@ pub struct AuditView {
 /// Audit entries, newest first (admins).
 #[utoipa::path(tag = "audit", params(AuditQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<AuditView>),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/audit")]
 async fn list(

@@ -198,7 +198,6 @@ async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Resu
 /// stop working at once.
 #[utoipa::path(tag = "auth", request_body = RefreshRequest, security(("bearer" = [])), responses(
     (status = 204, description = "signed out"),
-    (status = 401, body = ErrorBody),
 ))]
 #[post("/auth/logout")]
 async fn logout(
@@ -217,7 +216,6 @@ async fn logout(
 /// The signed-in user.
 #[utoipa::path(tag = "auth", security(("bearer" = [])), responses(
     (status = 200, body = UserView),
-    (status = 401, body = ErrorBody),
 ))]
 #[get("/auth/me")]
 async fn me(state: web::Data<AppState>, session: Session) -> HttpResponse {

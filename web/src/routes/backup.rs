@@ -7,7 +7,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::Admin;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::views::ErrorBody;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(backup);
@@ -16,7 +15,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// The whole data directory (database, media, keys) as one checksummed file.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses(
     (status = 200, description = "application/octet-stream: the backup file"),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/backup")]
 async fn backup(state: web::Data<AppState>, req: HttpRequest, auth: Admin) -> Result<HttpResponse> {

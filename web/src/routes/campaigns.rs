@@ -198,7 +198,6 @@ impl CampaignView {
 /// Every campaign, newest first (staff).
 #[utoipa::path(tag = "campaigns", security(("bearer" = [])), responses(
     (status = 200, body = Page<CampaignView>),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/campaigns")]
 async fn list_campaigns(state: web::Data<AppState>, _staff: Staff) -> Result<HttpResponse> {
@@ -211,17 +210,12 @@ async fn list_campaigns(state: web::Data<AppState>, _staff: Staff) -> Result<Htt
             .collect()
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Page::<CampaignView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::<CampaignView>::whole(items)))
 }
 
 /// Makes a draft campaign (staff); the answer previews its audience and cost.
 #[utoipa::path(tag = "campaigns", request_body = NewCampaign, security(("bearer" = [])), responses(
     (status = 201, body = CampaignView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 503, description = "the template list cannot be fetched", body = ErrorBody),
 ))]
 #[post("/campaigns")]
@@ -446,8 +440,6 @@ async fn template(
 /// One campaign, with its progress (and its preview until it starts).
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CampaignView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/campaigns/{id}")]
 async fn get_campaign(
@@ -495,9 +487,6 @@ pub struct SendView {
 /// A campaign's sends, in contact order (staff).
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path), SendQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<SendView>),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/campaigns/{id}/sends")]
 async fn campaign_sends(
@@ -618,9 +607,7 @@ async fn transition(
 /// nobody may receive it.
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CampaignView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody),
+    (status = 409, description = "`campaign_started`, `campaign_finished` or `audience_empty`", body = ErrorBody),
 ))]
 #[post("/campaigns/{id}/start")]
 async fn start_campaign(
@@ -635,9 +622,7 @@ async fn start_campaign(
 /// Holds a running or scheduled campaign (staff); what was handed to the outbox goes out.
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CampaignView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody),
+    (status = 409, description = "`campaign_not_running` or `campaign_finished`", body = ErrorBody),
 ))]
 #[post("/campaigns/{id}/pause")]
 async fn pause_campaign(
@@ -652,9 +637,7 @@ async fn pause_campaign(
 /// Goes on with a paused campaign where it stopped (staff).
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CampaignView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody),
+    (status = 409, description = "`campaign_not_paused` or `campaign_finished`", body = ErrorBody),
 ))]
 #[post("/campaigns/{id}/resume")]
 async fn resume_campaign(
@@ -669,9 +652,7 @@ async fn resume_campaign(
 /// Stops a campaign for good (staff); what was not sent stays unsent.
 #[utoipa::path(tag = "campaigns", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CampaignView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody),
+    (status = 409, description = "`campaign_finished`", body = ErrorBody),
 ))]
 #[post("/campaigns/{id}/cancel")]
 async fn cancel_campaign(

@@ -130,22 +130,14 @@ fn trimmed(buttons: Vec<String>) -> Vec<String> {
 #[utoipa::path(tag = "canned responses", security(("bearer" = [])), responses((status = 200, body = Page<CannedView>)))]
 #[get("/canned-responses")]
 async fn list(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
-    let items = state
-        .store
-        .canned_responses()?
-        .iter()
-        .map(CannedView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::<CannedView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(
+        state.store.canned_responses()?.iter().map(CannedView::from),
+    )))
 }
 
 /// Creates a quick reply.
 #[utoipa::path(tag = "canned responses", request_body = CannedBody, security(("bearer" = [])), responses(
     (status = 201, body = CannedView),
-    (status = 400, body = ErrorBody),
     (status = 409, description = "the shortcut is taken", body = ErrorBody),
 ))]
 #[post("/canned-responses")]
@@ -178,7 +170,6 @@ fn id_of(raw: &str) -> Result<u64> {
 /// Changes a quick reply.
 #[utoipa::path(tag = "canned responses", request_body = CannedChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CannedView),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "the shortcut is taken", body = ErrorBody),
 ))]
 #[patch("/canned-responses/{id}")]
@@ -215,7 +206,6 @@ async fn update(
 /// Deletes a quick reply.
 #[utoipa::path(tag = "canned responses", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "deleted"),
-    (status = 404, body = ErrorBody),
 ))]
 #[delete("/canned-responses/{id}")]
 async fn remove(

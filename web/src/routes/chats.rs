@@ -62,7 +62,6 @@ pub struct ChatQuery {
 /// Agents see their own chats and the pending chats of their queues.
 #[utoipa::path(tag = "chats", params(ChatQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ChatView>),
-    (status = 400, body = ErrorBody),
 ))]
 #[get("/chats")]
 async fn list_chats(
@@ -141,7 +140,6 @@ pub fn visible_chat(state: &AppState, auth: &Auth, raw_id: &str) -> Result<Chat>
 /// One chat.
 #[utoipa::path(tag = "chats", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/chats/{id}")]
 async fn get_chat(
@@ -236,8 +234,6 @@ pub struct ToQueue {
 /// Hands the chat to an agent (open, theirs) or to a queue (pending there).
 #[utoipa::path(tag = "chats", request_body = TransferRequest, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[post("/chats/{id}/transfer")]
 async fn transfer(
@@ -286,9 +282,6 @@ pub struct HandoffRequest {
 /// token with `chats:write`), staff or an admin token.
 #[utoipa::path(tag = "chats", request_body = HandoffRequest, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "`chat_not_with_bot`: no bot holds the chat", body = ErrorBody),
 ))]
 #[post("/chats/{id}/handoff")]
@@ -337,7 +330,6 @@ pub struct CloseRequest {
 /// Closes the chat.
 #[utoipa::path(tag = "chats", request_body = CloseRequest, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 409, body = ErrorBody),
 ))]
 #[post("/chats/{id}/close")]
 async fn close(
@@ -367,7 +359,7 @@ async fn close(
 /// Reopens a closed chat, assigned to the caller.
 #[utoipa::path(tag = "chats", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 409, body = ErrorBody),
+    (status = 409, description = "`chat_not_closed`", body = ErrorBody),
 ))]
 #[post("/chats/{id}/reopen")]
 async fn reopen(
@@ -418,7 +410,6 @@ pub struct ChatChange {
 /// Changes tags or queue.
 #[utoipa::path(tag = "chats", request_body = ChatChange, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
-    (status = 400, body = ErrorBody),
 ))]
 #[patch("/chats/{id}")]
 async fn update_chat(
@@ -475,7 +466,6 @@ pub struct NoteRequest {
 /// Adds an internal note: shown to the team in the conversation, never sent to WhatsApp.
 #[utoipa::path(tag = "chats", request_body = NoteRequest, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 201, body = MessageView),
-    (status = 400, body = ErrorBody),
 ))]
 #[post("/chats/{id}/notes")]
 async fn add_note(

@@ -98,8 +98,6 @@ async fn list_fields(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResp
 /// contacts, unseen, and come back if a field of that key is defined again.
 #[utoipa::path(tag = "contacts", request_body = FieldList, security(("bearer" = [])), responses(
     (status = 200, body = FieldList),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[put("/contact-fields")]
 async fn put_fields(
@@ -240,8 +238,6 @@ pub struct ImportReport {
 /// Windows-1252. A phone already known is merged into its contact; each row is reported.
 #[utoipa::path(tag = "contacts", params(ImportQuery), request_body(content = String, content_type = "text/csv"), security(("bearer" = [])), responses(
     (status = 200, body = ImportReport),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "`number_required`: the hub has several numbers and `phone_number_id` names none; `unknown_reference`: it names no number of the hub", body = ErrorBody),
     (status = 413, body = ErrorBody),
 ))]
@@ -593,8 +589,6 @@ fn yes_or_no(value: &str) -> std::result::Result<bool, String> {
 /// one per contact field. UTF-8 with a byte-order mark, so spreadsheets read accents.
 #[utoipa::path(tag = "contacts", params(BookQuery), security(("bearer" = [])), responses(
     (status = 200, content_type = "text/csv", body = String),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/contacts/export")]
 async fn export_contacts(

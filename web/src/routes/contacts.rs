@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::{page_cursor, page_limit, ErrorBody, Page, MAX_PAGE};
+use crate::views::{page_cursor, page_limit, Page, MAX_PAGE};
 use crate::views::{ChatView, ContactView};
 
 /// Longest contact note.
@@ -91,7 +91,6 @@ impl BookQuery {
 /// contacts of chats they may see.
 #[utoipa::path(tag = "contacts", params(BookQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ContactView>),
-    (status = 400, body = ErrorBody),
 ))]
 #[get("/contacts")]
 async fn list_contacts(
@@ -132,10 +131,7 @@ async fn list_contacts(
             items.push(ContactView::new(&contact, store));
         }
     }
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(items)))
 }
 
 /// Which business number a phone or BSUID is looked up on.
@@ -177,7 +173,6 @@ pub(crate) fn visible_contact(
 /// One contact.
 #[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = ContactView),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/contacts/{key}")]
 async fn get_contact(
@@ -216,8 +211,6 @@ pub struct ContactChange {
 /// Changes a contact's name, notes, tags or marketing opt-out.
 #[utoipa::path(tag = "contacts", request_body = ContactChange, params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), KeyQuery), security(("bearer" = [])), responses(
     (status = 200, body = ContactView),
-    (status = 400, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[patch("/contacts/{key}")]
 async fn update_contact(
@@ -338,13 +331,10 @@ async fn contact_chats(
     let contact = visible_contact(&state, &auth, &path, key.phone_number_id.as_deref())?;
     let seen_by = visibility(&auth);
     let chats = state.store.contact_chats(contact.id, MAX_HISTORY)?;
-    let items = chats
-        .iter()
-        .filter(|c| seen_by.as_ref().is_none_or(|v| v.allows(c)))
-        .map(|c| ChatView::new(c, &state.store))
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::<ChatView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(
+        chats
+            .iter()
+            .filter(|c| seen_by.as_ref().is_none_or(|v| v.allows(c)))
+            .map(|c| ChatView::new(c, &state.store)),
+    )))
 }

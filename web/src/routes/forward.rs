@@ -40,10 +40,6 @@ pub struct ForwardRequest {
 #[utoipa::path(tag = "messages", request_body = ForwardRequest, params(("id" = String, Path), ("message_id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = MessageView),
     (status = 200, body = MessageView, description = "this client_id was sent before"),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
-    (status = 409, body = ErrorBody),
     (status = 422, body = ErrorBody),
 ))]
 #[post("/chats/{id}/messages/{message_id}/forward")]
@@ -153,8 +149,6 @@ pub struct MessageChange {
 /// Pins or unpins a message (whoever may see the chat).
 #[utoipa::path(tag = "messages", request_body = MessageChange, params(("id" = String, Path), ("message_id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = MessageView),
-    (status = 400, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[patch("/chats/{id}/messages/{message_id}")]
 async fn change_message(

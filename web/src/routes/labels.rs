@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::validate::Fields;
-use crate::views::ErrorBody;
 
 /// Most labels an install keeps.
 const MAX_LABELS: usize = 100;
@@ -67,8 +66,6 @@ async fn list_labels(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResp
 /// contacts keep their tags; a tag without a label is shown plain.
 #[utoipa::path(tag = "chats", request_body = LabelList, security(("bearer" = [])), responses(
     (status = 200, body = LabelList),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[put("/labels")]
 async fn put_labels(

@@ -114,9 +114,6 @@ pub(crate) fn time_ahead(state: &AppState, text: &str) -> Option<DateTime<Utc>> 
 /// Schedules a message of the caller's in a chat they hold (staff: any open chat).
 #[utoipa::path(tag = "chats", request_body = NewScheduled, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 201, body = ScheduledView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "the chat is closed", body = ErrorBody),
 ))]
 #[post("/chats/{id}/scheduled")]
@@ -196,7 +193,6 @@ pub struct PendingQuery {
 /// The scheduled messages still waiting, across chats.
 #[utoipa::path(tag = "chats", params(PendingQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<ScheduledView>),
-    (status = 400, body = ErrorBody),
 ))]
 #[get("/scheduled")]
 async fn list_pending(
@@ -226,16 +222,12 @@ async fn list_pending(
             .collect())
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Page::<ScheduledView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::<ScheduledView>::whole(items)))
 }
 
 /// A chat's scheduled messages, oldest first (whoever may see the chat).
 #[utoipa::path(tag = "chats", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Page<ScheduledView>),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/chats/{id}/scheduled")]
 async fn list_scheduled(
@@ -244,23 +236,18 @@ async fn list_scheduled(
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     let chat = visible_chat(&state, &auth, &path)?;
-    let items = state
-        .store
-        .scheduled_of(chat.id)?
-        .iter()
-        .map(ScheduledView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::<ScheduledView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(
+        state
+            .store
+            .scheduled_of(chat.id)?
+            .iter()
+            .map(ScheduledView::from),
+    )))
 }
 
 /// Cancels a scheduled message that has not gone out (its author, or staff).
 #[utoipa::path(tag = "chats", params(("id" = String, Path), ("scheduled_id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ScheduledView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "`scheduled_not_pending`", body = ErrorBody),
 ))]
 #[delete("/chats/{id}/scheduled/{scheduled_id}")]
@@ -300,9 +287,6 @@ pub struct SnoozeRequest {
 /// the time, or until the customer writes, which always ends it.
 #[utoipa::path(tag = "chats", request_body = SnoozeRequest, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ChatView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "`chat_not_open`", body = ErrorBody),
 ))]
 #[post("/chats/{id}/snooze")]
@@ -344,8 +328,6 @@ async fn set_snooze(
 /// Takes a snoozed chat back at once.
 #[utoipa::path(tag = "chats", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = ChatView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[delete("/chats/{id}/snooze")]
 async fn unsnooze(

@@ -93,7 +93,6 @@ pub struct Upload {
     request_body(content = Upload, content_type = "multipart/form-data"),
     responses(
         (status = 201, body = UploadView),
-        (status = 400, body = ErrorBody),
         (status = 413, description = "over WhatsApp's limit for the type", body = ErrorBody),
         (status = 415, description = "a type WhatsApp does not carry", body = ErrorBody),
     ))]

@@ -54,7 +54,6 @@ pub struct MessageQuery {
 /// A chat's messages, oldest to newest within a page; `before` pages back.
 #[utoipa::path(tag = "messages", params(MessageQuery, ("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Page<MessageView>, description = "next_cursor is the `before` of the older page"),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/chats/{id}/messages")]
 async fn list_messages(
@@ -153,8 +152,6 @@ pub struct SendRequest {
 #[utoipa::path(tag = "messages", request_body = SendRequest, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = MessageView, description = "queued"),
     (status = 200, body = MessageView, description = "this client_id was sent before: the first message"),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "the chat is closed", body = ErrorBody),
     (status = 422, description = "`window_closed`, or `recipient_needs_phone` (an authentication template to a customer known only by their username)", body = ErrorBody),
 ))]

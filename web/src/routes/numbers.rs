@@ -159,23 +159,14 @@ fn check_limit(fields: &mut Fields, limit: Option<u32>) {
 ))]
 #[get("/numbers")]
 async fn list_numbers(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
-    let items = state
-        .store
-        .numbers()?
-        .iter()
-        .map(NumberView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::<NumberView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(
+        state.store.numbers()?.iter().map(NumberView::from),
+    )))
 }
 
 /// Adds a business number (admins).
 #[utoipa::path(tag = "numbers", request_body = NewNumber, security(("bearer" = [])), responses(
     (status = 201, body = NumberView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "a number with this id exists", body = ErrorBody),
 ))]
 #[post("/numbers")]
@@ -232,9 +223,6 @@ async fn create_number(
 /// Changes a business number (admins); a new rate applies from its next send.
 #[utoipa::path(tag = "numbers", request_body = NumberChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = NumberView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[patch("/numbers/{id}")]
 async fn update_number(
@@ -295,8 +283,6 @@ async fn update_number(
 /// stays (without one, every number's webhooks would be taken).
 #[utoipa::path(tag = "numbers", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "removed"),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "it is the last number", body = ErrorBody),
 ))]
 #[delete("/numbers/{id}")]

@@ -18,7 +18,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Everything the hub holds about a contact, as JSON (admins).
 #[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), super::contacts::KeyQuery), security(("bearer" = [])), responses(
     (status = 200, description = "`{contact, chats, messages}`"),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/contacts/{key}/export")]
 async fn export(
@@ -52,7 +51,6 @@ async fn export(
 /// their chats is not closed.
 #[utoipa::path(tag = "contacts", params(("key" = String, Path, description = "the contact's id, phone (any form) or BSUID"), super::contacts::KeyQuery), security(("bearer" = [])), responses(
     (status = 204, description = "erased"),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "a chat of the contact is still open or waiting", body = ErrorBody),
 ))]
 #[delete("/contacts/{key}")]

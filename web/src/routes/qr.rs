@@ -32,7 +32,6 @@ pub struct QrQuery {
 /// The business number's click-to-chat link as an SVG QR code.
 #[utoipa::path(tag = "settings", params(QrQuery), security(("bearer" = [])), responses(
     (status = 200, description = "image/svg+xml"),
-    (status = 400, body = ErrorBody),
     (status = 404, description = "no WHATSAPP_DISPLAY_NUMBER configured", body = ErrorBody),
 ))]
 #[get("/qr.svg")]

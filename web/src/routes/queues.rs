@@ -168,17 +168,12 @@ fn check(fields: &mut Fields, name: Option<&str>, color: Option<&str>, greeting:
 #[utoipa::path(tag = "queues", security(("bearer" = [])), responses((status = 200, body = Page<QueueBody>)))]
 #[get("/queues")]
 async fn list_queues(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
-    let items = state.store.queues()?.iter().map(view).collect();
-    Ok(HttpResponse::Ok().json(Page::<QueueBody> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(state.store.queues()?.iter().map(view))))
 }
 
 /// Creates a queue.
 #[utoipa::path(tag = "queues", request_body = QueueBody, security(("bearer" = [])), responses(
     (status = 201, body = QueueBody),
-    (status = 400, body = ErrorBody),
     (status = 409, description = "the id is taken", body = ErrorBody),
 ))]
 #[post("/queues")]
@@ -235,8 +230,6 @@ async fn create_queue(
 /// Changes a queue.
 #[utoipa::path(tag = "queues", request_body = QueueChange, security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = QueueBody),
-    (status = 400, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[patch("/queues/{id}")]
 async fn update_queue(
@@ -284,7 +277,6 @@ async fn update_queue(
 /// Deletes a queue; its chats keep the id and show as "no longer a queue".
 #[utoipa::path(tag = "queues", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204, description = "deleted"),
-    (status = 404, body = ErrorBody),
 ))]
 #[delete("/queues/{id}")]
 async fn delete_queue(
@@ -303,7 +295,6 @@ async fn delete_queue(
 /// active user's presence and open chats.
 #[utoipa::path(tag = "queues", security(("bearer" = [])), responses(
     (status = 200, description = "`{queues: [{queue_id, name, pending, oldest_since}], agents: [{user_id, name, role, presence, open_chats, max_concurrent_chats, queue_ids}]}`"),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/queues/live")]
 async fn live(state: web::Data<AppState>, _staff: Staff) -> Result<HttpResponse> {

@@ -117,7 +117,6 @@ fn check_number(key: &str) -> Result<()> {
 /// A simulated customer writes to the business (sandbox mode only).
 #[utoipa::path(tag = "sandbox", request_body = CustomerMessage, params(("wa_id" = String, Path, pattern = r"^([0-9]{8,15}|[A-Z]{2}\.[A-Za-z0-9.]{1,137})$")), security(("bearer" = [])), responses(
     (status = 201, body = MessageView),
-    (status = 400, body = ErrorBody),
     (status = 404, description = "not in sandbox mode", body = ErrorBody),
 ))]
 #[post("/sandbox/customers/{wa_id}/messages")]
@@ -261,10 +260,7 @@ async fn customer_view(
                 .map(|m| MessageView::new(m, &state.store)),
         );
     }
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(items)))
 }
 
 /// The answer WhatsApp sends when the customer taps `id` on the interactive `question`:

@@ -151,7 +151,6 @@ impl From<Settings> for SettingsBody {
 /// The current settings.
 #[utoipa::path(tag = "settings", security(("bearer" = [])), responses(
     (status = 200, body = SettingsBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/settings")]
 async fn get_settings(state: web::Data<AppState>, _staff: Staff) -> Result<HttpResponse> {
@@ -162,8 +161,6 @@ async fn get_settings(state: web::Data<AppState>, _staff: Staff) -> Result<HttpR
 /// Replaces the settings; they take effect at once.
 #[utoipa::path(tag = "settings", request_body = SettingsBody, security(("bearer" = [])), responses(
     (status = 200, body = SettingsBody),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "`two_factor_enrol_first`: a second factor made mandatory for the caller's own role before they have one", body = ErrorBody),
 ))]
 #[put("/settings")]

@@ -33,8 +33,5 @@ async fn list_templates(state: web::Data<AppState>, _auth: Auth) -> Result<HttpR
                 .is_none_or(|s| s.eq_ignore_ascii_case("approved"))
         })
         .collect();
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(items)))
 }

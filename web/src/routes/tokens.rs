@@ -127,27 +127,17 @@ pub struct NewToken {
 /// Every token (admins).
 #[utoipa::path(tag = "integrations", security(("bearer" = [])), responses(
     (status = 200, body = Page<TokenView>),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/tokens")]
 async fn list_tokens(state: web::Data<AppState>, _admin: Admin) -> Result<HttpResponse> {
-    let items = state
-        .store
-        .api_tokens()?
-        .iter()
-        .map(TokenView::from)
-        .collect();
-    Ok(HttpResponse::Ok().json(Page::<TokenView> {
-        items,
-        next_cursor: None,
-    }))
+    Ok(HttpResponse::Ok().json(Page::whole(
+        state.store.api_tokens()?.iter().map(TokenView::from),
+    )))
 }
 
 /// Makes a token (admins); the answer holds its secret, which is never shown again.
 #[utoipa::path(tag = "integrations", request_body = NewToken, security(("bearer" = [])), responses(
     (status = 201, body = NewTokenView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "the install has as many tokens as it may", body = ErrorBody),
 ))]
 #[post("/tokens")]
@@ -273,9 +263,6 @@ fn bot_rules(state: &AppState, token: &ApiToken, view: BotView) -> Result<BotRul
 /// customers who pick its queues, go to it until it hands them over.
 #[utoipa::path(tag = "integrations", request_body = TokenChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = TokenView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "`number_has_bot`: another bot takes one of these numbers or queues", body = ErrorBody),
 ))]
 #[patch("/tokens/{id}")]
@@ -316,8 +303,6 @@ async fn update_token(
 /// Revokes a token (admins): every request with it is refused from now on.
 #[utoipa::path(tag = "integrations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "revoked"),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[delete("/tokens/{id}")]
 async fn delete_token(

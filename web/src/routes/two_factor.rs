@@ -271,7 +271,6 @@ async fn disable(
 /// enrol again at once if their role must have it).
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204, description = "reset"),
-    (status = 404, body = ErrorBody),
 ))]
 #[delete("/users/{id}/2fa")]
 async fn reset(

@@ -14,7 +14,7 @@ use super::webhook::{process, served_numbers};
 use crate::auth::Admin;
 use crate::error::{Error, Result};
 use crate::state::AppState;
-use crate::views::{page_cursor, page_limit, ErrorBody, Page};
+use crate::views::{page_cursor, page_limit, Page};
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list).service(replay);
@@ -72,8 +72,6 @@ pub struct UnprocessedQuery {
 /// The kept webhook changes, newest first (admins).
 #[utoipa::path(tag = "webhook", params(UnprocessedQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<UnprocessedView>),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/unprocessed")]
 async fn list(
@@ -99,8 +97,6 @@ async fn list(
 /// (messages seen before are not stored twice), and the entry records the outcome.
 #[utoipa::path(tag = "webhook", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = UnprocessedView),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
 ))]
 #[post("/unprocessed/{id}/replay")]
 async fn replay(

@@ -71,7 +71,6 @@ pub struct UpdateUser {
 /// Lists users in creation order.
 #[utoipa::path(tag = "users", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, body = Page<UserView>),
-    (status = 403, body = ErrorBody),
 ))]
 #[get("/users")]
 async fn list_users(
@@ -98,8 +97,6 @@ async fn list_users(
 /// Creates a user.
 #[utoipa::path(tag = "users", request_body = CreateUser, security(("bearer" = [])), responses(
     (status = 201, body = UserView),
-    (status = 400, body = ErrorBody),
-    (status = 403, body = ErrorBody),
     (status = 409, description = "the email is taken", body = ErrorBody),
 ))]
 #[post("/users")]
@@ -154,7 +151,6 @@ async fn create_user(
 /// One user; admins and supervisors read anyone, others only themselves.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = UserView),
-    (status = 404, body = ErrorBody),
 ))]
 #[get("/users/{id}")]
 async fn get_user(
@@ -174,8 +170,6 @@ async fn get_user(
 #[utoipa::path(tag = "users", request_body = UpdateUser, security(("bearer" = [])),
     params(("id" = String, Path)), responses(
     (status = 200, body = UserView),
-    (status = 400, body = ErrorBody),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "email taken, or the last admin would be lost", body = ErrorBody),
 ))]
 #[patch("/users/{id}")]
@@ -295,7 +289,6 @@ fn apply(user: &mut User, change: &UpdateUser, new_hash: Option<&str>, ends_sess
 /// stays on the history they made.
 #[utoipa::path(tag = "users", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204, description = "deactivated"),
-    (status = 404, body = ErrorBody),
     (status = 409, description = "the last active admin", body = ErrorBody),
 ))]
 #[delete("/users/{id}")]

@@ -52,7 +52,7 @@ pub struct Verification {
 /// Answers Meta's subscription check with the challenge when the verify token matches.
 #[utoipa::path(tag = "webhook", params(Verification), responses(
     (status = 200, description = "the challenge, as text/plain"),
-    (status = 403, body = ErrorBody),
+    (status = 403, description = "the verify token does not match", body = ErrorBody),
 ))]
 #[get("/whatsapp")]
 async fn verify(

@@ -180,6 +180,16 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A list given whole, in one page.
+    pub fn whole(items: impl IntoIterator<Item = T>) -> Self {
+        Page {
+            items: items.into_iter().collect(),
+            next_cursor: None,
+        }
+    }
+}
+
 /// The body of every error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
