@@ -149,19 +149,13 @@ async fn whatsapp_side(
 ) -> anyhow::Result<(HubConfig, Option<String>, Option<CloudApiSim>)> {
     let wa = &settings.whatsapp;
     if let Some(token) = &wa.token {
-        let config = HubConfig {
-            api_url: wa.api_url.clone(),
-            token: token.expose().to_string(),
-            business_account_id: wa.business_account_id.clone(),
-            rate_limit: wa.rate_limit,
-            send_recovery_wait: wa.send_recovery_wait,
-            api_timeout: wa.timeout,
-            requeue_after: settings.requeue_after,
-            retention: settings.retention,
-            presence: settings.presence,
-            sandbox_number: None,
-            hooks: settings.hooks,
-        };
+        let config = hub_config(
+            settings,
+            wa.api_url.clone(),
+            token.expose().to_string(),
+            wa.business_account_id.clone(),
+            None,
+        );
         return Ok((
             config,
             wa.app_secret.as_ref().map(|s| s.expose().to_string()),
@@ -185,20 +179,39 @@ async fn whatsapp_side(
     let sim = CloudApiSim::start(config)
         .await
         .context("cannot start the simulated Cloud API")?;
-    let config = HubConfig {
-        api_url: sim.base_url(),
+    let config = hub_config(
+        settings,
+        sim.base_url(),
         token,
-        business_account_id: Some(SANDBOX_WABA_ID.into()),
+        Some(SANDBOX_WABA_ID.into()),
+        Some(number),
+    );
+    Ok((config, Some(app_secret), Some(sim)))
+}
+
+/// The hub's settings for a Cloud API at `api_url` (in sandbox mode, the simulated one and
+/// its number).
+fn hub_config(
+    settings: &Settings,
+    api_url: String,
+    token: String,
+    business_account_id: Option<String>,
+    sandbox_number: Option<String>,
+) -> HubConfig {
+    let wa = &settings.whatsapp;
+    HubConfig {
+        api_url,
+        token,
+        business_account_id,
         rate_limit: wa.rate_limit,
         send_recovery_wait: wa.send_recovery_wait,
         api_timeout: wa.timeout,
         requeue_after: settings.requeue_after,
         retention: settings.retention,
         presence: settings.presence,
-        sandbox_number: Some(number),
+        sandbox_number,
         hooks: settings.hooks,
-    };
-    Ok((config, Some(app_secret), Some(sim)))
+    }
 }
 
 /// Makes the environment's business number (and the sandbox's two) the first configured

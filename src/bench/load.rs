@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use actix_web::web::Bytes;
 use anyhow::{bail, Context};
 use atende_web::sandbox::payloads::{inbound_webhook, signed};
 use futures_util::{SinkExt, StreamExt};
@@ -43,6 +44,31 @@ pub fn webhook(n: u64, customers: u64) -> (Vec<u8>, String) {
         APP_SECRET,
         &inbound_webhook(&business(), &wa_id, "Cliente", message),
     )
+}
+
+/// Post n's body and `X-Hub-Signature-256`.
+pub type Webhooks = Arc<dyn Fn(u64) -> (Bytes, String) + Send + Sync>;
+
+/// Webhooks made as they are posted, numbered from `first`, each stamped with the time it
+/// leaves (see [`webhook`]).
+pub fn stamped(first: u64, customers: u64) -> Webhooks {
+    Arc::new(move |n| {
+        let (body, signature) = webhook(first + n, customers);
+        (body.into(), signature)
+    })
+}
+
+/// `count` distinct signed webhooks made before the load starts, as wrk posts prepared
+/// bodies: signing and JSON then take no CPU from the server measured. Post n gets
+/// webhook `n % count`, so a run posts at most `count` (more would be duplicates).
+pub fn presigned(count: u64, customers: u64) -> Webhooks {
+    let bodies: Vec<(Bytes, String)> = (0..count)
+        .map(|n| {
+            let (body, signature) = webhook(n, customers);
+            (body.into(), signature)
+        })
+        .collect();
+    Arc::new(move |n| bodies[(n % count) as usize].clone())
 }
 
 /// What a load run got.
@@ -84,13 +110,8 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Posts webhooks from `customers` to `url` at `pace`, numbering them from `first`.
-pub async fn post_webhooks(
-    url: &str,
-    customers: u64,
-    first: u64,
-    pace: Pace,
-) -> anyhow::Result<Outcome> {
+/// Posts `webhooks` to `url` at `pace`.
+pub async fn post_webhooks(url: &str, webhooks: Webhooks, pace: Pace) -> anyhow::Result<Outcome> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(pace.concurrency)
         .timeout(Duration::from_secs(30))
@@ -101,6 +122,7 @@ pub async fn post_webhooks(
     let mut tasks = Vec::new();
     for _ in 0..pace.concurrency {
         let (client, url, next) = (client.clone(), url.to_string(), next.clone());
+        let webhooks = webhooks.clone();
         tasks.push(tokio::spawn(async move {
             let mut outcome = Outcome::default();
             loop {
@@ -113,7 +135,7 @@ pub async fn post_webhooks(
                     break;
                 }
                 tokio::time::sleep_until(due.into()).await;
-                let (body, signature) = webhook(first + n, customers);
+                let (body, signature) = webhooks(n);
                 let sent = client
                     .post(&url)
                     .header("content-type", "application/json")

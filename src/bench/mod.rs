@@ -61,11 +61,13 @@ fn positive(value: &str) -> Result<usize, String> {
 /// Runs one scenario.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let bind = || std::env::var("ATENDE_BIND").unwrap_or_else(|_| "127.0.0.1:0".into());
+    // As the hub takes ATENDE_WORKERS: unset or 0, one per core.
     let workers = || {
         std::env::var("ATENDE_WORKERS")
             .ok()
             .and_then(|w| w.parse().ok())
-            .unwrap_or(0)
+            .filter(|w| *w > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     };
     match args.scenario {
         Scenario::ServeBaseline { dir } => {

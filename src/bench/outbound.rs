@@ -12,7 +12,7 @@ use atende_web::sandbox::{CloudApiSim, SimConfig};
 use serde_json::json;
 
 use super::hub::{Hub, APP_SECRET, PHONE_NUMBER_ID};
-use super::load::{post_webhooks, Pace};
+use super::load::{post_webhooks, stamped, Pace};
 use super::stats::{verdict, Samples};
 
 const SIM_TOKEN: &str = "bench-cloud-token";
@@ -134,7 +134,7 @@ pub(super) async fn claimed_chats(hub: &Hub, n: u64) -> anyhow::Result<Vec<Strin
         rate: None,
         limit: Some(n),
     };
-    post_webhooks(&hub.url("/api/v1/webhooks/whatsapp"), n, 0, once).await?;
+    post_webhooks(&hub.url("/api/v1/webhooks/whatsapp"), stamped(0, n), once).await?;
     let page = hub
         .call(reqwest::Method::GET, "/api/v1/chats?limit=200", None)
         .await?;

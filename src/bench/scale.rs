@@ -1,6 +1,7 @@
 //! `atende bench scale`: a hub filled through its webhook with many chats and messages;
 //! chat list and search latency at 1,000 chats and at the full size, the time from start
-//! to ready over the full store, and resident memory.
+//! to ready over the full store (after SIGKILL and after a clean stop), resident memory,
+//! and what the store holds.
 
 use std::time::{Duration, Instant};
 
@@ -137,6 +138,36 @@ pub async fn run(args: ScaleArgs) -> anyhow::Result<()> {
         "  after the restart: list {}; resident memory {} MB",
         list.summary(),
         hub.server.rss()? / 1_000_000
+    );
+    // Stopped cleanly and started again.
+    let mut hub = hub;
+    hub.server.stop()?;
+    let hub = Hub::start(&data, None, &[]).await?;
+    println!(
+        "  start-up to ready after a clean stop (SIGTERM): {}",
+        ms(hub.server.ready_after)
+    );
+    drop(hub);
+    live_data(&data)
+}
+
+/// What the stopped hub's trees hold, beside the data directory's size: keys (sled's
+/// pages hold at most 16 each) and the bytes of keys and values.
+fn live_data(data: &std::path::Path) -> anyhow::Result<()> {
+    let mut sizes = atende_data::Store::open(data)?.tree_sizes()?;
+    sizes.sort_by_key(|(_, keys, _)| std::cmp::Reverse(*keys));
+    let (keys, bytes) = sizes
+        .iter()
+        .fold((0, 0), |(k, b), (_, keys, bytes)| (k + keys, b + bytes));
+    let largest: Vec<String> = sizes
+        .iter()
+        .take(6)
+        .map(|(name, keys, bytes)| format!("{name} {keys} ({} MB)", bytes / 1_000_000))
+        .collect();
+    println!(
+        "  live data: {keys} keys, {} MB of keys and values; most keys: {}",
+        bytes / 1_000_000,
+        largest.join(", ")
     );
     Ok(())
 }

@@ -91,6 +91,18 @@ impl Server {
         rss(self.child.id())
     }
 
+    /// SIGTERM, and waits until the process has exited (a clean stop).
+    pub fn stop(&mut self) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("kill -TERM failed: {status}");
+        }
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -145,12 +157,7 @@ pub fn serve_baseline(bind: &str, dir: &Path, workers: usize) -> anyhow::Result<
                     }),
                 )
         });
-        let server = if workers > 0 {
-            server.workers(workers)
-        } else {
-            server
-        };
-        server.bind(bind)?.run().await?;
+        server.workers(workers).bind(bind)?.run().await?;
         Ok(())
     })
 }
@@ -181,12 +188,7 @@ pub fn serve_echo(bind: &str, workers: usize) -> anyhow::Result<()> {
                 .route("/ws", web::get().to(socket))
         })
         .max_connections(100_000);
-        let server = if workers > 0 {
-            server.workers(workers)
-        } else {
-            server
-        };
-        server.bind(bind)?.run().await?;
+        server.workers(workers).bind(bind)?.run().await?;
         Ok(())
     })
 }

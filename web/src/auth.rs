@@ -269,37 +269,29 @@ pub struct Admin(pub User);
 /// A signed-in supervisor or admin (403 for an agent).
 pub struct Staff(pub User);
 
-impl FromRequest for Admin {
-    type Error = Error;
-    type Future = Ready<Result<Self, Error>>;
+/// The extractor of a role: the caller, once `check` has admitted them.
+macro_rules! role_extractor {
+    ($role:ident, $check:ident) => {
+        impl FromRequest for $role {
+            type Error = Error;
+            type Future = Ready<Result<Self, Error>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            Auth::from_request(req, payload)
-                .into_inner()
-                .and_then(|auth| {
-                    auth.require_admin()?;
-                    Ok(Admin(auth.0))
-                }),
-        )
-    }
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                ready(
+                    Auth::from_request(req, payload)
+                        .into_inner()
+                        .and_then(|auth| {
+                            auth.$check()?;
+                            Ok($role(auth.0))
+                        }),
+                )
+            }
+        }
+    };
 }
 
-impl FromRequest for Staff {
-    type Error = Error;
-    type Future = Ready<Result<Self, Error>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            Auth::from_request(req, payload)
-                .into_inner()
-                .and_then(|auth| {
-                    auth.require_staff()?;
-                    Ok(Staff(auth.0))
-                }),
-        )
-    }
-}
+role_extractor!(Admin, require_admin);
+role_extractor!(Staff, require_staff);
 
 impl FromRequest for Session {
     type Error = Error;

@@ -305,24 +305,16 @@ impl ChatActor {
     ) -> Result<(Message, Value, Option<atende_data::MediaId>)> {
         let now = Utc::now();
         let mut message = Message {
-            id,
-            chat_id: self.chat.id,
-            wamid: None,
-            direction: Direction::Out,
-            kind: String::new(),
-            text: None,
-            caption: None,
-            media: None,
-            location: None,
-            reply_to: None,
-            reaction: None,
-            status: MessageStatus::Queued,
-            error: None,
             author_id: Some(msg.by.id),
             client_id: Some(msg.client_id.clone()),
-            details: None,
-            created_at: now,
-            timestamp: now,
+            ..Message::new(
+                id,
+                self.chat.id,
+                Direction::Out,
+                "",
+                MessageStatus::Queued,
+                now,
+            )
         };
         let mut body = self.envelope()?;
         let mut upload = None;
@@ -507,24 +499,16 @@ impl ChatActor {
     ) -> Result<(Message, OutboxEntry)> {
         let id = MessageId(self.store.new_id()?);
         let message = Message {
-            id,
-            chat_id: self.chat.id,
-            wamid: None,
-            direction: Direction::Out,
-            kind: kind.into(),
             text: Some(text.to_string()),
-            caption: None,
-            media: None,
-            location: None,
-            reply_to: None,
-            reaction: None,
-            status: MessageStatus::Queued,
-            error: None,
-            author_id: None,
-            client_id: None,
             details: Some(json!({"automatic": reason})),
-            created_at: now,
-            timestamp: now,
+            ..Message::new(
+                id,
+                self.chat.id,
+                Direction::Out,
+                kind,
+                MessageStatus::Queued,
+                now,
+            )
         };
         let mut body = self.envelope()?;
         body["type"] = json!(kind);
@@ -575,25 +559,19 @@ impl ChatActor {
         details: Option<Value>,
         now: chrono::DateTime<Utc>,
     ) -> Result<Message> {
+        let id = MessageId(self.store.new_id()?);
         Ok(Message {
-            id: MessageId(self.store.new_id()?),
-            chat_id: self.chat.id,
-            wamid: None,
-            direction: Direction::Out,
-            kind: kind.into(),
             text,
-            caption: None,
-            media: None,
-            location: None,
-            reply_to: None,
-            reaction: None,
-            status: MessageStatus::Received,
-            error: None,
             author_id: author,
-            client_id: None,
             details,
-            created_at: now,
-            timestamp: now,
+            ..Message::new(
+                id,
+                self.chat.id,
+                Direction::Out,
+                kind,
+                MessageStatus::Received,
+                now,
+            )
         })
     }
 

@@ -304,6 +304,37 @@ pub struct Message {
 }
 
 impl Message {
+    /// A message of `kind` made `now`, with nothing in it yet.
+    pub fn new(
+        id: MessageId,
+        chat_id: ChatId,
+        direction: Direction,
+        kind: &str,
+        status: MessageStatus,
+        now: DateTime<Utc>,
+    ) -> Message {
+        Message {
+            id,
+            chat_id,
+            wamid: None,
+            direction,
+            kind: kind.into(),
+            text: None,
+            caption: None,
+            media: None,
+            location: None,
+            reply_to: None,
+            reaction: None,
+            status,
+            error: None,
+            author_id: None,
+            client_id: None,
+            details: None,
+            created_at: now,
+            timestamp: now,
+        }
+    }
+
     /// A short text for list previews and notifications.
     /// What a chat row shows of it: the text; for media `[kind]`, followed by the caption
     /// or a document's file name (the console puts the kind's icon or name first).
@@ -350,13 +381,15 @@ mod tests {
         caption: Option<&str>,
         file: Option<&str>,
     ) -> Message {
-        let now = Utc::now();
+        let new = Message::new(
+            MessageId(1),
+            ChatId(1),
+            Direction::In,
+            kind,
+            MessageStatus::Received,
+            Utc::now(),
+        );
         Message {
-            id: MessageId(1),
-            chat_id: ChatId(1),
-            wamid: None,
-            direction: Direction::In,
-            kind: kind.into(),
             text: text.map(Into::into),
             caption: caption.map(Into::into),
             media: file.map(|f| MediaRef {
@@ -366,16 +399,7 @@ mod tests {
                 filename: Some(f.into()),
                 seconds: None,
             }),
-            location: None,
-            reply_to: None,
-            reaction: None,
-            status: MessageStatus::Received,
-            error: None,
-            author_id: None,
-            client_id: None,
-            details: None,
-            created_at: now,
-            timestamp: now,
+            ..new
         }
     }
 

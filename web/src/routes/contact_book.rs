@@ -365,6 +365,22 @@ fn refused(code: &'static str, message: impl Into<String>) -> Refused {
     }
 }
 
+/// `value` when it has at most `max` characters; else refused with `code`.
+fn at_most(
+    value: &str,
+    max: usize,
+    code: &'static str,
+    column: &str,
+) -> std::result::Result<String, Refused> {
+    if value.chars().count() > max {
+        return Err(refused(
+            code,
+            format!("{column}: must be at most {max} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
 /// A CSV read into rows: each checked row, or why it was refused.
 struct Sheet {
     rows: Vec<std::result::Result<ContactRow, Refused>>,
@@ -493,13 +509,8 @@ fn check_row(
         match column {
             Column::Phone => row.phone = phone(value).map_err(|m| refused("phone_invalid", m))?,
             Column::Name => {
-                if value.chars().count() > crate::validate::MAX_NAME {
-                    return Err(refused(
-                        "name_too_long",
-                        "name: must be at most 100 characters",
-                    ));
-                }
-                row.name = Some(value.to_string());
+                let max = crate::validate::MAX_NAME;
+                row.name = Some(at_most(value, max, "name_too_long", "name")?);
             }
             Column::Labels => {
                 for label in value.split([',', ';', '|']).map(str::trim) {
@@ -520,13 +531,8 @@ fn check_row(
                 }
             }
             Column::Notes => {
-                if value.chars().count() > super::contacts::MAX_NOTES {
-                    return Err(refused(
-                        "notes_too_long",
-                        "notes: must be at most 4096 characters",
-                    ));
-                }
-                row.notes = Some(value.to_string());
+                let max = super::contacts::MAX_NOTES;
+                row.notes = Some(at_most(value, max, "notes_too_long", "notes")?);
             }
             Column::OptIn => {
                 row.opt_in = Some(yes_or_no(value).map_err(|m| refused("opt_in_invalid", m))?)

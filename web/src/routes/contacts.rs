@@ -278,16 +278,7 @@ async fn update_contact(
                 None => c.fields.remove(&key),
             };
         }
-        match change.marketing_opt_in {
-            Some(true) if c.marketing_opt_in.is_none() => {
-                c.marketing_opt_in = Some(atende_data::OptOut {
-                    at: chrono::Utc::now(),
-                    source: "team".into(),
-                })
-            }
-            Some(false) => c.marketing_opt_in = None,
-            _ => {}
-        }
+        mark(&mut c.marketing_opt_in, change.marketing_opt_in);
         if let Some(name) = &change.name {
             c.name = name.as_ref().map(|n| n.trim().to_string());
         }
@@ -297,16 +288,7 @@ async fn update_contact(
         if let Some(tags) = &change.tags {
             c.tags = tags.iter().map(|t| t.trim().to_string()).collect();
         }
-        match change.marketing_opt_out {
-            Some(true) if c.marketing_opt_out.is_none() => {
-                c.marketing_opt_out = Some(atende_data::OptOut {
-                    at: chrono::Utc::now(),
-                    source: "team".into(),
-                })
-            }
-            Some(false) => c.marketing_opt_out = None,
-            _ => {}
-        }
+        mark(&mut c.marketing_opt_out, change.marketing_opt_out);
     })?;
     state.store.durable().await?;
     let view = ContactView::new(&contact, &state.store);
@@ -315,6 +297,21 @@ async fn update_contact(
         .bus
         .do_send(atende_actors::events::Publish::contact(contact, true));
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Records the team's yes to a marketing opt-in or opt-out (the first one stands), or
+/// drops it on a no.
+fn mark(record: &mut Option<atende_data::OptOut>, said: Option<bool>) {
+    match said {
+        Some(true) if record.is_none() => {
+            *record = Some(atende_data::OptOut {
+                at: chrono::Utc::now(),
+                source: "team".into(),
+            })
+        }
+        Some(false) => *record = None,
+        _ => {}
+    }
 }
 
 /// A contact's chats, newest first (the ones the caller may see).
