@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::agent_session::PresenceBoard;
 use crate::campaigns::Campaigns;
-use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetHooks, SetRouter};
+use crate::events::{
+    EventBus, Payload, PresenceRules, Publish, Renderer, Retention, SetHooks, SetRouter,
+};
 use crate::hooks::{HookRules, Hooks};
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
@@ -70,6 +72,34 @@ pub struct Hub {
     templates: Mutex<Option<(Instant, Vec<Value>)>>,
 }
 
+/// Publishes the `message.created` that a crash kept from the event log (see
+/// `Store::unlogged_messages`), so that sockets and outgoing webhooks hear of each message
+/// however the hub stopped. Before any other event of this run.
+fn announce_unlogged(store: &Store, bus: &Addr<EventBus>) {
+    match store.unlogged_messages() {
+        Ok(unlogged) if !unlogged.is_empty() => {
+            tracing::warn!(
+                messages = unlogged.len(),
+                "announcing messages whose event the hub did not log before it stopped"
+            );
+            for (chat, message) in unlogged {
+                bus.do_send(Publish {
+                    name: "message.created",
+                    scope: crate::chat::scope_of(&chat, None),
+                    payload: Payload::Message {
+                        message: Box::new(message),
+                        chat: Box::new(chat),
+                        contact: None,
+                    },
+                    flushed: true,
+                });
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "the messages of the last moments could not be read"),
+    }
+}
+
 impl Hub {
     /// Starts the event bus, the Router (which resumes the outbox) and the media fetcher
     /// (which resumes pending downloads); `render` gives events their API shape. Call
@@ -104,6 +134,7 @@ impl Hub {
             hooks: hooks.clone().recipient(),
             wanted,
         });
+        announce_unlogged(&store, &bus);
         let campaigns = Campaigns::new(
             store.clone(),
             router.clone(),

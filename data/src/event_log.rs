@@ -231,6 +231,13 @@ impl EventLog {
         self.lock().floor
     }
 
+    /// When the newest event kept happened (to the millisecond), if any.
+    pub(crate) fn last_at(&self) -> Option<DateTime<Utc>> {
+        let inner = self.lock();
+        let last = inner.files.iter().rev().find_map(|f| f.index.last())?;
+        (last.0 >= inner.first_kept).then_some(last.2)
+    }
+
     /// The oldest event kept, if any.
     pub(crate) fn first_seq(&self) -> Option<u64> {
         let inner = self.lock();

@@ -1,12 +1,21 @@
 //! The event log (numbered events for resuming sockets; see `event_log`) and the `queues`,
 //! `canned_responses` and `audit` trees.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 
+use crate::keys::{message_key, read_u64};
+use crate::records::chat::{Chat, Message};
 use crate::records::event::{Event, Viewer};
 use crate::records::queue::Queue;
 use crate::store::{decode, encode};
-use crate::{ChatStatus, Result, Store, UserId};
+use crate::{ChatId, ChatStatus, MessageId, Result, Store, UserId};
+
+/// How long before the newest logged event a message may have been made and its event
+/// still be unlogged when the hub died: the time from a message's write to its event is
+/// a group commit and a hop to the event bus, milliseconds.
+pub const UNLOGGED_WINDOW: chrono::Duration = chrono::Duration::seconds(2);
 
 impl Store {
     /// Appends an event (the caller numbers it).
@@ -32,6 +41,56 @@ impl Store {
     /// The events after `after` up to `until` that `viewer` may see, oldest first.
     pub fn events_since(&self, after: u64, until: u64, viewer: &Viewer) -> Result<Vec<Event>> {
         self.event_log().since(after, until, viewer)
+    }
+
+    /// The messages stored in the last moments before the hub stopped whose
+    /// `message.created` is not in the event log, with their chats, oldest first: the
+    /// process died after the message was durable and before its event was logged, so
+    /// neither the sockets nor the outgoing webhooks heard of it. Looks at the messages
+    /// made from [`UNLOGGED_WINDOW`] before the newest logged event on (an event is
+    /// logged after its message is made), through the chats by last activity; nothing
+    /// when the log is empty (a new install, or a log not trusted after a reboot).
+    pub fn unlogged_messages(&self) -> Result<Vec<(Chat, Message)>> {
+        let Some(last_at) = self.event_log().last_at() else {
+            return Ok(Vec::new());
+        };
+        let since = last_at - UNLOGGED_WINDOW;
+        let everything = Viewer {
+            user: UserId(0),
+            staff: true,
+            queues: Vec::new(),
+        };
+        let first = self.event_log().first_at(since).unwrap_or(u64::MAX);
+        let logged: HashSet<String> = self
+            .events_since(first.saturating_sub(1), self.last_event_seq()?, &everything)?
+            .iter()
+            .filter(|e| e.name == "message.created")
+            // A message event's data has the message's fields at its top, `id` among
+            // them (web/src/views/conversation.rs, `render_event`).
+            .filter_map(|e| {
+                let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
+                Some(data["id"].as_str()?.to_string())
+            })
+            .collect();
+        let mut unlogged = Vec::new();
+        for entry in self.trees().by_time.range(crate::keys::time(since)..) {
+            let (key, _) = entry?;
+            let id = ChatId(read_u64(&key[key.len() - 8..]).unwrap_or(0));
+            let Some(chat) = self.chat(id)? else { continue };
+            let start = message_key(id, MessageId(0));
+            let end = message_key(id, MessageId(u64::MAX));
+            for entry in self.trees().messages.range(start..end).rev() {
+                let message: Message = decode(&entry?.1)?;
+                if message.created_at < since {
+                    break;
+                }
+                if !logged.contains(&message.id.to_string()) {
+                    unlogged.push((chat.clone(), message));
+                }
+            }
+        }
+        unlogged.sort_by_key(|(_, message)| message.id);
+        Ok(unlogged)
     }
 
     /// Drops events beyond the newest `keep` and those older than `before`.

@@ -727,6 +727,105 @@ async fn a_sigkill_loses_no_delivery() {
     drop(hub);
 }
 
+#[actix_web::test]
+async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_restart() {
+    // A SIGKILL can fall after a message is durable and before its event is logged. The
+    // test leaves the store as such a crash does: a message written into the stopped
+    // hub's store, its event nowhere.
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
+    let hub = spawn_hub(&data, &env);
+    let token = admin_token(&hub).await;
+    let subscription: Value = reqwest::Client::new()
+        .post(hub.url("/api/v1/integrations/webhooks"))
+        .bearer_auth(&token)
+        .json(&json!({"url": receiver.url, "events": ["message.created"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    *receiver.secret.lock().unwrap() = subscription["secret"].as_str().unwrap().to_string();
+    let body = inbound("5511944400001", "wamid.logged", text("oi"));
+    let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let delivered = |wamids: &'static [&'static str]| {
+        let receiver = &receiver;
+        move || async move {
+            let messages = delivered_messages(&receiver.accepted());
+            if wamids.iter().all(|w| messages.contains_key(*w)) {
+                Ok(messages)
+            } else {
+                Err(format!("{messages:?}"))
+            }
+        }
+    };
+    wait_until(
+        "the first delivery",
+        Duration::from_secs(10),
+        delivered(&["wamid.logged"]),
+    )
+    .await;
+    hub.kill_9();
+
+    let chat = {
+        let store = atende_data::Store::open(&data).unwrap();
+        let filter = atende_data::ChatFilter {
+            limit: 1,
+            ..Default::default()
+        };
+        let before = store.chats(&filter).unwrap().chats.remove(0);
+        let now = chrono::Utc::now();
+        let id = atende_data::MessageId(store.new_id().unwrap());
+        let message = atende_data::Message {
+            wamid: Some("wamid.unlogged".into()),
+            text: Some("a crash kept my event out".into()),
+            ..atende_data::Message::new(
+                id,
+                before.id,
+                atende_data::Direction::In,
+                "text",
+                atende_data::MessageStatus::Received,
+                now,
+            )
+        };
+        let mut after = before.clone();
+        after.updated_at = now;
+        let mut write = atende_data::Write::default();
+        write.chat(Some(&before), &after).message(&message);
+        store.commit(write).unwrap();
+        store.flush_blocking().unwrap();
+        before.id
+    };
+
+    let hub = spawn_hub(&data, &env);
+    let messages = wait_until(
+        "the unlogged message delivered",
+        Duration::from_secs(30),
+        delivered(&["wamid.logged", "wamid.unlogged"]),
+    )
+    .await;
+    assert_eq!(messages["wamid.unlogged"], 1);
+    assert_eq!(
+        messages["wamid.logged"], 1,
+        "a logged message is not announced again"
+    );
+    let thread = hub
+        .get_json(&format!("/api/v1/chats/{chat}/messages"), &token)
+        .await;
+    let texts: Vec<&str> = thread["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["oi", "a crash kept my event out"]);
+    drop(hub);
+}
+
 /// Gives token `id` these bot rules.
 async fn set_bot(app: &TestApp, admin: &Tokens, id: &str, bot: Value) -> reqwest::Response {
     let path = format!("/api/v1/tokens/{id}");
