@@ -12,6 +12,12 @@ use crate::records::queue::Queue;
 use crate::store::{decode, encode};
 use crate::{ChatId, ChatStatus, MessageId, Result, Store, UserId};
 
+/// The one field of an event's data that [`Store::unlogged_messages`] reads.
+#[derive(serde::Deserialize)]
+struct Named {
+    id: String,
+}
+
 /// How long before the newest logged event a message may have been made and its event
 /// still be unlogged when the hub died: the time from a message's write to its event is
 /// a group commit and a hop to the event bus, milliseconds.
@@ -66,11 +72,8 @@ impl Store {
             .iter()
             .filter(|e| e.name == "message.created")
             // A message event's data has the message's fields at its top, `id` among
-            // them (web/src/views/conversation.rs, `render_event`).
-            .filter_map(|e| {
-                let data: serde_json::Value = serde_json::from_str(&e.data).ok()?;
-                Some(data["id"].as_str()?.to_string())
-            })
+            // them (web/src/views/conversation.rs, `render_event`); the rest is skipped.
+            .filter_map(|e| Some(serde_json::from_str::<Named>(&e.data).ok()?.id))
             .collect();
         let mut unlogged = Vec::new();
         for entry in self.trees().by_time.range(crate::keys::time(since)..) {
