@@ -377,12 +377,17 @@ impl Handler<Publish> for EventBus {
     type Result = ();
 
     fn handle(&mut self, msg: Publish, ctx: &mut Context<Self>) {
+        let message_id = match &msg.payload {
+            Payload::Message { message, .. } => Some(message.id),
+            _ => None,
+        };
         let event = Event {
             seq: self.next_seq,
             name: msg.name.to_string(),
             data: (self.render)(&msg.payload, &self.store),
             scope: msg.scope,
             at: Utc::now(),
+            message_id,
         };
         self.next_seq += 1;
         if self.flushing {

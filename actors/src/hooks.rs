@@ -780,6 +780,7 @@ mod tests {
             data: data.to_string(),
             scope: Scope::Staff,
             at: Utc::now(),
+            message_id: None,
         }
     }
 

@@ -267,6 +267,7 @@ mod tests {
                 data: "{}".into(),
                 scope: crate::records::event::Scope::Everyone,
                 at: chrono::Utc::now(),
+                message_id: None,
             };
             store.append_event(&event).unwrap();
         }

@@ -231,11 +231,16 @@ impl EventLog {
         self.lock().floor
     }
 
-    /// When the newest event kept happened (to the millisecond), if any.
-    pub(crate) fn last_at(&self) -> Option<DateTime<Utc>> {
+    /// When the oldest and the newest event kept happened (to the millisecond), if any.
+    pub(crate) fn kept_span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
         let inner = self.lock();
-        let last = inner.files.iter().rev().find_map(|f| f.index.last())?;
-        (last.0 >= inner.first_kept).then_some(last.2)
+        let mut kept = inner
+            .files
+            .iter()
+            .flat_map(|f| f.index.iter())
+            .filter(|r| r.0 >= inner.first_kept);
+        let oldest = kept.next()?.2;
+        Some((oldest, kept.next_back().map_or(oldest, |r| r.2)))
     }
 
     /// The oldest event kept, if any.
@@ -440,6 +445,7 @@ mod tests {
             data: format!(r#"{{"n":{seq}}}"#),
             scope: Scope::Everyone,
             at,
+            message_id: None,
         }
     }
 

@@ -55,6 +55,9 @@ pub struct Event {
     pub data: String,
     pub scope: Scope,
     pub at: DateTime<Utc>,
+    /// The message a message event is of (absent in events logged before 2026-12-07).
+    #[serde(default)]
+    pub message_id: Option<crate::MessageId>,
 }
 
 impl Event {
