@@ -65,10 +65,15 @@ impl Hub {
             env.push(("WHATSAPP_API_URL", url.into()));
             env.push(("WHATSAPP_TOKEN", token.into()));
         }
-        // The one storage setting a run may vary: `ATENDE_CACHE_MB=64 atende bench scale`.
+        // The settings a run may vary: the page cache (`ATENDE_CACHE_MB=16 atende bench
+        // scale`) and the allocator's (`MIMALLOC_...`).
         if let Ok(cache) = std::env::var("ATENDE_CACHE_MB") {
             env.push(("ATENDE_CACHE_MB", cache));
         }
+        let allocator: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("MIMALLOC_"))
+            .collect();
+        env.extend(allocator.iter().map(|(k, v)| (k.as_str(), v.clone())));
         env.extend(extra.iter().cloned());
         let server = Server::start(&["serve"], &env, "/readyz", dir.parent()).await?;
         let client = reqwest::Client::new();
