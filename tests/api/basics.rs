@@ -37,15 +37,7 @@ async fn every_response_carries_security_headers_and_a_request_id() {
 #[actix_web::test]
 async fn the_openapi_document_lists_every_route() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = json_of(app.client.get(app.url("/api/v1/openapi.json"))).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for (path, method) in [
         ("/healthz", "get"),

@@ -68,16 +68,13 @@ async fn a_campaign_killed_twice_reaches_each_contact_once_at_its_pace() {
         };
         csv.push_str(&format!("Cliente {i};{};todos;{consent}\n", phone(i)));
     }
-    let report: Value = client
-        .post(hub.url(&format!("/api/v1/contacts/import?phone_number_id={NUMBER}")))
-        .bearer_auth(&token)
-        .body(csv)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let report: Value = json_of(
+        client
+            .post(hub.url(&format!("/api/v1/contacts/import?phone_number_id={NUMBER}")))
+            .bearer_auth(&token)
+            .body(csv),
+    )
+    .await;
     assert_eq!(report["created"], CONTACTS);
     let created: Value = client
         .post(hub.url("/api/v1/campaigns"))

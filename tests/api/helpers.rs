@@ -595,6 +595,11 @@ pub fn run_atende(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool
     )
 }
 
+/// Sends `request` and reads its answer as JSON (a test fails on a transport error).
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// A Meta-shaped inbound message webhook from `from` to the sandbox number; `content`
 /// holds the message's `type` and its type object.
 pub fn inbound(from: &str, wamid: &str, content: Value) -> Value {

@@ -874,16 +874,13 @@ async fn an_entry_an_older_hub_could_not_use_replays_once_this_one_can() {
         "/api/v1/webhooks/unprocessed/{}/replay",
         entry["id"].as_str().unwrap()
     );
-    let replayed: Value = reqwest::Client::new()
-        .post(hub.url(&replay))
-        .bearer_auth(&token)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let replayed: Value = json_of(
+        reqwest::Client::new()
+            .post(hub.url(&replay))
+            .bearer_auth(&token)
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!(
         replayed["replay_outcome"], "1 stored, 0 already stored",
         "{replayed}"

@@ -296,15 +296,7 @@ const PEOPLE_ONLY: &[(&str, &str)] = &[
 async fn each_scope_admits_exactly_its_routes() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = json_of(app.client.get(app.url("/api/v1/openapi.json"))).await;
     // (method, path) of every operation that takes a bearer token.
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -681,16 +673,13 @@ async fn a_sigkill_loses_no_delivery() {
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
     let client = reqwest::Client::new();
-    let subscription: Value = client
-        .post(hub.url("/api/v1/integrations/webhooks"))
-        .bearer_auth(&token)
-        .json(&json!({"url": receiver.url, "events": ["message.created", "chat.created"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let subscription: Value = json_of(
+        client
+            .post(hub.url("/api/v1/integrations/webhooks"))
+            .bearer_auth(&token)
+            .json(&json!({"url": receiver.url, "events": ["message.created", "chat.created"]})),
+    )
+    .await;
     *receiver.secret.lock().unwrap() = subscription["secret"].as_str().unwrap().to_string();
     let sent = 30;
     for i in 0..sent {
@@ -738,16 +727,13 @@ async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_rest
     let env = [("WHATSAPP_APP_SECRET", APP_SECRET)];
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
-    let subscription: Value = reqwest::Client::new()
-        .post(hub.url("/api/v1/integrations/webhooks"))
-        .bearer_auth(&token)
-        .json(&json!({"url": receiver.url, "events": ["message.created"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let subscription: Value = json_of(
+        reqwest::Client::new()
+            .post(hub.url("/api/v1/integrations/webhooks"))
+            .bearer_auth(&token)
+            .json(&json!({"url": receiver.url, "events": ["message.created"]})),
+    )
+    .await;
     *receiver.secret.lock().unwrap() = subscription["secret"].as_str().unwrap().to_string();
     let body = inbound("5511944400001", "wamid.logged", text("oi"));
     let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();

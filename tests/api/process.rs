@@ -401,13 +401,7 @@ async fn a_webhook_answered_200_survives_kill_9() {
     assert_eq!(messages["items"].as_array().unwrap().len(), 1);
     assert_eq!(messages["items"][0]["text"], "não me perca");
     // Meta's retry of the same webhook stores nothing new.
-    let again: Value = signed_post(&hub, APP_SECRET, &body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = json_of(signed_post(&hub, APP_SECRET, &body)).await;
     assert_eq!(again["duplicates"], 1);
 }
 
@@ -518,15 +512,7 @@ async fn atende_simulate_drives_a_sandbox_hub_with_signed_webhooks() {
     assert!(ok, "{stdout}\n{stderr}");
     let token = admin_token(&hub).await;
     let client = reqwest::Client::new();
-    let chats: Value = client
-        .get(hub.url("/api/v1/chats"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let chats: Value = json_of(client.get(hub.url("/api/v1/chats")).bearer_auth(&token)).await;
     let chats = chats["items"].as_array().unwrap();
     // Customers are drawn at random: at most one chat each.
     assert!((1..=3).contains(&chats.len()), "{} chats", chats.len());
@@ -536,15 +522,7 @@ async fn atende_simulate_drives_a_sandbox_hub_with_signed_webhooks() {
             "/api/v1/chats/{}/messages",
             chat["id"].as_str().unwrap()
         ));
-        let messages: Value = client
-            .get(path)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let messages: Value = json_of(client.get(path).bearer_auth(&token)).await;
         total += messages["items"].as_array().unwrap().len();
     }
     assert_eq!(total, 9);
@@ -695,15 +673,12 @@ async fn a_locked_out_user_is_rescued_with_reset_2fa() {
     let hub = spawn_hub(&data, &[]);
     let token = admin_token(&hub).await;
     let client = reqwest::Client::new();
-    let setup: Value = client
-        .post(hub.url("/api/v1/auth/2fa/setup"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let setup: Value = json_of(
+        client
+            .post(hub.url("/api/v1/auth/2fa/setup"))
+            .bearer_auth(&token),
+    )
+    .await;
     let totp = totp_rs::TOTP::from_url(setup["otpauth_url"].as_str().unwrap()).unwrap();
     let code = totp.generate_current().unwrap();
     let enabled = client
