@@ -7,7 +7,8 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_arena_eager_commit` (v3's numbering, mimalloc.h).
+/// mimalloc's `mi_option_arena_eager_commit`: 4 in the enum of mimalloc.h, in v3 (which
+/// the `mimalloc` crate builds) as in v2.
 const ARENA_EAGER_COMMIT: i32 = 4;
 
 extern "C" {
@@ -20,8 +21,8 @@ extern "C" {
 /// Before anything is allocated (a constructor, before `main`): mimalloc commits its
 /// memory on demand, so what is freed goes back to the system. Eagerly committed (its
 /// default on Linux), memory freed after a burst stayed resident: filling 1,000,000
-/// messages left 659 MB resident instead of 691-713 MB with the default page cache,
-/// 498 MB with `ATENDE_CACHE_MB=16` (`atende bench scale`, README).
+/// messages left 691-713 MB resident with the default page cache; committed on demand,
+/// 659 MB, and 498 MB with `ATENDE_CACHE_MB=16` (`atende bench scale`, README).
 #[cfg(target_os = "linux")]
 #[used]
 #[link_section = ".init_array"]
@@ -32,7 +33,7 @@ static COMMIT_ON_DEMAND: extern "C" fn() = {
         // option takes any integer. No other thread exists yet.
         unsafe {
             let mut entry = environ;
-            while !(*entry).is_null() {
+            while !entry.is_null() && !(*entry).is_null() {
                 let name = std::ffi::CStr::from_ptr(*entry).to_bytes();
                 if name.starts_with(b"MIMALLOC_ARENA_EAGER_COMMIT=") {
                     return; // set by hand: the allocator reads it
