@@ -246,7 +246,10 @@ impl Hooks {
             let cursor = self.store.hooks_cursor()?;
             let last = self.store.last_event_seq()?;
             if cursor < last && !self.subscriptions.is_empty() {
-                for event in self.store.events_since(cursor, last, &everyone())? {
+                for event in self
+                    .store
+                    .events_since(cursor, last, &Viewer::everything())?
+                {
                     self.take(&event);
                 }
             }
@@ -274,7 +277,10 @@ impl Hooks {
         let since = self.store.first_event_at(subscription.created_at);
         let last = self.store.last_event_seq();
         let events = match (since, last) {
-            (Ok(Some(first)), Ok(last)) => self.store.events_since(first - 1, last, &everyone()),
+            (Ok(Some(first)), Ok(last)) => {
+                self.store
+                    .events_since(first - 1, last, &Viewer::everything())
+            }
             (Ok(None), _) => return,
             (Err(error), _) | (_, Err(error)) => Err(error),
         };
@@ -648,15 +654,6 @@ impl Handler<Redeliver> for Hooks {
         );
         self.pump(ctx);
         Ok(())
-    }
-}
-
-/// Who sees every event.
-fn everyone() -> Viewer {
-    Viewer {
-        user: atende_data::UserId(0),
-        staff: true,
-        queues: Vec::new(),
     }
 }
 

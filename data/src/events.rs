@@ -66,21 +66,22 @@ impl Store {
         };
         // Events are logged in time order: one made after the oldest kept is kept.
         let since = (last_at - UNLOGGED_WINDOW).max(oldest_at + chrono::Duration::milliseconds(1));
-        let everything = Viewer {
-            user: UserId(0),
-            staff: true,
-            queues: Vec::new(),
-        };
         let first = self.event_log().first_at(since).unwrap_or(u64::MAX);
-        let logged: HashSet<String> = self
-            .events_since(first.saturating_sub(1), self.last_event_seq()?, &everything)?
+        let last = self.last_event_seq()?;
+        let logged: HashSet<MessageId> = self
+            .events_since(first.saturating_sub(1), last, &Viewer::everything())?
             .iter()
             .filter(|e| e.name == "message.created")
             .filter_map(|e| match e.message_id {
-                Some(id) => Some(id.to_string()),
+                Some(id) => Some(id),
                 // Logged before events named their message: its data has the message's
                 // fields at its top (web/src/views/conversation.rs, `render_event`).
-                None => Some(serde_json::from_str::<Named>(&e.data).ok()?.id),
+                None => serde_json::from_str::<Named>(&e.data)
+                    .ok()?
+                    .id
+                    .parse()
+                    .ok()
+                    .map(MessageId),
             })
             .collect();
         let mut unlogged = Vec::new();
@@ -109,7 +110,7 @@ impl Store {
                 if message.created_at < since {
                     break;
                 }
-                if !logged.contains(&message.id.to_string()) {
+                if !logged.contains(&message.id) {
                     unlogged.push((chat.clone(), message));
                 }
             }

@@ -249,44 +249,44 @@ async fn the_messaging_limit_holds_a_campaign_and_bad_input_changes_nothing() {
         .await;
     assert_eq!(limit.status(), 200);
 
-    for (body, field) in [
+    // A body that is not valid (400), and one naming what does not exist: the state's
+    // refusal (409), with the field.
+    for (body, field, status, code) in [
         (
             json!({"name": "x", "phone_number_id": NUMBER, "template": {"name": "nao_existe", "language": "pt_BR"}}),
             "template",
+            400,
+            "validation_failed",
         ),
         (
             json!({"name": "x", "phone_number_id": NUMBER, "template": {"name": "oferta_do_mes", "language": "pt_BR"}, "variables": ["a"]}),
             "variables",
+            400,
+            "validation_failed",
         ),
         (
             json!({"name": "x", "phone_number_id": NUMBER, "template": {"name": "oferta_do_mes", "language": "pt_BR"}, "variables": ["a", "b"], "start_at": "amanhã"}),
             "start_at",
+            400,
+            "validation_failed",
         ),
-    ] {
-        let refused = app
-            .post("/api/v1/campaigns", Some(&admin.access), &body)
-            .await;
-        let error = assert_error(refused, 400, "validation_failed").await;
-        assert!(
-            error["error"]["fields"][field].is_string(),
-            "{field}: {error}"
-        );
-    }
-    // Naming what does not exist is the state's refusal, with the field.
-    for (body, field) in [
         (
             json!({"name": "x", "phone_number_id": "other", "template": {"name": "oferta_do_mes", "language": "pt_BR"}, "variables": ["a", "b"]}),
             "phone_number_id",
+            409,
+            "unknown_reference",
         ),
         (
             json!({"name": "x", "phone_number_id": NUMBER, "template": {"name": "oferta_do_mes", "language": "pt_BR"}, "variables": ["a", "b"], "audience": {"contacts": ["5599999999999"]}}),
             "audience.contacts",
+            409,
+            "unknown_reference",
         ),
     ] {
         let refused = app
             .post("/api/v1/campaigns", Some(&admin.access), &body)
             .await;
-        let error = assert_error(refused, 409, "unknown_reference").await;
+        let error = assert_error(refused, status, code).await;
         assert!(
             error["error"]["fields"][field].is_string(),
             "{field}: {error}"
