@@ -143,10 +143,20 @@ impl Write {
         self
     }
 
-    /// A new or changed message, with its wamid and client-id indexes and search terms (a
-    /// term the chat already has costs only a lookup: sled writes nothing for a value it
-    /// already holds).
+    /// A new message, with its wamid and client-id indexes and search terms (a term the
+    /// chat already has costs only a lookup: sled writes nothing for a value it already
+    /// holds).
     pub fn message(&mut self, message: &Message) -> &mut Self {
+        self.message_indexed(message, true)
+    }
+
+    /// A changed message; its search terms only if its text changed (a status changes
+    /// nothing searchable).
+    pub fn message_changed(&mut self, before: &Message, message: &Message) -> &mut Self {
+        self.message_indexed(message, searchable(before) != searchable(message))
+    }
+
+    fn message_indexed(&mut self, message: &Message, index: bool) -> &mut Self {
         let key = message_key(message.chat_id, message.id);
         if let Some(wamid) = &message.wamid {
             self.put(T::ByWamid, wamid.as_bytes(), &key);
@@ -158,11 +168,7 @@ impl Write {
                 message.id.key(),
             );
         }
-        let filename = message.media.as_ref().and_then(|m| m.filename.as_ref());
-        for text in [message.text.as_ref(), message.caption.as_ref(), filename]
-            .into_iter()
-            .flatten()
-        {
+        for text in searchable(message).into_iter().flatten().filter(|_| index) {
             for term in search::terms(text) {
                 self.put(T::Search, search_key(&term, message.chat_id), []);
             }
@@ -260,6 +266,12 @@ impl Write {
     pub(crate) fn take_error(&mut self) -> Option<crate::Error> {
         self.error.take()
     }
+}
+
+/// What a message is found by: its text, caption and file name.
+fn searchable(message: &Message) -> [Option<&String>; 3] {
+    let filename = message.media.as_ref().and_then(|m| m.filename.as_ref());
+    [message.text.as_ref(), message.caption.as_ref(), filename]
 }
 
 /// Applies [`Write`]s, a group at a time, through the journal.
@@ -496,6 +508,34 @@ mod tests {
         write.chat(Some(&chat), &after);
         store.commit(write).unwrap();
         assert_eq!(entries(&store), [1, 1, 0]);
+    }
+
+    #[test]
+    fn a_changed_message_is_indexed_again_only_when_its_text_changed() {
+        use crate::records::chat::{Direction, MessageStatus};
+        let at = chrono::Utc::now();
+        let mut sent = Message::new(
+            crate::MessageId(1),
+            ChatId(1),
+            Direction::Out,
+            "text",
+            MessageStatus::Sent,
+            at,
+        );
+        sent.text = Some("boleto vencido".into());
+        let mut write = Write::default();
+        write.message(&sent);
+        assert!(write.touches(T::Search));
+        let mut read = sent.clone();
+        read.status = MessageStatus::Read;
+        let mut write = Write::default();
+        write.message_changed(&sent, &read);
+        assert!(write.touches(T::Messages) && !write.touches(T::Search));
+        let mut edited = read.clone();
+        edited.text = Some("boleto pago".into());
+        let mut write = Write::default();
+        write.message_changed(&read, &edited);
+        assert!(write.touches(T::Search));
     }
 
     #[test]

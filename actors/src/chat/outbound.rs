@@ -655,7 +655,7 @@ impl ChatActor {
         if message.status != before.status {
             self.follow_campaign(&message, &mut write)?;
         }
-        write.message(&message);
+        write.message_changed(&before, &message);
         self.store.commit(write)?;
         if message != before {
             self.announce_message("message.updated", &message, None, false);
