@@ -243,9 +243,9 @@ async fn forgiving_inputs_are_taken_as_a_person_means_them() {
         json!({"weekday": "mon", "open": "09:00", "close": "18:00"})
     );
 
-    let chat = app.customer_says("5511987654321", "wamid.f1", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app
+        .claimed_chat(&admin, "5511987654321", "wamid.f1", "oi")
+        .await;
     let transfer = format!("/api/v1/chats/{id}/transfer");
     for neither_or_both in [json!({}), json!({"user_id": "1", "queue_id": "suporte"})] {
         let refused = app

@@ -397,11 +397,9 @@ async fn the_reports_page_draws_its_charts_from_the_apis_numbers() {
         .iter()
         .enumerate()
     {
-        let chat = app
-            .customer_says(phone, &format!("wamid.rep{i}"), "oi")
+        let id = app
+            .claimed_chat(&admin, phone, &format!("wamid.rep{i}"), "oi")
             .await;
-        let id = chat["id"].as_str().unwrap().to_string();
-        app.claim(&id, &admin).await;
         app.send_text(&id, &format!("r{i}"), "Olá!", &admin).await;
         if i < 2 {
             app.chat_action(&id, "close", &admin.access, &json!({}))

@@ -207,6 +207,18 @@ impl TestApp {
     }
 
     /// A customer's text arrives; returns the chat it landed in.
+    /// A customer's chat, claimed by `user`: its id.
+    pub async fn claimed_chat(&self, user: &Tokens, from: &str, wamid: &str, text: &str) -> String {
+        let chat = self.customer_says(from, wamid, text).await;
+        let id = chat["id"].as_str().expect("the chat's id").to_string();
+        assert_eq!(
+            self.claim(&id, user).await.status(),
+            StatusCode::OK,
+            "claimed"
+        );
+        id
+    }
+
     pub async fn customer_says(&self, from: &str, wamid: &str, text: &str) -> Value {
         let response = self
             .webhook(&inbound(

@@ -116,9 +116,7 @@ async fn an_inbound_text_opens_a_pending_chat_and_a_repeat_is_not_stored_again()
 async fn a_new_message_after_a_close_opens_a_new_chat() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.N1", "oi").await;
-    let id = chat["id"].as_str().unwrap().to_string();
-    app.claim(&id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.N1", "oi").await;
     app.post(
         &format!("/api/v1/chats/{id}/close"),
         Some(&admin.access),

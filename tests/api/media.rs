@@ -82,9 +82,9 @@ async fn an_inbound_image_is_downloaded_and_served_to_who_may_see_it() {
 async fn an_uploaded_image_is_sent_through_the_cloud_api_media_endpoint() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.U", "manda a foto").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app
+        .claimed_chat(&admin, CUSTOMER, "wamid.U", "manda a foto")
+        .await;
     let uploaded = upload(&app, &admin.access, png(), "foto.png", "image/png").await;
     assert_eq!(uploaded.status(), 201);
     let uploaded: Value = uploaded.json().await.unwrap();
@@ -273,11 +273,9 @@ async fn a_browser_recording_is_kept_as_an_ogg_voice_note_and_sent_as_one() {
             .starts_with("audio/ogg"),
         "{uploaded}"
     );
-    let chat = app
-        .customer_says(CUSTOMER, "wamid.voice", "manda áudio")
+    let id = app
+        .claimed_chat(&admin, CUSTOMER, "wamid.voice", "manda áudio")
         .await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
     let sent = app
         .post(
             &format!("/api/v1/chats/{id}/messages"),

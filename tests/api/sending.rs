@@ -9,6 +9,21 @@ use crate::helpers::*;
 
 const CUSTOMER: &str = "5511987654321";
 
+/// Waits until the Cloud API has had `n` requests, taken or refused.
+async fn requests_at_the_cloud_api(app: &TestApp, n: usize) {
+    wait_until(
+        "requests at the Cloud API",
+        Duration::from_secs(20),
+        || async {
+            match app.sim.received_requests() {
+                got if got >= n => Ok(()),
+                got => Err(got),
+            }
+        },
+    )
+    .await;
+}
+
 #[actix_web::test]
 async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
     let app = spawn_app().await;
@@ -49,11 +64,9 @@ async fn a_reply_reaches_the_cloud_api_once_and_follows_its_statuses() {
 async fn a_reply_to_a_message_carries_its_context() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app
-        .customer_says(CUSTOMER, "wamid.Q", "qual o prazo?")
+    let id = app
+        .claimed_chat(&admin, CUSTOMER, "wamid.Q", "qual o prazo?")
         .await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
     let messages: Value = app
         .get_json(&format!("/api/v1/chats/{id}/messages"), &admin.access)
         .await;
@@ -81,9 +94,7 @@ async fn a_reply_to_a_message_carries_its_context() {
 async fn temporary_failures_are_retried_and_permanent_ones_mark_the_message_failed() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.F", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.F", "oi").await;
     app.sim.script([
         Failure::Status(500),
         Failure::CloudError {
@@ -170,9 +181,7 @@ async fn a_send_whose_answer_was_lost_is_settled_by_its_status_and_never_sent_tw
 async fn a_send_in_doubt_that_no_status_names_is_sent_again_after_the_recovery_wait() {
     let app = spawn_app_with(&["--send-recovery-wait", "1"]).await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.T", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.T", "oi").await;
     // The answer is lost and no status webhook ever names the send: the hub cannot tell it
     // went out, and sends it again rather than risk losing it.
     app.sim.script([Failure::AnswerLost]);
@@ -200,9 +209,7 @@ async fn a_send_in_doubt_that_no_status_names_is_sent_again_after_the_recovery_w
 async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.D", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.D", "oi").await;
     app.sim.set_down(true);
     let path = format!("/api/v1/chats/{id}/messages");
     for i in 0..5 {
@@ -213,17 +220,7 @@ async fn replies_queued_while_the_cloud_api_is_down_go_out_once_in_order() {
             202
         );
     }
-    wait_until(
-        "two requests at the Cloud API",
-        Duration::from_secs(20),
-        || async {
-            match app.sim.received_requests() {
-                n if n >= 2 => Ok(()),
-                n => Err(n),
-            }
-        },
-    )
-    .await;
+    requests_at_the_cloud_api(&app, 2).await;
     app.sim.set_down(false);
     let sent = app
         .sim
@@ -362,9 +359,7 @@ async fn bad_sends_are_clear_4xx_and_send_nothing() {
 async fn statuses_that_overtake_the_send_answer_are_applied_when_it_lands() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.E", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.E", "oi").await;
     app.sim.set_statuses_first(true);
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "early", "type": "text", "text": "rápido"});
@@ -384,9 +379,7 @@ async fn statuses_that_overtake_the_send_answer_are_applied_when_it_lands() {
 async fn a_status_never_moves_a_message_backwards() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.BK", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.BK", "oi").await;
     let path = format!("/api/v1/chats/{id}/messages");
     let body = json!({"client_id": "bk", "type": "text", "text": "oi"});
     app.post(&path, Some(&admin.access), &body).await;
@@ -410,9 +403,9 @@ async fn a_status_never_moves_a_message_backwards() {
 async fn a_reaction_goes_out_on_the_customers_message() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.RX", "obrigado!").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app
+        .claimed_chat(&admin, CUSTOMER, "wamid.RX", "obrigado!")
+        .await;
     let path = format!("/api/v1/chats/{id}/messages");
     let messages: Value = app.get_json(&path, &admin.access).await;
     let target = messages["items"][0]["id"].as_str().unwrap();
@@ -448,9 +441,7 @@ async fn templates_are_listed_from_the_business_account() {
 async fn a_status_naming_a_send_that_never_left_changes_nothing() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let chat = app.customer_says(CUSTOMER, "wamid.N", "oi").await;
-    let id = chat["id"].as_str().unwrap();
-    app.claim(id, &admin).await;
+    let id = app.claimed_chat(&admin, CUSTOMER, "wamid.N", "oi").await;
     // The Cloud API refuses the first try outright, so the reply surely has not left.
     app.sim.set_down(true);
     let path = format!("/api/v1/chats/{id}/messages");
@@ -462,17 +453,7 @@ async fn a_status_naming_a_send_that_never_left_changes_nothing() {
         .await
         .unwrap();
     let message_id = queued["id"].as_str().unwrap();
-    wait_until(
-        "two requests at the Cloud API",
-        Duration::from_secs(20),
-        || async {
-            match app.sim.received_requests() {
-                n if n >= 2 => Ok(()),
-                n => Err(n),
-            }
-        },
-    )
-    .await;
+    requests_at_the_cloud_api(&app, 2).await;
     // A status that names it (forged, or meant for another hub) is no proof it went out.
     for outbox in 0..64u64 {
         let status = json!({"id": format!("wamid.FORGED{outbox}"), "status": "delivered",
