@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use anyhow::Context;
 use atende_actors::{Hub, HubConfig};
-use atende_data::{password, NewUser, Role, Store};
+use atende_data::{Role, Store};
 use atende_web::sandbox::{CloudApiSim, SimConfig, SANDBOX_WABA_ID};
 use atende_web::AppState;
 
@@ -267,16 +267,8 @@ fn bootstrap_admin(store: &Store, settings: &Settings, url: &str) -> anyhow::Res
         Some(secret) => (secret.expose().to_string(), false),
         None => (generate_password(), true),
     };
-    store.create_user(NewUser {
-        email: settings.admin_email.clone(),
-        name: "Admin".into(),
-        role: Role::Admin,
-        password_hash: password::hash(&plain)?,
-        max_concurrent_chats: atende_web::routes::users::DEFAULT_MAX_CONCURRENT_CHATS,
-        queue_ids: vec![],
-        must_change_password: generated,
-    })?;
-    store.flush_blocking()?;
+    let email = settings.admin_email.clone();
+    crate::users::create(store, email, "Admin", Role::Admin, &plain, generated)?;
     if generated {
         let path = settings.data_dir.join(INITIAL_PASSWORD_FILE);
         write_private(&path, &format!("{plain}\n"))?;

@@ -3,10 +3,33 @@
 use std::io::BufRead;
 
 use anyhow::Context;
-use atende_data::{password, NewUser, Store, TwoFactor};
+use atende_data::{password, NewUser, Role, Store, TwoFactor, User};
 
 use crate::config::UserCommand;
 use crate::startup::generate_password;
+
+/// Creates an account with the default capacity and no queues, durably; `must_change`:
+/// asked to change its password at the first sign-in (a generated one).
+pub(crate) fn create(
+    store: &Store,
+    email: String,
+    name: &str,
+    role: Role,
+    plain: &str,
+    must_change: bool,
+) -> anyhow::Result<User> {
+    let user = store.create_user(NewUser {
+        email,
+        name: name.to_string(),
+        role,
+        password_hash: password::hash(plain)?,
+        max_concurrent_chats: atende_web::routes::users::DEFAULT_MAX_CONCURRENT_CHATS,
+        queue_ids: vec![],
+        must_change_password: must_change,
+    })?;
+    store.flush_blocking()?;
+    Ok(user)
+}
 
 /// Runs one `atende user` subcommand against the (stopped) hub's data directory.
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
@@ -21,16 +44,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             let store = Store::open(&data.dir)?;
             let (plain, generated) = choose_password(password_stdin)?;
             check(&email, &name)?;
-            let user = store.create_user(NewUser {
-                email,
-                name: name.trim().to_string(),
-                role,
-                password_hash: password::hash(&plain)?,
-                max_concurrent_chats: atende_web::routes::users::DEFAULT_MAX_CONCURRENT_CHATS,
-                queue_ids: vec![],
-                must_change_password: generated,
-            })?;
-            store.flush_blocking()?;
+            let user = create(&store, email, name.trim(), role, &plain, generated)?;
             println!("created {} ({}) with id {}", user.email, user.role, user.id);
             announce(generated, &plain);
         }

@@ -147,27 +147,31 @@ impl Write {
     /// chat already has costs only a lookup: sled writes nothing for a value it already
     /// holds).
     pub fn message(&mut self, message: &Message) -> &mut Self {
-        self.message_indexed(message, true)
+        self.message_since(None, message)
     }
 
-    /// A changed message; its search terms only if its text changed (a status changes
-    /// nothing searchable).
+    /// A changed message; of its indexes and search terms, only what changed (a status
+    /// changes none of them).
     pub fn message_changed(&mut self, before: &Message, message: &Message) -> &mut Self {
-        self.message_indexed(message, searchable(before) != searchable(message))
+        self.message_since(Some(before), message)
     }
 
-    fn message_indexed(&mut self, message: &Message, index: bool) -> &mut Self {
+    fn message_since(&mut self, before: Option<&Message>, message: &Message) -> &mut Self {
         let key = message_key(message.chat_id, message.id);
-        if let Some(wamid) = &message.wamid {
+        let new = |field: fn(&Message) -> Option<&String>| {
+            field(message).filter(|value| before.is_none_or(|b| field(b) != Some(*value)))
+        };
+        if let Some(wamid) = new(|m| m.wamid.as_ref()) {
             self.put(T::ByWamid, wamid.as_bytes(), &key);
         }
-        if let Some(client_id) = &message.client_id {
+        if let Some(client_id) = new(|m| m.client_id.as_ref()) {
             self.put(
                 T::ClientIds,
                 client_key(message.chat_id, client_id),
                 message.id.key(),
             );
         }
+        let index = before.is_none_or(|b| searchable(b) != searchable(message));
         for text in searchable(message).into_iter().flatten().filter(|_| index) {
             for term in search::terms(text) {
                 self.put(T::Search, search_key(&term, message.chat_id), []);
@@ -511,7 +515,7 @@ mod tests {
     }
 
     #[test]
-    fn a_changed_message_is_indexed_again_only_when_its_text_changed() {
+    fn a_changed_message_writes_only_the_indexes_and_terms_that_changed() {
         use crate::records::chat::{Direction, MessageStatus};
         let at = chrono::Utc::now();
         let mut sent = Message::new(
@@ -523,14 +527,22 @@ mod tests {
             at,
         );
         sent.text = Some("boleto vencido".into());
+        sent.client_id = Some("c-1".into());
         let mut write = Write::default();
         write.message(&sent);
-        assert!(write.touches(T::Search));
+        assert!(write.touches(T::Search) && write.touches(T::ClientIds));
+        // The Cloud API's answer names it: its wamid is indexed.
+        let before = sent.clone();
+        sent.wamid = Some("wamid.S".into());
+        let mut write = Write::default();
+        write.message_changed(&before, &sent);
+        assert!(write.touches(T::ByWamid) && !write.touches(T::Search));
         let mut read = sent.clone();
         read.status = MessageStatus::Read;
         let mut write = Write::default();
         write.message_changed(&sent, &read);
         assert!(write.touches(T::Messages) && !write.touches(T::Search));
+        assert!(!write.touches(T::ByWamid) && !write.touches(T::ClientIds));
         let mut edited = read.clone();
         edited.text = Some("boleto pago".into());
         let mut write = Write::default();
