@@ -67,7 +67,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let http = reqwest::Client::new();
+        let http = crate::helpers::http_client();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + UI_DEADLINE;
         while http.get(format!("{base}/status")).send().await.is_err() {

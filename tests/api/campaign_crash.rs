@@ -58,7 +58,7 @@ async fn a_campaign_killed_twice_reaches_each_contact_once_at_its_pace() {
 
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let mut csv = String::from("nome;telefone;etiquetas;aceita marketing\n");
     for i in 0..CONTACTS {
         let consent = if i % OPTED_OUT_EVERY == 7 {

@@ -49,7 +49,7 @@ async fn clock_jumps_lose_nothing_and_are_reported() {
         ],
     );
     sim.set_webhook_url(hub.url("/api/v1/webhooks/whatsapp"));
-    let client = reqwest::Client::new();
+    let client = http_client();
     let (ana, bia) = ("5511900000001", "5511900000002");
     let says = |from: &'static str, wamid: &'static str| {
         let request = signed_post(&hub, APP_SECRET, &inbound(from, wamid, text(wamid)));

@@ -72,7 +72,7 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
     }
     let chats = all_chats(&hub, &token).await;
     assert_eq!(chats.len(), CUSTOMERS);
-    let client = reqwest::Client::new();
+    let client = http_client();
     for id in &chats {
         let claim = hub.url(&format!("/api/v1/chats/{id}/claim"));
         let response = client.post(claim).bearer_auth(&token).send().await.unwrap();
@@ -91,7 +91,7 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
             let (stop, answered, counter) = (stop.clone(), answered.clone(), counter.clone());
             let (url, customers) = (hub.url("/api/v1/webhooks/whatsapp"), customers.clone());
             load.push(actix_web::rt::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = http_client();
                 while !stop.load(Ordering::Relaxed) {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
                     let wamid = format!("wamid.crash.{n}");
@@ -108,7 +108,7 @@ async fn sigkill_under_load_loses_and_duplicates_nothing() {
             let (chats, token) = (chats.clone(), token.clone());
             let base = hub.url("/api/v1/chats");
             load.push(actix_web::rt::spawn(async move {
-                let client = reqwest::Client::new();
+                let client = http_client();
                 while !stop.load(Ordering::Relaxed) {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
                     let text = format!("reply-{n}");

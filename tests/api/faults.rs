@@ -179,7 +179,7 @@ async fn a_full_disk_is_reported_and_the_hub_recovers_by_itself_once_there_is_ro
         ("ATENDE_WEBHOOK_RATE_LIMIT", "100000"),
     ];
     let hub = spawn_hub(&disk.0.join("data"), &env);
-    let client = reqwest::Client::new();
+    let client = http_client();
     let post = |i: usize| {
         let body = inbound(
             &format!("55119{:08}", i % 20),

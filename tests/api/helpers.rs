@@ -95,7 +95,7 @@ pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
     TestApp {
         address,
         sim,
-        client: reqwest::Client::new(),
+        client: http_client(),
         _dir: dir,
         handle,
     }
@@ -363,7 +363,7 @@ impl HubProcess {
 
     /// A GET with `token`, answered with JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
-        reqwest::Client::new()
+        http_client()
             .get(self.url(path))
             .bearer_auth(token)
             .send()
@@ -421,6 +421,18 @@ pub fn atende_command(data_dir: &Path) -> Command {
         .env("ATENDE_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .current_dir(data_dir.parent().unwrap_or(data_dir));
     command
+}
+
+/// Any one request of a test: beyond it the request fails, and the test with it, rather
+/// than wait forever for a hub that never answers.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// An HTTP client whose requests fail after [`REQUEST_DEADLINE`] instead of hanging.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(REQUEST_DEADLINE)
+        .build()
+        .expect("an HTTP client")
 }
 
 /// Starts the binary on a free port and waits until it says where it listens.
@@ -514,7 +526,7 @@ impl ExternalCloud {
 
 /// Signs in to a hub process.
 pub async fn login(hub: &HubProcess, email: &str, password: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    http_client()
         .post(hub.url("/api/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))
         .send()
@@ -536,7 +548,7 @@ pub async fn admin_token(hub: &HubProcess) -> String {
 pub fn signed_post(hub: &HubProcess, secret: &str, body: &Value) -> reqwest::RequestBuilder {
     let bytes = serde_json::to_vec(body).unwrap();
     let signature = atende_actors::whatsapp::signature::sign(secret.as_bytes(), &bytes);
-    reqwest::Client::new()
+    http_client()
         .post(hub.url("/api/v1/webhooks/whatsapp"))
         .header("content-type", "application/json")
         .header("x-hub-signature-256", signature)

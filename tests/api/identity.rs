@@ -875,7 +875,7 @@ async fn an_entry_an_older_hub_could_not_use_replays_once_this_one_can() {
         entry["id"].as_str().unwrap()
     );
     let replayed: Value = json_of(
-        reqwest::Client::new()
+        http_client()
             .post(hub.url(&replay))
             .bearer_auth(&token)
             .json(&json!({})),

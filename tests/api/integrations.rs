@@ -672,7 +672,7 @@ async fn a_sigkill_loses_no_delivery() {
     ];
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let subscription: Value = json_of(
         client
             .post(hub.url("/api/v1/integrations/webhooks"))
@@ -728,7 +728,7 @@ async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_rest
     let hub = spawn_hub(&data, &env);
     let token = admin_token(&hub).await;
     let subscription: Value = json_of(
-        reqwest::Client::new()
+        http_client()
             .post(hub.url("/api/v1/integrations/webhooks"))
             .bearer_auth(&token)
             .json(&json!({"url": receiver.url, "events": ["message.created"]})),

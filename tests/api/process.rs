@@ -44,7 +44,7 @@ async fn a_graceful_restart_keeps_users() {
     let data = dir.path().join("data");
     let mut hub = spawn_hub(&data, &[]);
     let token = admin_token(&hub).await;
-    let created = reqwest::Client::new()
+    let created = http_client()
         .post(hub.url("/api/v1/users"))
         .bearer_auth(&token)
         .json(
@@ -63,7 +63,7 @@ async fn a_graceful_restart_keeps_users() {
         200
     );
     // The signing key was kept too: the old access token still works.
-    let me = reqwest::Client::new()
+    let me = http_client()
         .get(hub.url("/api/v1/auth/me"))
         .bearer_auth(&token)
         .send()
@@ -89,7 +89,7 @@ async fn kill_9_during_a_burst_of_creations_loses_no_answered_user() {
         let (answered, enough, token) = (answered.clone(), enough.clone(), token.clone());
         let url = hub.url("/api/v1/users");
         workers.push(actix_web::rt::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http_client();
             for i in 0..1000 {
                 let email = format!("w{worker}-{i}@test.local");
                 let body = json!({"email": email, "name": "Burst", "role": "agent", "password": "burst-password"});
@@ -440,7 +440,7 @@ async fn a_reply_answered_202_reaches_the_cloud_api_exactly_once_after_kill_9() 
     );
     let chat = first_chat(&hub, &token).await;
     let id = chat["id"].as_str().unwrap().to_string();
-    let client = reqwest::Client::new();
+    let client = http_client();
     client
         .post(hub.url(&format!("/api/v1/chats/{id}/claim")))
         .bearer_auth(&token)
@@ -511,7 +511,7 @@ async fn atende_simulate_drives_a_sandbox_hub_with_signed_webhooks() {
     let (ok, stdout, stderr) = run.join().unwrap();
     assert!(ok, "{stdout}\n{stderr}");
     let token = admin_token(&hub).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let chats: Value = json_of(client.get(hub.url("/api/v1/chats")).bearer_auth(&token)).await;
     let chats = chats["items"].as_array().unwrap();
     // Customers are drawn at random: at most one chat each.
@@ -559,7 +559,7 @@ async fn a_backup_taken_under_load_restores_every_message_answered_before_it() {
     let load = {
         let url = hub.url("/api/v1/webhooks/whatsapp");
         actix_web::rt::spawn(async move {
-            let client = reqwest::Client::new();
+            let client = http_client();
             for n in 20..200 {
                 let bytes = serde_json::to_vec(&say(n)).unwrap();
                 let signature =
@@ -672,7 +672,7 @@ async fn a_locked_out_user_is_rescued_with_reset_2fa() {
     let data = dir.path().join("data");
     let hub = spawn_hub(&data, &[]);
     let token = admin_token(&hub).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let setup: Value = json_of(
         client
             .post(hub.url("/api/v1/auth/2fa/setup"))
