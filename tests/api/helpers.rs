@@ -206,7 +206,6 @@ impl TestApp {
             .expect("webhook sent")
     }
 
-    /// A customer's text arrives; returns the chat it landed in.
     /// A customer's chat, claimed by `user`: its id.
     pub async fn claimed_chat(&self, user: &Tokens, from: &str, wamid: &str, text: &str) -> String {
         let chat = self.customer_says(from, wamid, text).await;
@@ -219,6 +218,7 @@ impl TestApp {
         id
     }
 
+    /// A customer's text arrives; returns the chat it landed in.
     pub async fn customer_says(&self, from: &str, wamid: &str, text: &str) -> Value {
         let response = self
             .webhook(&inbound(
