@@ -136,6 +136,7 @@ impl AgentSession {
             scope: Scope::Everyone,
             payload: Payload::Json(data),
             flushed: true,
+            intent: None,
         });
         if let Some(router) = &self.router {
             router.do_send(PresenceChanged {

@@ -102,6 +102,7 @@ impl Router {
                 scope: Scope::Staff,
                 payload: Payload::Json(data),
                 flushed: true,
+                intent: None,
             });
         }
     }

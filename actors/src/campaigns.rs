@@ -404,6 +404,7 @@ impl Campaigns {
                 "counts": counts,
             })),
             flushed: false,
+            intent: None,
         });
         self.announced.insert(campaign.id, counts);
     }
@@ -421,6 +422,7 @@ pub fn updated(campaign: &Campaign) -> Publish {
             "finished_at": campaign.finished_at,
         })),
         flushed: false,
+        intent: None,
     }
 }
 

@@ -9,6 +9,7 @@
 //! stored (typing, presence), needs no flush of its own: it goes out at once, unless events
 //! before it still wait for theirs.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,8 +17,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, ChatId, Contact, Event, Message as ChatMessage, Scope, Store, User, UserId, Viewer,
-    Visibility,
+    Chat, ChatId, Contact, Event, Intent, Message as ChatMessage, Scope, Store, User, UserId,
+    Viewer, Visibility, Write,
 };
 use bytestring::ByteString;
 use chrono::Utc;
@@ -35,7 +36,7 @@ pub enum Payload {
     /// A chat, and what happened to it (created, claimed, transferred ...).
     Chat {
         chat: Box<Chat>,
-        change: &'static str,
+        change: Cow<'static, str>,
     },
     /// A message, with its chat for notifications, and the chat's contact when the
     /// publisher has it at hand (else the renderer reads it).
@@ -76,8 +77,123 @@ impl Publish {
             scope: Scope::Staff,
             payload: Payload::Contact(Box::new(contact)),
             flushed,
+            intent: None,
         }
     }
+
+    /// What the webhooks are promised of this event, if they may hear of it at all.
+    fn intent_record(&self) -> Option<Intent> {
+        let hook = crate::hooks::HOOK_EVENTS.contains(&self.name);
+        let mut intent = Intent {
+            name: self.name.to_string(),
+            change: None,
+            chat_id: None,
+            message_id: None,
+            contact_id: None,
+            data: None,
+        };
+        match &self.payload {
+            // The thread's lines of what happened are the console's (hooks.rs).
+            Payload::Message { message, .. } if message.kind == "activity" => return None,
+            _ if !hook => return None,
+            Payload::Chat { chat, change } => {
+                intent.chat_id = Some(chat.id);
+                intent.change = Some(change.to_string());
+            }
+            Payload::Message { message, .. } => {
+                intent.chat_id = Some(message.chat_id);
+                intent.message_id = Some(message.id);
+            }
+            Payload::Contact(contact) => intent.contact_id = Some(contact.id),
+            Payload::Json(data) => {
+                // Of a chat (csat.answered): gone with the chat when it is erased.
+                intent.chat_id = data["chat_id"].as_str().and_then(|id| id.parse().ok());
+                intent.data = Some(data.to_string());
+            }
+        }
+        Some(intent)
+    }
+
+    /// Makes `write` carry this event's webhook intent, when some subscription exists:
+    /// the event then survives a crash that follows the write (docs/ARCHITECTURE.md,
+    /// "Outgoing webhooks").
+    pub fn promised_in(mut self, store: &Store, write: &mut Write) -> crate::Result<Publish> {
+        if !store.intents_wanted() {
+            return Ok(self);
+        }
+        if let Some(intent) = self.intent_record() {
+            let id = store.new_id()?;
+            write.intent(id, &intent);
+            self.intent = Some(id);
+        }
+        Ok(self)
+    }
+
+    /// [`Self::promised_in`] for a change the store wrote by itself, to call right after
+    /// it and before its flush, which then covers both.
+    pub fn promised(self, store: &Store) -> crate::Result<Publish> {
+        let mut write = Write::default();
+        let publish = self.promised_in(store, &mut write)?;
+        store.commit(write)?;
+        Ok(publish)
+    }
+
+    /// The event of a webhook intent that a crash left behind, from what the store holds
+    /// now; `None` when its records are gone (erased) or it cannot be read.
+    pub fn of_intent(store: &Store, id: u64, intent: Intent) -> Option<Publish> {
+        let name = crate::hooks::HOOK_EVENTS
+            .iter()
+            .find(|e| **e == intent.name)?;
+        let chat = match intent.chat_id {
+            Some(chat_id) => Some(store.chat(chat_id).ok()??),
+            None => None,
+        };
+        let (scope, payload) = match (chat, intent.message_id, intent.contact_id) {
+            (Some(chat), Some(message_id), _) => {
+                let message = store.message(chat.id, message_id).ok()??;
+                let scope = crate::chat::scope_of(&chat, None);
+                let payload = Payload::Message {
+                    message: Box::new(message),
+                    chat: Box::new(chat),
+                    contact: None,
+                };
+                (scope, payload)
+            }
+            (Some(chat), None, _) if intent.data.is_none() => {
+                let scope = crate::chat::scope_of(&chat, None);
+                let change = Cow::Owned(intent.change.unwrap_or_default());
+                let chat = Box::new(chat);
+                (scope, Payload::Chat { chat, change })
+            }
+            (_, None, Some(contact_id)) => {
+                let contact = store.contact(contact_id).ok()??;
+                (Scope::Staff, Payload::Contact(Box::new(contact)))
+            }
+            _ => {
+                let data = serde_json::from_str(intent.data.as_deref()?).ok()?;
+                (Scope::Staff, Payload::Json(data))
+            }
+        };
+        Some(Publish {
+            name,
+            scope,
+            payload,
+            flushed: true,
+            intent: Some(id),
+        })
+    }
+}
+
+/// [`Publish::promised_in`] for each of `events`.
+pub fn promised(
+    store: &Store,
+    write: &mut Write,
+    events: impl IntoIterator<Item = Publish>,
+) -> crate::Result<Vec<Publish>> {
+    events
+        .into_iter()
+        .map(|event| event.promised_in(store, write))
+        .collect()
 }
 
 /// Number, log and fan out an event.
@@ -89,6 +205,8 @@ pub struct Publish {
     pub payload: Payload,
     /// What it reports is already on disk, or is not stored at all.
     pub flushed: bool,
+    /// The webhook intent its change's write carried ([`Publish::promised_in`]).
+    pub intent: Option<u64>,
 }
 
 /// What a connection receives from its session.
@@ -190,9 +308,9 @@ pub struct EventBus {
     flushing: bool,
     sessions: HashMap<UserId, SessionEntry>,
     next_connection: u64,
-    /// The webhook dispatcher, told of every event fanned out while `hooks_wanted`.
+    /// The webhook dispatcher, told of every event fanned out while some subscription
+    /// exists ([`Store::intents_wanted`]) and of every event with an intent.
     hooks: Option<Recipient<crate::hooks::Fanned>>,
-    hooks_wanted: Arc<AtomicBool>,
 }
 
 impl EventBus {
@@ -224,7 +342,6 @@ impl EventBus {
             sessions: HashMap::new(),
             next_connection: 0,
             hooks: None,
-            hooks_wanted: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -264,7 +381,7 @@ impl EventBus {
         }
         self.published = event.seq;
         if let Some(hooks) = &self.hooks {
-            if self.hooks_wanted.load(Ordering::SeqCst) {
+            if event.intent.is_some() || self.store.intents_wanted() {
                 hooks.do_send(crate::hooks::Fanned(event.clone()));
             }
         }
@@ -388,6 +505,7 @@ impl Handler<Publish> for EventBus {
             scope: msg.scope,
             at: Utc::now(),
             message_id,
+            intent: msg.intent,
         };
         self.next_seq += 1;
         if self.flushing {
@@ -486,21 +604,16 @@ impl Handler<SetRouter> for EventBus {
     }
 }
 
-/// Tells the bus where the webhook dispatcher is, and the flag that says whether it has
-/// any subscription.
+/// Tells the bus where the webhook dispatcher is.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct SetHooks {
-    pub hooks: Recipient<crate::hooks::Fanned>,
-    pub wanted: Arc<AtomicBool>,
-}
+pub struct SetHooks(pub Recipient<crate::hooks::Fanned>);
 
 impl Handler<SetHooks> for EventBus {
     type Result = ();
 
     fn handle(&mut self, msg: SetHooks, _: &mut Context<Self>) {
-        self.hooks = Some(msg.hooks);
-        self.hooks_wanted = msg.wanted;
+        self.hooks = Some(msg.0);
     }
 }
 
@@ -608,10 +721,93 @@ mod tests {
             scope: Scope::Everyone,
             payload: Payload::Json(Value::Null),
             flushed: true,
+            intent: None,
         };
         bus.send(publish()).await.unwrap();
         until("closed", || !socket.connected()).await;
         bus.send(publish()).await.unwrap();
         until("offline", || board.get(user.id) == Presence::Offline).await;
+    }
+
+    #[test]
+    fn a_promised_event_is_written_with_its_change_and_made_again_from_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let chat = Chat::new(
+            ChatId(store.new_id().unwrap()),
+            atende_data::ContactId(1),
+            "n",
+            Utc::now(),
+        );
+        let closed = || Publish {
+            name: "chat.updated",
+            scope: Scope::Staff,
+            payload: Payload::Chat {
+                chat: Box::new(chat.clone()),
+                change: "closed".into(),
+            },
+            flushed: false,
+            intent: None,
+        };
+        let mut write = Write::default();
+        let unwanted = closed().promised_in(&store, &mut write).unwrap();
+        assert_eq!(unwanted.intent, None, "no subscription, no intent");
+
+        store.set_intents_wanted(true);
+        let line = ChatMessage::new(
+            atende_data::MessageId(store.new_id().unwrap()),
+            chat.id,
+            atende_data::Direction::Out,
+            "activity",
+            atende_data::MessageStatus::Sent,
+            Utc::now(),
+        );
+        let told = Publish {
+            name: "message.created",
+            scope: Scope::Staff,
+            payload: Payload::Message {
+                message: Box::new(line.clone()),
+                chat: Box::new(chat.clone()),
+                contact: None,
+            },
+            flushed: false,
+            intent: None,
+        };
+        let mut write = Write::default();
+        write.chat(None, &chat).message(&line);
+        let events = promised(&store, &mut write, [closed(), told]).unwrap();
+        assert!(events[0].intent.is_some());
+        assert_eq!(
+            events[1].intent, None,
+            "the thread's lines are not the webhooks'"
+        );
+        assert!(
+            store.intents_before(u64::MAX).unwrap().is_empty(),
+            "not before the write"
+        );
+        store.commit(write).unwrap();
+
+        let left = store.intents_before(u64::MAX).unwrap();
+        assert_eq!(left.len(), 1);
+        let (id, intent) = left.into_iter().next().unwrap();
+        assert_eq!(Some(id), events[0].intent);
+        let again = Publish::of_intent(&store, id, intent.clone()).unwrap();
+        assert_eq!(again.name, "chat.updated");
+        assert_eq!(again.intent, Some(id));
+        match again.payload {
+            Payload::Chat { chat: made, change } => {
+                assert_eq!(made.id, chat.id);
+                assert_eq!(change, "closed");
+            }
+            other => panic!("{other:?}"),
+        }
+        let gone = Intent {
+            chat_id: Some(ChatId(chat.id.0 + 1000)),
+            ..intent
+        };
+        assert!(
+            Publish::of_intent(&store, id, gone).is_none(),
+            "an erased chat's event is not made"
+        );
     }
 }

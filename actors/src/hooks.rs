@@ -15,8 +15,6 @@
 //! subscription keeps its pending deliveries (and gathers new ones) until it is resumed.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -178,8 +176,8 @@ pub struct Hooks {
     rules: HookRules,
     client: reqwest::Client,
     bus: Addr<EventBus>,
-    /// Whether any subscription exists (the bus reads it to skip the hand-over).
-    wanted: Arc<AtomicBool>,
+    /// The first id of this start: intents below it are a crash's leftovers.
+    floor: u64,
     subscriptions: HashMap<u64, Subscription>,
     lanes: HashMap<u64, Lane>,
     /// When the next timer fires, if one is set.
@@ -189,12 +187,8 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub fn new(
-        store: Store,
-        rules: HookRules,
-        bus: Addr<EventBus>,
-        wanted: Arc<AtomicBool>,
-    ) -> Hooks {
+    /// The dispatcher; `floor` is an id taken before anything of this start could write.
+    pub fn new(store: Store, rules: HookRules, bus: Addr<EventBus>, floor: u64) -> Hooks {
         let client = reqwest::Client::builder()
             .timeout(rules.timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -206,7 +200,7 @@ impl Hooks {
             rules,
             client,
             bus,
-            wanted,
+            floor,
             subscriptions: HashMap::new(),
             lanes: HashMap::new(),
             wake_at: None,
@@ -233,8 +227,8 @@ impl Hooks {
                 }
                 self.lanes
                     .retain(|id, _| self.subscriptions.contains_key(id));
-                self.wanted
-                    .store(!self.subscriptions.is_empty(), Ordering::SeqCst);
+                self.store
+                    .set_intents_wanted(!self.subscriptions.is_empty());
             }
             Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
         }
@@ -296,9 +290,44 @@ impl Hooks {
         }
     }
 
-    /// Makes the deliveries of one event.
+    /// Makes the deliveries of one event, then drops its intent (after them: a crash
+    /// that keeps the drop keeps them too).
     fn take(&mut self, event: &Event) {
         self.take_for(event, None);
+        if let Some(id) = event.intent {
+            if let Err(error) = self.store.intent_done(id) {
+                tracing::error!(%error, "a webhook intent could not be dropped");
+            }
+        }
+    }
+
+    /// Publishes again the events whose intents a crash left behind (their change was
+    /// written, their deliveries never made), once the log's events are taken: those
+    /// the log kept dropped their intents.
+    fn publish_left_intents(&self) {
+        let intents = match self.store.intents_before(self.floor) {
+            Ok(intents) => intents,
+            Err(error) => {
+                tracing::error!(%error, "the webhook intents left by a crash could not be read");
+                return;
+            }
+        };
+        if !intents.is_empty() {
+            tracing::warn!(
+                events = intents.len(),
+                "publishing the events a crash kept from the webhooks"
+            );
+        }
+        for (id, intent) in intents {
+            match Publish::of_intent(&self.store, id, intent) {
+                Some(publish) => self.bus.do_send(publish),
+                None => {
+                    if let Err(error) = self.store.intent_done(id) {
+                        tracing::error!(%error, "a webhook intent could not be dropped");
+                    }
+                }
+            }
+        }
     }
 
     /// Makes the deliveries of one event, for every subscription or only `only`.
@@ -589,6 +618,7 @@ impl Hooks {
                 "reason": subscription.paused_reason,
             })),
             flushed: false,
+            intent: None,
         });
     }
 }
@@ -599,6 +629,7 @@ impl Actor for Hooks {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.load_subscriptions();
         self.catch_up();
+        self.publish_left_intents();
         self.started = true;
         self.pump(ctx);
         ctx.run_interval(PRUNE_EVERY, |hooks, _| {
@@ -778,6 +809,7 @@ mod tests {
             scope: Scope::Staff,
             at: Utc::now(),
             message_id: None,
+            intent: None,
         }
     }
 

@@ -10,9 +10,7 @@ use serde_json::Value;
 
 use crate::agent_session::PresenceBoard;
 use crate::campaigns::Campaigns;
-use crate::events::{
-    EventBus, Payload, PresenceRules, Publish, Renderer, Retention, SetHooks, SetRouter,
-};
+use crate::events::{EventBus, PresenceRules, Renderer, Retention, SetHooks, SetRouter};
 use crate::hooks::{HookRules, Hooks};
 use crate::media::MediaFetcher;
 use crate::metrics::Metrics;
@@ -72,47 +70,18 @@ pub struct Hub {
     templates: Mutex<Option<(Instant, Vec<Value>)>>,
 }
 
-/// Publishes the `message.created` that a crash kept from the event log (see
-/// `Store::unlogged_messages`), so that outgoing webhooks hear of a message stored just
-/// before a SIGKILL; before any other event of this run. Only where a webhook
-/// subscription exists: reading the last moments' messages and events costs start-up
-/// time (about 17 us a message: 0.35 s for 2 s of `atende bench scale`'s fill at 10,000
-/// a second), and a browser that misses the event still finds the message in its chat.
-fn announce_unlogged(store: &Store, bus: &Addr<EventBus>) {
-    match store.subscriptions() {
-        Ok(subscriptions) if subscriptions.is_empty() => return,
-        Ok(_) => {}
-        Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
-    }
-    match store.unlogged_messages() {
-        Ok(unlogged) if !unlogged.is_empty() => {
-            tracing::warn!(
-                messages = unlogged.len(),
-                "announcing messages whose event the hub did not log before it stopped"
-            );
-            for (chat, message) in unlogged {
-                bus.do_send(Publish {
-                    name: "message.created",
-                    scope: crate::chat::scope_of(&chat, None),
-                    payload: Payload::Message {
-                        message: Box::new(message),
-                        chat: Box::new(chat),
-                        contact: None,
-                    },
-                    flushed: true,
-                });
-            }
-        }
-        Ok(_) => {}
-        Err(error) => tracing::error!(%error, "the messages of the last moments could not be read"),
-    }
-}
-
 impl Hub {
     /// Starts the event bus, the Router (which resumes the outbox) and the media fetcher
     /// (which resumes pending downloads); `render` gives events their API shape. Call
     /// within an actix system.
     pub fn start(store: Store, config: HubConfig, render: Renderer) -> Hub {
+        // Before anything writes: whether writes carry webhook intents, and the id below
+        // which an intent is a crash's leftover.
+        match store.subscriptions() {
+            Ok(subscriptions) => store.set_intents_wanted(!subscriptions.is_empty()),
+            Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
+        }
+        let floor = store.new_id().unwrap_or(u64::MAX);
         let client = CloudClient::new(&config.api_url, &config.token, config.api_timeout);
         let board = PresenceBoard::default();
         let metrics = Arc::new(Metrics::default());
@@ -136,13 +105,8 @@ impl Hub {
         };
         let router = Router::new(store.clone(), config.clone(), parts).start();
         bus.do_send(SetRouter(router.clone()));
-        let wanted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let hooks = Hooks::new(store.clone(), config.hooks, bus.clone(), wanted.clone()).start();
-        bus.do_send(SetHooks {
-            hooks: hooks.clone().recipient(),
-            wanted,
-        });
-        announce_unlogged(&store, &bus);
+        let hooks = Hooks::new(store.clone(), config.hooks, bus.clone(), floor).start();
+        bus.do_send(SetHooks(hooks.clone().recipient()));
         let campaigns = Campaigns::new(
             store.clone(),
             router.clone(),

@@ -160,7 +160,8 @@ impl Router {
         let resolved = self.store.resolve_contact(number, &message.identity, now)?;
         let contact = resolved.contact;
         if resolved.changed {
-            self.bus.do_send(Publish::contact(contact.clone(), false));
+            let event = Publish::contact(contact.clone(), false).promised(&self.store)?;
+            self.bus.do_send(event);
         }
         let customer_wrote = message.origin == Origin::Customer;
         if let Some(chat) = self.store.latest_chat(contact.id, number)? {
@@ -190,8 +191,20 @@ impl Router {
             chat.bot_id = Some(bot.id);
             chat.pending_since = None;
         }
+        let scope = crate::chat::scope_of(&chat, None);
+        let created = Publish {
+            name: "chat.created",
+            scope,
+            payload: Payload::Chat {
+                chat: Box::new(chat.clone()),
+                change: "created".into(),
+            },
+            flushed: false,
+            intent: None,
+        };
         let mut write = Write::default();
         write.chat(None, &chat);
+        let created = created.promised_in(&self.store, &mut write)?;
         self.store.commit(write)?;
         tracing::info!(chat_id = %chat.id, "new chat");
         if customer_wrote {
@@ -203,16 +216,7 @@ impl Router {
                 tracing::warn!(%error, "a report counter was not updated");
             }
         }
-        let scope = crate::chat::scope_of(&chat, None);
-        self.bus.do_send(Publish {
-            name: "chat.created",
-            scope,
-            payload: Payload::Chat {
-                chat: Box::new(chat.clone()),
-                change: "created",
-            },
-            flushed: false,
-        });
+        self.bus.do_send(created);
         Ok((chat.id, contact))
     }
 }
@@ -506,12 +510,17 @@ impl Handler<IngestUserIdChange> for Router {
             }
             other => other,
         };
-        Box::pin(async move {
-            match rekeyed? {
-                Some(contact) => {
+        let event = rekeyed.map_err(Into::into).and_then(|contact| {
+            contact
+                .map(|contact| {
                     tracing::info!(contact_id = %contact.id, "a customer's BSUID changed");
-                    bus.do_send(Publish::contact(contact, false));
-                }
+                    Publish::contact(contact, false).promised(&store)
+                })
+                .transpose()
+        });
+        Box::pin(async move {
+            match event? {
+                Some(event) => bus.do_send(event),
                 None => tracing::info!("a BSUID change for an unknown customer"),
             }
             Ok(store.durable().await?)
@@ -532,12 +541,13 @@ impl Handler<IngestPreference> for Router {
                 .resolve_contact(&change.phone_number_id, &change.identity, now)?
                 .contact;
             let source = (!change.wants_marketing).then(|| "whatsapp".to_string());
-            set_opt_out(&store, contact.id, source, change.at)
+            let contact = set_opt_out(&store, contact.id, source, change.at)?;
+            Publish::contact(contact, true).promised(&store)
         })();
         Box::pin(async move {
-            let contact = result?;
+            let event = result?;
             store.durable().await?;
-            bus.do_send(Publish::contact(contact, true));
+            bus.do_send(event);
             Ok(())
         })
     }

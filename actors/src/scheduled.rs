@@ -190,6 +190,7 @@ impl Scheduler {
                 "message_id": message.message_id.map(|m| m.to_string()),
             })),
             flushed: false,
+            intent: None,
         });
     }
 }

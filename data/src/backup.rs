@@ -268,6 +268,7 @@ mod tests {
                 scope: crate::records::event::Scope::Everyone,
                 at: chrono::Utc::now(),
                 message_id: None,
+                intent: None,
             };
             store.append_event(&event).unwrap();
         }

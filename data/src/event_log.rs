@@ -231,18 +231,6 @@ impl EventLog {
         self.lock().floor
     }
 
-    /// When the oldest and the newest event kept happened (to the millisecond), if any.
-    pub(crate) fn kept_span(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        let inner = self.lock();
-        let mut kept = inner
-            .files
-            .iter()
-            .flat_map(|f| f.index.iter())
-            .filter(|r| r.0 >= inner.first_kept);
-        let oldest = kept.next()?.2;
-        Some((oldest, kept.next_back().map_or(oldest, |r| r.2)))
-    }
-
     /// The oldest event kept, if any.
     pub(crate) fn first_seq(&self) -> Option<u64> {
         let inner = self.lock();
@@ -446,6 +434,7 @@ mod tests {
             scope: Scope::Everyone,
             at,
             message_id: None,
+            intent: None,
         }
     }
 

@@ -1,28 +1,13 @@
 //! The event log (numbered events for resuming sockets; see `event_log`) and the `queues`,
 //! `canned_responses` and `audit` trees.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 
-use crate::keys::{message_key, read_u64};
-use crate::records::chat::{Chat, Message};
-use crate::records::event::{Event, Viewer};
+use crate::keys::read_u64;
+use crate::records::event::{Event, Intent, Viewer};
 use crate::records::queue::Queue;
 use crate::store::{decode, encode};
-use crate::{ChatId, ChatStatus, MessageId, Result, Store, UserId};
-
-/// The one field of an event's data that [`Store::unlogged_messages`] reads.
-#[derive(serde::Deserialize)]
-struct Named {
-    id: String,
-}
-
-/// How long before the newest logged event a message may have been made and its event
-/// still be unlogged when the hub died: from a message's write to its event is a group
-/// commit and two hops, milliseconds (p99.9 28 ms at full load in `atende bench ingest`);
-/// a disk that stalls longer than this before a crash can still lose one.
-pub const UNLOGGED_WINDOW: chrono::Duration = chrono::Duration::seconds(10);
+use crate::{ChatStatus, Result, Store, UserId};
 
 impl Store {
     /// Appends an event (the caller numbers it).
@@ -50,73 +35,30 @@ impl Store {
         self.event_log().since(after, until, viewer)
     }
 
-    /// The messages stored in the last moments before the hub stopped whose
-    /// `message.created` is not in the event log, with their chats, oldest first: the
-    /// process died after the message was durable and before its event was logged, so
-    /// neither the sockets nor the outgoing webhooks heard of it. Looks at the messages
-    /// made from [`UNLOGGED_WINDOW`] before the newest logged event on (an event is
-    /// logged after its message is made), but none made before the oldest event kept
-    /// (whose event may have been pruned), through the chats by last activity. Nothing
-    /// when the log keeps no event (a new install, a log not trusted after a reboot, a
-    /// restored backup). A message of a history import does not move its chat's
-    /// activity and is not found.
-    pub fn unlogged_messages(&self) -> Result<Vec<(Chat, Message)>> {
-        let Some((oldest_at, last_at)) = self.event_log().kept_span() else {
-            return Ok(Vec::new());
-        };
-        // Events are logged in time order: one made after the oldest kept is kept.
-        let since = (last_at - UNLOGGED_WINDOW).max(oldest_at + chrono::Duration::milliseconds(1));
-        let first = self.event_log().first_at(since).unwrap_or(u64::MAX);
-        let last = self.last_event_seq()?;
-        let logged: HashSet<MessageId> = self
-            .events_since(first.saturating_sub(1), last, &Viewer::everything())?
-            .iter()
-            .filter(|e| e.name == "message.created")
-            .filter_map(|e| match e.message_id {
-                Some(id) => Some(id),
-                // Logged before events named their message: its data has the message's
-                // fields at its top (web/src/views/conversation.rs, `render_event`).
-                None => serde_json::from_str::<Named>(&e.data)
-                    .ok()?
-                    .id
-                    .parse()
-                    .ok()
-                    .map(MessageId),
-            })
-            .collect();
-        let mut unlogged = Vec::new();
-        for entry in self.trees().by_time.range(crate::keys::time(since)..) {
-            let (key, _) = entry?;
-            let id = ChatId(read_u64(&key[key.len() - 8..]).unwrap_or(0));
-            // A record that cannot be read costs only its own announcement.
-            let chat = match self.chat(id) {
-                Ok(Some(chat)) => chat,
-                Ok(None) => continue,
+    /// The webhook intents written before id `floor` (before this start), oldest first:
+    /// events whose deliveries a crash kept the dispatcher from making. An intent that
+    /// cannot be read is dropped with a warning (it costs that one event).
+    pub fn intents_before(&self, floor: u64) -> Result<Vec<(u64, Intent)>> {
+        let mut intents = Vec::new();
+        for entry in self.trees().hook_intents.range(..floor.to_be_bytes()) {
+            let (key, value) = entry?;
+            let id = read_u64(&key).unwrap_or(0);
+            match decode(&value) {
+                Ok(intent) => intents.push((id, intent)),
                 Err(error) => {
-                    tracing::warn!(%error, chat = %id, "a chat of the last moments is unreadable");
-                    continue;
-                }
-            };
-            let start = message_key(id, MessageId(0));
-            let end = message_key(id, MessageId(u64::MAX));
-            for entry in self.trees().messages.range(start..end).rev() {
-                let message: Message = match entry.map_err(Into::into).and_then(|e| decode(&e.1)) {
-                    Ok(message) => message,
-                    Err(error) => {
-                        tracing::warn!(%error, chat = %id, "a message of the last moments is unreadable");
-                        continue;
-                    }
-                };
-                if message.created_at < since {
-                    break;
-                }
-                if !logged.contains(&message.id) {
-                    unlogged.push((chat.clone(), message));
+                    tracing::warn!(%error, id, "an unreadable webhook intent is dropped");
+                    self.intent_done(id)?;
                 }
             }
         }
-        unlogged.sort_by_key(|(_, message)| message.id);
-        Ok(unlogged)
+        Ok(intents)
+    }
+
+    /// Drops an intent whose deliveries are made (durable with the next flush, which
+    /// covers the deliveries written before it).
+    pub fn intent_done(&self, id: u64) -> Result<()> {
+        self.trees().hook_intents.remove(id.to_be_bytes())?;
+        Ok(())
     }
 
     /// Drops events beyond the newest `keep` and those older than `before`.
@@ -270,85 +212,59 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::chat::{Direction, MessageStatus};
-    use crate::records::event::Scope;
-    use crate::{ContactId, Write};
+    use crate::records::chat::Chat;
+    use crate::{ChatId, ContactId, Write};
 
-    /// A customer's message in `chat` made `at`, stored as the chat actor stores one.
-    fn message_at(store: &Store, chat: &mut Chat, at: DateTime<Utc>) -> Message {
-        let id = MessageId(store.new_id().unwrap());
-        let message = Message::new(
-            id,
-            chat.id,
-            Direction::In,
-            "text",
-            MessageStatus::Received,
-            at,
-        );
-        let before = chat.clone();
-        chat.updated_at = at;
-        let mut write = Write::default();
-        write.chat(Some(&before), chat).message(&message);
-        store.commit(write).unwrap();
-        message
-    }
-
-    fn log(store: &Store, seq: u64, at: DateTime<Utc>, message: Option<&Message>) {
-        let event = Event {
-            seq,
-            name: if message.is_some() {
-                "message.created"
-            } else {
-                "chat.updated"
-            }
-            .into(),
-            data: "{}".into(),
-            scope: Scope::Everyone,
-            at,
-            message_id: message.map(|m| m.id),
-        };
-        store.append_event(&event).unwrap();
+    fn intent(name: &str, chat: u64) -> Intent {
+        Intent {
+            name: name.into(),
+            change: Some("closed".into()),
+            chat_id: Some(ChatId(chat)),
+            message_id: None,
+            contact_id: None,
+            data: None,
+        }
     }
 
     #[test]
-    fn the_messages_a_crash_kept_out_of_the_log_are_found_and_no_other() {
+    fn intents_land_with_their_change_survive_a_reopening_and_go_once_done() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let now = Utc::now();
-        let seconds = chrono::Duration::seconds;
-        let mut chat = Chat::new(ChatId(1), ContactId(1), "n", now - seconds(60));
-        let mut write = Write::default();
-        write.chat(None, &chat);
-        store.commit(write).unwrap();
-        let before_any_event = message_at(&store, &mut chat, now - seconds(50));
-        assert!(
-            store.unlogged_messages().unwrap().is_empty(),
-            "with no event kept there is nothing to compare with"
-        );
-
-        log(&store, 1, now - seconds(40), None);
-        // Long before the newest event: out of the window, whether logged or not.
-        let _old = message_at(&store, &mut chat, now - seconds(30));
-        let told = message_at(&store, &mut chat, now - seconds(5));
-        log(&store, 2, now - seconds(5), Some(&told));
-        let lost = message_at(&store, &mut chat, now - seconds(3));
-        log(&store, 3, now - seconds(1), None);
-        let last = message_at(&store, &mut chat, now);
-        let found = |store: &Store| -> Vec<MessageId> {
-            let unlogged = store.unlogged_messages().unwrap();
-            unlogged.iter().map(|(_, m)| m.id).collect()
+        let (first, second) = {
+            let store = Store::open(dir.path()).unwrap();
+            let chat = Chat::new(ChatId(7), ContactId(1), "n", Utc::now());
+            let (first, second) = (store.new_id().unwrap(), store.new_id().unwrap());
+            let mut write = Write::default();
+            write
+                .chat(None, &chat)
+                .intent(first, &intent("chat.updated", 7))
+                .intent(second, &intent("chat.updated", 8));
+            store.commit(write).unwrap();
+            store.flush_blocking().unwrap();
+            (first, second)
         };
-        assert_eq!(found(&store), [lost.id, last.id]);
-        assert!(!found(&store).contains(&before_any_event.id));
-
-        // The event of `told` pruned: only what came after the oldest kept event counts.
-        store
-            .prune_events(1, now - chrono::Duration::days(1))
-            .unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let floor = store.new_id().unwrap();
+        assert!(
+            floor > second,
+            "ids after a reopening are beyond those before"
+        );
+        let left = store.intents_before(floor).unwrap();
         assert_eq!(
-            found(&store),
-            [last.id],
-            "a pruned event is not a missing one"
+            left,
+            [
+                (first, intent("chat.updated", 7)),
+                (second, intent("chat.updated", 8))
+            ]
+        );
+        assert_eq!(
+            store.intents_before(second).unwrap().len(),
+            1,
+            "only those below the floor"
+        );
+        store.intent_done(first).unwrap();
+        assert_eq!(
+            store.intents_before(floor).unwrap(),
+            [(second, intent("chat.updated", 8))]
         );
     }
 }

@@ -120,6 +120,8 @@ pub mod trees {
     pub const SCHEDULED: &str = "scheduled";
     /// (time, kind, chat id, id) -> (): the pending scheduled messages and snooze ends.
     pub const SCHEDULED_DUE: &str = "scheduled_due";
+    /// (id) -> an event promised to the webhooks whose deliveries are not yet made.
+    pub const HOOK_INTENTS: &str = "hook_intents";
 
     /// Every tree the current schema has.
     pub const ALL: &[&str] = &[
@@ -158,6 +160,7 @@ pub mod trees {
         CAMPAIGN_SENDS,
         SCHEDULED,
         SCHEDULED_DUE,
+        HOOK_INTENTS,
     ];
 }
 

@@ -63,7 +63,7 @@ pub use records::chat::{
     MessageStatus, PendingStatus, ReactionRef, ReplyRef, Snooze,
 };
 pub use records::contact::{Contact, Identity, KeyKind, OptOut, Recipient};
-pub use records::event::{Event, Scope, Viewer};
+pub use records::event::{Event, Intent, Scope, Viewer};
 pub use records::integration::{
     ApiToken, Attempt, BotRules, Delivery, DeliveryState, Subscription, TokenScope,
 };

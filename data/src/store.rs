@@ -1,6 +1,7 @@
 //! The [`Store`]: the one sled database of a data directory and its typed trees.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
@@ -43,6 +44,8 @@ struct Inner {
     contacts: Mutex<()>,
     /// The business numbers as last read or saved (read with every webhook).
     pub(crate) numbers: Mutex<Option<Arc<Vec<crate::BusinessNumber>>>>,
+    /// See [`Store::intents_wanted`].
+    intents_wanted: AtomicBool,
     db: sled::Db,
     dir: PathBuf,
 }
@@ -83,6 +86,7 @@ pub(crate) struct Trees {
     pub(crate) campaign_sends: sled::Tree,
     pub(crate) scheduled: sled::Tree,
     pub(crate) scheduled_due: sled::Tree,
+    pub(crate) hook_intents: sled::Tree,
 }
 
 impl Trees {
@@ -105,6 +109,7 @@ impl Trees {
             self.media.clone(),
             self.reports.clone(),
             self.campaign_sends.clone(),
+            self.hook_intents.clone(),
         ]
     }
 }
@@ -167,6 +172,7 @@ impl Store {
             campaign_sends: tree(trees::CAMPAIGN_SENDS)?,
             scheduled: tree(trees::SCHEDULED)?,
             scheduled_due: tree(trees::SCHEDULED_DUE)?,
+            hook_intents: tree(trees::HOOK_INTENTS)?,
             reports: {
                 let reports = tree(trees::REPORTS)?;
                 reports.set_merge_operator(crate::reports::merge_counts);
@@ -186,12 +192,23 @@ impl Store {
             settings: Mutex::new(None),
             contacts: Mutex::new(()),
             numbers: Mutex::new(None),
+            intents_wanted: AtomicBool::new(false),
             dir: dir.to_path_buf(),
             db,
         };
         Ok(Store {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Whether writes carry the intents of their events (some webhook subscription
+    /// exists); set by the dispatcher.
+    pub fn intents_wanted(&self) -> bool {
+        self.inner.intents_wanted.load(Ordering::SeqCst)
+    }
+
+    pub fn set_intents_wanted(&self, wanted: bool) {
+        self.inner.intents_wanted.store(wanted, Ordering::SeqCst);
     }
 
     /// The data directory this store lives in.

@@ -26,6 +26,7 @@ use crate::keys::{
 };
 use crate::records::chat::{Chat, Message};
 use crate::records::contact::Contact;
+use crate::records::event::Intent;
 use crate::records::media::MediaRecord;
 use crate::records::outbox::OutboxEntry;
 use crate::records::report::DayStats;
@@ -53,9 +54,10 @@ pub(crate) enum T {
     Media,
     Reports,
     CampaignSends,
+    HookIntents,
 }
 
-pub(crate) const WRITE_TREES: usize = 16;
+pub(crate) const WRITE_TREES: usize = 17;
 
 /// The key of the journal record (one at most: groups are applied one at a time).
 const JOURNAL_KEY: &[u8] = b"write";
@@ -262,6 +264,15 @@ impl Write {
     pub fn media(&mut self, media: &MediaRecord) -> &mut Self {
         if let Some(bytes) = self.encoded(media, encode) {
             self.put(T::Media, media.id.key(), bytes);
+        }
+        self
+    }
+
+    /// An event promised to the webhooks, under `id` (a new id of the store's): it lands
+    /// with the change it reports.
+    pub fn intent(&mut self, id: u64, intent: &Intent) -> &mut Self {
+        if let Some(bytes) = self.encoded(intent, encode) {
+            self.put(T::HookIntents, id.to_be_bytes(), bytes);
         }
         self
     }

@@ -374,6 +374,14 @@ impl HubProcess {
             .unwrap()
     }
 
+    /// SIGTERM, and its exit status once it has stopped (in-flight work done, flushed).
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        self.child.wait().unwrap()
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill_9(mut self) {
         self.child.kill().expect("kill");

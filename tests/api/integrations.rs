@@ -717,10 +717,10 @@ async fn a_sigkill_loses_no_delivery() {
 }
 
 #[actix_web::test]
-async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_restart() {
-    // A SIGKILL can fall after a message is durable and before its event is logged. The
-    // test leaves the store as such a crash does: a message written into the stopped
-    // hub's store, its event nowhere.
+async fn the_events_a_crash_kept_from_the_webhooks_are_delivered_once_after_the_restart() {
+    // A SIGKILL can fall after a change is durable and before its events are logged. The
+    // test leaves the store as such a crash does: a chat closed with a message, both in
+    // the stopped hub's store with the intents their write carries, the events nowhere.
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -731,28 +731,37 @@ async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_rest
         http_client()
             .post(hub.url("/api/v1/integrations/webhooks"))
             .bearer_auth(&token)
-            .json(&json!({"url": receiver.url, "events": ["message.created"]})),
+            .json(&json!({"url": receiver.url, "events": ["message.created", "chat.closed"]})),
     )
     .await;
     *receiver.secret.lock().unwrap() = subscription["secret"].as_str().unwrap().to_string();
     let body = inbound("5511944400001", "wamid.logged", text("oi"));
     let response = signed_post(&hub, APP_SECRET, &body).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let delivered = |wamids: &'static [&'static str]| {
+    let closed = |accepted: &[(String, Value)]| {
+        accepted
+            .iter()
+            .filter(|(_, p)| p["event"] == "chat.closed")
+            .map(|(id, p)| (id.clone(), p["data"]["id"].as_str().unwrap().to_string()))
+            .collect::<Vec<_>>()
+    };
+    let delivered = |wamids: &'static [&'static str], closings: usize| {
         let receiver = &receiver;
         move || async move {
-            let messages = delivered_messages(&receiver.accepted());
-            if wamids.iter().all(|w| messages.contains_key(*w)) {
-                Ok(messages)
+            let accepted = receiver.accepted();
+            let messages = delivered_messages(&accepted);
+            let closings_seen = closed(&accepted).len();
+            if wamids.iter().all(|w| messages.contains_key(*w)) && closings_seen >= closings {
+                Ok(accepted)
             } else {
-                Err(format!("{messages:?}"))
+                Err(format!("{messages:?}, {closings_seen} closings"))
             }
         }
     };
     wait_until(
         "the first delivery",
         Duration::from_secs(10),
-        delivered(&["wamid.logged"]),
+        delivered(&["wamid.logged"], 0),
     )
     .await;
     hub.kill_9();
@@ -779,26 +788,57 @@ async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_rest
             )
         };
         let mut after = before.clone();
+        after.status = atende_data::ChatStatus::Closed;
+        after.closed_at = Some(now);
+        after.pending_since = None;
         after.updated_at = now;
+        let intent = |name: &str| atende_data::Intent {
+            name: name.into(),
+            change: None,
+            chat_id: Some(before.id),
+            message_id: None,
+            contact_id: None,
+            data: None,
+        };
         let mut write = atende_data::Write::default();
-        write.chat(Some(&before), &after).message(&message);
+        write
+            .chat(Some(&before), &after)
+            .message(&message)
+            .intent(
+                store.new_id().unwrap(),
+                &atende_data::Intent {
+                    change: Some("closed".into()),
+                    ..intent("chat.updated")
+                },
+            )
+            .intent(
+                store.new_id().unwrap(),
+                &atende_data::Intent {
+                    message_id: Some(id),
+                    ..intent("message.created")
+                },
+            );
         store.commit(write).unwrap();
         store.flush_blocking().unwrap();
-        before.id
+        before.id.to_string()
     };
 
-    let hub = spawn_hub(&data, &env);
-    let messages = wait_until(
-        "the unlogged message delivered",
+    let mut hub = spawn_hub(&data, &env);
+    let accepted = wait_until(
+        "the events of the unlogged change delivered",
         Duration::from_secs(30),
-        delivered(&["wamid.logged", "wamid.unlogged"]),
+        delivered(&["wamid.logged", "wamid.unlogged"], 1),
     )
     .await;
+    let messages = delivered_messages(&accepted);
     assert_eq!(messages["wamid.unlogged"], 1);
     assert_eq!(
         messages["wamid.logged"], 1,
         "a logged message is not announced again"
     );
+    let closings = closed(&accepted);
+    assert_eq!(closings.len(), 1, "{closings:?}");
+    assert_eq!(closings[0].1, chat);
     let thread = hub
         .get_json(&format!("/api/v1/chats/{chat}/messages"), &token)
         .await;
@@ -809,7 +849,10 @@ async fn a_message_a_crash_kept_out_of_the_event_log_is_delivered_after_the_rest
         .filter_map(|m| m["text"].as_str())
         .collect();
     assert_eq!(texts, ["oi", "a crash kept my event out"]);
-    drop(hub);
+    // Their deliveries made, the intents are gone: the next start publishes nothing again.
+    assert!(hub.terminate().success());
+    let store = atende_data::Store::open(&data).unwrap();
+    assert_eq!(store.intents_before(u64::MAX).unwrap(), []);
 }
 
 /// Gives token `id` these bot rules.

@@ -28,16 +28,6 @@ async fn all_user_emails(hub: &HubProcess, token: &str) -> HashSet<String> {
     }
 }
 
-fn terminate(hub: &mut HubProcess) -> std::process::ExitStatus {
-    let pid = hub.child.id().to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    hub.child.wait().unwrap()
-}
-
 #[actix_web::test]
 async fn a_graceful_restart_keeps_users() {
     let dir = tempfile::tempdir().unwrap();
@@ -55,7 +45,7 @@ async fn a_graceful_restart_keeps_users() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    assert!(terminate(&mut hub).success(), "SIGTERM is a clean stop");
+    assert!(hub.terminate().success(), "SIGTERM is a clean stop");
     drop(hub);
     let hub = spawn_hub(&data, &[]);
     assert_eq!(

@@ -306,6 +306,7 @@ impl WsConnection {
             scope: scope_of(chat, None),
             payload: Payload::Json(data),
             flushed: true,
+            intent: None,
         });
     }
 }

@@ -29,10 +29,11 @@ const OPTED_IN: &str =
 struct Appending {
     message: Message,
     after: atende_data::Chat,
-    contact: Contact,
     write: Write,
     media: Option<MediaRecord>,
     automatic: Vec<(Message, atende_data::OutboxEntry)>,
+    /// The events it tells, their intents in `write`.
+    events: Vec<crate::events::Publish>,
 }
 
 impl Handler<AppendInbound> for ChatActor {
@@ -141,15 +142,35 @@ impl ChatActor {
         if let Some((reply, entry)) = &thanks {
             write.message(reply).outbox(entry);
         }
+        let mut then = vec![self.message_event("message.created", &message, None, &after)];
+        if let Some((reply, _)) = &thanks {
+            then.push(self.message_event("message.created", reply, None, &after));
+        }
         if first {
+            let answer = after.csat.as_ref();
+            then.push(crate::events::Publish {
+                name: "csat.answered",
+                scope: atende_data::Scope::Staff,
+                payload: crate::events::Payload::Json(json!({
+                    "chat_id": after.id.to_string(),
+                    "contact_id": after.contact_id.to_string(),
+                    "rating": answer.map(|a| a.rating),
+                    "comment": answer.and_then(|a| a.comment.clone()),
+                    "agent_id": agent.map(|a| a.to_string()),
+                    "queue_id": after.queue_id,
+                    "answered_at": answer.map(|a| a.answered_at),
+                })),
+                flushed: false,
+                intent: None,
+            });
             // The answer is a line of the thread too, for whoever reads the chat later.
             let detail = match &msg.answer {
                 CsatReply::Rating(rating) => json!({"rating": rating}),
                 CsatReply::Comment(comment) => json!({"comment": comment}),
             };
-            self.save_told(after, write, "csat", None, detail)?;
+            self.save_told(after, write, "csat", None, detail, then)?;
         } else {
-            self.save(after, write, "csat")?;
+            self.save_with(after, write, "csat", then)?;
         }
         if let (Some(queue), true) = (&self.chat.queue_id, counts.csat_responses > 0) {
             let queue_counts = atende_data::DayStats {
@@ -161,28 +182,9 @@ impl ChatActor {
                 tracing::warn!(%error, "a queue's report counter was not updated");
             }
         }
-        self.announce_message("message.created", &message, None, false);
-        if let Some((reply, _)) = &thanks {
-            self.announce_message("message.created", reply, None, false);
-        }
         if !first {
             return Ok((Ingested::Stored(Box::new(message)), None));
         }
-        let answer = self.chat.csat.clone();
-        self.bus.do_send(crate::events::Publish {
-            name: "csat.answered",
-            scope: atende_data::Scope::Staff,
-            payload: crate::events::Payload::Json(json!({
-                "chat_id": self.chat.id.to_string(),
-                "contact_id": self.chat.contact_id.to_string(),
-                "rating": answer.as_ref().map(|a| a.rating),
-                "comment": answer.as_ref().and_then(|a| a.comment.clone()),
-                "agent_id": agent.map(|a| a.to_string()),
-                "queue_id": self.chat.queue_id,
-                "answered_at": answer.as_ref().map(|a| a.answered_at),
-            })),
-            flushed: false,
-        });
         tracing::info!(chat_id = %self.chat.id, "satisfaction answered");
         Ok((
             Ingested::Stored(Box::new(message)),
@@ -348,13 +350,21 @@ impl ChatActor {
         write
             .count(now, None, counts)
             .chat(Some(&self.chat), &after);
+        let told = std::iter::once(&message).chain(automatic.iter().map(|(reply, _)| reply));
+        let messages =
+            told.map(|m| self.message_event("message.created", m, Some(&contact), &after));
+        let events = self
+            .chat_event(&after, super::MESSAGE)
+            .into_iter()
+            .chain(messages);
+        let events = crate::events::promised(&self.store, &mut write, events)?;
         Ok(Some(Appending {
             message,
             after,
-            contact,
             write,
             media,
             automatic,
+            events,
         }))
     }
 
@@ -365,17 +375,14 @@ impl ChatActor {
         let Appending {
             message,
             after,
-            contact,
             media,
             automatic,
+            events,
             ..
         } = appending;
-        self.keep(after, super::MESSAGE, flushed);
+        self.keep(after);
         crate::metrics::Metrics::bump(&self.metrics.messages_in);
-        self.announce_message("message.created", &message, Some(&contact), flushed);
-        for (reply, _) in &automatic {
-            self.announce_message("message.created", reply, Some(&contact), flushed);
-        }
+        self.announce(events, flushed);
         tracing::debug!(chat_id = %self.chat.id, message_id = %message.id, kind = %message.kind, "inbound message stored");
         if let Some(media) = media {
             self.media.do_send(Fetch { media });

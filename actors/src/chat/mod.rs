@@ -14,7 +14,7 @@ use actix::prelude::*;
 use atende_data::{Chat, ChatStatus, Contact, Message, Scope, Store, UserId, Visibility, Write};
 
 use crate::assign::Rebalance;
-use crate::events::{EventBus, Payload, Publish};
+use crate::events::{promised, EventBus, Payload, Publish};
 use crate::media::MediaFetcher;
 use crate::messages::Caller;
 use crate::outbound_queue::OutboundQueue;
@@ -93,15 +93,30 @@ impl ChatActor {
 
     /// Writes the chat's new state together with `write`, keeps it, and announces it as
     /// `change` (its fan-out waits for a flush that covers this write).
-    fn save(&mut self, after: Chat, mut write: Write, change: &'static str) -> Result<()> {
+    fn save(&mut self, after: Chat, write: Write, change: &'static str) -> Result<()> {
+        self.save_with(after, write, change, Vec::new())
+    }
+
+    /// [`Self::save`], then announces `then` too. The write carries the webhook intents
+    /// of every event it announces, so a crash after it loses none of them.
+    fn save_with(
+        &mut self,
+        after: Chat,
+        mut write: Write,
+        change: &'static str,
+        then: Vec<Publish>,
+    ) -> Result<()> {
         write.chat(self.stored.then_some(&self.chat), &after);
+        let events = self.chat_event(&after, change).into_iter().chain(then);
+        let events = promised(&self.store, &mut write, events)?;
         self.store.commit(write)?;
         self.stored = true;
-        self.keep(after, change, false);
+        self.keep(after);
+        self.announce(events, false);
         Ok(())
     }
 
-    /// [`Self::save`], with a line in the thread that tells what happened (claimed,
+    /// [`Self::save_with`], with a line in the thread that tells what happened (claimed,
     /// transferred, closed with its note ...), by whom (`None`: the hub), for the team.
     fn save_told(
         &mut self,
@@ -110,19 +125,19 @@ impl ChatActor {
         change: &'static str,
         by: Option<atende_data::UserId>,
         mut detail: serde_json::Value,
+        then: Vec<Publish>,
     ) -> Result<()> {
         detail["activity"] = serde_json::json!(change);
         let now = chrono::Utc::now();
         let line = self.internal_message("activity", by, None, Some(detail), now)?;
         write.message(&line);
-        self.save(after, write, change)?;
-        self.announce_message("message.created", &line, None, false);
-        Ok(())
+        let mut events = vec![self.message_event("message.created", &line, None, &after)];
+        events.extend(then);
+        self.save_with(after, write, change, events)
     }
 
-    /// Keeps the chat's new state, once written, and announces it as `change`; `flushed`:
-    /// the write is already on disk. With [`MESSAGE`], the caller announces the message.
-    fn keep(&mut self, after: Chat, change: &'static str, flushed: bool) {
+    /// Keeps the chat's new state, once written.
+    fn keep(&mut self, after: Chat) {
         let moved = self
             .chat
             .assignee
@@ -130,24 +145,58 @@ impl ChatActor {
         let frees_or_adds_work = after.status == ChatStatus::Pending
             || (self.chat.status == ChatStatus::Open && after.status != ChatStatus::Open)
             || moved;
-        let before = std::mem::replace(&mut self.chat, after);
-        let scope = scope_of(&self.chat, Some(&before));
-        // A new message that changes nothing else about its chat is told by its
-        // message.created alone: that event carries the chat, to the same people.
-        let told_by_message = change == MESSAGE && scope == scope_of(&self.chat, None);
-        if !told_by_message {
-            self.bus.do_send(Publish {
-                name: "chat.updated",
-                scope,
-                payload: Payload::Chat {
-                    chat: Box::new(self.chat.clone()),
-                    change,
-                },
-                flushed,
-            });
-        }
+        self.chat = after;
         if frees_or_adds_work {
             self.router.do_send(Rebalance);
+        }
+    }
+
+    /// The event of the chat's change to `after` as `change`, if one is told: a new
+    /// message that changes nothing else about its chat is told by its message.created
+    /// alone, which carries the chat to the same people. With [`MESSAGE`], the caller
+    /// announces the message.
+    fn chat_event(&self, after: &Chat, change: &'static str) -> Option<Publish> {
+        let scope = scope_of(after, Some(&self.chat));
+        let told_by_message = change == MESSAGE && scope == scope_of(after, None);
+        (!told_by_message).then(|| Publish {
+            name: "chat.updated",
+            scope,
+            payload: Payload::Chat {
+                chat: Box::new(after.clone()),
+                change: change.into(),
+            },
+            flushed: false,
+            intent: None,
+        })
+    }
+
+    /// The event of a new or changed message of this chat as `chat` stands once it is
+    /// written, with its contact if at hand.
+    fn message_event(
+        &self,
+        name: &'static str,
+        message: &Message,
+        contact: Option<&Contact>,
+        chat: &Chat,
+    ) -> Publish {
+        Publish {
+            name,
+            scope: scope_of(chat, None),
+            payload: Payload::Message {
+                message: Box::new(message.clone()),
+                chat: Box::new(chat.clone()),
+                contact: contact.cloned().map(Box::new),
+            },
+            flushed: false,
+            intent: None,
+        }
+    }
+
+    /// Hands the events of a written change to the bus; `flushed`: it is already on disk.
+    fn announce(&self, events: Vec<Publish>, flushed: bool) {
+        for mut event in events {
+            event.flushed = flushed;
+            self.bus.do_send(event);
         }
     }
 
@@ -156,27 +205,6 @@ impl ChatActor {
         if let Err(error) = self.store.count_report(chrono::Utc::now(), agent, &counts) {
             tracing::warn!(%error, "a report counter was not updated");
         }
-    }
-
-    /// Announces a new or changed message of this chat, with its contact if at hand;
-    /// `flushed`: it is already on disk.
-    fn announce_message(
-        &self,
-        name: &'static str,
-        message: &Message,
-        contact: Option<&Contact>,
-        flushed: bool,
-    ) {
-        self.bus.do_send(Publish {
-            name,
-            scope: scope_of(&self.chat, None),
-            payload: Payload::Message {
-                message: Box::new(message.clone()),
-                chat: Box::new(self.chat.clone()),
-                contact: contact.cloned().map(Box::new),
-            },
-            flushed,
-        });
     }
 
     /// The caller may see this chat at all (else it does not exist for them).

@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::ChatActor;
+use crate::events::promised;
 use crate::messages::*;
 use crate::outbound_queue::Enqueue;
 use crate::{Error, Result};
@@ -168,8 +169,8 @@ impl ChatActor {
         });
         after.first_response_at = after.first_response_at.or(Some(now));
         after.updated_at = now;
-        self.save(after, write, super::MESSAGE)?;
-        self.announce_message("message.created", &message, None, false);
+        let then = vec![self.message_event("message.created", &message, None, &after)];
+        self.save_with(after, write, super::MESSAGE, then)?;
         tracing::info!(chat_id = %self.chat.id, message_id = %id, user_id = %msg.by.id, "reply queued");
         Ok((
             Sent {
@@ -228,8 +229,8 @@ impl ChatActor {
             campaign_id: campaign.id,
             sent_at: now,
         });
-        self.save(after, write, super::MESSAGE)?;
-        self.announce_message("message.created", &message, None, false);
+        let then = vec![self.message_event("message.created", &message, None, &after)];
+        self.save_with(after, write, super::MESSAGE, then)?;
         Ok(Some(entry))
     }
 
@@ -534,8 +535,8 @@ impl ChatActor {
         write.message(&note);
         let mut after = self.chat.clone();
         after.updated_at = now;
-        self.save(after, write, "note")?;
-        self.announce_message("message.created", &note, None, false);
+        let then = vec![self.message_event("message.created", &note, None, &after)];
+        self.save_with(after, write, "note", then)?;
         Ok(note)
     }
 
@@ -656,10 +657,11 @@ impl ChatActor {
             self.follow_campaign(&message, &mut write)?;
         }
         write.message_changed(&before, &message);
+        let event = (message != before)
+            .then(|| self.message_event("message.updated", &message, None, &self.chat));
+        let events = promised(&self.store, &mut write, event)?;
         self.store.commit(write)?;
-        if message != before {
-            self.announce_message("message.updated", &message, None, false);
-        }
+        self.announce(events, false);
         Ok(())
     }
 }

@@ -69,6 +69,30 @@ pub struct Event {
     /// The message a message event is of (absent in events logged before 2026-12-07).
     #[serde(default)]
     pub message_id: Option<crate::MessageId>,
+    /// The [`Intent`] its change's write carried, if webhooks were subscribed then.
+    #[serde(default)]
+    pub intent: Option<u64>,
+}
+
+/// An event promised to the outgoing webhooks, written in the same [`crate::Write`] as the
+/// change it reports and removed once the dispatcher has made its deliveries. One that a
+/// crash left behind is published again at the next start, from what the store holds then
+/// (docs/ARCHITECTURE.md, "Outgoing webhooks").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    pub name: String,
+    /// A chat event's change (claimed, closed ...).
+    #[serde(default)]
+    pub change: Option<String>,
+    #[serde(default)]
+    pub chat_id: Option<crate::ChatId>,
+    #[serde(default)]
+    pub message_id: Option<crate::MessageId>,
+    #[serde(default)]
+    pub contact_id: Option<crate::ContactId>,
+    /// An event whose data is not a record's (`csat.answered`): its JSON.
+    #[serde(default)]
+    pub data: Option<String>,
 }
 
 impl Event {

@@ -290,12 +290,10 @@ async fn update_contact(
         }
         mark(&mut c.marketing_opt_out, change.marketing_opt_out);
     })?;
-    state.store.durable().await?;
     let view = ContactView::new(&contact, &state.store);
-    state
-        .hub
-        .bus
-        .do_send(atende_actors::events::Publish::contact(contact, true));
+    let event = atende_actors::events::Publish::contact(contact, true).promised(&state.store)?;
+    state.store.durable().await?;
+    state.hub.bus.do_send(event);
     Ok(HttpResponse::Ok().json(view))
 }
 

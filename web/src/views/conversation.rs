@@ -368,10 +368,10 @@ pub fn render_event(payload: &atende_actors::events::Payload, store: &Store) -> 
     use atende_actors::events::Payload;
 
     #[derive(Serialize)]
-    struct ChatEvent {
+    struct ChatEvent<'a> {
         #[serde(flatten)]
         chat: ChatView,
-        change: &'static str,
+        change: &'a str,
     }
 
     #[derive(Serialize)]
