@@ -6,6 +6,9 @@
 //! every attempt. Deliveries are not flushed on their own: after a crash the dispatcher
 //! reads the event log from its cursor and makes any lost one again, under the same key
 //! and delivery id, so none is lost and a receiver that deduplicates by id sees each once.
+//! An event the log never got (a crash right after its change) is published again from
+//! its intent, which the change's write carried ([`Publish::promised_in`]); the
+//! dispatcher drops each intent once the event's deliveries are made.
 //!
 //! Order: the deliveries of one chat (or contact) go one after another, each only after
 //! the one before it succeeded or was given up; different chats go in parallel, up to

@@ -108,6 +108,8 @@ async fn a_scheduled_message_goes_out_once_at_its_time_and_never_as_free_text_ou
         |p| p["items"][1]["state"] == "sent",
     )
     .await;
+    // Sent means queued: the request reaches the Cloud API a moment later.
+    app.sent_of_type("template").await;
     let sent = app.sim.sent();
     let to_closed: Vec<&Value> = sent
         .iter()
