@@ -711,6 +711,21 @@ async fn a_sigkill_loses_no_delivery() {
         delivered_messages(&accepted).values().all(|n| *n == 1),
         "one delivery id per event"
     );
+    // Each chat's chat.created goes before its messages, so it has arrived by now.
+    let mut created: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (id, payload) in accepted
+        .iter()
+        .filter(|(_, p)| p["event"] == "chat.created")
+    {
+        let ids = created
+            .entry(payload["data"]["id"].as_str().unwrap())
+            .or_default();
+        if !ids.contains(&id.as_str()) {
+            ids.push(id);
+        }
+    }
+    assert_eq!(created.len(), 3, "{created:?}");
+    assert!(created.values().all(|ids| ids.len() == 1), "{created:?}");
     assert_in_order(&accepted);
     assert_eq!(receiver.seen.lock().unwrap().bad_signatures, 0);
     drop(hub);
