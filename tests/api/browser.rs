@@ -1,13 +1,14 @@
 //! A small WebDriver client (the W3C protocol over HTTP) driving Debian's Chromium through
 //! chromedriver: the console is tested in a real browser.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use crate::helpers::free_port;
 
 /// How long a test waits for an element or a condition.
 pub const UI_DEADLINE: Duration = Duration::from_secs(30);
@@ -37,13 +38,6 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 impl Browser {

@@ -90,7 +90,7 @@ async fn clock_jumps_lose_nothing_and_are_reported() {
     std::fs::write(&offset, format!("{:+}", -3 * HOUR)).unwrap();
     let jump = reported_jump(&client, &hub, |s| s < -2 * HOUR).await;
     assert!((-3 * HOUR - 5..=-3 * HOUR + 5).contains(&jump), "{jump}");
-    let metrics = metrics_page(&client, &hub).await;
+    let metrics = hub.metrics().await;
     assert_eq!(metric_value(&metrics, "atende_clock_jumps_total"), 1.0);
     assert_eq!(
         metric_value(&metrics, "atende_clock_last_jump_seconds"),
@@ -147,7 +147,7 @@ async fn clock_jumps_lose_nothing_and_are_reported() {
     })
     .await;
     assert_eq!(readyz(&client, &hub).await["status"], "ready");
-    let metrics = metrics_page(&client, &hub).await;
+    let metrics = hub.metrics().await;
     assert_eq!(metric_value(&metrics, "atende_clock_jumps_total"), 2.0);
 }
 
@@ -155,11 +155,6 @@ async fn readyz(client: &reqwest::Client, hub: &HubProcess) -> Value {
     let response = client.get(hub.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
-}
-
-async fn metrics_page(client: &reqwest::Client, hub: &HubProcess) -> String {
-    let response = client.get(hub.url("/metrics")).send().await.unwrap();
-    response.text().await.unwrap()
 }
 
 /// Waits until /readyz reports a jump whose size passes `wanted`, and returns it.

@@ -423,12 +423,7 @@ async fn a_second_agent_does_not_see_the_first_agents_chat_and_html_stays_text()
 async fn the_offline_banner_shows_while_the_hub_restarts_and_clears_after() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
+    let bind = format!("127.0.0.1:{}", free_port());
     let env = [("ATENDE_BIND", bind.as_str())];
     let mut command = atende_command(&data);
     command

@@ -99,15 +99,7 @@ async fn a_down_or_rate_limiting_cloud_api_shows_in_metrics_and_nothing_is_lost(
         );
     }
     cloud_api_becomes(&app, "failing").await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(metric_value(&metrics, "atende_cloud_api_failing_seconds") > 0.0);
     let depth = format!("atende_outbox_depth{{number=\"{NUMBER}\"}}");
     assert_eq!(metric_value(&metrics, &depth), 3.0);
@@ -167,12 +159,7 @@ async fn a_full_disk_is_reported_and_the_hub_recovers_by_itself_once_there_is_ro
         );
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
+    let bind = format!("127.0.0.1:{}", free_port());
     let env = [
         ("ATENDE_BIND", bind.as_str()),
         ("WHATSAPP_APP_SECRET", APP_SECRET),
@@ -214,14 +201,7 @@ async fn a_full_disk_is_reported_and_the_hub_recovers_by_itself_once_there_is_ro
         .contains("No space left on device"));
     let health = client.get(hub.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200, "the hub stays up");
-    let metrics = client
-        .get(hub.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = hub.metrics().await;
     assert!(metrics.contains("atende_storage_failing 1"), "{metrics}");
 
     // Room again: the hub opens its database anew by itself and takes messages again.

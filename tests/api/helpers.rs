@@ -303,6 +303,12 @@ impl TestApp {
         .await
     }
 
+    /// The Prometheus page, as loopback may read it.
+    pub async fn metrics(&self) -> String {
+        let page = self.client.get(self.url("/metrics")).send().await.unwrap();
+        page.text().await.unwrap()
+    }
+
     /// `GET path` as JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         self.get(path, token).await.json().await.expect("json")
@@ -374,6 +380,16 @@ impl HubProcess {
             .unwrap()
     }
 
+    /// The Prometheus page, as loopback may read it.
+    pub async fn metrics(&self) -> String {
+        let page = http_client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        page.text().await.unwrap()
+    }
+
     /// SIGTERM, and its exit status once it has stopped (in-flight work done, flushed).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -394,6 +410,14 @@ impl Drop for HubProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// Polls `check` until it answers `Ok`, or panics once `within` has passed, naming `what`
@@ -494,12 +518,7 @@ impl ExternalCloud {
         let sim = atende_web::sandbox::CloudApiSim::start(config)
             .await
             .expect("the simulator starts");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let bind = format!("127.0.0.1:{port}");
+        let bind = format!("127.0.0.1:{}", free_port());
         sim.set_webhook_url(format!("http://{bind}/api/v1/webhooks/whatsapp"));
         let mut env = vec![
             ("ATENDE_BIND", bind),

@@ -406,15 +406,7 @@ async fn an_unknown_number_is_kept_counted_listed_and_replayed_once_it_is_added(
     let entry = &kept["items"][0];
     assert_eq!(entry["reason"], "unknown_number");
     assert_eq!(entry["raw"], body["entry"][0]["changes"][0]);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert_eq!(
         metric_value(
             &metrics,

@@ -335,15 +335,7 @@ async fn a_file_that_does_not_match_its_checksum_is_kept_flagged_and_counted() {
     let file = app.get(&url, &admin.access).await;
     assert_eq!(file.status(), 200, "the agent sees it");
     assert_eq!(file.bytes().await.unwrap().to_vec(), png());
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert_eq!(
         metric_value(&metrics, "atende_media_unverified_total"),
         1.0,
