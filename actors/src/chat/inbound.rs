@@ -168,7 +168,7 @@ impl ChatActor {
                 CsatReply::Rating(rating) => json!({"rating": rating}),
                 CsatReply::Comment(comment) => json!({"comment": comment}),
             };
-            self.save_told(after, write, "csat", None, detail, then)?;
+            self.save_told_with(after, write, "csat", None, detail, then)?;
         } else {
             self.save_with(after, write, "csat", then)?;
         }

@@ -95,14 +95,7 @@ impl Handler<RecordActivity> for ChatActor {
     fn handle(&mut self, msg: RecordActivity, _: &mut Context<Self>) -> Self::Result {
         let mut after = self.chat.clone();
         after.updated_at = Utc::now();
-        let result = self.save_told(
-            after,
-            Write::default(),
-            msg.change,
-            msg.by,
-            msg.detail,
-            Vec::new(),
-        );
+        let result = self.save_told(after, Write::default(), msg.change, msg.by, msg.detail);
         self.durably(result)
     }
 }
@@ -146,14 +139,7 @@ impl ChatActor {
         after.assignee = Some(by.id);
         after.pending_since = None;
         after.updated_at = Utc::now();
-        self.save_told(
-            after,
-            Write::default(),
-            "claimed",
-            Some(by.id),
-            json!({}),
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "claimed", Some(by.id), json!({}))?;
         tracing::info!(chat_id = %self.chat.id, user_id = %by.id, "chat claimed");
         Ok(self.chat.clone())
     }
@@ -198,7 +184,7 @@ impl ChatActor {
             .iter()
             .map(|note| self.message_event("message.created", note, None, &after))
             .collect();
-        self.save_told(after, write, "handoff", by, detail, then)?;
+        self.save_told_with(after, write, "handoff", by, detail, then)?;
         tracing::info!(chat_id = %self.chat.id, "a bot handed the chat over");
         Ok(self.chat.clone())
     }
@@ -243,14 +229,7 @@ impl ChatActor {
         after.updated_at = now;
         let detail = json!({"user_id": after.assignee.map(|u| u.to_string()), "queue_id": after.queue_id,
             "from_user_id": self.chat.assignee.map(|u| u.to_string())});
-        self.save_told(
-            after,
-            Write::default(),
-            "transferred",
-            Some(by.id),
-            detail,
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "transferred", Some(by.id), detail)?;
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat transferred");
         Ok(self.chat.clone())
     }
@@ -287,7 +266,7 @@ impl ChatActor {
             .iter()
             .map(|(message, _)| self.message_event("message.created", message, None, &after))
             .collect();
-        self.save_told(after, write, "closed", Some(by.id), detail, then)?;
+        self.save_told_with(after, write, "closed", Some(by.id), detail, then)?;
         let took = (now - self.chat.created_at).num_seconds().max(0) as u64;
         let counts = atende_data::DayStats {
             chats_closed: 1,
@@ -314,14 +293,7 @@ impl ChatActor {
         after.closed_at = None;
         after.close_note = None;
         after.updated_at = Utc::now();
-        self.save_told(
-            after,
-            Write::default(),
-            "reopened",
-            Some(by.id),
-            json!({}),
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "reopened", Some(by.id), json!({}))?;
         Ok(self.chat.clone())
     }
 
@@ -354,14 +326,7 @@ impl ChatActor {
             at: now,
         });
         let detail = json!({"until": until});
-        self.save_told(
-            after,
-            Write::default(),
-            "snoozed",
-            Some(by.id),
-            detail,
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "snoozed", Some(by.id), detail)?;
         Ok(self.chat.clone())
     }
 
@@ -373,7 +338,7 @@ impl ChatActor {
             let mut after = self.chat.clone();
             after.snooze = None;
             after.updated_at = Utc::now();
-            self.save_told(after, Write::default(), "woke", None, json!({}), Vec::new())?;
+            self.save_told(after, Write::default(), "woke", None, json!({}))?;
         }
         self.store.wake_at(self.chat.id, msg.until, true)?;
         Ok(())
@@ -459,14 +424,7 @@ impl ChatActor {
         after.pending_since = None;
         after.updated_at = Utc::now();
         let detail = json!({"user_id": user.to_string()});
-        self.save_told(
-            after,
-            Write::default(),
-            "assigned",
-            None,
-            detail,
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "assigned", None, detail)?;
         self.audit_system("chat.assigned", format!("assignee {user}"))?;
         tracing::info!(chat_id = %self.chat.id, user_id = %user, "chat assigned");
         Ok(self.chat.clone())
@@ -484,14 +442,7 @@ impl ChatActor {
         after.pending_since = Some(now);
         after.updated_at = now;
         let detail = json!({"from_user_id": user.to_string(), "queue_id": after.queue_id});
-        self.save_told(
-            after,
-            Write::default(),
-            "requeued",
-            None,
-            detail,
-            Vec::new(),
-        )?;
+        self.save_told(after, Write::default(), "requeued", None, detail)?;
         self.audit_system("chat.requeued", format!("from {user}, who stayed offline"))?;
         Ok(self.chat.clone())
     }

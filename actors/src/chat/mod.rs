@@ -116,9 +116,21 @@ impl ChatActor {
         Ok(())
     }
 
-    /// [`Self::save_with`], with a line in the thread that tells what happened (claimed,
+    /// [`Self::save`], with a line in the thread that tells what happened (claimed,
     /// transferred, closed with its note ...), by whom (`None`: the hub), for the team.
     fn save_told(
+        &mut self,
+        after: Chat,
+        write: Write,
+        change: &'static str,
+        by: Option<atende_data::UserId>,
+        detail: serde_json::Value,
+    ) -> Result<()> {
+        self.save_told_with(after, write, change, by, detail, Vec::new())
+    }
+
+    /// [`Self::save_told`], then announces `then` too (see [`Self::save_with`]).
+    fn save_told_with(
         &mut self,
         after: Chat,
         mut write: Write,
