@@ -81,7 +81,8 @@ impl Hub {
             Ok(subscriptions) => store.set_intents_wanted(!subscriptions.is_empty()),
             Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
         }
-        let floor = store.new_id().unwrap_or(u64::MAX);
+        // Without one (a failing disk), no leftover is published: they wait for the next start.
+        let floor = store.new_id().unwrap_or(0);
         let client = CloudClient::new(&config.api_url, &config.token, config.api_timeout);
         let board = PresenceBoard::default();
         let metrics = Arc::new(Metrics::default());
