@@ -301,6 +301,20 @@ async fn a_browser_recording_is_kept_as_an_ogg_voice_note_and_sent_as_one() {
     )
     .await;
     assert!(not_opus.status().is_client_error(), "{}", not_opus.status());
+    // Elements declaring sizes far past the upload (2^56 bytes) are a field error, and the
+    // hub goes on: a demuxer that allocated what they declare aborted the process.
+    let hostile = b"\x1aE\xdf\xa3\x8aB\x82\x01\xff\xff\xff\xff\xff\xff\xfe\x18S\x80g\x01\xff\xff\xff\xff\xff\xff\xff\x16T\xaek\x01\x00\x00\x00\xff\xff\xff\xff";
+    let refused = upload(
+        &app,
+        &admin.access,
+        hostile.to_vec(),
+        "x.webm",
+        "audio/webm",
+    )
+    .await;
+    assert_error(refused, 400, "validation_failed").await;
+    let alive = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), 200);
 }
 
 #[actix_web::test]
