@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{
-    Chat, ChatId, Contact, Event, Intent, Message as ChatMessage, Scope, Store, User, UserId,
-    Viewer, Visibility, Write,
+    Chat, ChatId, Contact, Event, FamilyId, Intent, Message as ChatMessage, Scope, Store, User,
+    UserId, Viewer, Visibility, Write,
 };
 use bytestring::ByteString;
 use chrono::Utc;
@@ -224,6 +224,8 @@ pub enum ToConnection {
 #[rtype(result = "Attached")]
 pub struct Attach {
     pub user: User,
+    /// The sign-in the socket was opened with ([`SignInEnded`] closes it).
+    pub family: FamilyId,
     pub connection: Recipient<ToConnection>,
     /// Set when the connection could not keep up and must resume.
     pub lagged: Arc<AtomicBool>,
@@ -258,6 +260,7 @@ struct SessionEntry {
 }
 
 struct Connection {
+    family: FamilyId,
     recipient: Recipient<ToConnection>,
     lagged: Arc<AtomicBool>,
 }
@@ -542,6 +545,7 @@ impl Handler<Attach> for EventBus {
         entry.connections.insert(
             connection_id,
             Connection {
+                family: msg.family,
                 recipient: msg.connection,
                 lagged: msg.lagged,
             },
@@ -565,6 +569,35 @@ impl Handler<UserChanged> for EventBus {
             entry.viewer = viewer(&msg.user);
             if msg.end_sessions || !msg.user.active {
                 entry.deliver(&ToConnection::Close {
+                    code: 4401,
+                    reason: "signed out",
+                });
+            }
+        }
+    }
+}
+
+/// One sign-in of a user ended (signed out, or revoked for a replayed refresh token): its
+/// sockets close, the user's other sign-ins keep theirs.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SignInEnded {
+    pub user: UserId,
+    pub family: FamilyId,
+}
+
+impl Handler<SignInEnded> for EventBus {
+    type Result = ();
+
+    fn handle(&mut self, msg: SignInEnded, _: &mut Context<Self>) {
+        let Some(entry) = self.sessions.get(&msg.user) else {
+            return;
+        };
+        for connection in entry.connections.values() {
+            if connection.family == msg.family {
+                // A full mailbox: the socket is lagging and closes anyway, and its sign-in
+                // is refused when it comes back.
+                let _ = connection.recipient.try_send(ToConnection::Close {
                     code: 4401,
                     reason: "signed out",
                 });
@@ -707,6 +740,7 @@ mod tests {
         let socket = Socket.start();
         bus.send(Attach {
             user: user.clone(),
+            family: FamilyId(1),
             connection: socket.clone().recipient(),
             lagged: Arc::new(AtomicBool::new(false)),
             resume_from: None,

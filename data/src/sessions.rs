@@ -66,7 +66,7 @@ impl Store {
                 }
                 if family.current != old_hash {
                     families.remove(key)?;
-                    return Ok(RotateOutcome::Reused(token.user_id));
+                    return Ok(RotateOutcome::Reused(token.user_id, token.family));
                 }
                 family.current = new_hash.to_vec();
                 families.insert(key, encode(&family).map_err(Abort::Abort)?)?;
@@ -80,8 +80,9 @@ impl Store {
             .map_err(flatten)
     }
 
-    /// Ends the sign-in that the token `token_hash` belongs to (sign-out); returns its user.
-    pub fn end_session(&self, token_hash: &[u8]) -> Result<Option<UserId>> {
+    /// Ends the sign-in that the token `token_hash` belongs to (sign-out); returns its user
+    /// and sign-in.
+    pub fn end_session(&self, token_hash: &[u8]) -> Result<Option<(UserId, FamilyId)>> {
         let t = self.trees();
         let Some(bytes) = t.refresh_tokens.get(token_hash)? else {
             return Ok(None);
@@ -89,7 +90,7 @@ impl Store {
         let token: RefreshToken = decode(&bytes)?;
         t.refresh_families
             .remove(family_key(token.user_id, token.family))?;
-        Ok(Some(token.user_id))
+        Ok(Some((token.user_id, token.family)))
     }
 
     /// Whether the user's sign-in `family` is still on: not signed out, revoked or expired.
@@ -180,7 +181,7 @@ mod tests {
         );
         assert_eq!(
             store.rotate_session(b"t1", b"t3", now).unwrap(),
-            RotateOutcome::Reused(user)
+            RotateOutcome::Reused(user, family)
         );
         assert!(!store.session_lasts(user, family, now).unwrap());
         // The thief's and the owner's newer tokens are both dead now.

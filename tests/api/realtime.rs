@@ -394,6 +394,47 @@ async fn presence_follows_sockets_and_requests() {
 }
 
 #[actix_web::test]
+async fn signing_out_closes_that_sign_ins_sockets_only() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Ana signed in twice (two browsers), a socket on each.
+    let first = app.user(&admin, "ana@test.local", "agent").await;
+    let second = app.login("ana@test.local", "user-password-1").await;
+    let (mut closing, _) = Socket::signed_in(&app, &first.access, None).await;
+    let (mut staying, _) = Socket::signed_in(&app, &second.access, None).await;
+    let out = app
+        .post(
+            "/api/v1/auth/logout",
+            Some(&first.access),
+            &json!({"refresh_token": first.refresh}),
+        )
+        .await;
+    assert_eq!(out.status(), 204);
+    // At once, not at the access token's expiry: a stolen token's socket ends with it.
+    assert_eq!(closing.closed_with().await, 4401);
+    staying.send(json!({"type": "ping"})).await;
+    assert_eq!(staying.events_or_error().await["type"], "pong");
+    // A replayed refresh token revokes its sign-in, and that closes its sockets too.
+    let refreshed = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": second.refresh}),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    let replayed = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": second.refresh}),
+        )
+        .await;
+    assert_eq!(replayed.status(), 401);
+    assert_eq!(staying.closed_with().await, 4401);
+}
+
+#[actix_web::test]
 async fn deactivating_a_user_closes_their_sockets() {
     let app = spawn_app().await;
     let admin = app.admin().await;

@@ -136,6 +136,12 @@ pub fn step_owed(state: &AppState, user: &User) -> Result<Option<Error>, Error> 
 /// The user an access token names, while its sign-in lasts: the account active, its
 /// session epoch unchanged and the sign-in not ended.
 pub fn signed_in_user(state: &AppState, token: &str) -> Result<User, Error> {
+    signed_in(state, token).map(|(user, _)| user)
+}
+
+/// [`signed_in_user`] with the sign-in (its refresh family), which a socket checks again
+/// while it stays open.
+pub fn signed_in(state: &AppState, token: &str) -> Result<(User, FamilyId), Error> {
     let claims = state.tokens.verify(token).ok_or(SIGN_IN)?;
     let id: UserId = claims.sub.parse().map_err(|_| SIGN_IN)?;
     let user = state.store.user(id)?.ok_or(SESSION_ENDED)?;
@@ -145,7 +151,7 @@ pub fn signed_in_user(state: &AppState, token: &str) -> Result<User, Error> {
             .store
             .session_lasts(id, FamilyId(claims.fam), Utc::now())?;
     if lasts {
-        Ok(user)
+        Ok((user, FamilyId(claims.fam)))
     } else {
         Err(SESSION_ENDED)
     }

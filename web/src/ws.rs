@@ -16,7 +16,7 @@ use atende_actors::agent_session::{AgentSession, SetPresence};
 use atende_actors::chat::scope_of;
 use atende_actors::events::{lagged, Attach, Attached, Detach, Payload, Publish, ToConnection};
 use atende_actors::metrics::Metrics;
-use atende_data::{ChatId, User, Visibility};
+use atende_data::{ChatId, FamilyId, User, Visibility};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
 use serde_json::json;
@@ -110,6 +110,9 @@ fn parse_client_frame(text: &str) -> Result<ClientFrame, serde_json::Error> {
 
 struct Live {
     user: User,
+    /// The sign-in the socket was opened with: when it ends (sign-out, a replayed refresh
+    /// token, expiry), the socket closes.
+    family: FamilyId,
     session: Addr<AgentSession>,
     connection_id: u64,
 }
@@ -166,7 +169,7 @@ impl WsConnection {
         resume_from: Option<u64>,
         ctx: &mut ws::WebsocketContext<Self>,
     ) {
-        let Some(user) = self.user_of(token) else {
+        let Some((user, family)) = self.user_of(token) else {
             return self.end(
                 ctx,
                 close::UNAUTHORIZED,
@@ -176,6 +179,7 @@ impl WsConnection {
         self.authenticating = true;
         let attach = Attach {
             user: user.clone(),
+            family,
             connection: ctx.address().recipient(),
             lagged: self.lagged.clone(),
             resume_from,
@@ -184,17 +188,34 @@ impl WsConnection {
         // `wait`: nothing else is handled until the replay is written, so live events that
         // arrive meanwhile follow it in order.
         ctx.wait(sent.map(move |result, conn, ctx| match result {
-            Ok(attached) => conn.go_live(user, attached, ctx),
+            Ok(attached) => conn.go_live(user, family, attached, ctx),
             Err(_) => conn.end(ctx, 1011, "the hub is shutting down"),
         }));
     }
 
-    fn user_of(&self, token: &str) -> Option<User> {
-        let user = crate::auth::signed_in_user(&self.state, token).ok()?;
-        matches!(crate::auth::step_owed(&self.state, &user), Ok(None)).then_some(user)
+    fn user_of(&self, token: &str) -> Option<(User, FamilyId)> {
+        let (user, family) = crate::auth::signed_in(&self.state, token).ok()?;
+        matches!(crate::auth::step_owed(&self.state, &user), Ok(None)).then_some((user, family))
     }
 
-    fn go_live(&mut self, user: User, attached: Attached, ctx: &mut ws::WebsocketContext<Self>) {
+    /// Whether the socket's sign-in still lasts (true before it is signed in).
+    fn sign_in_lasts(&self) -> bool {
+        self.live.as_ref().is_none_or(|live| {
+            let lasts =
+                self.state
+                    .store
+                    .session_lasts(live.user.id, live.family, chrono::Utc::now());
+            !matches!(lasts, Ok(false))
+        })
+    }
+
+    fn go_live(
+        &mut self,
+        user: User,
+        family: FamilyId,
+        attached: Attached,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         ctx.text(json!({"type": "ready", "seq": attached.seq}).to_string());
         match attached.replay {
             Some(events) => events.iter().for_each(|e| ctx.text(e.frame())),
@@ -202,6 +223,7 @@ impl WsConnection {
         }
         self.live = Some(Live {
             user,
+            family,
             session: attached.session,
             connection_id: attached.connection_id,
         });
@@ -327,6 +349,8 @@ impl Actor for WsConnection {
                 conn.end(ctx, close::SILENT, "silent for 30 seconds");
             } else if lagged(&conn.lagged) {
                 conn.end(ctx, close::LAGGING, "fell behind; reconnect and resume");
+            } else if !conn.sign_in_lasts() {
+                conn.end(ctx, close::UNAUTHORIZED, "the sign-in ended");
             } else {
                 ctx.ping(b"");
             }

@@ -33,8 +33,8 @@ pub struct Family {
 pub enum RotateOutcome {
     /// The token was current; the new one now is (its user and sign-in).
     Rotated(UserId, FamilyId),
-    /// The token was already spent: the family is now revoked.
-    Reused(UserId),
+    /// The token was already spent: the family (its user and sign-in) is now revoked.
+    Reused(UserId, FamilyId),
     /// Unknown, expired or revoked.
     Invalid,
 }

@@ -1,7 +1,7 @@
 //! Sign-in, token refresh with rotation, sign-out, the current user, password change.
 
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use atende_actors::events::UserChanged;
+use atende_actors::events::{SignInEnded, UserChanged};
 use atende_data::{password, tokens, FamilyId, RotateOutcome, User};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -186,8 +186,9 @@ async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Resu
             let user = user.ok_or(INVALID_REFRESH)?;
             Ok(HttpResponse::Ok().json(token_pair(&state, &user, family, next)?))
         }
-        RotateOutcome::Reused(id) => {
+        RotateOutcome::Reused(id, family) => {
             tracing::warn!(user_id = %id, "a spent refresh token was presented; sign-in revoked");
+            state.hub.bus.do_send(SignInEnded { user: id, family });
             Err(INVALID_REFRESH)
         }
         RotateOutcome::Invalid => Err(INVALID_REFRESH),
@@ -207,8 +208,10 @@ async fn logout(
 ) -> Result<HttpResponse> {
     let hash = tokens::hash(&body.0.refresh_token);
     if state.store.session_owner(&hash)? == Some(session.0.id) {
-        state.store.end_session(&hash)?;
-        state.store.durable().await?;
+        if let Some((user, family)) = state.store.end_session(&hash)? {
+            state.store.durable().await?;
+            state.hub.bus.do_send(SignInEnded { user, family });
+        }
     }
     Ok(HttpResponse::NoContent().finish())
 }
