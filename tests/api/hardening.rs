@@ -246,6 +246,14 @@ async fn inputs_are_read_as_a_person_obviously_means_them() {
         .await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.json::<Value>().await.unwrap()["shortcut"], "ola");
+    // Supervisors read the quick replies; only admins write them.
+    let sup = app.user(&admin, "sup@test.local", "supervisor").await;
+    let read = app.get("/api/v1/canned-responses", &sup.access).await;
+    assert_eq!(read.status(), 200);
+    let write = app
+        .post("/api/v1/canned-responses", Some(&sup.access), &canned)
+        .await;
+    assert_error(write, 403, "admin_only").await;
     // An empty greeting turns the greeting off.
     let settings: Value = app
         .put(

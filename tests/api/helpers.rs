@@ -309,6 +309,12 @@ impl TestApp {
         page.text().await.unwrap()
     }
 
+    /// How many files the hub keeps in `DATA_DIR/media`.
+    pub fn media_files(&self) -> usize {
+        let dir = self._dir.path().join("data").join("media");
+        files_below(&dir)
+    }
+
     /// `GET path` as JSON.
     pub async fn get_json(&self, path: &str, token: &str) -> Value {
         self.get(path, token).await.json().await.expect("json")
@@ -688,4 +694,19 @@ pub fn sent_replies(sim: &atende_web::sandbox::CloudApiSim) -> HashMap<String, u
         }
     }
     counts
+}
+
+/// The files below `dir` (none when it does not exist).
+fn files_below(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => files_below(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
 }

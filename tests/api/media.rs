@@ -209,6 +209,7 @@ async fn a_message_is_forwarded_with_a_copy_of_its_file_and_pinned_for_the_team(
         forwarded["media"]["id"], image["media"]["id"],
         "its own copy of the file"
     );
+    let files = app.media_files();
     let again = app
         .post(
             &path,
@@ -217,6 +218,7 @@ async fn a_message_is_forwarded_with_a_copy_of_its_file_and_pinned_for_the_team(
         )
         .await;
     assert_eq!(again.status(), 200, "the same client id sends nothing more");
+    assert_eq!(app.media_files(), files, "nor copies the file again");
     let sent = app.sent_of_type("image").await;
     assert_eq!(sent["image"]["caption"], "comprovante");
     // Into a chat the caller may not see, or a message of another kind: refused.
@@ -229,6 +231,19 @@ async fn a_message_is_forwarded_with_a_copy_of_its_file_and_pinned_for_the_team(
         )
         .await;
     assert_eq!(refused.status(), 404);
+    // Into a closed chat: refused before the file is copied.
+    let close = format!("/api/v1/chats/{to}/close");
+    let closed = app.post(&close, Some(&admin.access), &json!({})).await;
+    assert_eq!(closed.status(), 200);
+    let into_closed = app
+        .post(
+            &path,
+            Some(&admin.access),
+            &json!({"to_chat_id": to, "client_id": "fwd-3"}),
+        )
+        .await;
+    assert_error(into_closed, 409, "chat_closed_write").await;
+    assert_eq!(app.media_files(), files, "a refused forward copies nothing");
 
     let pin = format!("/api/v1/chats/{from}/messages/{image_id}");
     let pinned = app

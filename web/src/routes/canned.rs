@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::messages::MAX_TEXT;
-use crate::auth::{Auth, Staff};
+use crate::auth::{Admin, Auth};
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::state::AppState;
@@ -143,7 +143,7 @@ async fn list(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
 #[post("/canned-responses")]
 async fn create(
     state: web::Data<AppState>,
-    _staff: Staff,
+    _admin: Admin,
     body: Json<CannedBody>,
 ) -> Result<HttpResponse> {
     check(
@@ -175,7 +175,7 @@ fn id_of(raw: &str) -> Result<u64> {
 #[patch("/canned-responses/{id}")]
 async fn update(
     state: web::Data<AppState>,
-    _staff: Staff,
+    _admin: Admin,
     path: web::Path<String>,
     body: Json<CannedChange>,
 ) -> Result<HttpResponse> {
@@ -210,7 +210,7 @@ async fn update(
 #[delete("/canned-responses/{id}")]
 async fn remove(
     state: web::Data<AppState>,
-    _staff: Staff,
+    _admin: Admin,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
     if !state.store.delete_canned_response(id_of(&path)?)? {

@@ -137,6 +137,23 @@ pub fn visible_chat(state: &AppState, auth: &Auth, raw_id: &str) -> Result<Chat>
     }
 }
 
+/// The chat, if the caller may write to it: theirs, or any for staff.
+pub(crate) fn writable_chat(state: &AppState, auth: &Auth, id: &str) -> Result<Chat> {
+    let chat = visible_chat(state, auth, id)?;
+    may_write(auth, &chat)?;
+    Ok(chat)
+}
+
+/// Whether the caller may write to `chat`, which they may see: it is theirs, or they are
+/// staff (the chat actor's rule, checked before work the actor would refuse).
+pub(crate) fn may_write(auth: &Auth, chat: &Chat) -> Result<()> {
+    if auth.0.role.is_staff() || chat.assignee == Some(auth.0.id) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER))
+    }
+}
+
 /// One chat.
 #[utoipa::path(tag = "chats", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),

@@ -4,14 +4,14 @@
 use actix_web::{patch, post, web, HttpResponse};
 use atende_actors::media::{media_path, write_media_file};
 use atende_actors::messages::{Caller, Outgoing, PinMessage, SendReply};
-use atende_data::{MediaId, MediaRecord, MediaState, MessageId, Write};
+use atende_data::{ChatStatus, MediaId, MediaRecord, MediaState, MessageId, Write};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::chats::visible_chat;
+use super::chats::{may_write, visible_chat};
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::extract::Json;
@@ -58,6 +58,18 @@ async fn forward(
     let client_id = body.0.client_id.trim().to_string();
     if client_id.is_empty() || client_id.len() > 100 {
         return Err(Error::field("client_id", "must be 1 to 100 characters"));
+    }
+    // What the send would refuse is refused before a file is copied for it (the chat
+    // actor checks again: this only spares the copy).
+    if let Some(sent) = state.store.message_by_client_id(target.id, &client_id)? {
+        return Ok(HttpResponse::Ok().json(MessageView::new(&sent, &state.store)));
+    }
+    may_write(&auth, &target)?;
+    if target.status == ChatStatus::Closed {
+        return Err(Error::Conflict(atende_data::refusals::CHAT_CLOSED_WRITE));
+    }
+    if !target.window_open(Utc::now()) {
+        return Err(Error::WindowClosed);
     }
     let deleted = message
         .details

@@ -5,13 +5,13 @@
 use actix_web::{delete, get, post, web, HttpResponse};
 use atende_actors::messages::{Caller, SnoozeChat};
 use atende_actors::scheduled::CancelScheduled;
-use atende_data::{Chat, ChatStatus, ScheduledId, ScheduledMessage, ScheduledState};
+use atende_data::{ChatStatus, ScheduledId, ScheduledMessage, ScheduledState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::chats::visible_chat;
+use super::chats::{visible_chat, writable_chat};
 use super::messages::TemplateRequest;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
@@ -91,15 +91,6 @@ impl From<&ScheduledMessage> for ScheduledView {
             contact_name: None,
         }
     }
-}
-
-/// The chat, if the caller may write to it: theirs, or any for staff.
-fn writable_chat(state: &AppState, auth: &Auth, id: &str) -> Result<Chat> {
-    let chat = visible_chat(state, auth, id)?;
-    if !auth.0.role.is_staff() && chat.assignee != Some(auth.0.id) {
-        return Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER));
-    }
-    Ok(chat)
 }
 
 /// A time ahead: RFC 3339, or a local date and time in the business's time zone; within a

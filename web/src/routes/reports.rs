@@ -16,7 +16,7 @@ use crate::state::AppState;
 use crate::views::ErrorBody;
 
 /// The longest range a report covers.
-const MAX_DAYS: i64 = 400;
+const MAX_DAYS: u64 = 400;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(summary);
@@ -104,10 +104,21 @@ fn counted_days(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> (NaiveDate, NaiveDate) {
-    let to = to.unwrap_or(today);
-    let from = from.unwrap_or(to - chrono::Duration::days(29));
+    // Any date parses (years -262143 to 262142): the days are held to the years the
+    // counters' keys can name, and the arithmetic saturates.
+    let first = NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN);
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX);
+    let held = |day: NaiveDate| day.clamp(first, last);
+    let back = |day: NaiveDate, days| {
+        held(
+            day.checked_sub_days(chrono::Days::new(days))
+                .unwrap_or(first),
+        )
+    };
+    let to = held(to.unwrap_or(today));
+    let from = held(from.unwrap_or(back(to, 29)));
     let (from, to) = (from.min(to), from.max(to));
-    (from.max(to - chrono::Duration::days(MAX_DAYS - 1)), to)
+    (from.max(back(to, MAX_DAYS - 1)), to)
 }
 
 fn average(total: u64, count: u64) -> Option<f64> {
@@ -234,5 +245,10 @@ mod tests {
             let counted = counted_days(from.map(day), to.map(day), today);
             assert_eq!(counted, (day(first), day(last)), "{from:?}..{to:?}");
         }
+        // The farthest dates a query may name are held to years 1 to 9999, not a panic.
+        let far = counted_days(Some(NaiveDate::MIN), Some(NaiveDate::MIN), today);
+        assert_eq!(far, (day("0001-01-01"), day("0001-01-01")));
+        let far = counted_days(None, Some(NaiveDate::MAX), today);
+        assert_eq!(far, (day("9999-12-02"), day("9999-12-31")));
     }
 }
