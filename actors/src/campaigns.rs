@@ -253,9 +253,13 @@ impl Campaigns {
             return Ok(());
         };
         if !run.campaign.materialized {
-            let mut campaign = (*run.campaign).clone();
-            self.store.materialize(&mut campaign, MATERIALIZE_CHUNK)?;
-            run.campaign = Arc::new(campaign);
+            match self.store.materialize(id, MATERIALIZE_CHUNK)? {
+                Some(campaign) => run.campaign = Arc::new(campaign),
+                // Paused, cancelled or deleted meanwhile: the next review says which.
+                None => {
+                    self.runs.remove(&id);
+                }
+            }
             return Ok(());
         }
         let number = run.campaign.phone_number_id.clone();

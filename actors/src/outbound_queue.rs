@@ -54,6 +54,14 @@ pub struct SetRate {
     pub per_second: u32,
 }
 
+/// These chats were erased with their contact: their entries left the outbox and are
+/// not sent.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Forget {
+    pub chats: Vec<ChatId>,
+}
+
 /// How one attempt ended.
 enum Outcome {
     /// Sent, or refused for good: the entry is finished.
@@ -324,6 +332,21 @@ impl Handler<Enqueue> for OutboundQueue {
     }
 }
 
+impl Handler<Forget> for OutboundQueue {
+    type Result = ();
+
+    fn handle(&mut self, msg: Forget, _: &mut Context<Self>) {
+        for chat in msg.chats {
+            // A request in flight ends as usual: its result finds the message gone.
+            for entry in self.chats.remove(&chat).into_iter().flatten() {
+                self.known.remove(&entry.id);
+                self.in_doubt.remove(&entry.id);
+            }
+        }
+        self.publish();
+    }
+}
+
 /// Exponential backoff with ±25% jitter, so many retries do not fire at once.
 fn backoff(attempts: u32) -> Duration {
     let exp = BASE_BACKOFF.saturating_mul(1 << attempts.min(16).saturating_sub(1));
@@ -404,7 +427,7 @@ async fn send(
             // The message itself has not left: nothing is in doubt.
             Err(CloudApiError::Retryable { .. }) => return Outcome::Retry { in_doubt: false },
             Err(CloudApiError::Permanent { code, title }) => {
-                return record_failed(entry, message_id, code, title, router).await;
+                return record_failed(entry, message_id, code, title, store, router).await;
             }
         }
     }
@@ -421,7 +444,7 @@ async fn send(
                 .await
         }
         Err(CloudApiError::Permanent { code, title }) => {
-            return record_failed(entry, message_id, code, title, router).await;
+            return record_failed(entry, message_id, code, title, store, router).await;
         }
         Err(CloudApiError::Retryable { answer_lost, .. }) => {
             return Outcome::Retry {
@@ -430,10 +453,28 @@ async fn send(
         }
     };
     // The API has answered: sending again would duplicate, whatever the record says.
-    if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {
-        tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result");
-    }
+    settled(&entry, recorded, &store);
     Outcome::Done
+}
+
+/// Logs a send result that could not be recorded. One whose message is gone (erased)
+/// has nothing left to record: its entry leaves the outbox, or every start would send it
+/// again.
+fn settled(entry: &OutboxEntry, recorded: Result<crate::Result<()>, MailboxError>, store: &Store) {
+    match recorded.map_err(crate::Error::from).and_then(|r| r) {
+        Ok(()) => {}
+        Err(crate::Error::NotFound) => {
+            tracing::info!(chat_id = %entry.chat_id, "a send's message is gone; its entry is dropped");
+            let mut write = Write::default();
+            write.outbox_done(entry.id);
+            if let Err(error) = store.commit(write) {
+                tracing::error!(%error, "could not drop a send whose message is gone");
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result")
+        }
+    }
 }
 
 /// Marks the message failed with Meta's code and title; the entry is finished.
@@ -442,6 +483,7 @@ async fn record_failed(
     message_id: MessageId,
     code: i64,
     title: String,
+    store: Store,
     router: Addr<Router>,
 ) -> Outcome {
     tracing::warn!(chat_id = %entry.chat_id, code, "send refused for good");
@@ -453,9 +495,7 @@ async fn record_failed(
             error: MessageError { code, title },
         })
         .await;
-    if let Err(error) = recorded.map_err(crate::Error::from).and_then(|r| r) {
-        tracing::error!(%error, chat_id = %entry.chat_id, "could not record a send result");
-    }
+    settled(&entry, recorded, &store);
     Outcome::Done
 }
 

@@ -19,7 +19,7 @@ use crate::chat::ChatActor;
 use crate::events::{EventBus, Payload, Publish};
 use crate::media::MediaFetcher;
 use crate::messages::*;
-use crate::outbound_queue::{parse_callback_data, OutboundQueue};
+use crate::outbound_queue::{parse_callback_data, Forget, OutboundQueue};
 use crate::whatsapp::client::CloudClient;
 use crate::whatsapp::webhook::{DeliveryStatus, InboundMessage, Origin};
 use crate::{Error, HubConfig, Result};
@@ -635,10 +635,14 @@ impl Handler<EraseContact> for Router {
     type Result = ResponseActFuture<Self, Result<usize>>;
 
     fn handle(&mut self, msg: EraseContact, _: &mut Context<Self>) -> Self::Result {
-        let chats = match self.store.contact_chats(msg.contact_id, usize::MAX) {
-            Ok(chats) => chats.into_iter().map(|chat| chat.id).collect::<Vec<_>>(),
-            Err(error) => return Box::pin(fut::ready(Err(error.into()))),
-        };
+        let (chats, numbers): (Vec<_>, Vec<_>) =
+            match self.store.contact_chats(msg.contact_id, usize::MAX) {
+                Ok(chats) => chats
+                    .into_iter()
+                    .map(|chat| (chat.id, chat.phone_number_id))
+                    .unzip(),
+                Err(error) => return Box::pin(fut::ready(Err(error.into()))),
+            };
         let live: Vec<_> = chats
             .iter()
             .filter_map(|id| self.chats.remove(id))
@@ -658,6 +662,20 @@ impl Handler<EraseContact> for Router {
         Box::pin(erase.into_actor(self).map(move |result, router, _| {
             for id in &chats {
                 router.erasing.remove(id);
+            }
+            if result.is_ok() {
+                // Their waiting sends left the outbox with them: the queues drop theirs.
+                for (number, queue) in &router.queues {
+                    let theirs: Vec<ChatId> = chats
+                        .iter()
+                        .zip(&numbers)
+                        .filter(|(_, n)| *n == number)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    if !theirs.is_empty() {
+                        queue.do_send(Forget { chats: theirs });
+                    }
+                }
             }
             result
         }))

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use atende_data::{refusals, Due, ScheduledId, ScheduledMessage, ScheduledState, Scope, Store};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::events::{EventBus, Payload, Publish};
@@ -31,6 +31,9 @@ pub struct Scheduler {
     bus: Addr<EventBus>,
     /// Scheduled messages being sent now.
     in_flight: HashSet<ScheduledId>,
+    /// The last entry of a full read: the next tick reads on from there, so entries that
+    /// stay due (in flight, or failing for a while) never hold back the ones behind them.
+    resume: Option<(DateTime<Utc>, Due)>,
 }
 
 impl Scheduler {
@@ -40,25 +43,36 @@ impl Scheduler {
             router,
             bus,
             in_flight: HashSet::new(),
+            resume: None,
         }
     }
 
     fn tick(&mut self, ctx: &mut Context<Self>) {
-        let due = match self.store.due(Utc::now(), BATCH) {
+        let due = match self.store.due(Utc::now(), self.resume.take(), BATCH) {
             Ok(due) => due,
             Err(error) => {
                 tracing::warn!(%error, "what is due could not be read");
                 return;
             }
         };
+        if due.len() >= BATCH {
+            self.resume = due.last().copied();
+        }
         for (at, entry) in due {
             match entry {
                 Due::Wake(chat_id) => {
                     let router = self.router.clone();
+                    let store = self.store.clone();
                     async move {
                         let woke = router.send(WakeChat { chat_id, until: at }).await;
-                        if !matches!(woke, Ok(Ok(()))) {
-                            tracing::warn!(%chat_id, "a snoozed chat did not wake; it is tried again");
+                        match woke {
+                            Ok(Ok(())) => {}
+                            // Erased: nothing is left to wake (while its erasure runs, the
+                            // chat is still stored and the wake-up waits).
+                            Ok(Err(Error::NotFound)) if matches!(store.chat(chat_id), Ok(None)) => {
+                                let _ = store.drop_due(at, entry);
+                            }
+                            _ => tracing::warn!(%chat_id, "a snoozed chat did not wake; it is tried again"),
                         }
                     }
                     .into_actor(self)
@@ -235,5 +249,94 @@ impl Actor for Scheduler {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(TICK, |actor, ctx| actor.tick(ctx));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use atende_data::{ChatId, UserId};
+
+    use super::*;
+    use crate::events::{PresenceRules, Retention};
+    use crate::hooks::HookRules;
+    use crate::{Hub, HubConfig};
+
+    /// A hub whose Cloud API is nowhere (nothing here sends).
+    fn hub(store: Store) -> Hub {
+        let config = HubConfig {
+            api_url: "http://127.0.0.1:9/v21.0".into(),
+            token: "t".into(),
+            business_account_id: None,
+            rate_limit: 10,
+            api_timeout: Duration::from_secs(1),
+            send_recovery_wait: Duration::from_secs(1),
+            requeue_after: Duration::from_secs(3600),
+            retention: Retention {
+                max_events: 100,
+                max_age: chrono::Duration::hours(1),
+            },
+            presence: PresenceRules {
+                offline_grace: Duration::ZERO,
+            },
+            sandbox_number: None,
+            hooks: HookRules {
+                retry_base: Duration::from_secs(1),
+                retry_cap: Duration::from_secs(1),
+                give_up_after: chrono::Duration::hours(1),
+                pause_after: chrono::Duration::hours(1),
+                timeout: Duration::from_secs(1),
+            },
+        };
+        Hub::start(store, config, |_, _| "{}".into())
+    }
+
+    #[actix::test]
+    async fn wake_ups_of_erased_chats_are_forgotten_and_hold_back_no_scheduled_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        // More leftovers than one tick reads, all older than the message.
+        let leftovers = BATCH as u64 + 50;
+        for chat in 0..leftovers {
+            let at = now - chrono::Duration::hours(1) + chrono::Duration::seconds(chat as i64);
+            store.wake_at(ChatId(1000 + chat), at, false).unwrap();
+        }
+        let message = ScheduledMessage {
+            id: ScheduledId(1),
+            chat_id: ChatId(1),
+            by: UserId(1),
+            text: "lembrete".into(),
+            template: None,
+            send_at: now - chrono::Duration::seconds(1),
+            state: ScheduledState::Pending,
+            reason: None,
+            message_id: None,
+            created_at: now,
+            updated_at: now,
+        };
+        store.put_scheduled(&message).unwrap();
+        let _hub = hub(store.clone());
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let served = store
+                .scheduled(message.chat_id, message.id)
+                .unwrap()
+                .is_some_and(|m| m.state == ScheduledState::Failed);
+            let left = store.due(Utc::now(), None, 1000).unwrap().len();
+            if served && left == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "served: {served}, still due: {left} of {leftovers} wake-ups and 1 message"
+            );
+            actix::clock::sleep(Duration::from_millis(25)).await;
+        }
+        let failed = store.scheduled(message.chat_id, message.id).unwrap();
+        // Its author is no user here: it is given up, with the reason.
+        assert_eq!(failed.unwrap().reason.as_deref(), Some("author_inactive"));
     }
 }

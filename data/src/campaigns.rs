@@ -132,13 +132,22 @@ impl Store {
         Ok((contacts, more.then(|| ids.last().copied()).flatten()))
     }
 
-    /// Turns up to `chunk` more contacts of the audience into waiting sends (the ones left
-    /// out as `skipped`, with the reason), never replacing a send that exists. The
-    /// campaign record says how far it got; answers whether the whole audience is done.
-    pub fn materialize(&self, campaign: &mut Campaign, chunk: usize) -> Result<bool> {
+    /// Turns up to `chunk` more contacts of the stored campaign's audience into waiting
+    /// sends (the ones left out as `skipped`, with the reason), never replacing a send
+    /// that exists. Of the campaign record only how far it got changes, and only while it
+    /// runs: an admin's pause or cancel meanwhile stays. Answers the record after the
+    /// chunk, or `None` when the campaign is gone or no longer running.
+    pub fn materialize(&self, id: CampaignId, chunk: usize) -> Result<Option<Campaign>> {
+        let running = |c: &Campaign| c.status == CampaignStatus::Running;
+        let Some(campaign) = self.campaign(id)?.filter(running) else {
+            return Ok(None);
+        };
+        if campaign.materialized {
+            return Ok(Some(campaign));
+        }
         let now = Utc::now();
         let (contacts, next) =
-            self.audience_contacts(campaign, campaign.materialized_up_to, chunk)?;
+            self.audience_contacts(&campaign, campaign.materialized_up_to, chunk)?;
         let mut write = Write::default();
         for contact in &contacts {
             if self
@@ -167,13 +176,22 @@ impl Store {
         // The sends first: a campaign record on disk says its sends are too (sled keeps
         // a prefix of its log).
         self.commit(write)?;
-        match next {
-            Some(next) => campaign.materialized_up_to = Some(next),
-            None => campaign.materialized = true,
-        }
-        campaign.updated_at = now;
-        self.put_campaign(campaign)?;
-        Ok(campaign.materialized)
+        let stored = self.trees().campaigns.update_and_fetch(id.key(), |old| {
+            let old = old?;
+            let mut stored: Campaign = match decode(old) {
+                Ok(stored) if running(&stored) => stored,
+                // Paused or cancelled meanwhile: left as the admin wrote it.
+                _ => return Some(old.to_vec()),
+            };
+            match next {
+                Some(next) => stored.materialized_up_to = Some(next),
+                None => stored.materialized = true,
+            }
+            stored.updated_at = now;
+            Some(encode(&stored).unwrap_or_else(|_| old.to_vec()))
+        })?;
+        let stored: Option<Campaign> = stored.map(|b| decode(&b)).transpose()?;
+        Ok(stored.filter(running))
     }
 
     pub fn campaign_send(
@@ -272,6 +290,34 @@ mod tests {
     use crate::records::campaign::CampaignTemplate;
     use crate::{ContactRow, UserId};
 
+    /// A running campaign of number `n` to all its contacts, not yet made into sends.
+    fn running(store: &Store, now: DateTime<Utc>) -> Campaign {
+        Campaign {
+            id: store.new_campaign_id().unwrap(),
+            name: "Natal".into(),
+            phone_number_id: "n".into(),
+            template: CampaignTemplate {
+                name: "oferta".into(),
+                language: "pt_BR".into(),
+                category: "MARKETING".into(),
+                body: "Oi {{1}}".into(),
+            },
+            variables: vec!["{{contact.name|cliente}}".into()],
+            audience: Audience::default(),
+            queue_id: None,
+            start_at: None,
+            rate: None,
+            status: CampaignStatus::Running,
+            materialized: false,
+            materialized_up_to: None,
+            created_by: UserId(1),
+            created_at: now,
+            updated_at: now,
+            started_at: Some(now),
+            finished_at: None,
+        }
+    }
+
     #[test]
     fn an_audience_becomes_one_send_per_contact_and_a_redone_chunk_changes_no_send() {
         let dir = tempfile::tempdir().unwrap();
@@ -286,37 +332,18 @@ mod tests {
             })
             .collect();
         store.import_contacts("n", &rows, now).unwrap();
-        let mut campaign = Campaign {
-            id: store.new_campaign_id().unwrap(),
-            name: "Natal".into(),
-            phone_number_id: "n".into(),
-            template: CampaignTemplate {
-                name: "oferta".into(),
-                language: "pt_BR".into(),
-                category: "MARKETING".into(),
-                body: "Oi {{1}}".into(),
-            },
-            variables: vec!["{{contact.name|cliente}}".into()],
-            audience: Audience {
-                labels: vec!["vip".into()],
-                ..Default::default()
-            },
-            queue_id: None,
-            start_at: None,
-            rate: None,
-            status: CampaignStatus::Running,
-            materialized: false,
-            materialized_up_to: None,
-            created_by: UserId(1),
-            created_at: now,
-            updated_at: now,
-            started_at: Some(now),
-            finished_at: None,
-        };
+        let mut campaign = running(&store, now);
+        campaign.audience.labels = vec!["vip".into()];
         let size = store.audience_size(&campaign).unwrap();
         assert_eq!((size.included, size.opted_out, size.no_phone), (3, 1, 0));
+        store.put_campaign(&campaign).unwrap();
         let mut rounds = 0;
-        while !store.materialize(&mut campaign, 1).unwrap() {
+        while !store
+            .materialize(campaign.id, 1)
+            .unwrap()
+            .unwrap()
+            .materialized
+        {
             rounds += 1;
             assert!(rounds < 10);
         }
@@ -333,8 +360,41 @@ mod tests {
         store.commit(write).unwrap();
         campaign.materialized = false;
         campaign.materialized_up_to = None;
-        assert!(store.materialize(&mut campaign, 100).unwrap());
+        store.put_campaign(&campaign).unwrap();
+        assert!(
+            store
+                .materialize(campaign.id, 100)
+                .unwrap()
+                .unwrap()
+                .materialized
+        );
         let again = store.campaign_counts(campaign.id).unwrap();
         assert_eq!((again.total, again.queued, again.sending), (4, 2, 1));
+    }
+
+    #[test]
+    fn a_pause_or_cancel_written_while_the_audience_is_made_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let now = Utc::now();
+        let rows: Vec<ContactRow> = (0..4)
+            .map(|i| ContactRow {
+                phone: format!("55119876500{i:02}"),
+                ..Default::default()
+            })
+            .collect();
+        store.import_contacts("n", &rows, now).unwrap();
+        let campaign = running(&store, now);
+        store.put_campaign(&campaign).unwrap();
+        let made = store.materialize(campaign.id, 1).unwrap().unwrap();
+        assert!(!made.materialized && made.materialized_up_to.is_some());
+        for status in [CampaignStatus::Paused, CampaignStatus::Cancelled] {
+            // The admin's change lands between two chunks of the runner.
+            let mut changed = made.clone();
+            changed.status = status;
+            store.put_campaign(&changed).unwrap();
+            assert_eq!(store.materialize(campaign.id, 1).unwrap(), None);
+            assert_eq!(store.campaign(campaign.id).unwrap(), Some(changed));
+        }
     }
 }

@@ -9,6 +9,7 @@ use crate::keys::{
 use crate::records::chat::{Chat, ChatStatus, Message};
 use crate::records::contact::Contact;
 use crate::records::media::{MediaRecord, MediaState};
+use crate::records::outbox::OutboxEntry;
 use crate::store::{decode, encode};
 use crate::{ChatId, ContactId, Error, Result, Store};
 
@@ -56,6 +57,11 @@ impl Store {
             return Err(Error::Conflict(crate::refusals::CONTACT_HAS_OPEN_CHATS));
         }
         let t = self.trees();
+        let chat_ids: Vec<ChatId> = chats.iter().map(|c| c.id).collect();
+        // First what still waits to go out or to happen: nothing more is sent to them,
+        // and no leftover is resumed or due at a later start.
+        self.forget_outbox_of(&chat_ids)?;
+        self.forget_due_of(&chat_ids)?;
         let mut erased = 0;
         for chat in &chats {
             for message in self.chat_messages(chat.id)? {
@@ -116,12 +122,27 @@ impl Store {
         Ok(erased)
     }
 
-    /// Removes a message, its indexes and its media file.
+    /// Removes the waiting sends and read receipts of `chats`.
+    fn forget_outbox_of(&self, chats: &[ChatId]) -> Result<()> {
+        let t = self.trees();
+        let _gate = self.writing();
+        for entry in t.outbox.iter() {
+            let (key, value) = entry?;
+            let waiting: OutboxEntry = decode(&value)?;
+            if chats.contains(&waiting.chat_id) {
+                t.outbox.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a message, its indexes, a status that waited for it and its media file.
     fn remove_message(&self, message: &Message) -> Result<()> {
         let t = self.trees();
         let _gate = self.writing();
         if let Some(wamid) = &message.wamid {
             t.by_wamid.remove(wamid.as_bytes())?;
+            t.pending_statuses.remove(wamid.as_bytes())?;
         }
         if let Some(client_id) = &message.client_id {
             t.client_ids
@@ -184,5 +205,113 @@ impl Store {
             }
         }
         Ok((media_gone, messages_gone))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::chat::{Direction, MessageStatus, PendingStatus};
+    use crate::records::outbox::OutboxKind;
+    use crate::records::scheduled::{ScheduledMessage, ScheduledState};
+    use crate::{MessageId, OutboxId, ScheduledId, UserId, Write};
+
+    /// A closed chat of `contact` with a sent message (`wamid`), a reply still in the
+    /// outbox, a pending scheduled message and a snooze wake-up.
+    fn closed_chat_with_leftovers(store: &Store, contact: ContactId, chat: u64, wamid: &str) {
+        let now = Utc::now();
+        let mut record = Contact::new(contact, "n", now);
+        record.wa_id = Some(format!("551198765{chat:04}"));
+        let mut closed = Chat::new(ChatId(chat), contact, "n", now);
+        closed.status = ChatStatus::Closed;
+        closed.pending_since = None;
+        let mut sent = Message::new(
+            MessageId(chat * 10),
+            closed.id,
+            Direction::Out,
+            "text",
+            MessageStatus::Sent,
+            now,
+        );
+        sent.wamid = Some(wamid.into());
+        let queued = Message::new(
+            MessageId(chat * 10 + 1),
+            closed.id,
+            Direction::Out,
+            "text",
+            MessageStatus::Queued,
+            now,
+        );
+        let entry = OutboxEntry {
+            id: OutboxId(chat * 10 + 2),
+            number: "n".into(),
+            chat_id: closed.id,
+            message_id: Some(queued.id),
+            kind: OutboxKind::Send {
+                body: serde_json::json!({"type": "text"}),
+                upload: None,
+            },
+            attempts: 1,
+            created_at: now,
+            dispatched: true,
+        };
+        let mut write = Write::default();
+        write
+            .contact(&record)
+            .chat(None, &closed)
+            .message(&sent)
+            .message(&queued)
+            .outbox(&entry);
+        store.commit(write).unwrap();
+        let status = PendingStatus {
+            status: MessageStatus::Read,
+            error: None,
+            at: now,
+        };
+        store.put_pending_status(wamid, &status).unwrap();
+        store
+            .put_scheduled(&ScheduledMessage {
+                id: ScheduledId(chat * 10 + 3),
+                chat_id: closed.id,
+                by: UserId(1),
+                text: "amanhã".into(),
+                template: None,
+                send_at: now + chrono::Duration::hours(1),
+                state: ScheduledState::Pending,
+                reason: None,
+                message_id: None,
+                created_at: now,
+                updated_at: now,
+            })
+            .unwrap();
+        store
+            .wake_at(closed.id, now - chrono::Duration::minutes(1), false)
+            .unwrap();
+    }
+
+    #[test]
+    fn an_erased_contact_leaves_nothing_to_send_or_to_wake_and_others_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        closed_chat_with_leftovers(&store, ContactId(1), 1, "wamid.ERASED");
+        closed_chat_with_leftovers(&store, ContactId(2), 2, "wamid.KEPT");
+        let later = Utc::now() + chrono::Duration::hours(2);
+        assert_eq!(store.due(later, None, 100).unwrap().len(), 4);
+
+        assert_eq!(store.erase_contact(ContactId(1)).unwrap(), 2);
+        let waiting: Vec<ChatId> = store
+            .outbox_entries()
+            .unwrap()
+            .iter()
+            .map(|e| e.chat_id)
+            .collect();
+        assert_eq!(waiting, [ChatId(2)]);
+        assert_eq!(store.pending_status("wamid.ERASED").unwrap(), None);
+        assert!(store.pending_status("wamid.KEPT").unwrap().is_some());
+        let due = store.due(later, None, 100).unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|(_, d)| match d {
+            crate::Due::Wake(chat) | crate::Due::Message(chat, _) => *chat == ChatId(2),
+        }));
     }
 }

@@ -2,6 +2,8 @@
 //! pending message, and each snoozed chat's wake-up, under its time, so the scheduler
 //! reads only what is due.
 
+use std::ops::Bound;
+
 use chrono::{DateTime, Utc};
 
 use crate::keys::{join, read_u64, time};
@@ -108,11 +110,36 @@ impl Store {
         Ok(())
     }
 
-    /// What is due at `now` or before, oldest first, `limit` at most, with its time.
-    pub fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<(DateTime<Utc>, Due)>> {
-        let end = time(now + chrono::Duration::microseconds(1));
+    /// Forgets everything due for `chats` (erased).
+    pub(crate) fn forget_due_of(&self, chats: &[ChatId]) -> Result<()> {
+        let tree = &self.trees().scheduled_due;
+        for key in tree.iter().keys() {
+            let key = key?;
+            let chat = ChatId(read_u64(&key[9..]).unwrap_or(0));
+            if chats.contains(&chat) {
+                tree.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What is due at `now` or before, oldest first, `limit` at most, with its time;
+    /// after the entry `after` when given (the last one of a full read), so that entries
+    /// that stay due for a while do not hide the ones behind them.
+    pub fn due(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, Due)>,
+        limit: usize,
+    ) -> Result<Vec<(DateTime<Utc>, Due)>> {
+        let end = time(now + chrono::Duration::microseconds(1)).to_vec();
+        let start = match after.map(|(at, due)| due_key(at, due)) {
+            Some(key) if key < end => Bound::Excluded(key),
+            _ => Bound::Unbounded,
+        };
         let mut found = Vec::new();
-        for entry in self.trees().scheduled_due.range(..end.to_vec()).take(limit) {
+        let range = (start, Bound::Excluded(end));
+        for entry in self.trees().scheduled_due.range(range).take(limit) {
             let (key, _) = entry?;
             let micros = read_u64(&key).unwrap_or(0) ^ (1 << 63);
             let at = DateTime::from_timestamp_micros(micros as i64).unwrap_or(now);
@@ -124,5 +151,40 @@ impl Store {
             found.push((at, due));
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_read_of_what_is_due_goes_on_after_its_last_entry_then_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let start = Utc::now() - chrono::Duration::hours(1);
+        for chat in 0..5 {
+            let at = start + chrono::Duration::seconds(chat as i64);
+            store.wake_at(ChatId(chat), at, false).unwrap();
+        }
+        let now = Utc::now();
+        let chats = |due: &[(DateTime<Utc>, Due)]| -> Vec<u64> {
+            due.iter()
+                .map(|(_, d)| match d {
+                    Due::Wake(chat) | Due::Message(chat, _) => chat.0,
+                })
+                .collect()
+        };
+        let first = store.due(now, None, 2).unwrap();
+        assert_eq!(chats(&first), [0, 1]);
+        let second = store.due(now, first.last().copied(), 2).unwrap();
+        assert_eq!(chats(&second), [2, 3]);
+        // An entry read meanwhile and dropped does not lose the place.
+        store.drop_due(second[1].0, second[1].1).unwrap();
+        let third = store.due(now, second.last().copied(), 2).unwrap();
+        assert_eq!(chats(&third), [4]);
+        // A place past what is due now (the clock went back) reads from the start.
+        let ahead = (now + chrono::Duration::hours(1), Due::Wake(ChatId(9)));
+        assert_eq!(chats(&store.due(now, Some(ahead), 2).unwrap()), [0, 1]);
     }
 }

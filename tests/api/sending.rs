@@ -481,3 +481,61 @@ async fn a_status_naming_a_send_that_never_left_changes_nothing() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn an_erased_contacts_waiting_reply_and_read_receipt_never_go_out() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let erased = "5511955556666";
+    let id = app.claimed_chat(&admin, erased, "wamid.E", "oi").await;
+    app.sim.set_down(true);
+    let reply = json!({"client_id": "e-1", "type": "text", "text": "já volto"});
+    let path = format!("/api/v1/chats/{id}/messages");
+    let queued = app.post(&path, Some(&admin.access), &reply).await;
+    assert_eq!(queued.status(), 202);
+    let read = app
+        .chat_action(&id, "read", &admin.access, &json!({}))
+        .await;
+    assert_eq!(read.status(), 200);
+    let closed = app
+        .chat_action(&id, "close", &admin.access, &json!({}))
+        .await;
+    assert_eq!(closed.status(), 200);
+    // Four failed tries: the next one is seconds away.
+    requests_at_the_cloud_api(&app, 4).await;
+    let gone = app
+        .delete(&format!("/api/v1/contacts/{erased}"), &admin.access)
+        .await;
+    assert_eq!(gone.status(), 204);
+    let depth = format!("atende_outbox_depth{{number=\"{NUMBER}\"}}");
+    // The queue lets go of them with the erasure, not at their next try.
+    wait_until(
+        "the queue to drop the erased chat's entries",
+        Duration::from_secs(2),
+        || async {
+            let waiting = metric_value(&app.metrics().await, &depth);
+            if waiting == 0.0 {
+                Ok(())
+            } else {
+                Err(waiting)
+            }
+        },
+    )
+    .await;
+    app.sim.set_down(false);
+    let other = app.claimed_chat(&admin, CUSTOMER, "wamid.O", "oi").await;
+    let reply = json!({"client_id": "o-1", "type": "text", "text": "olá"});
+    app.post(
+        &format!("/api/v1/chats/{other}/messages"),
+        Some(&admin.access),
+        &reply,
+    )
+    .await;
+    let sent = app
+        .sim
+        .wait_for_sent(1, Duration::from_secs(30))
+        .await
+        .expect("the other customer's reply");
+    assert!(sent.iter().all(|s| s.body["to"] == CUSTOMER), "{sent:?}");
+    assert!(!app.sim.read_receipts().contains(&"wamid.E".to_string()));
+}

@@ -229,7 +229,9 @@ impl ChatActor {
         after.updated_at = now;
         let detail = json!({"user_id": after.assignee.map(|u| u.to_string()), "queue_id": after.queue_id,
             "from_user_id": self.chat.assignee.map(|u| u.to_string())});
+        let snoozed = self.chat.snooze.clone();
         self.save_told(after, Write::default(), "transferred", Some(by.id), detail)?;
+        self.forget_wake(snoozed);
         tracing::info!(chat_id = %self.chat.id, by = %by.id, "chat transferred");
         Ok(self.chat.clone())
     }
@@ -266,7 +268,9 @@ impl ChatActor {
             .iter()
             .map(|(message, _)| self.message_event("message.created", message, None, &after))
             .collect();
+        let snoozed = self.chat.snooze.clone();
         self.save_told_with(after, write, "closed", Some(by.id), detail, then)?;
+        self.forget_wake(snoozed);
         let took = (now - self.chat.created_at).num_seconds().max(0) as u64;
         let counts = atende_data::DayStats {
             chats_closed: 1,
@@ -328,6 +332,17 @@ impl ChatActor {
         let detail = json!({"until": until});
         self.save_told(after, Write::default(), "snoozed", Some(by.id), detail)?;
         Ok(self.chat.clone())
+    }
+
+    /// The wake-up of a snooze the chat no longer has is no longer due.
+    fn forget_wake(&self, snooze: Option<atende_data::Snooze>) {
+        let Some(at) = snooze.and_then(|s| s.until) else {
+            return;
+        };
+        if let Err(error) = self.store.wake_at(self.chat.id, at, true) {
+            // Left due, it is forgotten when its time comes (the chat is not snoozed).
+            tracing::warn!(chat_id = %self.chat.id, %error, "a snooze's wake-up stays due");
+        }
     }
 
     /// A snooze's time came: the chat is back in its agent's list (unless it was woken or
