@@ -187,7 +187,22 @@ pub struct Hooks {
     wake_at: Option<Instant>,
     /// Past the start-up catch-up (which covers every subscription).
     started: bool,
+    /// Events whose deliveries could not all be stored (for every subscription, or for
+    /// one new one): taken again after [`HookRules::retry_base`], their intents kept and
+    /// the cursor held before the first, so that a restart takes them again too.
+    unstored: Vec<(Event, Option<u64>)>,
+    /// The newest event handed over.
+    newest: u64,
+    /// Whether the retry of `unstored` is set.
+    retry_set: bool,
+    /// Runs before each delivery is stored; an error refuses it, as a failing disk would.
+    #[cfg(test)]
+    before_store: Option<BeforeStore>,
 }
+
+/// A test's hook into storing a delivery.
+#[cfg(test)]
+type BeforeStore = Box<dyn Fn(&Delivery) -> atende_data::Result<()>>;
 
 impl Hooks {
     /// The dispatcher; `floor` is an id taken before anything of this start could write.
@@ -208,6 +223,11 @@ impl Hooks {
             lanes: HashMap::new(),
             wake_at: None,
             started: false,
+            unstored: Vec::new(),
+            newest: 0,
+            retry_set: false,
+            #[cfg(test)]
+            before_store: None,
         }
     }
 
@@ -223,6 +243,10 @@ impl Hooks {
                     .cloned()
                     .collect();
                 self.subscriptions = list.into_iter().map(|s| (s.id, s)).collect();
+                // Before the catch-up reads the log's end: an event logged after that
+                // read is then handed over (one logged before it comes twice, made once).
+                self.store
+                    .set_intents_wanted(!self.subscriptions.is_empty());
                 if self.started {
                     for subscription in fresh {
                         self.catch_up_new(&subscription);
@@ -230,8 +254,6 @@ impl Hooks {
                 }
                 self.lanes
                     .retain(|id, _| self.subscriptions.contains_key(id));
-                self.store
-                    .set_intents_wanted(!self.subscriptions.is_empty());
             }
             Err(error) => tracing::error!(%error, "webhook subscriptions could not be read"),
         }
@@ -247,10 +269,13 @@ impl Hooks {
                     .store
                     .events_since(cursor, last, &Viewer::everything())?
                 {
-                    self.take(&event);
+                    if !self.take(&event) {
+                        self.unstored.push((event, None));
+                    }
                 }
             }
-            self.store.set_hooks_cursor(last.max(cursor))?;
+            self.newest = last.max(cursor);
+            self.save_cursor();
             self.store.pending_deliveries()
         })();
         match result {
@@ -284,7 +309,9 @@ impl Hooks {
         match events {
             Ok(events) => {
                 for event in events {
-                    self.take_for(&event, Some(subscription.id));
+                    if !self.take_for(&event, Some(subscription.id)) {
+                        self.unstored.push((event, Some(subscription.id)));
+                    }
                 }
             }
             Err(error) => {
@@ -294,14 +321,60 @@ impl Hooks {
     }
 
     /// Makes the deliveries of one event, then drops its intent (after them: a crash
-    /// that keeps the drop keeps them too).
-    fn take(&mut self, event: &Event) {
-        self.take_for(event, None);
+    /// that keeps the drop keeps them too). False, the intent kept, when some delivery
+    /// could not be stored.
+    fn take(&mut self, event: &Event) -> bool {
+        if !self.take_for(event, None) {
+            return false;
+        }
         if let Some(id) = event.intent {
             if let Err(error) = self.store.intent_done(id) {
                 tracing::error!(%error, "a webhook intent could not be dropped");
             }
         }
+        true
+    }
+
+    /// Takes again the events whose deliveries could not all be stored.
+    fn take_unstored(&mut self) {
+        for (event, only) in std::mem::take(&mut self.unstored) {
+            let taken = match only {
+                None => self.take(&event),
+                Some(id) => self.take_for(&event, Some(id)),
+            };
+            if !taken {
+                self.unstored.push((event, only));
+            }
+        }
+    }
+
+    /// Moves the cursor to the newest event handed over, or to just before the first
+    /// whose deliveries could not all be stored.
+    fn save_cursor(&self) {
+        let held = self.unstored.iter().map(|(e, _)| e.seq.saturating_sub(1));
+        let cursor = held.min().unwrap_or(self.newest).min(self.newest);
+        if let Err(error) = self.store.set_hooks_cursor(cursor) {
+            tracing::error!(%error, "the webhook cursor could not be stored");
+        }
+    }
+
+    /// Sets the retry of the events whose deliveries could not all be stored.
+    fn retry_unstored(&mut self, ctx: &mut Context<Self>) {
+        if self.unstored.is_empty() || self.retry_set {
+            return;
+        }
+        tracing::warn!(
+            events = self.unstored.len(),
+            "webhook deliveries could not be stored; trying again"
+        );
+        self.retry_set = true;
+        ctx.run_later(self.rules.retry_base, |hooks, ctx| {
+            hooks.retry_set = false;
+            hooks.take_unstored();
+            hooks.save_cursor();
+            hooks.retry_unstored(ctx);
+            hooks.pump(ctx);
+        });
     }
 
     /// Publishes again the events whose intents a crash left behind (their change was
@@ -321,7 +394,13 @@ impl Hooks {
                 "publishing the events a crash kept from the webhooks"
             );
         }
+        // Those of events taken again from the log that still wait to be stored are
+        // delivered with them.
+        let waiting: Vec<u64> = self.unstored.iter().filter_map(|(e, _)| e.intent).collect();
         for (id, intent) in intents {
+            if waiting.contains(&id) {
+                continue;
+            }
             match Publish::of_intent(&self.store, id, intent) {
                 Some(publish) => self.bus.do_send(publish),
                 None => {
@@ -333,16 +412,18 @@ impl Hooks {
         }
     }
 
-    /// Makes the deliveries of one event, for every subscription or only `only`.
-    fn take_for(&mut self, event: &Event, only: Option<u64>) {
+    /// Makes the deliveries of one event, for every subscription or only `only`; false
+    /// when some could not be stored.
+    fn take_for(&mut self, event: &Event, only: Option<u64>) -> bool {
         let Some(HookEvent {
             name: hook,
             order_key,
             held_by,
         }) = hook_event(event)
         else {
-            return;
+            return true;
         };
+        let mut stored = true;
         for subscription in self.subscriptions.values() {
             if only.is_some_and(|id| id != subscription.id) {
                 continue;
@@ -376,18 +457,31 @@ impl Hooks {
                 next_attempt_at: event.at,
                 created_at: event.at,
             };
-            match self.store.add_delivery(&delivery) {
-                Ok(true) => self.lanes.entry(subscription.id).or_default().add(
-                    order_key.clone(),
+            match self.add_delivery(&delivery) {
+                // New, or made before and still pending (the queue takes it once).
+                Ok(Some(pending)) => self.lanes.entry(subscription.id).or_default().add(
+                    pending.order_key,
                     Waiting {
-                        seq: event.seq,
-                        due: event.at,
+                        seq: pending.seq,
+                        due: pending.next_attempt_at,
                     },
                 ),
-                Ok(false) => {}
-                Err(error) => tracing::error!(%error, "a webhook delivery could not be stored"),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(%error, "a webhook delivery could not be stored");
+                    stored = false;
+                }
             }
         }
+        stored
+    }
+
+    fn add_delivery(&self, delivery: &Delivery) -> atende_data::Result<Option<Delivery>> {
+        #[cfg(test)]
+        if let Some(before) = &self.before_store {
+            before(delivery)?;
+        }
+        self.store.add_delivery(delivery)
     }
 
     /// Starts every attempt that is due and may go, and sets the timer for the next.
@@ -634,6 +728,7 @@ impl Actor for Hooks {
         self.catch_up();
         self.publish_left_intents();
         self.started = true;
+        self.retry_unstored(ctx);
         self.pump(ctx);
         ctx.run_interval(PRUNE_EVERY, |hooks, _| {
             if let Err(error) = hooks.store.prune_deliveries(Utc::now() - KEEP_FINISHED) {
@@ -647,10 +742,13 @@ impl Handler<Fanned> for Hooks {
     type Result = ();
 
     fn handle(&mut self, msg: Fanned, ctx: &mut Context<Self>) {
-        self.take(&msg.0);
-        if let Err(error) = self.store.set_hooks_cursor(msg.0.seq) {
-            tracing::error!(%error, "the webhook cursor could not be stored");
+        let event = msg.0;
+        self.newest = self.newest.max(event.seq);
+        if !self.take(&event) {
+            self.unstored.push((event, None));
         }
+        self.save_cursor();
+        self.retry_unstored(ctx);
         self.pump(ctx);
     }
 }
@@ -660,6 +758,7 @@ impl Handler<SubscriptionsChanged> for Hooks {
 
     fn handle(&mut self, _: SubscriptionsChanged, ctx: &mut Context<Self>) {
         self.load_subscriptions();
+        self.retry_unstored(ctx);
         self.pump(ctx);
     }
 }
@@ -802,7 +901,183 @@ fn describe(error: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
     use super::*;
+    use crate::agent_session::PresenceBoard;
+    use crate::events::{PresenceRules, Retention, SetHooks};
+
+    /// Waits for `done`, for 10 s at most.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: not within 10 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// A bus that renders a JSON payload as it is.
+    fn bus(store: &Store) -> EventBus {
+        let render: crate::events::Renderer = |payload, _| match payload {
+            Payload::Json(data) => data.to_string(),
+            _ => "{}".into(),
+        };
+        let retention = Retention {
+            max_events: 100,
+            max_age: chrono::Duration::hours(1),
+        };
+        let presence = PresenceRules {
+            offline_grace: Duration::ZERO,
+        };
+        EventBus::new(
+            store.clone(),
+            render,
+            retention,
+            presence,
+            PresenceBoard::default(),
+        )
+    }
+
+    /// A subscription to every event, paused (it gathers deliveries, none is sent).
+    fn paused_subscription(store: &Store) -> Subscription {
+        let now = Utc::now() - chrono::Duration::minutes(1);
+        let subscription = Subscription {
+            id: store.integration_id().unwrap(),
+            url: "http://127.0.0.1:9/hooks".into(),
+            events: Vec::new(),
+            secret: "secret".into(),
+            description: None,
+            active: false,
+            paused_reason: Some("failing".into()),
+            failing_since: None,
+            created_by: atende_data::UserId(1),
+            created_at: now,
+            updated_at: now,
+            bot_id: None,
+        };
+        store.put_subscription(&subscription).unwrap();
+        subscription
+    }
+
+    fn contact_updated(id: &str) -> Publish {
+        Publish {
+            name: "contact.updated",
+            scope: Scope::Staff,
+            payload: Payload::Json(serde_json::json!({ "id": id })),
+            flushed: true,
+            intent: None,
+        }
+    }
+
+    #[actix::test]
+    async fn an_event_whose_deliveries_could_not_be_stored_keeps_its_intent_and_is_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let floor = store.new_id().unwrap();
+        let subscription = paused_subscription(&store);
+        let intent_id = store.new_id().unwrap();
+        let mut write = atende_data::Write::default();
+        write.intent(
+            intent_id,
+            &atende_data::Intent {
+                name: "contact.updated".into(),
+                change: None,
+                chat_id: None,
+                message_id: None,
+                contact_id: Some(atende_data::ContactId(5)),
+                data: None,
+            },
+        );
+        store.commit(write).unwrap();
+        let rules = HookRules {
+            retry_base: Duration::from_millis(20),
+            ..HookRules::default()
+        };
+        let mut hooks = Hooks::new(store.clone(), rules, bus(&store).start(), floor);
+        let failing = Rc::new(Cell::new(true));
+        let disk = failing.clone();
+        hooks.before_store = Some(Box::new(move |_| match disk.get() {
+            true => Err(atende_data::Error::Closed),
+            false => Ok(()),
+        }));
+        let hooks = hooks.start();
+        let event = Event {
+            seq: 3,
+            name: "contact.updated".into(),
+            data: serde_json::json!({"id": "5"}).to_string(),
+            scope: Scope::Staff,
+            at: Utc::now(),
+            message_id: None,
+            intent: Some(intent_id),
+        };
+
+        hooks.send(Fanned(event)).await.unwrap();
+        assert_eq!(store.delivery(subscription.id, 3).unwrap(), None);
+        let intents = || store.intents_before(u64::MAX).unwrap();
+        assert_eq!(
+            intents().len(),
+            1,
+            "the intent stays until its deliveries are made"
+        );
+        assert!(
+            store.hooks_cursor().unwrap() < 3,
+            "the cursor stays before it: a restart takes it again"
+        );
+
+        failing.set(false);
+        until("the event taken again", || {
+            store.delivery(subscription.id, 3).unwrap().is_some()
+                && intents().is_empty()
+                && store.hooks_cursor().unwrap() == 3
+        })
+        .await;
+        assert_eq!(store.pending_deliveries_of(subscription.id).unwrap(), 1);
+    }
+
+    #[actix::test]
+    async fn an_event_logged_while_the_first_subscription_catches_up_reaches_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let floor = store.new_id().unwrap();
+        // The bus on a thread of its own, as in the hub: it logs while the dispatcher
+        // catches up.
+        let bus_store = store.clone();
+        let arbiter = Arbiter::new();
+        let bus = EventBus::start_in_arbiter(&arbiter.handle(), move |_| bus(&bus_store));
+        let mut hooks = Hooks::new(store.clone(), HookRules::default(), bus.clone(), floor);
+        // While the new subscription's first event is being stored, another is logged.
+        let (logger, log) = (bus.clone(), store.clone());
+        let logged = Cell::new(false);
+        hooks.before_store = Some(Box::new(move |_| {
+            if !logged.replace(true) {
+                logger.do_send(contact_updated("2"));
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while log.last_event_seq().unwrap() < 2 {
+                    assert!(Instant::now() < deadline, "the second event was not logged");
+                    std::thread::yield_now();
+                }
+            }
+            Ok(())
+        }));
+        let hooks = hooks.start();
+        bus.send(SetHooks(hooks.clone().recipient())).await.unwrap();
+        // Before any subscription: logged, not handed over.
+        bus.send(contact_updated("1")).await.unwrap();
+        until("the first event logged", || {
+            store.last_event_seq().unwrap() == 1
+        })
+        .await;
+
+        let subscription = paused_subscription(&store);
+        hooks.send(SubscriptionsChanged).await.unwrap();
+        until("both events' deliveries", || {
+            let made = |seq| store.delivery(subscription.id, seq).unwrap().is_some();
+            made(1) && made(2)
+        })
+        .await;
+        arbiter.stop();
+    }
 
     fn event(name: &str, data: serde_json::Value) -> Event {
         Event {

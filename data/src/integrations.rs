@@ -168,19 +168,29 @@ impl crate::Store {
         Ok(())
     }
 
-    /// Saves a new delivery unless one for the same event and subscription exists; true
-    /// when it was new.
-    pub fn add_delivery(&self, delivery: &Delivery) -> Result<bool> {
+    /// Saves a new delivery unless one for the same event and subscription exists; the
+    /// delivery as stored when it is pending (to be queued), `None` when it is finished.
+    ///
+    /// A pending one found already gets its index entry again: a crash may have kept the
+    /// delivery and lost the entry written after it, and the event is then taken again.
+    pub fn add_delivery(&self, delivery: &Delivery) -> Result<Option<Delivery>> {
         let trees = self.trees();
         let key = delivery_key(delivery.subscription, delivery.seq);
-        let added = trees
-            .deliveries
-            .compare_and_swap(key, None::<&[u8]>, Some(encode(delivery)?))?
-            .is_ok();
-        if added && delivery.state == DeliveryState::Pending {
-            trees.deliveries_pending.insert(key, &[][..])?;
+        let swapped =
+            trees
+                .deliveries
+                .compare_and_swap(key, None::<&[u8]>, Some(encode(delivery)?))?;
+        let stored = match swapped.map_err(|found| found.current) {
+            Ok(()) => delivery.clone(),
+            Err(Some(existing)) => decode(&existing)?,
+            // Only an existing value fails a swap from none.
+            Err(None) => return Ok(None),
+        };
+        if stored.state != DeliveryState::Pending {
+            return Ok(None);
         }
-        Ok(added)
+        trees.deliveries_pending.insert(key, &[][..])?;
+        Ok(Some(stored))
     }
 
     /// One delivery.
@@ -264,5 +274,64 @@ impl crate::Store {
             .meta
             .insert(meta::HOOKS_CURSOR, &seq.to_be_bytes()[..])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(seq: u64) -> Delivery {
+        Delivery {
+            subscription: 1,
+            seq,
+            event: "chat.created".into(),
+            order_key: "chat:5".into(),
+            body: "{}".into(),
+            state: DeliveryState::Pending,
+            attempts: 0,
+            log: Vec::new(),
+            next_attempt_at: Utc::now(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_delivery_taken_again_after_a_crash_lost_its_index_entry_is_pending_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(dir.path()).unwrap();
+        let made = delivery(7);
+        assert_eq!(store.add_delivery(&made).unwrap(), Some(made.clone()));
+        // The crash kept the delivery and lost the index entry written after it.
+        store
+            .trees()
+            .deliveries_pending
+            .remove(delivery_key(1, 7))
+            .unwrap();
+        assert!(store.pending_deliveries().unwrap().is_empty());
+
+        let again = Delivery {
+            body: "made again".into(),
+            ..made.clone()
+        };
+        assert_eq!(
+            store.add_delivery(&again).unwrap(),
+            Some(made.clone()),
+            "the stored one, to be queued"
+        );
+        assert_eq!(store.pending_deliveries().unwrap(), vec![made.clone()]);
+        assert_eq!(store.pending_deliveries_of(1).unwrap(), 1);
+
+        let delivered = Delivery {
+            state: DeliveryState::Delivered,
+            ..made
+        };
+        store.put_delivery(&delivered).unwrap();
+        assert_eq!(
+            store.add_delivery(&again).unwrap(),
+            None,
+            "finished: not again"
+        );
+        assert!(store.pending_deliveries().unwrap().is_empty());
     }
 }

@@ -659,6 +659,45 @@ async fn bad_subscriptions_are_refused_and_change_nothing() {
 }
 
 #[actix_web::test]
+async fn a_customer_opting_out_or_back_in_by_keyword_is_a_contact_updated_delivery() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start().await;
+    subscribe(&app, &admin, &receiver).await;
+    // The opt-out of each contact.updated delivered, in order.
+    let opt_outs = || {
+        receiver
+            .accepted()
+            .iter()
+            .filter(|(_, p)| p["event"] == "contact.updated")
+            .map(|(_, p)| p["data"]["marketing_opt_out"]["source"].clone())
+            .collect::<Vec<Value>>()
+    };
+
+    app.customer_says("5511933330000", "wamid.k1", "STOP").await;
+    wait_until("the opt-out delivered", Duration::from_secs(20), || async {
+        let seen = opt_outs();
+        match seen.iter().any(|source| source == "keyword") {
+            true => Ok(()),
+            false => Err(format!("{seen:?}")),
+        }
+    })
+    .await;
+
+    app.customer_says("5511933330000", "wamid.k2", "VOLTAR")
+        .await;
+    wait_until("the opt-in delivered", Duration::from_secs(20), || async {
+        let seen = opt_outs();
+        let out = seen.iter().position(|source| source == "keyword");
+        match out.is_some_and(|at| seen[at + 1..].iter().any(Value::is_null)) {
+            true => Ok(()),
+            false => Err(format!("{seen:?}")),
+        }
+    })
+    .await;
+}
+
+#[actix_web::test]
 async fn a_sigkill_loses_no_delivery() {
     let receiver = Receiver::start().await;
     receiver.failing.store(true, Ordering::SeqCst);

@@ -336,8 +336,15 @@ impl ChatActor {
             Vec::new()
         };
         let mut automatic = automatic;
+        // An opt-out or opt-in by keyword changes the contact: staff and webhooks hear of it.
+        let mut contact_changed = None;
         if customer_wrote {
-            automatic.extend(self.opt_out_keyword(&contact, message.text.as_deref(), now)?);
+            if let Some((changed, reply)) =
+                self.opt_out_keyword(&contact, message.text.as_deref(), now)?
+            {
+                automatic.push(reply);
+                contact_changed = Some(crate::events::Publish::contact(changed, false));
+            }
         }
         for (reply, entry) in &automatic {
             write.message(reply).outbox(entry);
@@ -356,7 +363,8 @@ impl ChatActor {
         let events = self
             .chat_event(&after, super::MESSAGE)
             .into_iter()
-            .chain(messages);
+            .chain(messages)
+            .chain(contact_changed);
         let events = crate::events::promised(&self.store, &mut write, events)?;
         Ok(Some(Appending {
             message,
@@ -422,13 +430,13 @@ impl ChatActor {
 
     /// A customer who writes an opt-out keyword (SAIR, PARAR, STOP ...) is out of
     /// marketing messages at once, and one who writes an opt-in keyword back in; either
-    /// is told so.
+    /// is told so. The contact as changed, and the reply.
     fn opt_out_keyword(
         &self,
         contact: &Contact,
         text: Option<&str>,
         now: chrono::DateTime<Utc>,
-    ) -> Result<Option<(Message, atende_data::OutboxEntry)>> {
+    ) -> Result<Option<(Contact, (Message, atende_data::OutboxEntry))>> {
         // A keyword is one short word: a longer text is a message, compared with nothing.
         let short = text.filter(|t| t.len() <= MAX_KEYWORD_BYTES);
         let Some(word) = short.map(atende_data::records::settings::keyword) else {
@@ -446,8 +454,8 @@ impl ChatActor {
         } else {
             return Ok(None);
         };
-        crate::router::set_opt_out(&self.store, contact.id, source, now)?;
-        Ok(Some(self.automatic_text(reply, "opt_out", now)?))
+        let contact = crate::router::set_opt_out(&self.store, contact.id, source, now)?;
+        Ok(Some((contact, self.automatic_text(reply, "opt_out", now)?)))
     }
 
     /// The greeting on a chat's first message and, outside business hours, the away
