@@ -183,7 +183,7 @@ async fn a_customer_writing_within_the_reopen_window_continues_the_closed_chat()
 }
 
 #[actix_web::test]
-async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
+async fn canned_responses_are_written_by_admins_and_read_by_everyone() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let agent = app.user(&admin, "agent@test.local", "agent").await;
@@ -212,7 +212,7 @@ async fn canned_responses_are_written_by_staff_and_read_by_everyone() {
         )
         .await,
         403,
-        "staff_only",
+        "admin_only",
     )
     .await;
     let bad = app
