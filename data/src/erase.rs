@@ -167,19 +167,29 @@ impl Store {
         }
     }
 
-    /// Deletes media files older than `media_before` (the message stays, without its file)
-    /// and messages of closed chats sent before `messages_before`. Returns (media, messages).
+    /// Deletes uploads never sent that were made before `unsent_before` (file and record),
+    /// media files older than `media_before` (the message stays, without its file) and
+    /// messages of closed chats sent before `messages_before`. Returns (media, messages).
     pub fn sweep_retention(
         &self,
+        unsent_before: DateTime<Utc>,
         media_before: Option<DateTime<Utc>>,
         messages_before: Option<DateTime<Utc>>,
     ) -> Result<(usize, usize)> {
         let t = self.trees();
         let mut media_gone = 0;
-        if let Some(before) = media_before {
-            for entry in t.media.iter() {
-                let (key, bytes) = entry?;
-                let mut media: MediaRecord = decode(&bytes)?;
+        for entry in t.media.iter() {
+            let (key, bytes) = entry?;
+            let mut media: MediaRecord = decode(&bytes)?;
+            // An upload (or a forward's copy) is a message's once sent; one left unsent is
+            // nobody's.
+            let unsent = media.uploader.is_some() && media.message_id.is_none();
+            if unsent && media.created_at < unsent_before {
+                self.remove_media_file(media.id)?;
+                let _gate = self.writing();
+                t.media.remove(key)?;
+                media_gone += 1;
+            } else if let Some(before) = media_before {
                 if media.created_at < before && media.state == MediaState::Ready {
                     self.remove_media_file(media.id)?;
                     media.state = MediaState::Failed;
@@ -313,5 +323,49 @@ mod tests {
         assert!(due.iter().all(|(_, d)| match d {
             crate::Due::Wake(chat) | crate::Due::Message(chat, _) => *chat == ChatId(2),
         }));
+    }
+
+    #[test]
+    fn uploads_left_unsent_a_day_are_deleted_and_sent_or_inbound_files_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        std::fs::create_dir_all(store.media_dir()).unwrap();
+        let now = Utc::now();
+        let media = |id: u64, uploader: Option<u64>, message: Option<u64>, hours: i64| {
+            let record = MediaRecord {
+                id: crate::MediaId(id),
+                chat_id: message.map(|_| ChatId(1)),
+                message_id: message.map(MessageId),
+                uploader: uploader.map(UserId),
+                kind: "image".into(),
+                mime_type: "image/png".into(),
+                size: Some(3),
+                filename: None,
+                wa_media_id: None,
+                state: MediaState::Ready,
+                sha256: None,
+                attempts: 0,
+                created_at: now - chrono::Duration::hours(hours),
+                voice: false,
+                seconds: None,
+                unverified: false,
+            };
+            std::fs::write(store.media_dir().join(id.to_string()), b"png").unwrap();
+            let mut write = Write::default();
+            write.media(&record);
+            store.commit(write).unwrap();
+        };
+        media(1, Some(7), None, 30); // uploaded yesterday, never sent
+        media(2, Some(7), None, 1); // uploaded an hour ago, not sent yet
+        media(3, Some(7), Some(30), 30); // uploaded and sent
+        media(4, None, Some(31), 30); // a customer's
+        let cutoff = now - chrono::Duration::hours(24);
+        assert_eq!(store.sweep_retention(cutoff, None, None).unwrap(), (1, 0));
+        let kept: Vec<bool> = (1..=4)
+            .map(|id| store.media(crate::MediaId(id)).unwrap().is_some())
+            .collect();
+        assert_eq!(kept, [false, true, true, true]);
+        assert!(!store.media_dir().join("1").exists());
+        assert!(store.media_dir().join("2").exists());
     }
 }

@@ -96,11 +96,16 @@ async fn sweep_now(
     Ok(HttpResponse::Ok().json(json!({"media_deleted": media, "messages_deleted": messages})))
 }
 
-/// Deletes what the retention settings no longer allow to keep.
+/// How long an upload may wait to be sent before it is deleted.
+const UNSENT_UPLOAD_HOURS: i64 = 24;
+
+/// Deletes what the retention settings no longer allow to keep, and the uploads nobody
+/// sent within [`UNSENT_UPLOAD_HOURS`].
 pub fn sweep(store: &atende_data::Store) -> atende_data::Result<(usize, usize)> {
     let settings = store.settings()?;
     let cutoff = |days: Option<u32>| days.map(|d| Utc::now() - Duration::days(i64::from(d)));
     store.sweep_retention(
+        Utc::now() - Duration::hours(UNSENT_UPLOAD_HOURS),
         cutoff(settings.retention_media_days),
         cutoff(settings.retention_message_days),
     )
