@@ -116,6 +116,39 @@ async fn an_uploaded_image_is_sent_through_the_cloud_api_media_endpoint() {
 }
 
 #[actix_web::test]
+async fn many_uploads_at_once_take_turns_and_each_file_comes_back_whole() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Three times as many as may hold their file in memory at once.
+    let files: Vec<Vec<u8>> = (0..12u8)
+        .map(|n| {
+            let mut file = png();
+            file.extend(std::iter::repeat_n(n, 200_000 + usize::from(n)));
+            file
+        })
+        .collect();
+    let uploads = files
+        .iter()
+        .map(|file| upload(&app, &admin.access, file.clone(), "foto.png", "image/png"));
+    let answers = futures_util::future::join_all(uploads).await;
+    for (answer, file) in answers.into_iter().zip(&files) {
+        assert_eq!(answer.status(), 201);
+        let id = answer.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Served in chunks, whole and with its length.
+        let served = app.get(&format!("/api/v1/media/{id}"), &admin.access).await;
+        assert_eq!(
+            served.content_length(),
+            Some(file.len() as u64),
+            "Content-Length"
+        );
+        assert_eq!(served.bytes().await.unwrap().as_ref(), file.as_slice());
+    }
+}
+
+#[actix_web::test]
 async fn uploads_are_sniffed_and_held_to_whatsapp_limits() {
     let app = spawn_app().await;
     let admin = app.admin().await;

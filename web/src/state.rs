@@ -42,7 +42,13 @@ pub struct AppState {
     pub tokens: Tokens,
     pub limits: Limiters,
     pub config: WebConfig,
+    /// Files held whole in memory at once (an upload read, a forward's copy): each may be
+    /// 100 MB, so they take turns beyond [`FILES_IN_MEMORY`].
+    pub files: tokio::sync::Semaphore,
 }
+
+/// How many uploads or copies may hold their file in memory at once.
+pub const FILES_IN_MEMORY: usize = 4;
 
 impl AppState {
     /// State for a hub over `store`, signing tokens with `jwt_secret`.
@@ -53,6 +59,7 @@ impl AppState {
             tokens: Tokens::new(jwt_secret),
             limits: Limiters::new(config.rate_limits),
             config,
+            files: tokio::sync::Semaphore::new(FILES_IN_MEMORY),
         }
     }
 }

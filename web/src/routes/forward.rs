@@ -126,6 +126,7 @@ async fn copy_media(state: &AppState, auth: &Auth, media: MediaId) -> Result<Med
             "its file is not downloaded yet; try again in a moment",
         ));
     }
+    let _turn = state.files.acquire().await.map_err(Error::internal)?;
     let bytes = tokio::fs::read(media_path(&state.store, original.id))
         .await
         .map_err(Error::internal)?;

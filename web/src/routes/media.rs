@@ -11,6 +11,7 @@ use atende_data::{MediaId, MediaRecord, MediaState, Visibility, Write};
 use chrono::Utc;
 use futures_util::TryStreamExt;
 use serde::Serialize;
+use tokio::io::AsyncReadExt;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -108,6 +109,8 @@ async fn upload(
             "the body must be multipart/form-data with a file field",
         )
     };
+    // The file is read whole: at most a few at once (the others wait their turn).
+    let _turn = state.files.acquire().await.map_err(Error::internal)?;
     let mut file = None;
     while let Some(mut field) = form.try_next().await.map_err(bad_form)? {
         let is_file = field.name() == Some("file");
@@ -214,10 +217,10 @@ async fn download(
     if !may_see(&state, &auth, &media)? || media.state != MediaState::Ready {
         return Err(Error::NotFound);
     }
-    let file = media_path(&state.store, id);
-    let bytes = web::block(move || std::fs::read(file))
-        .await?
+    let file = tokio::fs::File::open(media_path(&state.store, id))
+        .await
         .map_err(|_| Error::NotFound)?;
+    let size = file.metadata().await.map_err(Error::internal)?.len();
     let inline = matches!(media.kind.as_str(), "image" | "sticker" | "audio" | "video");
     let disposition = ContentDisposition {
         disposition: if inline {
@@ -238,7 +241,26 @@ async fn download(
             CacheDirective::Private,
             CacheDirective::MaxAge(3600),
         ]))
-        .body(bytes))
+        .no_chunking(size)
+        .streaming(chunks(file)))
+}
+
+/// A file's bytes as a stream of chunks, so a download holds one chunk in memory, not the
+/// file; a read error ends it.
+fn chunks(file: tokio::fs::File) -> impl futures_util::Stream<Item = std::io::Result<web::Bytes>> {
+    const CHUNK: usize = 64 * 1024;
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut chunk = vec![0u8; CHUNK];
+        match file.read(&mut chunk).await {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some((Ok(web::Bytes::from(chunk)), Some(file)))
+            }
+            Err(error) => Some((Err(error), None)),
+        }
+    })
 }
 
 fn may_see(state: &AppState, auth: &Auth, media: &MediaRecord) -> Result<bool> {
