@@ -1065,6 +1065,12 @@ async fn a_bot_answers_with_buttons_and_hands_over_with_its_transcript() {
         .chat_action(&chat_id, "handoff", &bot, &json!({"queue_id": queue}))
         .await;
     assert_error(again, 409, "chat_not_with_bot").await;
+    // Nor may the bot go on talking: the chat is the people's now.
+    let requests = app.sim.sent().len();
+    let late = json!({"client_id": "bot-late", "type": "text", "text": "Posso ajudar?"});
+    let talking = app.chat_action(&chat_id, "messages", &bot, &late).await;
+    assert_error(talking, 409, "chat_not_with_bot").await;
+    assert_eq!(app.sim.sent().len(), requests, "nothing went out");
     // Only the people hear of it now: the bot's subscription got nothing after the hand-off.
     let after_handoff = app
         .send_text(&chat_id, "c-2", "Oi, sou da equipe de vendas", &admin)

@@ -235,10 +235,28 @@ impl ChatActor {
     /// The caller may act on this chat: it is theirs, or they are staff.
     fn check_holder(&self, by: &Caller) -> Result<()> {
         self.check_visible(by)?;
+        self.check_not_bot_elsewhere(by)?;
         if by.is_staff() || self.chat.assignee == Some(by.id) {
             Ok(())
         } else {
             Err(Error::Forbidden(atende_data::refusals::NOT_HOLDER))
+        }
+    }
+
+    /// A bot writes only to the chat it holds: once it handed the chat over, or someone
+    /// took it, a flow that goes on talking is refused (409 `chat_not_with_bot`) rather
+    /// than talk over the agent.
+    fn check_not_bot_elsewhere(&self, by: &Caller) -> Result<()> {
+        let its_own = self.chat.status == ChatStatus::Bot && self.chat.bot_id == Some(by.id);
+        // People are never bots; a token acts as a supervisor or an admin.
+        if its_own || by.role == atende_data::Role::Agent {
+            return Ok(());
+        }
+        let bot = (self.store.api_token(by.id)?).is_some_and(|token| token.bot.is_some());
+        match (bot, self.chat.status) {
+            (false, _) => Ok(()),
+            (true, ChatStatus::Bot) => Err(Error::Forbidden(atende_data::refusals::OTHER_BOT)),
+            (true, _) => Err(Error::Conflict(atende_data::refusals::CHAT_NOT_WITH_BOT)),
         }
     }
 
