@@ -7,6 +7,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use reqwest::Method;
+use serde_json::json;
+
 use super::hub::Hub;
 use super::load::{post_webhooks, presigned, stamped, Agents, Pace};
 use super::servers::Server;
@@ -146,7 +149,8 @@ async fn distinct(args: &IngestArgs, baseline: &Server, dir: &Path) -> anyhow::R
     let mut base = post_webhooks(&baseline.url("/webhook"), webhooks.clone(), once).await?;
     let hub = Hub::start(dir, None, &[]).await?;
     let webhook = hub.url("/api/v1/webhooks/whatsapp");
-    let mut full = post_webhooks(&webhook, webhooks, once).await?;
+    let mut full = post_webhooks(&webhook, webhooks.clone(), once).await?;
+    drop(hub);
     let ratio = full.per_second() / base.per_second();
     let p99 = |o: &mut super::load::Outcome| o.latency.percentile(99.0).as_secs_f64();
     let p99_ratio = p99(&mut full) / p99(&mut base).max(1e-9);
@@ -161,7 +165,64 @@ async fn distinct(args: &IngestArgs, baseline: &Server, dir: &Path) -> anyhow::R
         verdict(p99_ratio <= 1.5),
         failures(&full)
     );
+    subscribed(
+        webhooks,
+        once,
+        full.per_second(),
+        &dir.with_file_name("hub-subscribed"),
+    )
+    .await
+}
+
+/// The same webhooks to a hub with a webhook subscription to `message.created`: each
+/// message's event is then promised in its write (an intent) and delivered to a receiver
+/// (the echo server's `/hooks`). Against the hub without one: what the promise costs.
+async fn subscribed(
+    webhooks: super::load::Webhooks,
+    once: Pace,
+    unsubscribed: f64,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let receiver = Server::start(&["bench", "serve-echo"], &[], "/healthz", None).await?;
+    let hub = Hub::start(dir, None, &[]).await?;
+    let url = format!("http://localhost:{}/hooks", receiver.addr.port());
+    let subscription = json!({"url": url, "events": ["message.created"]});
+    hub.call(
+        Method::POST,
+        "/api/v1/integrations/webhooks",
+        Some(subscription),
+    )
+    .await?;
+    let webhook = hub.url("/api/v1/webhooks/whatsapp");
+    let mut hooked = post_webhooks(&webhook, webhooks, once).await?;
+    let load_ended = Instant::now();
+    let pending = deliveries_pending(&hub, Duration::from_secs(300)).await?;
+    println!(
+        "  the same with a webhook subscription (message.created promised and delivered): hub {:.0}/s = {:.2} x the hub without one; {}; deliveries all made {:.1} s after the load{}{}",
+        hooked.per_second(),
+        hooked.per_second() / unsubscribed,
+        hooked.latency.summary(),
+        load_ended.elapsed().as_secs_f64(),
+        if pending > 0 { format!(" ({pending} STILL PENDING)") } else { String::new() },
+        failures(&hooked)
+    );
     Ok(())
+}
+
+/// Waits until the subscription has no delivery pending, or `deadline` passes; how many
+/// are pending then.
+async fn deliveries_pending(hub: &Hub, deadline: Duration) -> anyhow::Result<u64> {
+    let until = Instant::now() + deadline;
+    loop {
+        let page = hub
+            .call(Method::GET, "/api/v1/integrations/webhooks", None)
+            .await?;
+        let pending = page["items"][0]["pending"].as_u64().unwrap_or(u64::MAX);
+        if pending == 0 || Instant::now() > until {
+            return Ok(pending);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn failures(outcome: &super::load::Outcome) -> String {

@@ -186,6 +186,8 @@ pub fn serve_echo(bind: &str, workers: usize) -> anyhow::Result<()> {
             App::new()
                 .route("/healthz", web::get().to(HttpResponse::Ok))
                 .route("/ws", web::get().to(socket))
+                // A webhook receiver for `bench ingest`'s subscribed phase.
+                .route("/hooks", web::post().to(HttpResponse::Ok))
         })
         .max_connections(100_000);
         server.workers(workers).bind(bind)?.run().await?;
