@@ -84,6 +84,26 @@ async fn claiming_is_first_come_and_a_second_agent_gets_a_conflict() {
             .status(),
         200
     );
+    // A chat of a queue held by someone: a conflict for the queue's agents, who saw it
+    // waiting; to an agent of another queue it is not there.
+    let vendas = app.queue(&admin, "Vendas").await;
+    let body = json!({"email": "caio@test.local", "name": "Caio", "role": "agent",
+        "password": "caio-password", "must_change_password": false, "queue_ids": [vendas]});
+    app.post("/api/v1/users", Some(&admin.access), &body).await;
+    let caio = app.login("caio@test.local", "caio-password").await;
+    let transfer = path.replace("/claim", "/transfer");
+    let moved = app
+        .post(&transfer, Some(&admin.access), &json!({"queue_id": vendas}))
+        .await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(
+        app.post(&path, Some(&admin.access), &empty).await.status(),
+        200
+    );
+    let in_queue = app.post(&path, Some(&caio.access), &empty).await;
+    assert_error(in_queue, 409, "claim_taken").await;
+    let elsewhere = app.post(&path, Some(&winner.access), &empty).await;
+    assert_error(elsewhere, 404, "not_found").await;
 }
 
 #[actix_web::test]

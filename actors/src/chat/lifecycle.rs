@@ -120,9 +120,16 @@ impl Handler<MarkChatRead> for ChatActor {
 impl ChatActor {
     fn claim(&mut self, by: &Caller) -> Result<Chat> {
         let chat = &self.chat;
-        // Losing a race for a chat the agent just saw waiting is a conflict, not a 404.
-        if !(chat.status == ChatStatus::Open && chat.assignee.is_some()) {
-            self.check_visible(by)?;
+        // Losing a race for a chat the agent could have seen waiting (its queue is
+        // theirs) is a conflict, not a 404; to anyone else the chat is not there.
+        let taken = chat.status == ChatStatus::Open && chat.assignee.is_some();
+        let mut waiting = chat.clone();
+        if taken {
+            waiting.status = ChatStatus::Pending;
+            waiting.assignee = None;
+        }
+        if !super::sees(by, &waiting) {
+            return Err(Error::NotFound);
         }
         match (chat.status, chat.assignee) {
             (ChatStatus::Closed, _) => {

@@ -49,6 +49,16 @@ const MESSAGE: &str = "message";
 /// Who may see events of `chat`: staff, its holder, and while it waits, the agents of its
 /// queue. With `before` (its state before a change), also those who saw it then, so they
 /// learn it left them (claimed by someone else, transferred away).
+/// Whether `by` may see `chat`: staff every chat, others their own and the waiting chats
+/// of their queues.
+pub(crate) fn sees(by: &Caller, chat: &Chat) -> bool {
+    let visibility = Visibility {
+        user: by.id,
+        queues: by.queues.clone(),
+    };
+    by.is_staff() || visibility.allows(chat)
+}
+
 pub fn scope_of(chat: &Chat, before: Option<&Chat>) -> Scope {
     let states = std::iter::once(chat).chain(before);
     let mut users: Vec<UserId> = states.clone().filter_map(|c| c.assignee).collect();
@@ -221,11 +231,7 @@ impl ChatActor {
 
     /// The caller may see this chat at all (else it does not exist for them).
     fn check_visible(&self, by: &Caller) -> Result<()> {
-        let visibility = Visibility {
-            user: by.id,
-            queues: by.queues.clone(),
-        };
-        if by.is_staff() || visibility.allows(&self.chat) {
+        if sees(by, &self.chat) {
             Ok(())
         } else {
             Err(Error::NotFound)
