@@ -145,12 +145,21 @@ impl Campaigns {
             let due = campaign.status == CampaignStatus::Scheduled
                 && campaign.start_at.is_none_or(|at| at <= now);
             if due {
-                campaign.status = CampaignStatus::Running;
-                campaign.started_at = Some(now);
-                campaign.updated_at = now;
-                if let Err(error) = self.store.put_campaign(&campaign) {
-                    tracing::warn!(%error, "a campaign could not be started");
-                    continue;
+                // In place, and only if still scheduled: a cancel written meanwhile stays.
+                let started =
+                    self.store
+                        .change_campaign_if(campaign.id, CampaignStatus::Scheduled, |c| {
+                            c.status = CampaignStatus::Running;
+                            c.started_at = Some(now);
+                            c.updated_at = now;
+                        });
+                match started {
+                    Ok(Some(started)) => campaign = started,
+                    Ok(None) => continue,
+                    Err(error) => {
+                        tracing::warn!(%error, "a campaign could not be started");
+                        continue;
+                    }
                 }
                 tracing::info!(campaign_id = %campaign.id, "campaign started");
                 self.announce_update(&campaign);
@@ -370,15 +379,15 @@ impl Campaigns {
             }
             return Ok(());
         }
-        let Some(mut campaign) = self.store.campaign(id)? else {
-            return Ok(());
-        };
-        if campaign.status == CampaignStatus::Running {
-            let now = Utc::now();
-            campaign.status = CampaignStatus::Done;
-            campaign.finished_at = Some(now);
-            campaign.updated_at = now;
-            self.store.put_campaign(&campaign)?;
+        let now = Utc::now();
+        let done = self
+            .store
+            .change_campaign_if(id, CampaignStatus::Running, |c| {
+                c.status = CampaignStatus::Done;
+                c.finished_at = Some(now);
+                c.updated_at = now;
+            })?;
+        if let Some(campaign) = done {
             tracing::info!(campaign_id = %id, "campaign done");
             self.announce_update(&campaign);
             self.announce_progress(&campaign);

@@ -176,22 +176,43 @@ impl Store {
         // The sends first: a campaign record on disk says its sends are too (sled keeps
         // a prefix of its log).
         self.commit(write)?;
-        let stored = self.trees().campaigns.update_and_fetch(id.key(), |old| {
-            let old = old?;
-            let mut stored: Campaign = match decode(old) {
-                Ok(stored) if running(&stored) => stored,
-                // Paused or cancelled meanwhile: left as the admin wrote it.
-                _ => return Some(old.to_vec()),
-            };
+        self.change_campaign_if(id, CampaignStatus::Running, |stored| {
             match next {
                 Some(next) => stored.materialized_up_to = Some(next),
                 None => stored.materialized = true,
             }
             stored.updated_at = now;
-            Some(encode(&stored).unwrap_or_else(|_| old.to_vec()))
+        })
+    }
+
+    /// Changes the stored campaign in place with `change` if its status is still
+    /// `status`, so that what an admin wrote meanwhile (a pause, a cancel) stays: the
+    /// record after, or `None` when it is gone or its status moved on.
+    pub fn change_campaign_if(
+        &self,
+        id: CampaignId,
+        status: CampaignStatus,
+        change: impl Fn(&mut Campaign),
+    ) -> Result<Option<Campaign>> {
+        let mut changed = false;
+        let stored = self.trees().campaigns.update_and_fetch(id.key(), |old| {
+            let old = old?;
+            changed = false;
+            match decode::<Campaign>(old) {
+                Ok(mut stored) if stored.status == status => {
+                    change(&mut stored);
+                    // (None here would delete the record: a failed encoding keeps it.)
+                    let bytes = encode(&stored).ok();
+                    changed = bytes.is_some();
+                    Some(bytes.unwrap_or_else(|| old.to_vec()))
+                }
+                _ => Some(old.to_vec()),
+            }
         })?;
-        let stored: Option<Campaign> = stored.map(|b| decode(&b)).transpose()?;
-        Ok(stored.filter(running))
+        match stored {
+            Some(bytes) if changed => Ok(Some(decode(&bytes)?)),
+            _ => Ok(None),
+        }
     }
 
     pub fn campaign_send(
@@ -396,5 +417,32 @@ mod tests {
             assert_eq!(store.materialize(campaign.id, 1).unwrap(), None);
             assert_eq!(store.campaign(campaign.id).unwrap(), Some(changed));
         }
+    }
+
+    #[test]
+    fn a_campaign_changes_only_from_the_status_the_change_expects() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut campaign = running(&store, Utc::now());
+        campaign.status = CampaignStatus::Scheduled;
+        store.put_campaign(&campaign).unwrap();
+        let start = |c: &mut Campaign| c.status = CampaignStatus::Running;
+        // A cancel lands before the runner starts it: it stays cancelled.
+        let mut cancelled = campaign.clone();
+        cancelled.status = CampaignStatus::Cancelled;
+        store.put_campaign(&cancelled).unwrap();
+        let id = campaign.id;
+        let refused = store.change_campaign_if(id, CampaignStatus::Scheduled, start);
+        assert_eq!(refused.unwrap(), None);
+        assert_eq!(store.campaign(id).unwrap(), Some(cancelled));
+        store.put_campaign(&campaign).unwrap();
+        let started = store.change_campaign_if(id, CampaignStatus::Scheduled, start);
+        assert_eq!(started.unwrap().unwrap().status, CampaignStatus::Running);
+        assert_eq!(
+            store.campaign(id).unwrap().unwrap().status,
+            CampaignStatus::Running
+        );
+        let gone = store.change_campaign_if(CampaignId(999_999), CampaignStatus::Running, start);
+        assert_eq!(gone.unwrap(), None);
     }
 }
