@@ -458,7 +458,7 @@ fn hide_chats_out_of_view(store: &Store, events: Vec<Event>, viewer: &Viewer) ->
 
 /// The chat a chat-scoped event is about.
 fn chat_of(event: &Event) -> Option<ChatId> {
-    let Scope::Chat { .. } = event.scope else {
+    let (Scope::Chat { .. } | Scope::Left { .. }) = event.scope else {
         return None;
     };
     let data: Value = serde_json::from_str(&event.data).ok()?;

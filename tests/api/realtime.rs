@@ -309,13 +309,13 @@ async fn a_stalled_client_does_not_hold_up_the_others() {
 }
 
 #[actix_web::test]
-async fn concurrent_claims_from_two_agents_have_one_winner_that_both_see() {
+async fn concurrent_claims_from_two_agents_have_one_winner_the_other_sees_go() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let ana = app.user(&admin, "ana@test.local", "agent").await;
     let bia = app.user(&admin, "bia@test.local", "agent").await;
-    let (mut ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
-    let (mut bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
+    let (ana_socket, _) = Socket::signed_in(&app, &ana.access, None).await;
+    let (bia_socket, _) = Socket::signed_in(&app, &bia.access, None).await;
     let chat = app.customer_says("5511900007777", "wamid.CL", "oi").await;
     let path = format!("/api/v1/chats/{}/claim", chat["id"].as_str().unwrap());
     let empty = json!({});
@@ -326,20 +326,25 @@ async fn concurrent_claims_from_two_agents_have_one_winner_that_both_see() {
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [200, 409]);
-    let winner = if a.status() == 200 {
-        ana.id()
+    let (winner, mut won, mut lost) = if a.status() == 200 {
+        (ana.id(), ana_socket, bia_socket)
     } else {
-        bia.id()
+        (bia.id(), bia_socket, ana_socket)
     };
-    for socket in [&mut ana_socket, &mut bia_socket] {
-        let events = socket
-            .events_until("chat.updated", |c| c["change"] == "claimed")
-            .await;
-        assert_eq!(
-            events.last().unwrap()["data"]["assignee_id"],
-            winner.as_str()
-        );
-    }
+    let events = won
+        .events_until("chat.updated", |c| c["change"] == "claimed")
+        .await;
+    assert_eq!(
+        events.last().unwrap()["data"]["assignee_id"],
+        winner.as_str()
+    );
+    // The other hears only that the chat left its view, not who took it.
+    let id = chat["id"].as_str().unwrap();
+    let events = lost.events_until("chat.hidden", |c| c["id"] == id).await;
+    assert!(
+        events.iter().all(|e| e["data"]["change"] != "claimed"),
+        "{events:?}"
+    );
 }
 
 #[actix_web::test]

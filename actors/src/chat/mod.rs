@@ -177,19 +177,38 @@ impl ChatActor {
     /// message that changes nothing else about its chat is told by its message.created
     /// alone, which carries the chat to the same people. With [`MESSAGE`], the caller
     /// announces the message.
-    fn chat_event(&self, after: &Chat, change: &'static str) -> Option<Publish> {
-        let scope = scope_of(after, Some(&self.chat));
-        let told_by_message = change == MESSAGE && scope == scope_of(after, None);
-        (!told_by_message).then(|| Publish {
-            name: "chat.updated",
-            scope,
-            payload: Payload::Chat {
-                chat: Box::new(after.clone()),
-                change: change.into(),
-            },
-            flushed: false,
-            intent: None,
-        })
+    fn chat_event(&self, after: &Chat, change: &'static str) -> Vec<Publish> {
+        let seen_after = scope_of(after, None);
+        let seen_before = scope_of(&self.chat, None);
+        let mut events = Vec::new();
+        // A message's event carries its chat's new state to whoever sees it.
+        if change != MESSAGE || seen_before != seen_after {
+            events.push(Publish {
+                name: "chat.updated",
+                scope: seen_after.clone(),
+                payload: Payload::Chat {
+                    chat: Box::new(after.clone()),
+                    change: change.into(),
+                },
+                flushed: false,
+                intent: None,
+            });
+        }
+        // Those the change took the chat from hear only that it left their view, as a
+        // resumed socket does (`chat.hidden`), not where it went.
+        if seen_before != seen_after {
+            events.push(Publish {
+                name: "chat.hidden",
+                scope: Scope::Left {
+                    before: Box::new(seen_before),
+                    after: Box::new(seen_after),
+                },
+                payload: Payload::Json(serde_json::json!({ "id": after.id.to_string() })),
+                flushed: false,
+                intent: None,
+            });
+        }
+        events
     }
 
     /// The event of a new or changed message of this chat as `chat` stands once it is

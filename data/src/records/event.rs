@@ -20,6 +20,12 @@ pub enum Scope {
         users: Vec<UserId>,
         pending_in: Vec<Option<String>>,
     },
+    /// Who could see `before` and cannot see `after`: the people a change took a chat
+    /// from (its `chat.hidden`; never staff, who see every chat).
+    Left {
+        before: Box<Scope>,
+        after: Box<Scope>,
+    },
 }
 
 /// What a viewer is, for [`Scope::allows`].
@@ -54,6 +60,7 @@ impl Scope {
                         .iter()
                         .any(|queue| queue.as_ref().is_none_or(|q| viewer.queues.contains(q)))
             }
+            Scope::Left { before, after } => before.allows(viewer) && !after.allows(viewer),
         }
     }
 }
