@@ -151,7 +151,7 @@ impl Publish {
         let (scope, payload) = match (chat, intent.message_id, intent.contact_id) {
             (Some(chat), Some(message_id), _) => {
                 let message = store.message(chat.id, message_id).ok()??;
-                let scope = crate::chat::scope_of(&chat, None);
+                let scope = crate::chat::scope_of(&chat);
                 let payload = Payload::Message {
                     message: Box::new(message),
                     chat: Box::new(chat),
@@ -160,7 +160,7 @@ impl Publish {
                 (scope, payload)
             }
             (Some(chat), None, _) if intent.data.is_none() => {
-                let scope = crate::chat::scope_of(&chat, None);
+                let scope = crate::chat::scope_of(&chat);
                 let change = Cow::Owned(intent.change.unwrap_or_default());
                 let chat = Box::new(chat);
                 (scope, Payload::Chat { chat, change })

@@ -191,7 +191,7 @@ impl Router {
             chat.bot_id = Some(bot.id);
             chat.pending_since = None;
         }
-        let scope = crate::chat::scope_of(&chat, None);
+        let scope = crate::chat::scope_of(&chat);
         let created = Publish {
             name: "chat.created",
             scope,

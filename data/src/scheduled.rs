@@ -30,6 +30,18 @@ fn due_key(at: DateTime<Utc>, due: Due) -> Vec<u8> {
     }
 }
 
+/// What a [`due_key`] says: when, and what.
+fn read_due_key(key: &[u8]) -> Option<(DateTime<Utc>, Due)> {
+    let micros = read_u64(key)? ^ (1 << 63);
+    let at = DateTime::from_timestamp_micros(micros as i64)?;
+    let chat = ChatId(read_u64(key.get(9..)?)?);
+    let due = match *key.get(8)? {
+        WAKE => Due::Wake(chat),
+        _ => Due::Message(chat, ScheduledId(read_u64(key.get(17..)?)?)),
+    };
+    Some((at, due))
+}
+
 fn scheduled_key(chat: ChatId, id: ScheduledId) -> Vec<u8> {
     join(&[&chat.key(), &id.key()])
 }
@@ -92,11 +104,9 @@ impl Store {
                 break;
             }
             let (key, _) = entry?;
-            if key.get(8) != Some(&MESSAGE) {
+            let Some((_, Due::Message(chat, id))) = read_due_key(&key) else {
                 continue;
-            }
-            let chat = ChatId(read_u64(&key[9..]).unwrap_or(0));
-            let id = ScheduledId(read_u64(&key[17..]).unwrap_or(0));
+            };
             if let Some(message) = self.scheduled(chat, id)? {
                 found.push(message);
             }
@@ -115,7 +125,10 @@ impl Store {
         let tree = &self.trees().scheduled_due;
         for key in tree.iter().keys() {
             let key = key?;
-            let chat = ChatId(read_u64(&key[9..]).unwrap_or(0));
+            let chat = match read_due_key(&key) {
+                Some((_, Due::Wake(chat) | Due::Message(chat, _))) => chat,
+                None => continue,
+            };
             if chats.contains(&chat) {
                 tree.remove(key)?;
             }
@@ -141,14 +154,7 @@ impl Store {
         let range = (start, Bound::Excluded(end));
         for entry in self.trees().scheduled_due.range(range).take(limit) {
             let (key, _) = entry?;
-            let micros = read_u64(&key).unwrap_or(0) ^ (1 << 63);
-            let at = DateTime::from_timestamp_micros(micros as i64).unwrap_or(now);
-            let chat = ChatId(read_u64(&key[9..]).unwrap_or(0));
-            let due = match key.get(8) {
-                Some(&WAKE) => Due::Wake(chat),
-                _ => Due::Message(chat, ScheduledId(read_u64(&key[17..]).unwrap_or(0))),
-            };
-            found.push((at, due));
+            found.extend(read_due_key(&key));
         }
         Ok(found)
     }

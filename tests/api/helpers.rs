@@ -309,10 +309,10 @@ impl TestApp {
         page.text().await.unwrap()
     }
 
-    /// How many files the hub keeps in `DATA_DIR/media`.
+    /// How many files the hub keeps in `DATA_DIR/media` (one per media id).
     pub fn media_files(&self) -> usize {
         let dir = self._dir.path().join("data").join("media");
-        files_below(&dir)
+        std::fs::read_dir(dir).map_or(0, |entries| entries.count())
     }
 
     /// `GET path` as JSON.
@@ -694,19 +694,4 @@ pub fn sent_replies(sim: &atende_web::sandbox::CloudApiSim) -> HashMap<String, u
         }
     }
     counts
-}
-
-/// The files below `dir` (none when it does not exist).
-fn files_below(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => files_below(&e.path()),
-            Ok(_) => 1,
-            Err(_) => 0,
-        })
-        .sum()
 }

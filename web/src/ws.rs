@@ -325,7 +325,7 @@ impl WsConnection {
         });
         self.state.hub.bus.do_send(Publish {
             name,
-            scope: scope_of(chat, None),
+            scope: scope_of(chat),
             payload: Payload::Json(data),
             flushed: true,
             intent: None,

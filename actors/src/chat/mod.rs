@@ -46,9 +46,6 @@ pub struct ChatActor {
 /// The change of a chat that a new message made (its newest message, unread count, window).
 const MESSAGE: &str = "message";
 
-/// Who may see events of `chat`: staff, its holder, and while it waits, the agents of its
-/// queue. With `before` (its state before a change), also those who saw it then, so they
-/// learn it left them (claimed by someone else, transferred away).
 /// Whether `by` may see `chat`: staff every chat, others their own and the waiting chats
 /// of their queues.
 pub(crate) fn sees(by: &Caller, chat: &Chat) -> bool {
@@ -59,16 +56,15 @@ pub(crate) fn sees(by: &Caller, chat: &Chat) -> bool {
     by.is_staff() || visibility.allows(chat)
 }
 
-pub fn scope_of(chat: &Chat, before: Option<&Chat>) -> Scope {
-    let states = std::iter::once(chat).chain(before);
-    let mut users: Vec<UserId> = states.clone().filter_map(|c| c.assignee).collect();
-    users.dedup();
-    let waiting = states
-        .filter(|c| c.status == ChatStatus::Pending)
-        .map(|c| c.queue_id.clone());
-    let mut pending_in: Vec<Option<String>> = waiting.collect();
-    pending_in.dedup();
-    Scope::Chat { users, pending_in }
+/// Who may see events of `chat`: staff, its holder, and while it waits, the agents of its
+/// queue. Those a change takes it from hear of it by a `chat.hidden` scoped
+/// [`Scope::Left`] (see [`ChatActor::chat_event`]).
+pub fn scope_of(chat: &Chat) -> Scope {
+    let waiting = chat.status == ChatStatus::Pending;
+    Scope::Chat {
+        users: chat.assignee.into_iter().collect(),
+        pending_in: waiting.then(|| chat.queue_id.clone()).into_iter().collect(),
+    }
 }
 
 impl ChatActor {
@@ -173,13 +169,13 @@ impl ChatActor {
         }
     }
 
-    /// The event of the chat's change to `after` as `change`, if one is told: a new
-    /// message that changes nothing else about its chat is told by its message.created
-    /// alone, which carries the chat to the same people. With [`MESSAGE`], the caller
-    /// announces the message.
+    /// The events of the chat's change to `after` as `change`: `chat.updated` to who sees
+    /// it after, unless a new message that changes nothing about who sees the chat is told
+    /// by its message.created alone (which carries the chat; with [`MESSAGE`] the caller
+    /// announces the message); and `chat.hidden` to those the change took it from.
     fn chat_event(&self, after: &Chat, change: &'static str) -> Vec<Publish> {
-        let seen_after = scope_of(after, None);
-        let seen_before = scope_of(&self.chat, None);
+        let seen_after = scope_of(after);
+        let seen_before = scope_of(&self.chat);
         let mut events = Vec::new();
         // A message's event carries its chat's new state to whoever sees it.
         if change != MESSAGE || seen_before != seen_after {
@@ -222,7 +218,7 @@ impl ChatActor {
     ) -> Publish {
         Publish {
             name,
-            scope: scope_of(chat, None),
+            scope: scope_of(chat),
             payload: Payload::Message {
                 message: Box::new(message.clone()),
                 chat: Box::new(chat.clone()),

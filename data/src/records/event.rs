@@ -14,7 +14,7 @@ pub enum Scope {
     Everyone,
     /// Admins and supervisors (queue statistics).
     Staff,
-    /// A chat's event: staff, the listed users (holder, previous holder), and the agents
+    /// A chat's event: staff, the listed users (its holder), and the agents
     /// of the queues it waited in (`None`: a chat in no queue, any agent).
     Chat {
         users: Vec<UserId>,
