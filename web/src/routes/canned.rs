@@ -135,7 +135,7 @@ async fn list(state: web::Data<AppState>, _auth: Auth) -> Result<HttpResponse> {
     )))
 }
 
-/// Creates a quick reply.
+/// Creates a quick reply (admins).
 #[utoipa::path(tag = "canned responses", request_body = CannedBody, security(("bearer" = [])), responses(
     (status = 201, body = CannedView),
     (status = 409, description = "the shortcut is taken", body = ErrorBody),
@@ -167,7 +167,7 @@ fn id_of(raw: &str) -> Result<u64> {
     raw.parse().map_err(|_| Error::NotFound)
 }
 
-/// Changes a quick reply.
+/// Changes a quick reply (admins).
 #[utoipa::path(tag = "canned responses", request_body = CannedChange, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = CannedView),
     (status = 409, description = "the shortcut is taken", body = ErrorBody),
@@ -203,7 +203,7 @@ async fn update(
     Ok(HttpResponse::Ok().json(CannedView::from(&canned)))
 }
 
-/// Deletes a quick reply.
+/// Deletes a quick reply (admins).
 #[utoipa::path(tag = "canned responses", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 204, description = "deleted"),
 ))]

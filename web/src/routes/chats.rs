@@ -204,9 +204,11 @@ async fn respond_audited(
     Ok(HttpResponse::Ok().json(ChatView::new(&chat, &state.store)))
 }
 
-/// "Assumir": the caller takes the chat; 409 when someone else holds it.
+/// "Assumir": the caller takes the chat; 409 when someone else holds it (404 to an agent
+/// who could not have seen it waiting).
 #[utoipa::path(tag = "chats", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = ChatView),
+    (status = 404, description = "no such chat, or not one the caller may see", body = ErrorBody),
     (status = 409, description = "another agent holds it, or it is closed", body = ErrorBody),
 ))]
 #[post("/chats/{id}/claim")]

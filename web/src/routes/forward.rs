@@ -40,6 +40,8 @@ pub struct ForwardRequest {
 #[utoipa::path(tag = "messages", request_body = ForwardRequest, params(("id" = String, Path), ("message_id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = MessageView),
     (status = 200, body = MessageView, description = "this client_id was sent before"),
+    (status = 403, description = "`not_chat_holder`: the target chat is someone else's", body = ErrorBody),
+    (status = 409, description = "`chat_closed_write`: the target chat is closed", body = ErrorBody),
     (status = 422, body = ErrorBody),
 ))]
 #[post("/chats/{id}/messages/{message_id}/forward")]

@@ -152,7 +152,7 @@ pub struct SendRequest {
 #[utoipa::path(tag = "messages", request_body = SendRequest, params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = MessageView, description = "queued"),
     (status = 200, body = MessageView, description = "this client_id was sent before: the first message"),
-    (status = 409, description = "the chat is closed", body = ErrorBody),
+    (status = 409, description = "`chat_closed_write`: the chat is closed; `chat_not_with_bot`: a bot writing to a chat it no longer holds", body = ErrorBody),
     (status = 422, description = "`window_closed`, or `recipient_needs_phone` (an authentication template to a customer known only by their username)", body = ErrorBody),
 ))]
 #[post("/chats/{id}/messages")]
